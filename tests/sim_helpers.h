@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sim_helpers.h - test helpers for the simulator, named after what they do
+ * or what they check (libiscsi iscsi-support.c style).  Every helper that
+ * sends a command returns the full struct pr_sim_result.
+ */
+#ifndef PRHELPER_TESTS_SIM_HELPERS_H
+#define PRHELPER_TESTS_SIM_HELPERS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "prhelper/pr_sim.h"
+
+/* Initiators "A", "B", "C"...: iSCSI ports iqn.2026-11.test:<x> ISID 23d0000000NN, on RTPI rtpi. */
+struct pr_sim_nexus th_nexus(char initiator, uint16_t rtpi);
+
+/* A LUN with the given profile and target ports 1 and 2 (iSCSI). */
+struct pr_sim_lun *th_lun(enum pr_sim_profile profile);
+
+/* Raw command helpers. */
+struct pr_sim_result th_prout(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint8_t sa,
+                              uint8_t scope_type, uint64_t rk, uint64_t sark, uint8_t flags);
+struct pr_sim_result th_prout_raw(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                  const uint8_t cdb[10], const uint8_t *param, size_t len);
+/* PR IN with allocation length alloc into buf (at least alloc bytes). */
+struct pr_sim_result th_prin(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint8_t sa,
+                             uint16_t alloc, uint8_t *buf);
+struct pr_sim_result th_cmd(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                            const uint8_t *cdb, size_t cdb_len);
+/* TEST UNIT READY until GOOD: clears pending unit attentions (max 32). */
+void th_clear_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+
+/* Shorthands for PR OUT service actions (scope 0). */
+struct pr_sim_result th_register(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk,
+                                 uint64_t sark);
+struct pr_sim_result th_register_ignore(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                        uint64_t sark);
+struct pr_sim_result th_reserve(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk,
+                                unsigned type);
+struct pr_sim_result th_release(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk,
+                                unsigned type);
+struct pr_sim_result th_clear(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk);
+struct pr_sim_result th_preempt(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk,
+                                uint64_t sark, unsigned type, bool abort);
+
+/* Decoded PR IN views (READ KEYS / READ RESERVATION with alloc 8192). */
+struct th_keys {
+    uint32_t generation;
+    uint32_t count;
+    uint64_t keys[64];
+};
+struct th_keys th_read_keys(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+struct th_reservation {
+    uint32_t generation;
+    bool reserved;
+    uint64_t key;
+    unsigned type;
+    unsigned scope;
+};
+struct th_reservation th_read_reservation(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+
+/* Assertions on a result. */
+#define assert_good(r) th_assert_result((r), SCSI_STATUS_GOOD, SENSE_NONE, __FILE__, __LINE__)
+#define assert_conflict(r) \
+    th_assert_result((r), SCSI_STATUS_RESERVATION_CONFLICT, SENSE_NONE, __FILE__, __LINE__)
+#define assert_check(r, sense) \
+    th_assert_result((r), SCSI_STATUS_CHECK_CONDITION, (sense), __FILE__, __LINE__)
+void th_assert_result(struct pr_sim_result r, uint8_t status, struct scsi_sense sense,
+                      const char *file, int line);
+
+/* Read/write access checks through pr_sim_execute (READ(10)/WRITE(10) LBA 1). */
+struct pr_sim_result th_read10(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+struct pr_sim_result th_write10(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+
+#endif
