@@ -146,7 +146,13 @@ uint8_t pr_sim_check_access(const struct pr_sim_lun *lun, const struct pr_sim_ne
 
 /* ---- events the transport or a test may raise ------------------------- */
 
-/* I_T nexus loss / logout: the SPC-2 reservation of that nexus ends. */
+/*
+ * I_T nexus loss / logout: the SPC-2 reservation of that nexus ends and,
+ * unless it still has a registration or pending unit attentions, the LUN
+ * forgets the nexus.  Transports call this when a connection closes; a
+ * nexus stays "known" (e.g. for POWER ON RESET) from its first command
+ * until then.
+ */
 void pr_sim_nexus_loss(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus);
 /* LOGICAL UNIT RESET: the SPC-2 reservation ends; PR state stays. */
 void pr_sim_lun_reset(struct pr_sim_lun *lun);

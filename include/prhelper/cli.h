@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cli.h - prhelper's command line, compatible with qemu-pr-helper's
+ * (short options hVk:f:dT:u:g:vq and their long forms) plus prhelper's
+ * own long options (--transport, --state-dir, --sim-profile, --workers,
+ * --max-clients).
+ */
+#ifndef PRHELPER_CLI_H
+#define PRHELPER_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#ifndef PRH_LOCALSTATEDIR
+#define PRH_LOCALSTATEDIR "/var"
+#endif
+#define PRH_DEFAULT_SOCKET PRH_LOCALSTATEDIR "/run/qemu-pr-helper.sock"
+#define PRH_DEFAULT_PIDFILE PRH_LOCALSTATEDIR "/run/qemu-pr-helper.pid"
+#define PRH_DEFAULT_STATE_DIR PRH_LOCALSTATEDIR "/run/prhelper"
+#define PRH_DEFAULT_TRANSPORT "sg"
+
+enum prh_cli_action {
+    PRH_CLI_RUN,
+    PRH_CLI_HELP,
+    PRH_CLI_VERSION,
+    PRH_CLI_ERROR,
+};
+
+struct prh_options {
+    const char *socket_path;   /* default or -k */
+    bool socket_given;
+    const char *pidfile;       /* default or -f */
+    bool pidfile_given;
+    bool daemonize;
+    const char *user;
+    const char *group;
+    const char *trace[8];      /* -T arguments, in order */
+    unsigned ntrace;
+    int verbose;               /* loglevel: 1 default, +1 per -v */
+    bool quiet;
+    const char *transport;
+    const char *state_dir;
+    const char *sim_profile;
+    unsigned workers;
+    unsigned max_clients;
+};
+
+/*
+ * Parse argv (getopt_long; prefixes of long options accepted).  Errors
+ * are printed on err with the "PROG: " prefix.  Returns the action;
+ * PRH_CLI_ERROR means exit 1.
+ */
+enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, FILE *err);
+
+/* The --help and --version texts. */
+void prh_cli_usage(FILE *out, const char *prog);
+void prh_cli_version(FILE *out, const char *prog);
+
+/* Effective verbosity as qemu-pr-helper computes it: 0..3. */
+int prh_cli_verbosity(const struct prh_options *o);
+
+/* Resolve -u / -g (name or number).  0, or -1 with a message on err. */
+int prh_cli_resolve_user(const char *user, unsigned *uid, unsigned *gid_of_user, FILE *err);
+int prh_cli_resolve_group(const char *group, unsigned *gid, FILE *err);
+
+/* Program name used as the message prefix ("prhelper"). */
+extern const char *prh_progname;
+
+#endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * transport.h - how the daemon reaches a device.
+ *
+ * A transport is a const struct prh_transport: name, version and
+ * callbacks.  The server never interprets SCSI beyond framing; transports
+ * never touch sockets.  New members are only ever added at the end.
+ *
+ * Threading: nexus_new runs on the event-loop thread; open, pr_in, pr_out,
+ * close and nexus_free run on worker threads (they may block), never two
+ * at once for the same connection.  Different connections run in
+ * parallel: a transport serialises what it shares.
+ *
+ * Outcomes are neutral (struct prh_result); prh_result_to_reply() is the
+ * one place they become status + sense on the wire.
+ */
+#ifndef PRHELPER_TRANSPORT_H
+#define PRHELPER_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "prhelper/scsi.h"
+#include "prhelper/wire.h"
+
+#define PRH_TRANSPORT_API_VERSION 1
+
+/* Who is on the other end of a connection (for nexus identity). */
+struct prh_peer {
+    uint64_t serial;       /* connection number since start, from 1 */
+    bool has_cred;         /* SO_PEERCRED answered */
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    char addr[108];        /* peer's bound address, '@' for abstract */
+    size_t addr_len;       /* 0: unbound (QEMU) */
+};
+
+/* Options given to transports (unused ones are ignored). */
+struct prh_transport_options {
+    const char *state_dir;   /* --state-dir */
+    const char *sim_profile; /* --sim-profile */
+    uid_t owner_uid;         /* state files owned by -u/-g when given */
+    gid_t owner_gid;
+    bool chown_state;
+};
+
+enum prh_result_kind {
+    PRH_RESULT_STATUS,    /* status byte only (GOOD, CONFLICT, BUSY...) */
+    PRH_RESULT_SENSE,     /* CHECK CONDITION with key/ASC/ASCQ */
+    PRH_RESULT_RAW_SENSE, /* status + sense bytes from a device, forwarded */
+    PRH_RESULT_ERRNO,     /* the OS failed the command: errno */
+};
+
+struct prh_result {
+    enum prh_result_kind kind;
+    uint8_t status;
+    struct scsi_sense sense;
+    uint8_t raw_sense[PRH_WIRE_SENSE_SIZE];
+    size_t raw_sense_len;
+    int err;
+    uint32_t data_len;  /* PR IN bytes written into the data buffer */
+};
+
+static inline struct prh_result prh_result_status(uint8_t status)
+{
+    struct prh_result r = { .kind = PRH_RESULT_STATUS, .status = status };
+    return r;
+}
+
+static inline struct prh_result prh_result_sense(struct scsi_sense s)
+{
+    struct prh_result r = { .kind = PRH_RESULT_SENSE,
+                            .status = SCSI_STATUS_CHECK_CONDITION, .sense = s };
+    return r;
+}
+
+static inline struct prh_result prh_result_errno(int err)
+{
+    struct prh_result r = { .kind = PRH_RESULT_ERRNO, .err = err };
+    return r;
+}
+
+struct prh_transport {
+    uint32_t struct_size;    /* sizeof(struct prh_transport) */
+    uint32_t api_version;    /* PRH_TRANSPORT_API_VERSION */
+    const char *name;
+    const char *version;
+    const char *description;
+    /* false: registered but not built; unavailable says why. */
+    bool available;
+    const char *unavailable;
+    /* Capabilities to keep after the privilege drop: bit n = CAP number n. */
+    uint64_t capabilities;
+
+    /* Once at startup, before the privilege drop. 0 or -errno + message. */
+    int (*init)(const struct prh_transport_options *opts, void **state,
+                char *errmsg, size_t errmsg_len);
+    void (*fini)(void *state);
+
+    /* A connection is an I_T nexus.  NULL on allocation failure. */
+    void *(*nexus_new)(void *state, const struct prh_peer *peer);
+    void (*nexus_free)(void *state, void *nexus);
+    /* Describe a nexus for logs ("iqn...,i,0x...@1"). */
+    void (*nexus_describe)(void *state, void *nexus, char *buf, size_t len);
+
+    /* Open the device behind a client's fd; 0, or -1 with *res set. */
+    int (*open)(void *state, void *nexus, int fd, void **dev, struct prh_result *res);
+    /* PR IN into data (cap bytes; cap >= allocation length). */
+    void (*pr_in)(void *state, void *nexus, void *dev, const struct prh_request *req,
+                  uint8_t *data, size_t cap, struct prh_result *res);
+    void (*pr_out)(void *state, void *nexus, void *dev, const struct prh_request *req,
+                   struct prh_result *res);
+    void (*close)(void *state, void *nexus, void *dev);
+};
+
+/* The registry: sim, sg, mpath.  NULL if the name is unknown. */
+const struct prh_transport *prh_transport_find(const char *name);
+/* Names of all registered transports, NULL-terminated. */
+const struct prh_transport *const *prh_transport_list(void);
+
+extern const struct prh_transport prh_transport_sim;
+extern const struct prh_transport prh_transport_sg;
+extern const struct prh_transport prh_transport_mpath;
+
+/*
+ * The one mapping from outcomes to the wire (wire-protocol.md 5.3):
+ * errno -> status/sense table, helper-built sense in fixed format with
+ * the rest of the 96 bytes zero, data only for PR IN + GOOD, clipped to
+ * the allocation length.
+ */
+void prh_result_to_reply(const struct prh_result *res, const struct prh_request *req,
+                         struct prh_reply *reply);
+
+/*
+ * Run one request through a transport: read-only fd check for PR OUT,
+ * open, PR IN/OUT, close.  Fills reply; does not close req->fd.
+ */
+void prh_transport_execute(const struct prh_transport *t, void *state, void *nexus,
+                           const struct prh_request *req, struct prh_reply *reply);
+
+#endif

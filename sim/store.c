@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * store.c - APTPL state files: the only place the simulator does I/O.
+ */
+#include "prhelper/pr_sim_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool pr_sim_store_name_valid(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > PR_SIM_STORE_NAME_MAX || name[0] == '.')
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+int pr_sim_store_path(const char *dir, const char *name, char *buf, size_t len)
+{
+    if (!pr_sim_store_name_valid(name))
+        return -EINVAL;
+    int n = snprintf(buf, len, "%s/%s.prstate", dir, name);
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int pr_sim_store_save(const char *dir, const char *name, const uint8_t *image, size_t len)
+{
+    char path[4096], tmp[4096 + 16];
+    int rc = pr_sim_store_path(dir, name, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return -errno;
+    rc = write_all(fd, image, len);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        unlink(tmp);
+        return rc;
+    }
+    /* The rename is durable only once the directory is on disk. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    if (fsync(dfd) < 0)
+        rc = -errno;
+    close(dfd);
+    return rc;
+}
+
+int pr_sim_store_load(const char *dir, const char *name, struct pr_sim_lun *lun, char *errmsg,
+                      size_t errmsg_len)
+{
+    char path[4096];
+    int rc = pr_sim_store_path(dir, name, path, sizeof(path));
+    if (rc < 0) {
+        snprintf(errmsg, errmsg_len, "invalid state file name for LUN '%s'", name);
+        return rc;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0; /* no state yet: an empty LUN */
+        rc = -errno;
+        snprintf(errmsg, errmsg_len, "%s: cannot open: %s", path, strerror(errno));
+        return rc;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        snprintf(errmsg, errmsg_len, "%s: not a regular file", path);
+        return -EINVAL;
+    }
+    if ((uint64_t)sb.st_size > PR_SIM_STORE_MAX_FILE) {
+        close(fd);
+        snprintf(errmsg, errmsg_len, "%s: %lld bytes is larger than the %u-byte limit", path,
+                 (long long)sb.st_size, PR_SIM_STORE_MAX_FILE);
+        return -EFBIG;
+    }
+    size_t size = (size_t)sb.st_size;
+    uint8_t *buf = malloc(size ? size : 1);
+    if (buf == NULL) {
+        close(fd);
+        snprintf(errmsg, errmsg_len, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : -EIO;
+            snprintf(errmsg, errmsg_len, "%s: read failed: %s", path, strerror(-rc));
+            free(buf);
+            close(fd);
+            return rc;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    char why[256] = "";
+    rc = pr_sim_deserialize(lun, buf, size, why, sizeof(why));
+    free(buf);
+    if (rc < 0)
+        snprintf(errmsg, errmsg_len, "%s: %s (file left untouched)", path, why);
+    return rc;
+}
+
+int pr_sim_store_persist(void *binding, const uint8_t *image, size_t len)
+{
+    const struct pr_sim_store_binding *b = binding;
+    return pr_sim_store_save(b->dir, b->name, image, len);
+}
