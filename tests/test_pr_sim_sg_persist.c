@@ -1,0 +1,1184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_pr_sim_sg_persist.c - conformance tests: what the device answers to
+ * the commands sg3_utils' sg_persist sends (pr-semantics.md, "Conformance
+ * checklist", section B), checked byte for byte against the layouts of
+ * sections 2.3-2.6 and the worked examples of section 4.
+ *
+ * The CDBs are built the way section B describes sg_persist building them
+ * (written from that description, not from sg3_utils code):
+ *   - PR IN: service action in byte 1, allocation length in bytes 7-8
+ *     (8192 = 20 00 unless -l/-m says otherwise);
+ *   - PR OUT: service action in byte 1, TYPE in byte 2 low nibble, SCOPE 0,
+ *     parameter list length as a 16-bit value in bytes 7-8 with bytes 5-6
+ *     zero; basic list 24 bytes, SPEC_I_PT TransportIDs at byte 28 with
+ *     their length at 24-27; REGISTER AND MOVE list per section 3.2.
+ *
+ * Each test runs in both profiles ("name/spc4", "name/lio").  Documented
+ * differences (section 9) are selected per profile and named:
+ *   D1-D4  allocation length handling (PR IN truncation);
+ *   D8     NOT READY for some unregistered PR OUT without a reservation;
+ *   D12    one PRgeneration increment per registration created (LIO);
+ *   D14    no PRgeneration increment on unregister (LIO).
+ *
+ * Decisions where the doc leaves room (noted again at the test):
+ *   - READ FULL STATUS byte 13 (scope/type) of a non-holder descriptor is
+ *     expected to be 0 in both profiles (the doc: "meaningful only when
+ *     R_HOLDER=1"; LIO does not write it, i.e. 0).
+ *   - ALL_TG_PT registrations are reported the way the doc says LIO picks
+ *     (section 9, "Choices SPC leaves open"): one descriptor per target port,
+ *     each with ALL_TG_PT=1 and RTPI 0, in both profiles; SPC allows it.
+ *   - D4 (lio READ FULL STATUS under truncation): the doc fixes the header
+ *     and the descriptors returned, not how many (zero) bytes follow them;
+ *     the test accepts a transfer length between "header + returned
+ *     descriptors" and min(alloc, full length), the extra bytes being zero.
+ *   - D3 (lio READ RESERVATION alloc 8..21): "key bytes sent as zero", so
+ *     alloc bytes are transferred, header correct, the rest zero.
+ *   - REGISTER AND MOVE bumps PRgeneration once in both profiles (section
+ *     3.10 table: "REGISTER AND MOVE +1" for LIO too, although the
+ *     destination registration is created by it; D12 is read as covering
+ *     ALL_TG_PT and SPEC_I_PT only, as its section 3.4.1 text says).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "prhelper/pr_sim.h"
+#include "prhelper/scsi.h"
+#include "sim_helpers.h"
+
+/* ---- profiles ----------------------------------------------------------- */
+
+static enum pr_sim_profile prof_spc4 = PR_SIM_PROFILE_SPC4;
+static enum pr_sim_profile prof_lio = PR_SIM_PROFILE_LIO;
+
+#define BOTH(f)                                              \
+    { #f "/spc4", f, NULL, NULL, (void *)&prof_spc4 },       \
+    {                                                        \
+        #f "/lio", f, NULL, NULL, (void *)&prof_lio          \
+    }
+
+static enum pr_sim_profile profile_of(void **state)
+{
+    return *(enum pr_sim_profile *)*state;
+}
+
+static bool is_lio(enum pr_sim_profile p)
+{
+    return p == PR_SIM_PROFILE_LIO;
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+#define K1 0x0102030405060708ULL
+#define K2 0xa1a2a3a4a5a6a7a8ULL
+#define K3 0x3132333435363738ULL
+#define K4 0x00000000deadbeefULL
+#define KEX 0x1122334455667788ULL /* the key of the section 4 examples */
+
+/* ---- byte comparison with a readable failure ----------------------------- */
+
+static void hex(char *out, size_t outlen, const uint8_t *p, size_t n)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o + 4 < outlen; i++)
+        o += (size_t)snprintf(out + o, outlen - o, "%02x%s", p[i], (i % 8 == 7) ? "  " : " ");
+}
+
+static void expect_bytes_at(const uint8_t *got, size_t got_len, const uint8_t *want,
+                            size_t want_len, int line)
+{
+    if (got_len == want_len && memcmp(got, want, want_len) == 0)
+        return;
+    static char g[2048], w[2048];
+    hex(g, sizeof(g), got, got_len);
+    hex(w, sizeof(w), want, want_len);
+    fail_msg("line %d: data mismatch\n got  %zu bytes: %s\n want %zu bytes: %s", line, got_len, g,
+             want_len, w);
+}
+#define expect_bytes(got, got_len, want, want_len) \
+    expect_bytes_at((got), (got_len), (want), (want_len), __LINE__)
+
+/* ---- the commands, as sg_persist sends them ------------------------------ */
+
+#define BUFSZ 16384
+static uint8_t inbuf[BUFSZ];
+
+/*
+ * PR IN with allocation length alloc.  The data-in buffer offered is
+ * larger than alloc: the device must clip to the allocation length itself.
+ */
+static struct pr_sim_result sg_prin(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                    uint8_t sa, uint16_t alloc)
+{
+    uint8_t cdb[10] = { SCSI_OP_PERSISTENT_RESERVE_IN, sa, 0, 0, 0, 0, 0, 0, 0, 0 };
+    cdb[7] = (uint8_t)(alloc >> 8);
+    cdb[8] = (uint8_t)alloc;
+    struct pr_sim_result r;
+    memset(inbuf, 0xa5, sizeof(inbuf));
+    memset(&r, 0xee, sizeof(r));
+    pr_sim_execute(lun, n, cdb, sizeof(cdb), NULL, 0, inbuf, sizeof(inbuf), &r);
+    if (r.status == SCSI_STATUS_GOOD) {
+        assert_true(r.data_len <= alloc);
+        for (size_t i = alloc; i < alloc + 64u && i < BUFSZ; i++)
+            assert_int_equal(inbuf[i], 0xa5); /* nothing past the allocation length */
+    }
+    return r;
+}
+
+/* PR OUT: TYPE in byte 2 (SCOPE 0), 16-bit parameter list length in 7-8. */
+static struct pr_sim_result sg_prout(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                     uint8_t sa, unsigned type, const uint8_t *param, size_t len)
+{
+    uint8_t cdb[10] = { SCSI_OP_PERSISTENT_RESERVE_OUT, sa, (uint8_t)(type & 0x0f), 0, 0, 0, 0,
+                        0, 0, 0 };
+    cdb[7] = (uint8_t)(len >> 8);
+    cdb[8] = (uint8_t)len;
+    assert_int_equal(cdb[5], 0);
+    assert_int_equal(cdb[6], 0);
+    struct pr_sim_result r;
+    pr_sim_execute(lun, n, cdb, sizeof(cdb), param, len, NULL, 0, &r);
+    return r;
+}
+
+/* Basic 24-byte list: -K rk, -S sark, byte 20 flags (-X, -Y, -Z). */
+static struct pr_sim_result sg_basic(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                     uint8_t sa, unsigned type, uint64_t rk, uint64_t sark,
+                                     uint8_t flags)
+{
+    uint8_t param[24];
+    memset(param, 0, sizeof(param));
+    scsi_put_be64(param, rk);
+    scsi_put_be64(param + 8, sark);
+    param[20] = flags;
+    return sg_prout(lun, n, sa, type, param, sizeof(param));
+}
+
+static struct pr_sim_result inquiry(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
+{
+    static const uint8_t cdb[6] = { SCSI_OP_INQUIRY, 0, 0, 0, 36, 0 };
+    return th_cmd(lun, n, cdb, sizeof(cdb));
+}
+
+static struct pr_sim_result tur(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
+{
+    static const uint8_t cdb[6] = { SCSI_OP_TEST_UNIT_READY, 0, 0, 0, 0, 0 };
+    return th_cmd(lun, n, cdb, sizeof(cdb));
+}
+
+static void expect_single_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                             struct scsi_sense ua)
+{
+    assert_int_equal(pr_sim_pending_ua_count(lun, n), 1);
+    assert_check(tur(lun, n), ua);
+    assert_int_equal(pr_sim_pending_ua_count(lun, n), 0);
+    assert_good(tur(lun, n));
+}
+
+static void expect_no_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
+{
+    assert_int_equal(pr_sim_pending_ua_count(lun, n), 0);
+}
+
+/* ---- expected PR IN images (sections 2.3-2.6) ----------------------------- */
+
+/* READ KEYS image for keys[0..n). */
+static size_t img_keys(uint8_t *out, uint32_t gen, size_t n, const uint64_t *keys)
+{
+    scsi_put_be32(out, gen);
+    scsi_put_be32(out + 4, (uint32_t)(8 * n));
+    for (size_t i = 0; i < n; i++)
+        scsi_put_be64(out + 8 + 8 * i, keys[i]);
+    return 8 + 8 * n;
+}
+
+/* READ RESERVATION image: type 0 = no reservation. */
+static size_t img_resv(uint8_t *out, uint32_t gen, uint64_t key, unsigned type)
+{
+    memset(out, 0, 24);
+    scsi_put_be32(out, gen);
+    if (type == PR_TYPE_NONE)
+        return 8;
+    scsi_put_be32(out + 4, 16);
+    scsi_put_be64(out + 8, pr_type_is_all_registrants(type) ? 0 : key);
+    out[21] = (uint8_t)(PR_SCOPE_LU << 4 | type);
+    return 24;
+}
+
+/*
+ * The iSCSI TransportID of th_nexus(c, ...): format 01b (byte 0 = 45h),
+ * "iqn.2026-11.test:<c>,i,0x23d0000000<hex c>" NUL-terminated and padded
+ * to a multiple of 4: 35 characters + NUL = 36, so 40 bytes in all.
+ */
+#define TID_LEN 40
+static size_t tid_iscsi(uint8_t *out, char c)
+{
+    char text[64];
+    snprintf(text, sizeof(text), "iqn.2026-11.test:%c,i,0x23d0000000%02x", c, (unsigned)c);
+    assert_int_equal(strlen(text), 35);
+    memset(out, 0, TID_LEN);
+    out[0] = 0x45;
+    out[2] = 0;
+    out[3] = 36;
+    memcpy(out + 4, text, 35);
+    return TID_LEN;
+}
+
+#define DESC_LEN (24 + TID_LEN)
+/* One READ FULL STATUS descriptor (section 2.6). */
+static size_t img_desc(uint8_t *out, uint64_t key, bool all_tg_pt, bool holder, unsigned type,
+                       uint16_t rtpi, char initiator)
+{
+    memset(out, 0, DESC_LEN);
+    scsi_put_be64(out, key);
+    out[12] = (uint8_t)((all_tg_pt ? PR_FULL_STATUS_ALL_TG_PT : 0) |
+                        (holder ? PR_FULL_STATUS_R_HOLDER : 0));
+    out[13] = holder ? (uint8_t)(PR_SCOPE_LU << 4 | type) : 0;
+    scsi_put_be16(out + 18, rtpi);
+    scsi_put_be32(out + 20, TID_LEN);
+    tid_iscsi(out + 24, initiator);
+    return DESC_LEN;
+}
+
+static void img_fs_header(uint8_t *out, uint32_t gen, size_t ndesc)
+{
+    scsi_put_be32(out, gen);
+    scsi_put_be32(out + 4, (uint32_t)(ndesc * DESC_LEN));
+}
+
+static const uint8_t caps_default[8] = { 0x00, 0x08, 0x1d, 0x90, 0xea, 0x01, 0x00, 0x00 };
+static const uint8_t caps_aptpl[8] = { 0x00, 0x08, 0x1d, 0x91, 0xea, 0x01, 0x00, 0x00 };
+
+/* PR IN at alloc 8192 from n: GOOD and exactly want[0..len). */
+static void expect_prin(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint8_t sa,
+                        const uint8_t *want, size_t len, int line)
+{
+    struct pr_sim_result r = sg_prin(lun, n, sa, 8192);
+    th_assert_result(r, SCSI_STATUS_GOOD, SENSE_NONE, __FILE__, line);
+    expect_bytes_at(inbuf, r.data_len, want, len, line);
+}
+#define expect_prin(lun, n, sa, want, len) expect_prin((lun), (n), (sa), (want), (len), __LINE__)
+
+static void expect_keys(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint32_t gen,
+                        size_t count, const uint64_t *keys)
+{
+    uint8_t want[8 + 8 * 16];
+    size_t len = img_keys(want, gen, count, keys);
+    expect_prin(lun, n, PR_IN_READ_KEYS, want, len);
+    assert_int_equal(pr_sim_generation(lun), gen);
+}
+
+static void expect_resv(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint32_t gen,
+                        uint64_t key, unsigned type)
+{
+    uint8_t want[24];
+    size_t len = img_resv(want, gen, key, type);
+    expect_prin(lun, n, PR_IN_READ_RESERVATION, want, len);
+}
+
+/* ---- LUN with persistence and abort hooks ---------------------------------- */
+
+struct hooks {
+    unsigned persist_calls;
+    unsigned abort_calls;
+    struct pr_sim_nexus aborted[8];
+};
+
+static int persist_hook(void *opaque, const uint8_t *image, size_t len)
+{
+    struct hooks *h = opaque;
+    (void)image;
+    assert_true(len > 0);
+    h->persist_calls++;
+    return 0;
+}
+
+static void abort_hook(void *opaque, const struct pr_sim_nexus *n)
+{
+    struct hooks *h = opaque;
+    if (h->abort_calls < 8)
+        h->aborted[h->abort_calls] = *n;
+    h->abort_calls++;
+}
+
+static struct pr_sim_lun *lun_with_hooks(enum pr_sim_profile p, struct hooks *h)
+{
+    struct pr_sim_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    memset(h, 0, sizeof(*h));
+    cfg.profile = p;
+    cfg.persist = persist_hook;
+    cfg.on_abort = abort_hook;
+    cfg.opaque = h;
+    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
+    assert_non_null(lun);
+    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
+    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
+    return lun;
+}
+
+/* ======================================================================== */
+/* `sg_persist DEV` (default -k) and the -k output counts                    */
+/* ======================================================================== */
+
+static void test_sg_persist_read_keys_default(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    static const uint8_t cdb[10] = { 0x5e, 0x00, 0, 0, 0, 0, 0, 0x20, 0x00, 0 };
+    struct pr_sim_result r;
+
+    /* "there are NO registered reservation keys": ADDITIONAL LENGTH 0. */
+    assert_good(inquiry(lun, &a));
+    memset(inbuf, 0xa5, sizeof(inbuf));
+    pr_sim_execute(lun, &a, cdb, sizeof(cdb), NULL, 0, inbuf, sizeof(inbuf), &r);
+    assert_good(r);
+    static const uint8_t none[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+    expect_bytes(inbuf, r.data_len, none, sizeof(none));
+
+    /* "1 registered reservation key follows": ADDITIONAL LENGTH 8. */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(inquiry(lun, &a));
+    pr_sim_execute(lun, &a, cdb, sizeof(cdb), NULL, 0, inbuf, sizeof(inbuf), &r);
+    assert_good(r);
+    static const uint8_t one[16] = { 0, 0, 0, 1, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+    expect_bytes(inbuf, r.data_len, one, sizeof(one));
+
+    /* "2 registered reservation keys follow": ADDITIONAL LENGTH 16. */
+    assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, 0, K2, 0));
+    assert_good(inquiry(lun, &b));
+    pr_sim_execute(lun, &b, cdb, sizeof(cdb), NULL, 0, inbuf, sizeof(inbuf), &r);
+    assert_good(r);
+    static const uint8_t two[24] = { 0,    0,    0,    2,    0,    0,    0,    16,
+                                     1,    2,    3,    4,    5,    6,    7,    8,
+                                     0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8 };
+    expect_bytes(inbuf, r.data_len, two, sizeof(two));
+    assert_int_equal(scsi_get_be32(inbuf + 4) / 8, 2);
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -r, -R, -L: READ RESERVATION, RESERVE, RELEASE                           */
+/* ======================================================================== */
+
+static void test_sg_persist_read_reservation_each_type(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_nexus a = th_nexus('A', 1);
+    static const unsigned types[6] = { PR_TYPE_WE, PR_TYPE_EA, PR_TYPE_WE_RO,
+                                       PR_TYPE_EA_RO, PR_TYPE_WE_AR, PR_TYPE_EA_AR };
+
+    /* "there is NO reservation held". */
+    expect_resv(lun, &a, 0, 0, PR_TYPE_NONE);
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    expect_resv(lun, &a, 1, 0, PR_TYPE_NONE);
+
+    for (size_t i = 0; i < 6; i++) {
+        /* sg_persist -o -R -K k1 -T t */
+        assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, types[i], K1, 0, 0));
+        /* "Reservation follows" (ADDITIONAL LENGTH >= 16), byte 21 type. */
+        expect_resv(lun, &a, 1, K1, types[i]);
+        /* sg_persist -o -L -K k1 -T t */
+        assert_good(sg_basic(lun, &a, PR_OUT_RELEASE, types[i], K1, 0, 0));
+        expect_resv(lun, &a, 1, 0, PR_TYPE_NONE);
+        expect_no_ua(lun, &a);
+    }
+    expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* Section 4 worked examples, byte for byte                                  */
+/* ======================================================================== */
+
+static void test_sg_persist_worked_examples(void **state)
+{
+    struct hooks h;
+    struct pr_sim_lun *lun = lun_with_hooks(profile_of(state), &h);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    struct pr_sim_result r;
+
+    /* REGISTER key 0x1122334455667788, APTPL=0. */
+    static const uint8_t reg_cdb[10] = { 0x5f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
+    static const uint8_t reg_data[24] = { 0,    0,    0,    0,    0,    0,    0,    0,
+                                          0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+                                          0,    0,    0,    0,    0,    0,    0,    0 };
+    pr_sim_execute(lun, &a, reg_cdb, 10, reg_data, 24, NULL, 0, &r);
+    assert_good(r);
+
+    /* RESERVE type EA with that key. */
+    static const uint8_t res_cdb[10] = { 0x5f, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
+    static const uint8_t key_data[24] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+                                          0,    0,    0,    0,    0,    0,    0,    0,
+                                          0,    0,    0,    0,    0,    0,    0,    0 };
+    pr_sim_execute(lun, &a, res_cdb, 10, key_data, 24, NULL, 0, &r);
+    assert_good(r);
+
+    /* READ RESERVATION, alloc 24. */
+    static const uint8_t rr_ea[24] = { 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x10,
+                                       0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+                                       0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00 };
+    r = sg_prin(lun, &a, PR_IN_READ_RESERVATION, 24);
+    assert_good(r);
+    expect_bytes(inbuf, r.data_len, rr_ea, sizeof(rr_ea));
+
+    /* Same after RESERVE type 7 (WE_AR): key bytes 00, byte 21 = 07. */
+    static const uint8_t rel_cdb[10] = { 0x5f, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
+    pr_sim_execute(lun, &a, rel_cdb, 10, key_data, 24, NULL, 0, &r);
+    assert_good(r);
+    static const uint8_t res7_cdb[10] = { 0x5f, 0x01, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
+    pr_sim_execute(lun, &a, res7_cdb, 10, key_data, 24, NULL, 0, &r);
+    assert_good(r);
+    static const uint8_t rr_wear[24] = { 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x10,
+                                         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                         0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00 };
+    r = sg_prin(lun, &a, PR_IN_READ_RESERVATION, 24);
+    assert_good(r);
+    expect_bytes(inbuf, r.data_len, rr_wear, sizeof(rr_wear));
+    static const uint8_t rel7_cdb[10] = { 0x5f, 0x02, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
+    pr_sim_execute(lun, &a, rel7_cdb, 10, key_data, 24, NULL, 0, &r);
+    assert_good(r);
+
+    /* READ KEYS with two registrations, alloc 8: 00 00 00 02 00 00 00 10. */
+    assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, 0, K2, 0));
+    r = sg_prin(lun, &a, PR_IN_READ_KEYS, 8);
+    assert_good(r);
+    static const uint8_t rk8[8] = { 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x10 };
+    expect_bytes(inbuf, r.data_len, rk8, sizeof(rk8));
+
+    /* REPORT CAPABILITIES with APTPL active: 00 08 1D 91 EA 01 00 00
+     * (section 2.5: the simulator's default equals LIO's). */
+    r = sg_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, 8192);
+    assert_good(r);
+    expect_bytes(inbuf, r.data_len, caps_default, sizeof(caps_default));
+    /* key "change" to the same key with APTPL=1 (sg_persist -Z). */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, KEX, KEX, PR_OUT_FLAG_APTPL));
+    r = sg_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, 8192);
+    assert_good(r);
+    expect_bytes(inbuf, r.data_len, caps_aptpl, sizeof(caps_aptpl));
+    expect_keys(lun, &a, 3, 2, (const uint64_t[]){ KEX, K2 });
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -c: REPORT CAPABILITIES                                                   */
+/* ======================================================================== */
+
+static void test_sg_persist_report_capabilities(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_nexus a = th_nexus('A', 1);
+
+    /*
+     * LENGTH 0008h (sg_persist insists on byte 1 = 8), CRH SIP_C ATP_C
+     * PTPL_C, RLR_C=0 (REPLACE LOST RESERVATION unsupported, section 3.1),
+     * TMV=1 so the six type-mask bits are printed, ALLOW COMMANDS 001b,
+     * PTPL_A=0.  Same with and without a persistence hook.
+     */
+    struct pr_sim_lun *lun = th_lun(p);
+    expect_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, caps_default, sizeof(caps_default));
+    pr_sim_lun_free(lun);
+
+    struct hooks h;
+    lun = lun_with_hooks(p, &h);
+    expect_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, caps_default, sizeof(caps_default));
+    assert_int_equal(inbuf[1], 8);
+    assert_true(inbuf[3] & PR_CAP_TMV);
+    assert_int_equal(scsi_get_be16(inbuf + 4),
+                     PR_TYPE_MASK_WR_EX_AR | PR_TYPE_MASK_EX_AC_RO | PR_TYPE_MASK_WR_EX_RO |
+                         PR_TYPE_MASK_EX_AC | PR_TYPE_MASK_WR_EX | PR_TYPE_MASK_EX_AC_AR);
+    assert_int_equal(pr_sim_generation(lun), 0);
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -o -G -K -S -Z: REGISTER with APTPL                                       */
+/* ======================================================================== */
+
+static void test_sg_persist_register_aptpl(void **state)
+{
+    struct hooks h;
+    struct pr_sim_lun *lun = lun_with_hooks(profile_of(state), &h);
+    struct pr_sim_nexus a = th_nexus('A', 1);
+
+    assert_false(pr_sim_aptpl_active(lun));
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, PR_OUT_FLAG_APTPL));
+    assert_true(pr_sim_aptpl_active(lun));
+    assert_true(h.persist_calls >= 1);
+    expect_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, caps_aptpl, sizeof(caps_aptpl));
+    expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
+
+    /* Power loss with APTPL: registration kept, PRgeneration restarts at 0
+     * (3.10, 7), PTPL_A stays 1, POWER ON RESET UA. */
+    pr_sim_power_cycle(lun);
+    expect_single_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
+    expect_keys(lun, &a, 0, 1, (const uint64_t[]){ K1 });
+    expect_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, caps_aptpl, sizeof(caps_aptpl));
+
+    /* Key change with APTPL=0: PTPL_A := 0. */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, K1, K2, 0));
+    assert_false(pr_sim_aptpl_active(lun));
+    expect_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, caps_default, sizeof(caps_default));
+    expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K2 });
+
+    /* ... and power loss now drops the registration. */
+    pr_sim_power_cycle(lun);
+    expect_single_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
+    expect_keys(lun, &a, 0, 0, NULL);
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -o -G -Y: REGISTER with ALL_TG_PT                                         */
+/* ======================================================================== */
+
+static void test_sg_persist_register_all_tg_pt(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_lun *lun = th_lun(p);
+    struct pr_sim_nexus a1 = th_nexus('A', 1), a2 = th_nexus('A', 2), b = th_nexus('B', 1);
+
+    assert_good(sg_basic(lun, &a1, PR_OUT_REGISTER, 0, 0, K1, PR_OUT_FLAG_ALL_TG_PT));
+    /* Two I_T nexuses registered (ports 1 and 2): two keys.  PRgeneration
+     * +1 (SPC), +2 in LIO (D12: once per registration created). */
+    uint32_t gen = is_lio(p) ? 2 : 1;
+    expect_keys(lun, &b, gen, 2, (const uint64_t[]){ K1, K1 });
+    assert_int_equal(pr_sim_registration_count(lun), 2);
+
+    /* -s: one descriptor per port, ALL_TG_PT=1, RTPI 0 (LIO's pick). */
+    uint8_t want[8 + 2 * DESC_LEN];
+    img_fs_header(want, gen, 2);
+    img_desc(want + 8, K1, true, false, 0, 0, 'A');
+    img_desc(want + 8 + DESC_LEN, K1, true, false, 0, 0, 'A');
+    expect_prin(lun, &b, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+
+    /* The nexus on port 2 is registered: it may reserve with K1. */
+    assert_good(sg_basic(lun, &a2, PR_OUT_RESERVE, PR_TYPE_WE, K1, 0, 0));
+    expect_resv(lun, &b, gen, K1, PR_TYPE_WE);
+    assert_good(th_write10(lun, &a2));
+    assert_conflict(th_write10(lun, &a1)); /* registered, not the holder */
+    assert_good(sg_basic(lun, &a2, PR_OUT_RELEASE, PR_TYPE_WE, K1, 0, 0));
+
+    /* Unregister with -Y (as the registration was made): every I_T nexus
+     * of it goes (SPC; LIO removes siblings whose key equals RK). */
+    assert_good(sg_basic(lun, &a1, PR_OUT_REGISTER, 0, K1, 0, PR_OUT_FLAG_ALL_TG_PT));
+    gen += is_lio(p) ? 0 : 1; /* D14 */
+    expect_keys(lun, &b, gen, 0, NULL);
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -o -G -X TIDS: REGISTER with SPEC_I_PT                                    */
+/* ======================================================================== */
+
+static void test_sg_persist_register_spec_i_pt(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_lun *lun = th_lun(p);
+    struct pr_sim_nexus a = th_nexus('A', 1), b1 = th_nexus('B', 1), b2 = th_nexus('B', 2);
+    struct pr_sim_nexus c = th_nexus('C', 1);
+
+    /* B has logged in on both ports (known to the LU), not registered. */
+    assert_good(tur(lun, &b1));
+    assert_good(tur(lun, &b2));
+
+    /* List: 24 bytes + TRANSPORTID PARAMETER DATA LENGTH (bytes 24-27) +
+     * B's iSCSI TransportID at byte 28: 28 + 40 = 68 = 44h. */
+    uint8_t param[28 + TID_LEN];
+    memset(param, 0, sizeof(param));
+    scsi_put_be64(param + 8, K1);
+    param[20] = PR_OUT_FLAG_SPEC_I_PT;
+    scsi_put_be32(param + 24, TID_LEN);
+    tid_iscsi(param + 28, 'B');
+    assert_int_equal(sizeof(param), 0x44);
+    assert_good(sg_prout(lun, &a, PR_OUT_REGISTER, 0, param, sizeof(param)));
+
+    /* Sender and B, both with K1, on the receiving port 1.  PRgeneration
+     * +1 (SPC: once per command), +2 in LIO (D12). */
+    uint32_t gen = is_lio(p) ? 2 : 1;
+    expect_keys(lun, &c, gen, 2, (const uint64_t[]){ K1, K1 });
+    assert_int_equal(pr_sim_registration_count(lun), 2);
+    expect_no_ua(lun, &a);
+    expect_no_ua(lun, &b1);
+
+    /* READ FULL STATUS: the two descriptors (order not fixed by the doc). */
+    struct pr_sim_result r = sg_prin(lun, &c, PR_IN_READ_FULL_STATUS, 8192);
+    assert_good(r);
+    assert_int_equal(r.data_len, 8 + 2 * DESC_LEN);
+    uint8_t hdr[8], da[DESC_LEN], db[DESC_LEN];
+    img_fs_header(hdr, gen, 2);
+    expect_bytes(inbuf, 8, hdr, 8);
+    img_desc(da, K1, false, false, 0, 1, 'A');
+    img_desc(db, K1, false, false, 0, 1, 'B');
+    bool a_first = memcmp(inbuf + 8, da, DESC_LEN) == 0;
+    expect_bytes(inbuf + 8, DESC_LEN, a_first ? da : db, DESC_LEN);
+    expect_bytes(inbuf + 8 + DESC_LEN, DESC_LEN, a_first ? db : da, DESC_LEN);
+
+    /* B is registered on port 1 (key change works) but not on port 2. */
+    assert_conflict(sg_basic(lun, &b2, PR_OUT_REGISTER, 0, K1, K3, 0));
+    assert_good(sg_basic(lun, &b1, PR_OUT_REGISTER, 0, K1, K2, 0));
+    gen++;
+    expect_keys(lun, &c, gen, 2, a_first ? (const uint64_t[]){ K1, K2 } : (const uint64_t[]){ K2, K1 });
+
+    /* SPEC_I_PT from a registered nexus: INVALID FIELD IN PARAMETER LIST. */
+    scsi_put_be64(param, K1);
+    scsi_put_be64(param + 8, K3);
+    tid_iscsi(param + 28, 'C');
+    assert_check(sg_prout(lun, &a, PR_OUT_REGISTER, 0, param, sizeof(param)),
+                 SENSE_INVALID_FIELD_IN_PARAM);
+    expect_keys(lun, &c, gen, 2, a_first ? (const uint64_t[]){ K1, K2 } : (const uint64_t[]){ K2, K1 });
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -o -I -S: REGISTER AND IGNORE EXISTING KEY                                */
+/* ======================================================================== */
+
+static void test_sg_persist_register_and_ignore(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_lun *lun = th_lun(p);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    /* -I -S k3 without -K: RK 0, ignored; the key is replaced. */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER_AND_IGNORE, 0, 0, K3, 0));
+    expect_keys(lun, &a, 2, 1, (const uint64_t[]){ K3 });
+    /* From an unregistered nexus with a nonsense -K: registers. */
+    assert_good(sg_basic(lun, &b, PR_OUT_REGISTER_AND_IGNORE, 0, 0x5555, K4, 0));
+    expect_keys(lun, &a, 3, 2, (const uint64_t[]){ K3, K4 });
+    /* -I -S 0: unregister. */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0, 0));
+    expect_keys(lun, &b, is_lio(p) ? 3 : 4, 1, (const uint64_t[]){ K4 });
+    /* -I -S 0 from an unregistered nexus: GOOD, nothing happens. */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0, 0));
+    expect_keys(lun, &b, is_lio(p) ? 3 : 4, 1, (const uint64_t[]){ K4 });
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -o -C -K: CLEAR                                                            */
+/* ======================================================================== */
+
+static void test_sg_persist_clear(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, 0, K2, 0));
+    assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_EA_RO, K1, 0, 0));
+    expect_resv(lun, &b, 2, K1, PR_TYPE_EA_RO);
+
+    /* Wrong key: conflict, no change. */
+    assert_conflict(sg_basic(lun, &a, PR_OUT_CLEAR, 0, K2, 0, 0));
+    expect_keys(lun, &b, 2, 2, (const uint64_t[]){ K1, K2 });
+
+    /* B (registered non-holder) clears (section 5: allowed). */
+    assert_good(sg_basic(lun, &b, PR_OUT_CLEAR, 0, K2, 0, 0));
+    expect_single_ua(lun, &a, SENSE_UA_RESERVATIONS_PREEMPTED);
+    expect_no_ua(lun, &b);
+    expect_keys(lun, &b, 3, 0, NULL);
+    expect_resv(lun, &a, 3, 0, PR_TYPE_NONE);
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -o -P / -A: PREEMPT, PREEMPT AND ABORT                                    */
+/* ======================================================================== */
+
+static void preempt_scenario(enum pr_sim_profile p, bool abort)
+{
+    struct hooks h;
+    struct pr_sim_lun *lun = lun_with_hooks(p, &h);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 2);
+
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, 0, K2, 0));
+    assert_good(sg_basic(lun, &c, PR_OUT_REGISTER, 0, 0, K3, 0));
+    assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_WE, K1, 0, 0));
+
+    /* -P changes the type to EA, -A keeps WE. */
+    unsigned type = abort ? PR_TYPE_WE : PR_TYPE_EA;
+    assert_good(sg_basic(lun, &b, abort ? PR_OUT_PREEMPT_AND_ABORT : PR_OUT_PREEMPT, type, K2, K1,
+                         0));
+
+    /* A: REGISTRATIONS PREEMPTED.  C (remaining registrant): RESERVATIONS
+     * RELEASED only when the type changed.  B, the sender: nothing. */
+    expect_no_ua(lun, &b);
+    expect_single_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED);
+    if (abort)
+        expect_no_ua(lun, &c);
+    else
+        expect_single_ua(lun, &c, SENSE_UA_RESERVATIONS_RELEASED);
+
+    if (abort) {
+        /* Only the preempted nexus's tasks are aborted. */
+        assert_int_equal(h.abort_calls, 1);
+        assert_true(pr_tid_equal(&h.aborted[0].initiator, &a.initiator));
+        assert_int_equal(h.aborted[0].rtpi, 1);
+    } else {
+        assert_int_equal(h.abort_calls, 0);
+    }
+
+    expect_keys(lun, &c, 4, 2, (const uint64_t[]){ K2, K3 });
+    expect_resv(lun, &c, 4, K2, type);
+    uint8_t want[8 + 2 * DESC_LEN];
+    img_fs_header(want, 4, 2);
+    img_desc(want + 8, K2, false, true, type, 1, 'B');
+    img_desc(want + 8 + DESC_LEN, K3, false, false, 0, 2, 'C');
+    expect_prin(lun, &c, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+
+    assert_good(th_write10(lun, &b));
+    assert_conflict(th_write10(lun, &a));
+    pr_sim_lun_free(lun);
+}
+
+static void test_sg_persist_preempt(void **state)
+{
+    preempt_scenario(profile_of(state), false);
+}
+
+static void test_sg_persist_preempt_and_abort(void **state)
+{
+    preempt_scenario(profile_of(state), true);
+}
+
+/* ======================================================================== */
+/* -o -M -K -S -T -Q -X [-U] [-Z]: REGISTER AND MOVE                          */
+/* ======================================================================== */
+
+/* REGISTER AND MOVE list: UNREG/APTPL byte 17, RTPI 18-19, TID length
+ * 20-23, the one TransportID at 24: 24 + 40 = 64 = 40h bytes. */
+static struct pr_sim_result sg_move(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                    unsigned type, uint64_t rk, uint64_t sark, uint16_t rtpi,
+                                    char dest, uint8_t flags)
+{
+    uint8_t param[24 + TID_LEN];
+    memset(param, 0, sizeof(param));
+    scsi_put_be64(param, rk);
+    scsi_put_be64(param + 8, sark);
+    param[17] = flags;
+    scsi_put_be16(param + 18, rtpi);
+    scsi_put_be32(param + 20, TID_LEN);
+    tid_iscsi(param + 24, dest);
+    assert_int_equal(sizeof(param), 0x40);
+    return sg_prout(lun, n, PR_OUT_REGISTER_AND_MOVE, type, param, sizeof(param));
+}
+
+static void test_sg_persist_register_and_move(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_nexus a = th_nexus('A', 1), b2 = th_nexus('B', 2), c = th_nexus('C', 1);
+
+    assert_good(tur(lun, &b2)); /* the destination nexus exists */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_WE, K1, 0, 0));
+
+    assert_good(sg_move(lun, &a, PR_TYPE_WE, K1, K2, 2, 'B', 0));
+    /* No UAs (3.9 step 12); PRgeneration +1; A stays registered. */
+    expect_no_ua(lun, &a);
+    expect_no_ua(lun, &b2);
+    expect_keys(lun, &c, 2, 2, (const uint64_t[]){ K1, K2 });
+    expect_resv(lun, &c, 2, K2, PR_TYPE_WE);
+    uint8_t want[8 + 2 * DESC_LEN];
+    img_fs_header(want, 2, 2);
+    img_desc(want + 8, K1, false, false, 0, 1, 'A');
+    img_desc(want + 8 + DESC_LEN, K2, false, true, PR_TYPE_WE, 2, 'B');
+    expect_prin(lun, &c, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+
+    assert_good(th_write10(lun, &b2));
+    assert_conflict(th_write10(lun, &a));
+
+    /* A is no longer the holder: moving again is a conflict (3.9 step 10). */
+    assert_conflict(sg_move(lun, &a, PR_TYPE_WE, K1, K3, 1, 'C', 0));
+    expect_keys(lun, &c, 2, 2, (const uint64_t[]){ K1, K2 });
+    pr_sim_lun_free(lun);
+}
+
+static void test_sg_persist_register_and_move_unreg_aptpl(void **state)
+{
+    struct hooks h;
+    struct pr_sim_lun *lun = lun_with_hooks(profile_of(state), &h);
+    struct pr_sim_nexus a = th_nexus('A', 1), b2 = th_nexus('B', 2);
+
+    assert_good(tur(lun, &b2));
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_EA, K1, 0, 0));
+    assert_false(pr_sim_aptpl_active(lun));
+
+    /* -U -Z: the sender is unregistered (no UA), APTPL := 1. */
+    assert_good(sg_move(lun, &a, PR_TYPE_EA, K1, K2, 2, 'B', PR_MOVE_FLAG_UNREG | PR_MOVE_FLAG_APTPL));
+    expect_no_ua(lun, &a);
+    expect_no_ua(lun, &b2);
+    assert_true(pr_sim_aptpl_active(lun));
+    assert_true(h.persist_calls >= 1);
+    expect_keys(lun, &b2, 2, 1, (const uint64_t[]){ K2 });
+    expect_resv(lun, &b2, 2, K2, PR_TYPE_EA);
+    expect_prin(lun, &b2, PR_IN_REPORT_CAPABILITIES, caps_aptpl, sizeof(caps_aptpl));
+    uint8_t want[8 + DESC_LEN];
+    img_fs_header(want, 2, 1);
+    img_desc(want + 8, K2, false, true, PR_TYPE_EA, 2, 'B');
+    expect_prin(lun, &b2, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+    assert_conflict(th_read10(lun, &a));
+    assert_good(th_read10(lun, &b2));
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -o -z -S -T: REPLACE LOST RESERVATION                                      */
+/* ======================================================================== */
+
+static void test_sg_persist_replace_lost_reservation(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_nexus a = th_nexus('A', 1);
+
+    /* Unsupported by default in both profiles (RLR_C=0, section 3.1):
+     * ILLEGAL REQUEST, INVALID FIELD IN CDB; nothing changes. */
+    assert_check(sg_basic(lun, &a, PR_OUT_REPLACE_LOST_RESERVATION, PR_TYPE_WE, 0, K1, 0),
+                 SENSE_INVALID_FIELD_IN_CDB);
+    expect_keys(lun, &a, 0, 0, NULL);
+    expect_resv(lun, &a, 0, 0, PR_TYPE_NONE);
+
+    /* Same from the registered holder. */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_EA, K1, 0, 0));
+    assert_check(sg_basic(lun, &a, PR_OUT_REPLACE_LOST_RESERVATION, PR_TYPE_WE, 0, K2, 0),
+                 SENSE_INVALID_FIELD_IN_CDB);
+    expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
+    expect_resv(lun, &a, 1, K1, PR_TYPE_EA);
+    expect_no_ua(lun, &a);
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -s: READ FULL STATUS                                                      */
+/* ======================================================================== */
+
+static void test_sg_persist_read_full_status(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
+    uint8_t want[8 + 2 * DESC_LEN];
+
+    /* Empty. */
+    img_fs_header(want, 0, 0);
+    expect_prin(lun, &a, PR_IN_READ_FULL_STATUS, want, 8);
+
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, 0, K2, 0));
+
+    /* No reservation: two plain descriptors, creation order, RTPI set. */
+    img_fs_header(want, 2, 2);
+    img_desc(want + 8, K1, false, false, 0, 1, 'A');
+    img_desc(want + 8 + DESC_LEN, K2, false, false, 0, 2, 'B');
+    expect_prin(lun, &b, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+
+    /* EA held by A: R_HOLDER and scope/type on A's descriptor only. */
+    assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_EA, K1, 0, 0));
+    img_desc(want + 8, K1, false, true, PR_TYPE_EA, 1, 'A');
+    expect_prin(lun, &b, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+    assert_good(sg_basic(lun, &a, PR_OUT_RELEASE, PR_TYPE_EA, K1, 0, 0));
+
+    /* WE_AR: every registrant is a holder. */
+    assert_good(sg_basic(lun, &b, PR_OUT_RESERVE, PR_TYPE_WE_AR, K2, 0, 0));
+    img_desc(want + 8, K1, false, true, PR_TYPE_WE_AR, 1, 'A');
+    img_desc(want + 8 + DESC_LEN, K2, false, true, PR_TYPE_WE_AR, 2, 'B');
+    expect_prin(lun, &a, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+
+    /* sg_persist walks with ADDITIONAL DESCRIPTOR LENGTH at offset 20. */
+    size_t off = 8, n = 0;
+    while (off + 24 <= 8 + scsi_get_be32(inbuf + 4)) {
+        off += 24 + scsi_get_be32(inbuf + off + 20);
+        n++;
+    }
+    assert_int_equal(n, 2);
+    assert_int_equal(off, sizeof(want));
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -H: the untruncated ADDITIONAL LENGTH                                      */
+/* ======================================================================== */
+
+static void test_sg_persist_hex_additional_length(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_lun *lun = th_lun(p);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
+    struct pr_sim_result r;
+
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, 0, K2, 0));
+    assert_good(sg_basic(lun, &c, PR_OUT_REGISTER, 0, 0, K3, 0));
+
+    /* READ KEYS -l 16: ADDITIONAL LENGTH 24 > alloc - 8 ("too large,
+     * truncate"): full length in both profiles (D2 is off in lio). */
+    r = sg_prin(lun, &a, PR_IN_READ_KEYS, 16);
+    assert_good(r);
+    static const uint8_t rk16[16] = { 0, 0, 0, 3, 0, 0, 0, 24, 1, 2, 3, 4, 5, 6, 7, 8 };
+    expect_bytes(inbuf, r.data_len, rk16, sizeof(rk16));
+
+    /* READ FULL STATUS -l 32: SPC keeps ADDITIONAL LENGTH = 3 descriptors;
+     * LIO (D4) counts only the returned ones: none fits. */
+    r = sg_prin(lun, &a, PR_IN_READ_FULL_STATUS, 32);
+    assert_good(r);
+    uint8_t full[8 + DESC_LEN];
+    img_fs_header(full, 3, is_lio(p) ? 0 : 3);
+    img_desc(full + 8, K1, false, false, 0, 1, 'A');
+    if (!is_lio(p)) {
+        expect_bytes(inbuf, r.data_len, full, 32);
+    } else {
+        assert_true(r.data_len >= 8 && r.data_len <= 32);
+        expect_bytes(inbuf, 8, full, 8);
+        for (size_t i = 8; i < r.data_len; i++)
+            assert_int_equal(inbuf[i], 0);
+    }
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -l LEN / -m LEN: allocation lengths, section 2.2, D1-D4                    */
+/* ======================================================================== */
+
+/* Two registrations (A on port 1, B on port 2), A holds WE_RO. */
+static struct pr_sim_lun *sweep_lun(enum pr_sim_profile p, struct pr_sim_nexus *a,
+                                    struct pr_sim_nexus *b)
+{
+    struct pr_sim_lun *lun = th_lun(p);
+    *a = th_nexus('A', 1);
+    *b = th_nexus('B', 2);
+    assert_good(sg_basic(lun, a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, b, PR_OUT_REGISTER, 0, 0, K2, 0));
+    assert_good(sg_basic(lun, a, PR_OUT_RESERVE, PR_TYPE_WE_RO, K1, 0, 0));
+    return lun;
+}
+
+static void expect_truncated(struct pr_sim_result r, uint16_t alloc, const uint8_t *full,
+                             size_t full_len)
+{
+    assert_good(r);
+    size_t n = alloc < full_len ? alloc : full_len;
+    expect_bytes(inbuf, r.data_len, full, n);
+}
+
+/* Generic SPC sweep for allocation lengths 0 .. full_len + 8. */
+static void sweep_spc(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint8_t sa,
+                      const uint8_t *full, size_t full_len)
+{
+    for (uint16_t alloc = 0; alloc <= full_len + 8; alloc++)
+        expect_truncated(sg_prin(lun, n, sa, alloc), alloc, full, full_len);
+}
+
+static void test_sg_persist_alloc_len_read_keys(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_nexus a, b;
+    struct pr_sim_lun *lun = sweep_lun(p, &a, &b);
+    uint8_t full[24];
+    size_t len = img_keys(full, 2, 2, (const uint64_t[]){ K1, K2 });
+
+    if (!is_lio(p)) {
+        sweep_spc(lun, &a, PR_IN_READ_KEYS, full, len);
+    } else {
+        for (uint16_t alloc = 0; alloc <= len + 8; alloc++) {
+            struct pr_sim_result r = sg_prin(lun, &a, PR_IN_READ_KEYS, alloc);
+            if (alloc < 8) /* D1 */
+                assert_check(r, SENSE_INVALID_FIELD_IN_CDB);
+            else /* D2 off: full ADDITIONAL LENGTH */
+                expect_truncated(r, alloc, full, len);
+        }
+    }
+    /* No registrations: 8 bytes. */
+    pr_sim_lun_free(lun);
+    lun = th_lun(p);
+    img_keys(full, 0, 0, NULL);
+    for (uint16_t alloc = is_lio(p) ? 8 : 0; alloc <= 24; alloc++)
+        expect_truncated(sg_prin(lun, &a, PR_IN_READ_KEYS, alloc), alloc, full, 8);
+    pr_sim_lun_free(lun);
+}
+
+static void test_sg_persist_alloc_len_read_reservation(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_nexus a, b;
+    struct pr_sim_lun *lun = sweep_lun(p, &a, &b);
+    uint8_t full[24];
+    size_t len = img_resv(full, 2, K1, PR_TYPE_WE_RO);
+
+    if (!is_lio(p)) {
+        sweep_spc(lun, &b, PR_IN_READ_RESERVATION, full, len);
+    } else {
+        for (uint16_t alloc = 0; alloc <= len + 8; alloc++) {
+            struct pr_sim_result r = sg_prin(lun, &b, PR_IN_READ_RESERVATION, alloc);
+            if (alloc < 8) { /* D1 */
+                assert_check(r, SENSE_INVALID_FIELD_IN_CDB);
+            } else if (alloc <= 21) { /* D3: header right, key bytes zero */
+                assert_good(r);
+                uint8_t want[24];
+                memset(want, 0, sizeof(want));
+                memcpy(want, full, 8);
+                expect_bytes(inbuf, r.data_len, want, alloc);
+            } else {
+                expect_truncated(r, alloc, full, len);
+            }
+        }
+    }
+    /* No reservation: 8 bytes. */
+    assert_good(sg_basic(lun, &a, PR_OUT_RELEASE, PR_TYPE_WE_RO, K1, 0, 0));
+    len = img_resv(full, 2, 0, PR_TYPE_NONE);
+    for (uint16_t alloc = is_lio(p) ? 8 : 0; alloc <= 24; alloc++)
+        expect_truncated(sg_prin(lun, &a, PR_IN_READ_RESERVATION, alloc), alloc, full, len);
+    pr_sim_lun_free(lun);
+}
+
+static void test_sg_persist_alloc_len_report_capabilities(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_nexus a, b;
+    struct pr_sim_lun *lun = sweep_lun(p, &a, &b);
+
+    for (uint16_t alloc = 0; alloc <= 24; alloc++) {
+        struct pr_sim_result r = sg_prin(lun, &b, PR_IN_REPORT_CAPABILITIES, alloc);
+        if (is_lio(p) && alloc < 6) /* D1: REPORT CAPABILITIES below 6 */
+            assert_check(r, SENSE_INVALID_FIELD_IN_CDB);
+        else
+            expect_truncated(r, alloc, caps_default, sizeof(caps_default));
+    }
+    pr_sim_lun_free(lun);
+}
+
+static void test_sg_persist_alloc_len_read_full_status(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_nexus a, b;
+    struct pr_sim_lun *lun = sweep_lun(p, &a, &b);
+    uint8_t full[8 + 2 * DESC_LEN];
+    img_fs_header(full, 2, 2);
+    img_desc(full + 8, K1, false, true, PR_TYPE_WE_RO, 1, 'A');
+    img_desc(full + 8 + DESC_LEN, K2, false, false, 0, 2, 'B');
+
+    if (!is_lio(p)) {
+        sweep_spc(lun, &b, PR_IN_READ_FULL_STATUS, full, sizeof(full));
+    } else {
+        for (uint16_t alloc = 0; alloc <= sizeof(full) + 8; alloc++) {
+            struct pr_sim_result r = sg_prin(lun, &b, PR_IN_READ_FULL_STATUS, alloc);
+            if (alloc < 8) { /* D1 */
+                assert_check(r, SENSE_INVALID_FIELD_IN_CDB);
+                continue;
+            }
+            /* D4: whole descriptors only, ADDITIONAL LENGTH counts them. */
+            assert_good(r);
+            size_t fit = (size_t)(alloc - 8) / DESC_LEN;
+            if (fit > 2)
+                fit = 2;
+            uint8_t want[sizeof(full)];
+            memcpy(want, full, sizeof(full));
+            scsi_put_be32(want + 4, (uint32_t)(fit * DESC_LEN));
+            size_t used = 8 + fit * DESC_LEN;
+            size_t cap = alloc < sizeof(full) ? alloc : sizeof(full);
+            if (r.data_len < used || r.data_len > cap)
+                fail_msg("alloc %u: transferred %u, want %zu..%zu", alloc, r.data_len, used, cap);
+            expect_bytes(inbuf, used, want, used);
+            for (size_t i = used; i < r.data_len; i++)
+                assert_int_equal(inbuf[i], 0);
+        }
+    }
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* error messages / exit statuses: the device answers behind them             */
+/* ======================================================================== */
+
+static void test_sg_persist_error_answers(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_lun *lun = th_lun(p);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+
+    /* exit 2 NOT READY (lio D8) / 24 RESERVATION CONFLICT (spc4):
+     * RESERVE from an unregistered nexus, nothing reserved. */
+    struct pr_sim_result r = sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_WE, 0, 0, 0);
+    if (is_lio(p))
+        assert_check(r, SENSE_LUN_COMM_FAILURE);
+    else
+        assert_conflict(r);
+
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+
+    /* exit 24 "reservation conflict": REGISTER with the wrong -K. */
+    assert_conflict(sg_basic(lun, &a, PR_OUT_REGISTER, 0, K2, K3, 0));
+
+    /* exit 5 "bad field in cdb": PR IN service action 05h, RESERVE with an
+     * obsolete type (2h), PR OUT service action 09h. */
+    assert_check(sg_prin(lun, &a, 0x05, 8192), SENSE_INVALID_FIELD_IN_CDB);
+    assert_check(sg_basic(lun, &a, PR_OUT_RESERVE, 0x2, K1, 0, 0), SENSE_INVALID_FIELD_IN_CDB);
+    assert_check(sg_basic(lun, &a, 0x09, 0, K1, 0, 0), SENSE_INVALID_FIELD_IN_CDB);
+
+    /* exit 5 (ILLEGAL REQUEST): a 20-byte list is a PARAMETER LIST
+     * LENGTH ERROR (D9 off in lio). */
+    uint8_t shortlist[20];
+    memset(shortlist, 0, sizeof(shortlist));
+    scsi_put_be64(shortlist, K1);
+    assert_check(sg_prout(lun, &a, PR_OUT_REGISTER, 0, shortlist, sizeof(shortlist)),
+                 SENSE_PARAM_LIST_LENGTH_ERROR);
+
+    /* exit 19 "bad field parameter list": PREEMPT with -S 0 and no
+     * reservation (3.8), SPEC_I_PT on a non-REGISTER service action. */
+    assert_check(sg_basic(lun, &a, PR_OUT_PREEMPT, PR_TYPE_WE, K1, 0, 0),
+                 SENSE_INVALID_FIELD_IN_PARAM);
+    assert_check(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_WE, K1, 0, PR_OUT_FLAG_SPEC_I_PT),
+                 SENSE_INVALID_FIELD_IN_PARAM);
+
+    /* None of the errors changed anything. */
+    expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
+    expect_resv(lun, &a, 1, 0, PR_TYPE_NONE);
+
+    /* exit 6 UNIT ATTENTION: the INQUIRY sg_persist sends first neither
+     * reports nor clears it; the PR IN gets it, once. */
+    assert_int_equal(pr_sim_queue_ua(lun, &b, SENSE_UA_RESERVATIONS_PREEMPTED), 0);
+    assert_good(inquiry(lun, &b));
+    assert_check(sg_prin(lun, &b, PR_IN_READ_KEYS, 8192), SENSE_UA_RESERVATIONS_PREEMPTED);
+    expect_keys(lun, &b, 1, 1, (const uint64_t[]){ K1 });
+
+    /* exit 9 "command not supported" would need INVALID COMMAND OPERATION
+     * CODE: PR IN/OUT are always supported, so it must never appear. */
+    r = sg_prin(lun, &b, PR_IN_READ_KEYS, 8192);
+    assert_int_equal(r.status, SCSI_STATUS_GOOD);
+    pr_sim_lun_free(lun);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH(test_sg_persist_read_keys_default),
+        BOTH(test_sg_persist_read_reservation_each_type),
+        BOTH(test_sg_persist_worked_examples),
+        BOTH(test_sg_persist_report_capabilities),
+        BOTH(test_sg_persist_register_aptpl),
+        BOTH(test_sg_persist_register_all_tg_pt),
+        BOTH(test_sg_persist_register_spec_i_pt),
+        BOTH(test_sg_persist_register_and_ignore),
+        BOTH(test_sg_persist_clear),
+        BOTH(test_sg_persist_preempt),
+        BOTH(test_sg_persist_preempt_and_abort),
+        BOTH(test_sg_persist_register_and_move),
+        BOTH(test_sg_persist_register_and_move_unreg_aptpl),
+        BOTH(test_sg_persist_replace_lost_reservation),
+        BOTH(test_sg_persist_read_full_status),
+        BOTH(test_sg_persist_hex_additional_length),
+        BOTH(test_sg_persist_alloc_len_read_keys),
+        BOTH(test_sg_persist_alloc_len_read_reservation),
+        BOTH(test_sg_persist_alloc_len_report_capabilities),
+        BOTH(test_sg_persist_alloc_len_read_full_status),
+        BOTH(test_sg_persist_error_answers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
