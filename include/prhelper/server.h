@@ -10,12 +10,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "prhelper/transport.h"
 
 struct prh_server_config {
     int listen_fd;                       /* listening, taken over by the server */
     const char *socket_path;             /* unlinked when accepting stops; NULL: keep */
+    bool check_socket_inode;             /* unlink only if the path is still ours: */
+    dev_t socket_dev;                    /*   the path's st_dev and st_ino when bound */
+    ino_t socket_ino;
     const struct prh_transport *transport;
     void *transport_state;
     unsigned workers;                    /* 0: default (4) */

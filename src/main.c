@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * main.c - prhelper: options, socket (own or systemd-activated),
+ * daemonize, PID file, privilege drop, serve, clean exit.  The order is
+ * qemu-pr-helper's (cli.md section 3); differences are in docs/daemon.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "prhelper/cli.h"
+#include "prhelper/log.h"
+#include "prhelper/privs.h"
+#include "prhelper/server.h"
+#include "prhelper/transport.h"
+
+struct daemon_ctx {
+    int ready_fd;  /* -d: the parent waits on this pipe */
+    bool pidfile_written;
+    const char *pidfile;
+    int pidfile_fd;
+};
+
+static void report_ready(struct daemon_ctx *d, char status)
+{
+    if (d->ready_fd >= 0) {
+        ssize_t n = write(d->ready_fd, &status, 1);
+        (void)n;
+        close(d->ready_fd);
+        d->ready_fd = -1;
+    }
+}
+
+static __attribute__((noreturn)) void fail(struct daemon_ctx *d)
+{
+    report_ready(d, 1);
+    if (d->pidfile_written) {
+        unlink(d->pidfile);
+    }
+    exit(EXIT_FAILURE);
+}
+
+/* systemd socket activation: 1 and *fd set, 0 not activated, -1 error printed. */
+static int socket_activation(const struct prh_options *o, int *fd)
+{
+    int n = sd_listen_fds(1);
+
+    if (n == 0)
+        return 0;
+    if (n < 0) {
+        prh_error("Failed to use socket activation: %s", strerror(-n));
+        return -1;
+    }
+    if (n > 1) {
+        prh_error("%s does not support socket activation with LISTEN_FDS > 1", prh_progname);
+        return -1;
+    }
+    if (o->socket_given) {
+        prh_error("Unix socket can't be set when using socket activation");
+        return -1;
+    }
+    if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+        prh_error("Failed to use socket activation: fd %d is not a listening Unix stream "
+                  "socket",
+                  SD_LISTEN_FDS_START);
+        return -1;
+    }
+    *fd = SD_LISTEN_FDS_START;
+    int fl = fcntl(*fd, F_GETFL);
+    if (fl < 0 || fcntl(*fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+        fcntl(*fd, F_SETFD, FD_CLOEXEC) < 0) {
+        prh_error("Failed to use socket activation: %s", strerror(errno));
+        return -1;
+    }
+    return 1;
+}
+
+/*
+ * Listen on path.  Bound under a temporary name and renamed into place,
+ * so the path appears only once connections are accepted (libvirt waits
+ * for the path to exist) and an old socket file is replaced atomically.
+ */
+static int listen_on(const char *path, dev_t *dev, ino_t *ino)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    char tmp[sizeof(addr.sun_path)];
+    bool use_tmp;
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        prh_error("socket path '%s' is too long (at most %zu bytes)", path,
+                  sizeof(addr.sun_path) - 1);
+        return -1;
+    }
+    int n = snprintf(tmp, sizeof(tmp), "%s.%ld~", path, (long)getpid());
+    use_tmp = n > 0 && (size_t)n < sizeof(tmp);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        prh_error("Failed to create socket: %s", strerror(errno));
+        return -1;
+    }
+    const char *bind_path = use_tmp ? tmp : path;
+    strcpy(addr.sun_path, bind_path);
+    unlink(bind_path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        prh_error("Failed to bind socket to %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (listen(fd, SOMAXCONN) < 0 || (use_tmp && rename(tmp, path) < 0)) {
+        prh_error("Failed to listen on %s: %s", path, strerror(errno));
+        unlink(bind_path);
+        close(fd);
+        return -1;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        *dev = sb.st_dev;
+        *ino = sb.st_ino;
+    }
+    return fd;
+}
+
+/* Fork; the parent exits with the child's startup status. */
+static int daemonize(struct daemon_ctx *d)
+{
+    int pipefd[2];
+    pid_t pid;
+
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        char status = 1;
+        close(pipefd[1]);
+        ssize_t n;
+        do {
+            n = read(pipefd[0], &status, 1);
+        } while (n < 0 && errno == EINTR);
+        _exit(n == 1 && status == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+    }
+    close(pipefd[0]);
+    d->ready_fd = pipefd[1];
+    if (setsid() < 0 || chdir("/") < 0)
+        return -1;
+    return 0;
+}
+
+static void detach_stdio(void)
+{
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    dup2(fd, STDIN_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    if (fd > STDERR_FILENO)
+        close(fd);
+}
+
+/* Created 0600 and locked; refuses when a live process holds the lock. */
+static int write_pidfile(struct daemon_ctx *d, const char *path)
+{
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    char buf[32];
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        prh_error("Cannot open pid file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (fcntl(fd, F_SETLK, &fl) < 0) {
+        prh_error("Cannot lock pid file '%s': %s", path,
+                  errno == EAGAIN || errno == EACCES ? "another instance is running"
+                                                      : strerror(errno));
+        close(fd);
+        return -1;
+    }
+    int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
+        prh_error("Cannot write pid file '%s': %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    d->pidfile = path;
+    d->pidfile_fd = fd; /* kept open: the lock lives as long as we do */
+    d->pidfile_written = true;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct prh_options o;
+    struct daemon_ctx d = { .ready_fd = -1, .pidfile_fd = -1 };
+    struct prh_privs privs = { 0 };
+    struct prh_transport_options topts = { 0 };
+    struct prh_server_config scfg = { .listen_fd = -1, .signal_fd = -1 };
+    char errmsg[512];
+    sigset_t sigs;
+    void *tstate = NULL;
+    int listen_fd = -1;
+
+    prh_progname = basename(argv[0]);
+
+    /* Termination signals are read from a signalfd by the event loop. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    sigprocmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    switch (prh_cli_parse(argc, argv, &o, stderr)) {
+    case PRH_CLI_HELP:
+        prh_cli_usage(stdout, prh_progname);
+        return EXIT_SUCCESS;
+    case PRH_CLI_VERSION:
+        prh_cli_version(stdout, prh_progname);
+        return EXIT_SUCCESS;
+    case PRH_CLI_ERROR:
+        return EXIT_FAILURE;
+    case PRH_CLI_RUN:
+        break;
+    }
+    prh_log_set_verbosity(prh_cli_verbosity(&o));
+    for (unsigned i = 0; i < o.ntrace; i++) {
+        if (prh_trace_configure(o.trace[i], errmsg, sizeof(errmsg)) < 0) {
+            prh_error("%s", errmsg);
+            return EXIT_FAILURE;
+        }
+    }
+
+    const struct prh_transport *t = prh_transport_find(o.transport);
+    if (!t) {
+        prh_error("unknown transport '%s' (known: sg, mpath, sim)", o.transport);
+        return EXIT_FAILURE;
+    }
+    if (!t->available) {
+        prh_error("transport '%s': %s", t->name, t->unavailable);
+        return EXIT_FAILURE;
+    }
+
+    if (o.user) {
+        unsigned uid, gid;
+        if (prh_cli_resolve_user(o.user, &uid, &gid, stderr) < 0)
+            return EXIT_FAILURE;
+        privs.change_uid = true;
+        privs.uid = uid;
+        if (!o.group) {
+            privs.change_gid = true;
+            privs.gid = gid;
+        }
+    }
+    if (o.group) {
+        unsigned gid;
+        if (prh_cli_resolve_group(o.group, &gid, stderr) < 0)
+            return EXIT_FAILURE;
+        privs.change_gid = true;
+        privs.gid = gid;
+    }
+    privs.keep = t->capabilities;
+
+    int activated = socket_activation(&o, &listen_fd);
+    if (activated < 0)
+        return EXIT_FAILURE;
+
+    topts.state_dir = o.state_dir;
+    topts.sim_profile = o.sim_profile;
+    if (privs.change_uid || privs.change_gid) {
+        topts.chown_state = true;
+        topts.owner_uid = privs.change_uid ? privs.uid : getuid();
+        topts.owner_gid = privs.change_gid ? privs.gid : getgid();
+    }
+    if (t->init(&topts, &tstate, errmsg, sizeof(errmsg)) < 0) {
+        prh_error("%s", errmsg);
+        return EXIT_FAILURE;
+    }
+
+    if (!activated) {
+        listen_fd = listen_on(o.socket_path, &scfg.socket_dev, &scfg.socket_ino);
+        if (listen_fd < 0)
+            fail(&d);
+        scfg.socket_path = o.socket_path;
+        scfg.check_socket_inode = true;
+    }
+
+    if (o.daemonize && daemonize(&d) < 0) {
+        prh_error("Failed to daemonize: %s", strerror(errno));
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
+    if ((o.daemonize || o.pidfile_given) && write_pidfile(&d, o.pidfile) < 0) {
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
+    if (prh_privs_drop(&privs, errmsg, sizeof(errmsg)) < 0) {
+        prh_error("Failed to drop privileges: %s", errmsg);
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
+
+    scfg.listen_fd = listen_fd;
+    scfg.transport = t;
+    scfg.transport_state = tstate;
+    scfg.workers = o.workers;
+    scfg.max_clients = o.max_clients;
+    scfg.signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    struct prh_server *srv = scfg.signal_fd >= 0 ? prh_server_new(&scfg) : NULL;
+    if (!srv) {
+        prh_error("Failed to start the server: %s", strerror(errno));
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
+    prh_log(2, "listening on %s with the %s transport", activated ? "fd 3" : o.socket_path,
+            t->name);
+    if (o.daemonize) {
+        report_ready(&d, 0);
+        detach_stdio();
+    }
+    sd_notifyf(0, "READY=1\nSTATUS=Serving persistent reservations (%s transport)\nMAINPID=%lu",
+               t->name, (unsigned long)getpid());
+
+    prh_server_run(srv);
+
+    sd_notify(0, "STOPPING=1");
+    prh_server_free(srv);
+    close(scfg.signal_fd);
+    t->fini(tstate);
+    if (d.pidfile_written) {
+        unlink(d.pidfile);
+        close(d.pidfile_fd);
+    }
+    prh_trace_reset();
+    return EXIT_SUCCESS;
+}

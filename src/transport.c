@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * transport.c - the transport registry, the single outcome -> wire
+ * mapping, and the generic request path every transport shares.
+ */
+#include "prhelper/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <string.h>
+
+/* SG_IO pass-through: planned, registered so that --transport=sg says so. */
+const struct prh_transport prh_transport_sg = {
+    .struct_size = sizeof(struct prh_transport),
+    .api_version = PRH_TRANSPORT_API_VERSION,
+    .name = "sg",
+    .version = PRH_VERSION,
+    .description = "SG_IO pass-through to the device behind the client's fd",
+    .available = false,
+    .unavailable = "the sg transport is not built yet in this version of prhelper; "
+                   "use --transport=sim",
+    .capabilities = 1ull << CAP_SYS_RAWIO,
+};
+
+/* dm-multipath fan-out: planned likewise. */
+const struct prh_transport prh_transport_mpath = {
+    .struct_size = sizeof(struct prh_transport),
+    .api_version = PRH_TRANSPORT_API_VERSION,
+    .name = "mpath",
+    .version = PRH_VERSION,
+    .description = "persistent reservations on every path of a dm-multipath device",
+    .available = false,
+    .unavailable = "the mpath transport is not built yet in this version of prhelper; "
+                   "use --transport=sim",
+    .capabilities = 1ull << CAP_SYS_RAWIO | 1ull << CAP_SYS_ADMIN,
+};
+
+static const struct prh_transport *const registry[] = {
+    &prh_transport_sg,
+    &prh_transport_mpath,
+    &prh_transport_sim,
+    NULL,
+};
+
+const struct prh_transport *const *prh_transport_list(void)
+{
+    return registry;
+}
+
+const struct prh_transport *prh_transport_find(const char *name)
+{
+    for (size_t i = 0; registry[i]; i++)
+        if (strcmp(registry[i]->name, name) == 0)
+            return registry[i];
+    return NULL;
+}
+
+/* wire-protocol.md 5.3 table 1: errno of a failed pass-through. */
+static void errno_to_reply(int err, struct prh_reply *reply)
+{
+    struct scsi_sense s;
+
+    switch (err) {
+    case EDOM:
+        reply->status = SCSI_STATUS_TASK_SET_FULL;
+        return;
+    case EBADE:
+        reply->status = SCSI_STATUS_RESERVATION_CONFLICT;
+        return;
+    case ENODEV:
+    case EREMOTEIO:
+    case ENOMEM:
+        s = SENSE_INTERNAL_TARGET_FAILURE;
+        break;
+    case ENODATA:
+        s = SCSI_SENSE_CODE(SCSI_SENSE_MEDIUM_ERROR, 0x11, 0x00);
+        break;
+    case ENOMEDIUM:
+        s = SCSI_SENSE_CODE(SCSI_SENSE_NOT_READY, 0x3a, 0x00);
+        break;
+    case EINVAL:
+        s = SENSE_INVALID_FIELD_IN_CDB;
+        break;
+    case ENOSPC:
+        s = SCSI_SENSE_CODE(SCSI_SENSE_DATA_PROTECT, 0x27, 0x07);
+        break;
+    default:
+        s = SCSI_SENSE_CODE(SCSI_SENSE_ABORTED_COMMAND, 0x00, 0x06);
+        break;
+    }
+    reply->status = SCSI_STATUS_CHECK_CONDITION;
+    scsi_sense_build_fixed(reply->sense, sizeof(reply->sense), s);
+}
+
+void prh_result_to_reply(const struct prh_result *res, const struct prh_request *req,
+                         struct prh_reply *reply)
+{
+    memset(reply->sense, 0, sizeof(reply->sense));
+    reply->data_len = 0;
+    switch (res->kind) {
+    case PRH_RESULT_STATUS:
+        reply->status = res->status;
+        break;
+    case PRH_RESULT_SENSE:
+        reply->status = SCSI_STATUS_CHECK_CONDITION;
+        scsi_sense_build_fixed(reply->sense, sizeof(reply->sense), res->sense);
+        break;
+    case PRH_RESULT_RAW_SENSE: {
+        size_t n = res->raw_sense_len < sizeof(reply->sense) ? res->raw_sense_len
+                                                              : sizeof(reply->sense);
+        reply->status = res->status;
+        memcpy(reply->sense, res->raw_sense, n);
+        break;
+    }
+    case PRH_RESULT_ERRNO:
+    default:
+        errno_to_reply(res->kind == PRH_RESULT_ERRNO ? res->err : EIO, reply);
+        break;
+    }
+    /* Data only for PR IN + GOOD, never beyond the allocation length:
+     * QEMU asserts both. */
+    if (reply->status == SCSI_STATUS_GOOD && !prh_wire_is_pr_out(req->cdb)) {
+        uint32_t n = res->data_len;
+        if (n > req->xfer_len)
+            n = req->xfer_len;
+        reply->data_len = n;
+    }
+}
+
+void prh_transport_execute(const struct prh_transport *t, void *state, void *nexus,
+                           const struct prh_request *req, struct prh_reply *reply)
+{
+    struct prh_result res = prh_result_status(SCSI_STATUS_GOOD);
+    void *dev = NULL;
+
+    if (prh_wire_is_pr_out(req->cdb)) {
+        int flags = fcntl(req->fd, F_GETFL);
+        if (flags < 0) {
+            res = prh_result_errno(errno);
+            goto out;
+        }
+        if ((flags & O_ACCMODE) == O_RDONLY) {
+            res = prh_result_sense(SENSE_INVALID_OPCODE);
+            goto out;
+        }
+    }
+    if (t->open(state, nexus, req->fd, &dev, &res) < 0)
+        goto out;
+    if (prh_wire_is_pr_out(req->cdb))
+        t->pr_out(state, nexus, dev, req, &res);
+    else
+        t->pr_in(state, nexus, dev, req, reply->data, sizeof(reply->data), &res);
+    t->close(state, nexus, dev);
+out:
+    prh_result_to_reply(&res, req, reply);
+}
