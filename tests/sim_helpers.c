@@ -178,3 +178,66 @@ struct pr_sim_result th_write10(struct pr_sim_lun *lun, const struct pr_sim_nexu
     const uint8_t cdb[10] = { SCSI_OP_WRITE10, 0, 0, 0, 0, 1, 0, 0, 1, 0 };
     return th_cmd(lun, n, cdb, sizeof(cdb));
 }
+
+const enum pr_sim_profile th_profiles[2] = { PR_SIM_PROFILE_SPC4, PR_SIM_PROFILE_LIO };
+
+void th_expect_keys_at(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint32_t gen,
+                       uint32_t count, const uint64_t *keys, const char *file, int line)
+{
+    struct th_keys k = th_read_keys(lun, n);
+    if (k.generation != gen || k.count != count)
+        fail_msg("%s:%d: READ KEYS generation %u count %u, want generation %u count %u", file,
+                 line, k.generation, k.count, gen, count);
+    for (uint32_t i = 0; i < count; i++)
+        if (k.keys[i] != keys[i])
+            fail_msg("%s:%d: key %u is %#llx, want %#llx", file, line, i,
+                     (unsigned long long)k.keys[i], (unsigned long long)keys[i]);
+}
+
+void th_expect_no_reservation(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
+{
+    struct th_reservation v = th_read_reservation(lun, n);
+    assert_false(v.reserved);
+}
+
+void th_expect_reservation(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t key,
+                           unsigned type)
+{
+    struct th_reservation v = th_read_reservation(lun, n);
+    assert_true(v.reserved);
+    assert_int_equal(v.key, key);
+    assert_int_equal(v.type, type);
+    assert_int_equal(v.scope, 0);
+}
+
+void th_expect_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, struct scsi_sense ua)
+{
+    static const uint8_t tur[6] = { 0 };
+    assert_check(th_cmd(lun, n, tur, sizeof(tur)), ua);
+    assert_good(th_cmd(lun, n, tur, sizeof(tur)));
+}
+
+void th_expect_no_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
+{
+    static const uint8_t tur[6] = { 0 };
+    assert_good(th_cmd(lun, n, tur, sizeof(tur)));
+}
+
+struct pr_sim_lun *th_lun_with(uint32_t deviations)
+{
+    struct pr_sim_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.use_deviations = true;
+    cfg.deviations = deviations;
+    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
+    assert_non_null(lun);
+    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
+    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
+    return lun;
+}
+
+struct pr_sim_result th_register_flags(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                       uint64_t rk, uint64_t sark, uint8_t flags)
+{
+    return th_prout(lun, n, PR_OUT_REGISTER, 0, rk, sark, flags);
+}

@@ -77,3 +77,28 @@ struct pr_sim_result th_read10(struct pr_sim_lun *lun, const struct pr_sim_nexus
 struct pr_sim_result th_write10(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
 
 #endif
+
+/* READ KEYS shows exactly generation gen and keys[0..count-1], in order. */
+#define th_expect_keys(lun, n, gen, count, ...) \
+    th_expect_keys_at((lun), (n), (gen), (count), (const uint64_t[]){ __VA_ARGS__ }, __FILE__, __LINE__)
+#define th_expect_no_keys(lun, n, gen) th_expect_keys_at((lun), (n), (gen), 0, NULL, __FILE__, __LINE__)
+void th_expect_keys_at(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint32_t gen,
+                       uint32_t count, const uint64_t *keys, const char *file, int line);
+/* READ RESERVATION shows no reservation / a reservation of (key, type). */
+void th_expect_no_reservation(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+void th_expect_reservation(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t key,
+                           unsigned type);
+/* The next command from n reports exactly this unit attention, then none. */
+void th_expect_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, struct scsi_sense ua);
+void th_expect_no_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+/* A LUN with an explicit deviation set (profile spc4 otherwise). */
+struct pr_sim_lun *th_lun_with(uint32_t deviations);
+/* REGISTER with flags (ALL_TG_PT, APTPL) from nexus n. */
+struct pr_sim_result th_register_flags(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                       uint64_t rk, uint64_t sark, uint8_t flags);
+/* The test's two profiles, for tests that run in both: state = &profile. */
+#define TH_BOTH(f)                                                                  \
+    cmocka_unit_test_prestate(f, (void *)&th_profiles[0]),                          \
+        cmocka_unit_test_prestate(f, (void *)&th_profiles[1])
+extern const enum pr_sim_profile th_profiles[2];
+#define TH_PROFILE(state) (*(const enum pr_sim_profile *)*(state))
