@@ -1104,6 +1104,150 @@ static void test_sg_persist_alloc_len_read_full_status(void **state)
 }
 
 /* ======================================================================== */
+/* PR OUT length field: 16-bit (sg_persist) vs 32-bit (bytes 5-8)             */
+/* ======================================================================== */
+
+static void test_sg_persist_prout_length_is_32_bit(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_lun *lun = th_lun(p);
+    struct pr_sim_nexus a = th_nexus('A', 1);
+    struct pr_sim_result r;
+
+    /* sg_persist form (00 00 | 00 18) and libiscsi form decode alike. */
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
+
+    /* Bytes 5-8 = 00 01 00 18 is 65560, not 24: a device that read only
+     * bytes 7-8 would accept it.  Section 3.1/3.3: the 32-bit value is not
+     * 24 and SPEC_I_PT=0 -> PARAMETER LIST LENGTH ERROR; nothing changes. */
+    static uint8_t big[0x10018];
+    memset(big, 0, sizeof(big));
+    scsi_put_be64(big, K1);
+    scsi_put_be64(big + 8, K2);
+    static const uint8_t cdb[10] = { 0x5f, 0x00, 0, 0, 0, 0x00, 0x01, 0x00, 0x18, 0 };
+    pr_sim_execute(lun, &a, cdb, 10, big, sizeof(big), NULL, 0, &r);
+    assert_check(r, SENSE_PARAM_LIST_LENGTH_ERROR);
+    expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -s: TransportIDs of other protocols (FCP, SAS) and iSCSI format 00b        */
+/* ======================================================================== */
+
+static void test_sg_persist_read_full_status_transport_ids(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    assert_int_equal(pr_sim_lun_add_port(lun, 3, PR_TID_PROTO_FCP), 0);
+    assert_int_equal(pr_sim_lun_add_port(lun, 4, PR_TID_PROTO_SAS), 0);
+    struct pr_sim_nexus f, s, n;
+    memset(&f, 0, sizeof(f));
+    memset(&s, 0, sizeof(s));
+    memset(&n, 0, sizeof(n));
+    f.initiator = pr_tid_fcp(0x21000024ff7a1b2cULL);
+    f.rtpi = 3;
+    s.initiator = pr_tid_sas(0x5000c50012345678ULL);
+    s.rtpi = 4;
+    n.initiator = pr_tid_iscsi("iqn.2026-11.test:N", NULL); /* no ISID */
+    n.rtpi = 1;
+
+    assert_good(sg_basic(lun, &f, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &s, PR_OUT_REGISTER, 0, 0, K2, 0));
+    assert_good(sg_basic(lun, &n, PR_OUT_REGISTER, 0, 0, K3, 0));
+    assert_good(sg_basic(lun, &s, PR_OUT_RESERVE, PR_TYPE_EA_RO, K2, 0, 0));
+
+    /* Descriptor = 24 + TransportID; FCP and SAS TransportIDs are 24
+     * bytes; the iSCSI 00b one is 4 + "iqn.2026-11.test:N" + NUL padded
+     * to 20 = 24 bytes (section 2.6). */
+    uint8_t want[8 + 3 * 48];
+    memset(want, 0, sizeof(want));
+    scsi_put_be32(want, 3);
+    scsi_put_be32(want + 4, 3 * 48);
+    uint8_t *d = want + 8;
+    /* FCP: byte 0 = 00h, N_PORT_NAME in bytes 8-15. */
+    scsi_put_be64(d, K1);
+    scsi_put_be16(d + 18, 3);
+    scsi_put_be32(d + 20, 24);
+    d[24 + 0] = 0x00;
+    scsi_put_be64(d + 24 + 8, 0x21000024ff7a1b2cULL);
+    d += 48;
+    /* SAS: byte 0 = 06h, SAS address in bytes 4-11; the EA_RO holder. */
+    scsi_put_be64(d, K2);
+    d[12] = PR_FULL_STATUS_R_HOLDER;
+    d[13] = PR_TYPE_EA_RO;
+    scsi_put_be16(d + 18, 4);
+    scsi_put_be32(d + 20, 24);
+    d[24 + 0] = 0x06;
+    scsi_put_be64(d + 24 + 4, 0x5000c50012345678ULL);
+    d += 48;
+    /* iSCSI format 00b: byte 0 = 05h, ADDITIONAL LENGTH 20, the name. */
+    scsi_put_be64(d, K3);
+    scsi_put_be16(d + 18, 1);
+    scsi_put_be32(d + 20, 24);
+    d[24 + 0] = 0x05;
+    d[24 + 3] = 20;
+    memcpy(d + 24 + 4, "iqn.2026-11.test:N", 18);
+    expect_prin(lun, &s, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
+/* -X iqn... without ",i,0x": an iSCSI format 00b TransportID in SPEC_I_PT    */
+/* ======================================================================== */
+
+static void test_sg_persist_register_spec_i_pt_name_only(void **state)
+{
+    enum pr_sim_profile p = profile_of(state);
+    struct pr_sim_lun *lun = th_lun(p);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
+    struct pr_sim_nexus b_other = b; /* a second session (ISID) of B */
+    static const uint8_t isid2[6] = { 0x23, 0xd0, 0, 0, 0, 0x99 };
+    b_other.initiator = pr_tid_iscsi("iqn.2026-11.test:B", isid2);
+    assert_good(tur(lun, &b));
+    assert_good(tur(lun, &b_other));
+
+    uint8_t param[28 + 24];
+    memset(param, 0, sizeof(param));
+    scsi_put_be64(param + 8, K1);
+    param[20] = PR_OUT_FLAG_SPEC_I_PT;
+    scsi_put_be32(param + 24, 24);
+    param[28] = 0x05; /* iSCSI, format 00b */
+    param[31] = 20;
+    memcpy(param + 32, "iqn.2026-11.test:B", 18);
+    assert_good(sg_prout(lun, &a, PR_OUT_REGISTER, 0, param, sizeof(param)));
+
+    /*
+     * Section 1.1 simulator rule: a name-only TransportID means "every port
+     * of that initiator device on the chosen target port", and section 2.3
+     * (SPC): one READ KEYS entry per registered I_T nexus.  So in spc4 the
+     * sender and both B sessions are three registrations, PRgeneration +1
+     * once for the command, and each B session's registration is its own:
+     * a key change from one session leaves the other's key alone.
+     */
+    if (!is_lio(p)) {
+        expect_keys(lun, &c, 1, 3, (const uint64_t[]){ K1, K1, K1 });
+        assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, K1, K2, 0));
+        assert_good(sg_basic(lun, &b_other, PR_OUT_REGISTER, 0, K1, K3, 0));
+        struct th_keys k = th_read_keys(lun, &c);
+        assert_int_equal(k.generation, 3);
+        assert_int_equal(k.count, 3);
+        unsigned seen = 0;
+        for (uint32_t i = 0; i < k.count; i++)
+            seen |= k.keys[i] == K1 ? 1u : k.keys[i] == K2 ? 2u : k.keys[i] == K3 ? 4u : 8u;
+        assert_int_equal(seen, 7);
+    } else {
+        /* lio: the doc does not fix how LIO-with-D19 represents a name-only
+         * registration (one per node ACL vs one per session); assert only
+         * that B's session is registered (a key change is GOOD). */
+        uint32_t g0 = pr_sim_generation(lun);
+        assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, K1, K2, 0));
+        assert_int_equal(pr_sim_generation(lun), g0 + 1);
+    }
+    pr_sim_lun_free(lun);
+}
+
+/* ======================================================================== */
 /* error messages / exit statuses: the device answers behind them             */
 /* ======================================================================== */
 
@@ -1188,6 +1332,9 @@ int main(void)
         BOTH(test_sg_persist_alloc_len_read_reservation),
         BOTH(test_sg_persist_alloc_len_report_capabilities),
         BOTH(test_sg_persist_alloc_len_read_full_status),
+        BOTH(test_sg_persist_prout_length_is_32_bit),
+        BOTH(test_sg_persist_read_full_status_transport_ids),
+        BOTH(test_sg_persist_register_spec_i_pt_name_only),
         BOTH(test_sg_persist_error_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
