@@ -265,22 +265,27 @@ static void expect_prin(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, ui
 }
 #define expect_prin(lun, n, sa, want, len) expect_prin((lun), (n), (sa), (want), (len), __LINE__)
 
-static void expect_keys(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint32_t gen,
-                        size_t count, const uint64_t *keys)
+static void expect_keys_at(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint32_t gen,
+                           size_t count, int line, const uint64_t *keys)
 {
     uint8_t want[8 + 8 * 16];
     size_t len = img_keys(want, gen, count, keys);
-    expect_prin(lun, n, PR_IN_READ_KEYS, want, len);
+    (expect_prin)(lun, n, PR_IN_READ_KEYS, want, len, line);
     assert_int_equal(pr_sim_generation(lun), gen);
 }
+/* Variadic so that a compound literal { K1, K2 } may be passed. */
+#define expect_keys(lun, n, gen, count, ...) \
+    expect_keys_at((lun), (n), (gen), (count), __LINE__, __VA_ARGS__)
 
-static void expect_resv(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint32_t gen,
-                        uint64_t key, unsigned type)
+static void expect_resv_at(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint32_t gen,
+                           uint64_t key, unsigned type, int line)
 {
     uint8_t want[24];
     size_t len = img_resv(want, gen, key, type);
-    expect_prin(lun, n, PR_IN_READ_RESERVATION, want, len);
+    (expect_prin)(lun, n, PR_IN_READ_RESERVATION, want, len, line);
 }
+#define expect_resv(lun, n, gen, key, type) \
+    expect_resv_at((lun), (n), (gen), (key), (type), __LINE__)
 
 /* ---- LUN with persistence and abort hooks ---------------------------------- */
 
@@ -1192,6 +1197,57 @@ static void test_sg_persist_read_full_status_transport_ids(void **state)
     pr_sim_lun_free(lun);
 }
 
+/* The remaining fixed-size TransportIDs sg_persist -s decodes (2.6). */
+static void test_sg_persist_read_full_status_transport_ids_spi_sbp_srp_sop(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    static const uint8_t protos[4] = { PR_TID_PROTO_SPI, PR_TID_PROTO_SBP, PR_TID_PROTO_SRP,
+                                       PR_TID_PROTO_SOP };
+    struct pr_sim_nexus nx[4];
+    for (size_t i = 0; i < 4; i++) {
+        uint16_t rtpi = (uint16_t)(10 + i);
+        assert_int_equal(pr_sim_lun_add_port(lun, rtpi, (enum pr_tid_protocol)protos[i]), 0);
+        memset(&nx[i], 0, sizeof(nx[i]));
+        nx[i].initiator.proto = protos[i];
+        nx[i].rtpi = rtpi;
+        for (size_t j = 0; j < 16; j++)
+            nx[i].initiator.id[j] = (uint8_t)(0x10 * (i + 1) + j);
+        if (protos[i] == PR_TID_PROTO_SPI)
+            nx[i].initiator.spi_rtpi = 0x0a0b;
+        assert_good(sg_basic(lun, &nx[i], PR_OUT_REGISTER, 0, 0, K1 + i, 0));
+    }
+
+    uint8_t want[8 + 4 * 48];
+    memset(want, 0, sizeof(want));
+    scsi_put_be32(want, 4);
+    scsi_put_be32(want + 4, 4 * 48);
+    for (size_t i = 0; i < 4; i++) {
+        uint8_t *d = want + 8 + 48 * i, *t = d + 24;
+        const uint8_t *id = nx[i].initiator.id;
+        scsi_put_be64(d, K1 + i);
+        scsi_put_be16(d + 18, nx[i].rtpi);
+        scsi_put_be32(d + 20, 24);
+        t[0] = protos[i];
+        switch (protos[i]) {
+        case PR_TID_PROTO_SPI: /* SCSI address 2-3, relative port id 6-7 */
+            memcpy(t + 2, id, 2);
+            scsi_put_be16(t + 6, 0x0a0b);
+            break;
+        case PR_TID_PROTO_SBP: /* EUI-64 8-15 */
+            memcpy(t + 8, id, 8);
+            break;
+        case PR_TID_PROTO_SRP: /* initiator port identifier 8-23 */
+            memcpy(t + 8, id, 16);
+            break;
+        case PR_TID_PROTO_SOP: /* routing id 2-3 */
+            memcpy(t + 2, id, 2);
+            break;
+        }
+    }
+    expect_prin(lun, &nx[0], PR_IN_READ_FULL_STATUS, want, sizeof(want));
+    pr_sim_lun_free(lun);
+}
+
 /* ======================================================================== */
 /* -X iqn... without ",i,0x": an iSCSI format 00b TransportID in SPEC_I_PT    */
 /* ======================================================================== */
@@ -1334,6 +1390,7 @@ int main(void)
         BOTH(test_sg_persist_alloc_len_read_full_status),
         BOTH(test_sg_persist_prout_length_is_32_bit),
         BOTH(test_sg_persist_read_full_status_transport_ids),
+        BOTH(test_sg_persist_read_full_status_transport_ids_spi_sbp_srp_sop),
         BOTH(test_sg_persist_register_spec_i_pt_name_only),
         BOTH(test_sg_persist_error_answers),
     };
