@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * prh_test_util.h - small helpers shared by the daemon's tests (header
+ * only: the top-level CMake builds each tests/test_*.c on its own).
+ * Every wait here is bounded.
+ */
+#ifndef PRHELPER_TESTS_PRH_TEST_UTIL_H
+#define PRHELPER_TESTS_PRH_TEST_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "prhelper/scsi.h"
+#include "prhelper/wire.h"
+
+/* Number of open fds of a process (pid 0: this one). */
+static inline int tu_fd_count(pid_t pid)
+{
+    char path[64];
+    int n = 0;
+
+    if (pid)
+        snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+    else
+        snprintf(path, sizeof(path), "/proc/self/fd");
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - (pid ? 0 : 1); /* not the DIR's own fd */
+}
+
+static inline long tu_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static inline void tu_sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* A fresh temporary directory (mkdtemp). */
+static inline char *tu_tmpdir(void)
+{
+    char tmpl[] = "/tmp/prhelper-test.XXXXXX";
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+static inline void tu_rm_rf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    int r = system(cmd);
+    (void)r;
+}
+
+/* A 4 KiB regular file that stands in for a disk. */
+static inline char *tu_disk(const char *dir, const char *name)
+{
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name);
+    int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        if (ftruncate(fd, 4096) < 0) { /* a size is not needed by the sim */ }
+        close(fd);
+    }
+    return path;
+}
+
+/* Connect to a Unix socket path; bind to abstract name first if given. */
+static inline int tu_connect(const char *path, const char *abstract)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    if (abstract) {
+        struct sockaddr_un me = { .sun_family = AF_UNIX };
+        size_t n = strlen(abstract);
+        memcpy(me.sun_path + 1, abstract, n);
+        if (bind(fd, (struct sockaddr *)&me,
+                 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        close(fd);
+        return -1;
+    }
+    struct timeval tv = { .tv_sec = 10 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Connect and do the client handshake. */
+static inline int tu_connect_hs(const char *path, const char *abstract)
+{
+    int fd = tu_connect(path, abstract);
+    if (fd >= 0 && prh_wire_client_handshake(fd, NULL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* True if the peer closed: recv returns 0 (or ECONNRESET) within ms. */
+static inline bool tu_peer_closed(int fd, int ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    uint8_t b[256];
+
+    long end = tu_now_ms() + ms;
+    while (tu_now_ms() < end) {
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            return true;
+        if (n > 0)
+            return false; /* data: not a silent close */
+    }
+    return false;
+}
+
+/* Build PR IN / PR OUT CDBs (16 bytes, zero padded). */
+static inline void tu_cdb_prin(uint8_t cdb[16], uint8_t sa, uint16_t alloc)
+{
+    memset(cdb, 0, 16);
+    cdb[0] = SCSI_OP_PERSISTENT_RESERVE_IN;
+    cdb[1] = sa;
+    scsi_put_be16(cdb + 7, alloc);
+}
+
+static inline void tu_cdb_prout(uint8_t cdb[16], uint8_t sa, uint8_t type, uint16_t len)
+{
+    memset(cdb, 0, 16);
+    cdb[0] = SCSI_OP_PERSISTENT_RESERVE_OUT;
+    cdb[1] = sa;
+    cdb[2] = type;
+    scsi_put_be16(cdb + 7, len);
+}
+
+static inline void tu_params(uint8_t p[24], uint64_t rk, uint64_t sark, uint8_t flags)
+{
+    memset(p, 0, 24);
+    scsi_put_be64(p, rk);
+    scsi_put_be64(p + 8, sark);
+    p[20] = flags;
+}
+
+/* One full PR OUT (basic 24-byte list) on an open connection; status or -errno. */
+static inline int tu_prout(int sock, int devfd, uint8_t sa, uint8_t type, uint64_t rk,
+                           uint64_t sark, uint8_t flags, struct prh_reply *reply)
+{
+    uint8_t cdb[16], p[24];
+    tu_cdb_prout(cdb, sa, type, 24);
+    tu_params(p, rk, sark, flags);
+    int r = prh_wire_client_send(sock, cdb, 16, devfd, p, 24);
+    if (r == 0)
+        r = prh_wire_client_recv(sock, reply);
+    return r < 0 ? r : reply->status;
+}
+
+static inline int tu_prin(int sock, int devfd, uint8_t sa, uint16_t alloc, struct prh_reply *reply)
+{
+    uint8_t cdb[16];
+    tu_cdb_prin(cdb, sa, alloc);
+    int r = prh_wire_client_send(sock, cdb, 16, devfd, NULL, 0);
+    if (r == 0)
+        r = prh_wire_client_recv(sock, reply);
+    return r < 0 ? r : reply->status;
+}
+
+/* Is key in a READ KEYS reply? */
+static inline bool tu_has_key(const struct prh_reply *r, uint64_t key)
+{
+    if (r->data_len < 8)
+        return false;
+    uint32_t add = scsi_get_be32(r->data + 4);
+    for (uint32_t off = 8; off + 8 <= r->data_len && off < 8 + add; off += 8)
+        if (scsi_get_be64(r->data + off) == key)
+            return true;
+    return false;
+}
+
+static inline uint32_t tu_key_count(const struct prh_reply *r)
+{
+    return r->data_len < 8 ? 0 : scsi_get_be32(r->data + 4) / 8;
+}
+
+#endif
