@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_server.c - the event loop over real Unix sockets with fd passing:
+ * the sim transport, and a "gate" transport whose READ FULL STATUS waits
+ * for the test (a slow device).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+
+#include "prh_test_util.h"
+#include "prhelper/log.h"
+#include "prhelper/server.h"
+#include "prhelper/transport.h"
+
+/* ---- the gate transport -------------------------------------------------- */
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+static int gate_waiting;
+
+static void gate_set(bool open)
+{
+    pthread_mutex_lock(&gate_lock);
+    gate_open = open;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+/* Wait (bounded) until n requests are blocked at the gate. */
+static bool gate_wait_blocked(int n)
+{
+    long end = tu_now_ms() + 5000;
+    for (;;) {
+        pthread_mutex_lock(&gate_lock);
+        int w = gate_waiting;
+        pthread_mutex_unlock(&gate_lock);
+        if (w >= n)
+            return true;
+        if (tu_now_ms() > end)
+            return false;
+        tu_sleep_ms(2);
+    }
+}
+
+static void *gate_nexus_new(void *state, const struct prh_peer *peer)
+{
+    (void)state;
+    (void)peer;
+    return malloc(1);
+}
+
+static void gate_nexus_free(void *state, void *nexus)
+{
+    (void)state;
+    free(nexus);
+}
+
+static int gate_open_dev(void *state, void *nexus, int fd, void **dev, struct prh_result *res)
+{
+    (void)state;
+    (void)nexus;
+    (void)fd;
+    (void)res;
+    *dev = NULL;
+    return 0;
+}
+
+static void gate_pr_in(void *state, void *nexus, void *dev, const struct prh_request *req,
+                       uint8_t *data, size_t cap, struct prh_result *res)
+{
+    (void)state;
+    (void)nexus;
+    (void)dev;
+    (void)cap;
+    if ((req->cdb[1] & 0x1f) == PR_IN_READ_FULL_STATUS) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
+        pthread_mutex_lock(&gate_lock);
+        gate_waiting++;
+        while (!gate_open)
+            if (pthread_cond_timedwait(&gate_cond, &gate_lock, &until) != 0)
+                break;
+        gate_waiting--;
+        pthread_mutex_unlock(&gate_lock);
+    }
+    memset(data, 0, 8);
+    data[3] = 0x42;
+    *res = prh_result_status(SCSI_STATUS_GOOD);
+    res->data_len = 8;
+}
+
+static void gate_pr_out(void *state, void *nexus, void *dev, const struct prh_request *req,
+                        struct prh_result *res)
+{
+    (void)state;
+    (void)nexus;
+    (void)dev;
+    (void)req;
+    *res = prh_result_status(SCSI_STATUS_GOOD);
+}
+
+static void gate_close(void *state, void *nexus, void *dev)
+{
+    (void)state;
+    (void)nexus;
+    (void)dev;
+}
+
+static const struct prh_transport gate_transport = {
+    .struct_size = sizeof(struct prh_transport),
+    .api_version = PRH_TRANSPORT_API_VERSION,
+    .name = "gate",
+    .version = "test",
+    .available = true,
+    .nexus_new = gate_nexus_new,
+    .nexus_free = gate_nexus_free,
+    .open = gate_open_dev,
+    .pr_in = gate_pr_in,
+    .pr_out = gate_pr_out,
+    .close = gate_close,
+};
+
+/* ---- fixture ------------------------------------------------------------- */
+
+struct fx {
+    char *dir;
+    char sock[256];
+    char *disk;
+    int devfd;
+    void *tstate;
+    const struct prh_transport *t;
+    struct prh_server *srv;
+    pthread_t thread;
+    bool running;
+    int fds_before;
+};
+
+static void *server_thread(void *arg)
+{
+    prh_server_run(arg);
+    return NULL;
+}
+
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 256) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_clients)
+{
+    char err[256];
+    struct prh_transport_options o = { .state_dir = NULL, .sim_profile = "spc4" };
+    char state_dir[300];
+
+    f->t = t;
+    if (t->init) {
+        snprintf(state_dir, sizeof(state_dir), "%s/state", f->dir);
+        o.state_dir = state_dir;
+        assert_int_equal(t->init(&o, &f->tstate, err, sizeof(err)), 0);
+    }
+    struct prh_server_config cfg = {
+        .listen_fd = listen_unix(f->sock),
+        .socket_path = f->sock,
+        .transport = t,
+        .transport_state = f->tstate,
+        .workers = 4,
+        .max_clients = max_clients,
+        .signal_fd = -1,
+        .drain_timeout_ms = 2000,
+    };
+    assert_true(cfg.listen_fd >= 0);
+    f->srv = prh_server_new(&cfg);
+    assert_non_null(f->srv);
+    assert_int_equal(pthread_create(&f->thread, NULL, server_thread, f->srv), 0);
+    f->running = true;
+    return 0;
+}
+
+static void fx_stop(struct fx *f)
+{
+    if (!f->running)
+        return;
+    gate_set(true);
+    prh_server_stop(f->srv);
+    pthread_join(f->thread, NULL);
+    prh_server_free(f->srv);
+    if (f->t->fini)
+        f->t->fini(f->tstate);
+    f->running = false;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    f->dir = tu_tmpdir();
+    snprintf(f->sock, sizeof(f->sock), "%s/sock", f->dir);
+    f->disk = tu_disk(f->dir, "disk");
+    f->devfd = open(f->disk, O_RDWR | O_CLOEXEC);
+    f->fds_before = tu_fd_count(0);
+    gate_set(false);
+    prh_log_set_verbosity(0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    fx_stop(f);
+    close(f->devfd);
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f->disk);
+    free(f);
+    return 0;
+}
+
+/* Wait (bounded) until the server has no clients left. */
+static void wait_no_clients(struct fx *f)
+{
+    struct prh_server_stats st;
+    long end = tu_now_ms() + 5000;
+    do {
+        prh_server_get_stats(f->srv, &st);
+        if (st.clients == 0)
+            return;
+        tu_sleep_ms(2);
+    } while (tu_now_ms() < end);
+    fail_msg("server still has %u clients", st.clients);
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_server_sends_features_first(void **state)
+{
+    struct fx *f = *state;
+    uint8_t w[4] = { 1, 1, 1, 1 };
+    fx_start(f, &prh_transport_sim, 0);
+    int s = tu_connect(f->sock, NULL);
+    assert_int_equal(prh_wire_read_all(s, w, 4), 0);
+    assert_memory_equal(w, "\0\0\0\0", 4);
+    close(s);
+}
+
+static void test_server_closes_on_nonzero_features(void **state)
+{
+    struct fx *f = *state;
+    uint8_t w[4];
+    fx_start(f, &prh_transport_sim, 0);
+    int s = tu_connect(f->sock, NULL);
+    assert_int_equal(prh_wire_read_all(s, w, 4), 0);
+    assert_int_equal(prh_wire_write_all(s, "\0\0\0\x01", 4), 0);
+    assert_true(tu_peer_closed(s, 5000));
+    close(s);
+}
+
+static void test_server_register_then_read_keys(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    fx_start(f, &prh_transport_sim, 0);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 0x1234, 0, &r), 0);
+    assert_int_equal(r.data_len, 0);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 32, &r), 0);
+    assert_int_equal(r.data_len, 16);
+    static const uint8_t expect[16] = { 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0x12, 0x34 };
+    assert_memory_equal(r.data, expect, 16);
+    close(s);
+}
+
+static void test_server_readonly_fd_prout_invalid_opcode(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    static const uint8_t expect[] = { 0x70, 0, 0x05, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x20, 0 };
+    fx_start(f, &prh_transport_sim, 0);
+    int ro = open(f->disk, O_RDONLY | O_CLOEXEC);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prout(s, ro, PR_OUT_REGISTER, 0, 0, 1, 0, &r), SCSI_STATUS_CHECK_CONDITION);
+    assert_memory_equal(r.sense, expect, sizeof(expect));
+    for (size_t i = 18; i < 96; i++)
+        assert_int_equal(r.sense[i], 0);
+    close(s);
+    close(ro);
+}
+
+static void test_server_stalled_client_does_not_block_others(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    fx_start(f, &prh_transport_sim, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
+    assert_int_equal(prh_wire_send_fds(a, cdb, 10, &f->devfd, 1), 10); /* half a CDB */
+    int b = tu_connect_hs(f->sock, NULL);
+    long t0 = tu_now_ms();
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_true(tu_now_ms() - t0 < 2000);
+    close(a);
+    close(b);
+}
+
+static void test_server_slow_device_does_not_block_others(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    fx_start(f, &gate_transport, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
+    assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    assert_true(gate_wait_blocked(1));
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_int_equal(r.data[3], 0x42);
+    gate_set(true);
+    assert_int_equal(prh_wire_client_recv(a, &r), 0);
+    assert_int_equal(r.data_len, 8);
+    close(a);
+    close(b);
+}
+
+static void test_server_bad_opcode_closes_only_that_client(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16] = { 0x12 };
+    fx_start(f, &prh_transport_sim, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    assert_true(tu_peer_closed(a, 5000));
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(a);
+    close(b);
+}
+
+static void send_malformed(int s, int kind, int devfd)
+{
+    uint8_t cdb[16];
+    int fds[4] = { devfd, devfd, devfd, devfd };
+    switch (kind % 5) {
+    case 0: /* no fd */
+        tu_cdb_prin(cdb, 0, 8);
+        prh_wire_send_fds(s, cdb, 16, NULL, 0);
+        break;
+    case 1: /* four fds */
+        tu_cdb_prin(cdb, 0, 8);
+        prh_wire_send_fds(s, cdb, 16, fds, 4);
+        break;
+    case 2: /* bad opcode */
+        tu_cdb_prin(cdb, 0, 8);
+        cdb[0] = 0x28;
+        prh_wire_send_fds(s, cdb, 16, fds, 1);
+        break;
+    case 3: /* too long */
+        tu_cdb_prout(cdb, 0, 0, 0x4000);
+        prh_wire_send_fds(s, cdb, 16, fds, 1);
+        break;
+    default: /* half a parameter list, then EOF */
+        tu_cdb_prout(cdb, 0, 0, 24);
+        prh_wire_send_fds(s, cdb, 16, fds, 1);
+        prh_wire_write_all(s, "12345", 5);
+        break;
+    }
+}
+
+static void test_server_malformed_requests_leak_no_fd(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    fx_start(f, &prh_transport_sim, 0);
+    /* Warm up: the first request creates the LUN. */
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(s);
+    wait_no_clients(f);
+    int before = tu_fd_count(0);
+    for (int i = 0; i < 1000; i++) {
+        s = tu_connect_hs(f->sock, NULL);
+        assert_true(s >= 0);
+        send_malformed(s, i, f->devfd);
+        if (i % 5 != 4)
+            assert_true(tu_peer_closed(s, 5000));
+        close(s);
+    }
+    wait_no_clients(f);
+    assert_int_equal(tu_fd_count(0), before);
+    struct prh_server_stats st;
+    prh_server_get_stats(f->srv, &st);
+    assert_int_equal(st.protocol_errors, 1000);
+}
+
+static void test_server_stop_finishes_request_in_flight(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    struct stat sb;
+    fx_start(f, &gate_transport, 0);
+    int idle = tu_connect_hs(f->sock, NULL);
+    int a = tu_connect_hs(f->sock, NULL);
+    tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
+    assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    assert_true(gate_wait_blocked(1));
+    prh_server_stop(f->srv);
+    /* Accepting stops and the socket goes away at once... */
+    long end = tu_now_ms() + 5000;
+    while (stat(f->sock, &sb) == 0 && tu_now_ms() < end)
+        tu_sleep_ms(2);
+    assert_int_not_equal(stat(f->sock, &sb), 0);
+    assert_true(tu_peer_closed(idle, 5000));
+    /* ...while the request in flight still gets its reply. */
+    gate_set(true);
+    assert_int_equal(prh_wire_client_recv(a, &r), 0);
+    assert_int_equal(r.status, 0);
+    pthread_join(f->thread, NULL);
+    f->running = false;
+    prh_server_free(f->srv);
+    close(a);
+    close(idle);
+}
+
+static void test_server_disconnect_during_request(void **state)
+{
+    struct fx *f = *state;
+    uint8_t cdb[16];
+    fx_start(f, &gate_transport, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
+    assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    assert_true(gate_wait_blocked(1));
+    close(a);
+    tu_sleep_ms(20); /* let the hangup arrive while the request runs */
+    gate_set(true);
+    wait_no_clients(f);
+}
+
+static void test_server_max_clients_refuses_extra(void **state)
+{
+    struct fx *f = *state;
+    uint8_t w[4];
+    fx_start(f, &prh_transport_sim, 2);
+    int a = tu_connect_hs(f->sock, NULL);
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_true(a >= 0 && b >= 0);
+    int c = tu_connect(f->sock, NULL);
+    assert_true(c >= 0);
+    assert_int_equal(prh_wire_read_all(c, w, 4), -EPIPE);
+    struct prh_server_stats st;
+    prh_server_get_stats(f->srv, &st);
+    assert_int_equal(st.rejected, 1);
+    close(a);
+    close(b);
+    close(c);
+}
+
+static void test_server_pipelined_requests_answered_in_order(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16], p[24];
+    fx_start(f, &prh_transport_sim, 0);
+    int s = tu_connect_hs(f->sock, NULL);
+    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
+    tu_params(p, 0, 0xaa, 0);
+    assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, p, 24), 0);
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 16);
+    assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, NULL, 0), 0);
+    assert_int_equal(prh_wire_client_recv(s, &r), 0);
+    assert_int_equal(r.data_len, 0);
+    assert_int_equal(prh_wire_client_recv(s, &r), 0);
+    assert_int_equal(r.data_len, 16);
+    assert_true(tu_has_key(&r, 0xaa));
+    close(s);
+}
+
+static void test_server_allocation_length_clips_data(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    fx_start(f, &prh_transport_sim, 0);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 5, 0, &r), 0);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 12, &r), 0);
+    assert_true(r.data_len <= 12);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 0, &r), 0);
+    assert_int_equal(r.data_len, 0);
+    close(s);
+}
+
+static void test_server_conflict_status_has_no_data(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    fx_start(f, &prh_transport_sim, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_REGISTER, 0, 0, 1, 0, &r), 0);
+    assert_int_equal(tu_prout(b, f->devfd, PR_OUT_REGISTER, 0, 0, 2, 0, &r), 0);
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_RESERVE, PR_TYPE_EA, 1, 0, 0, &r), 0);
+    /* Each connection is its own nexus: b is not the holder. */
+    assert_int_equal(tu_prout(b, f->devfd, PR_OUT_RESERVE, PR_TYPE_EA, 2, 0, 0, &r),
+                     SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(r.data_len, 0);
+    close(a);
+    close(b);
+}
+
+static void test_server_chosen_identity_spans_connections(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    fx_start(f, &prh_transport_sim, 0);
+    int a = tu_connect_hs(f->sock, "prhelper-nexus:alpha/1");
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_REGISTER, 0, 0, 7, 0, &r), 0);
+    close(a);
+    /* Same identity, new connection: it is registered with key 7. */
+    a = tu_connect_hs(f->sock, "prhelper-nexus:alpha/2");
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_RESERVE, PR_TYPE_WE, 7, 0, 0, &r), 0);
+    close(a);
+    /* Another identity is not. */
+    int b = tu_connect_hs(f->sock, "prhelper-nexus:beta/1");
+    assert_int_equal(tu_prout(b, f->devfd, PR_OUT_RESERVE, PR_TYPE_WE, 7, 0, 0, &r),
+                     SCSI_STATUS_RESERVATION_CONFLICT);
+    close(b);
+}
+
+static void test_server_stats_count_requests(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    struct prh_server_stats st;
+    fx_start(f, &prh_transport_sim, 0);
+    int s = tu_connect_hs(f->sock, NULL);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    prh_server_get_stats(f->srv, &st);
+    assert_int_equal(st.requests, 3);
+    assert_int_equal(st.accepted, 1);
+    assert_int_equal(st.clients, 1);
+    close(s);
+}
+
+static void test_server_new_fails_on_bad_listen_fd(void **state)
+{
+    struct fx *f = *state;
+    struct prh_server_config cfg = { .listen_fd = -1, .transport = &gate_transport,
+                                     .signal_fd = -1 };
+    (void)f;
+    assert_null(prh_server_new(&cfg));
+}
+
+static void test_server_signal_fd_stops(void **state)
+{
+    struct fx *f = *state;
+    int sv[2];
+    /* Any readable fd that yields a siginfo-sized record stands in. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    struct prh_server_config cfg = {
+        .listen_fd = listen_unix(f->sock), .socket_path = f->sock,
+        .check_socket_inode = true, .transport = &gate_transport, .signal_fd = sv[0],
+    };
+    struct stat sb;
+    assert_int_equal(stat(f->sock, &sb), 0);
+    cfg.socket_dev = sb.st_dev;
+    cfg.socket_ino = sb.st_ino;
+    f->t = &gate_transport;
+    f->srv = prh_server_new(&cfg);
+    assert_non_null(f->srv);
+    assert_int_equal(pthread_create(&f->thread, NULL, server_thread, f->srv), 0);
+    uint8_t si[128] = { 15 };
+    assert_int_equal(write(sv[1], si, sizeof(si)), (ssize_t)sizeof(si));
+    pthread_join(f->thread, NULL);
+    prh_server_free(f->srv);
+    assert_int_not_equal(stat(f->sock, &sb), 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_server_leaves_socket_taken_over(void **state)
+{
+    struct fx *f = *state;
+    struct prh_server_config cfg = {
+        .listen_fd = listen_unix(f->sock), .socket_path = f->sock,
+        .check_socket_inode = true, .socket_ino = 1, .transport = &gate_transport,
+        .signal_fd = -1,
+    };
+    struct stat sb;
+    f->srv = prh_server_new(&cfg);
+    assert_non_null(f->srv);
+    prh_server_stop(f->srv);
+    prh_server_run(f->srv);
+    prh_server_free(f->srv);
+    /* The path's inode is not the one we bound: someone else's now. */
+    assert_int_equal(stat(f->sock, &sb), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_server_sends_features_first),
+        T(test_server_closes_on_nonzero_features),
+        T(test_server_register_then_read_keys),
+        T(test_server_readonly_fd_prout_invalid_opcode),
+        T(test_server_stalled_client_does_not_block_others),
+        T(test_server_slow_device_does_not_block_others),
+        T(test_server_bad_opcode_closes_only_that_client),
+        T(test_server_malformed_requests_leak_no_fd),
+        T(test_server_stop_finishes_request_in_flight),
+        T(test_server_disconnect_during_request),
+        T(test_server_max_clients_refuses_extra),
+        T(test_server_pipelined_requests_answered_in_order),
+        T(test_server_allocation_length_clips_data),
+        T(test_server_conflict_status_has_no_data),
+        T(test_server_chosen_identity_spans_connections),
+        T(test_server_stats_count_requests),
+        T(test_server_new_fails_on_bad_listen_fd),
+        T(test_server_signal_fd_stops),
+        T(test_server_leaves_socket_taken_over),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests_name("server", tests, NULL, NULL);
+}
