@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_cli.c - prhelper's options: qemu-pr-helper's, plus its own. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prhelper/cli.h"
+#include "prhelper/log.h"
+
+static char errbuf[4096];
+
+/* Parse a NULL-terminated argument list; stderr text lands in errbuf. */
+static enum prh_cli_action parse(struct prh_options *o, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+    FILE *err = fmemopen(errbuf, sizeof(errbuf), "w");
+
+    argv[argc++] = (char *)"prhelper";
+    va_start(ap, o);
+    for (char *a; (a = va_arg(ap, char *));)
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    memset(errbuf, 0, sizeof(errbuf));
+    enum prh_cli_action r = prh_cli_parse(argc, argv, o, err);
+    fclose(err);
+    return r;
+}
+
+static void test_cli_defaults_match_qemu_pr_helper(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/var/run/qemu-pr-helper.sock");
+    assert_string_equal(o.pidfile, "/var/run/qemu-pr-helper.pid");
+    assert_false(o.daemonize);
+    assert_false(o.socket_given);
+    assert_false(o.pidfile_given);
+    assert_int_equal(o.verbose, 1);
+    assert_string_equal(o.transport, "sg");
+}
+
+static void test_cli_help_short_and_long(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-h", NULL), PRH_CLI_HELP);
+    assert_int_equal(parse(&o, "--help", NULL), PRH_CLI_HELP);
+}
+
+static void test_cli_version_short_and_long(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-V", NULL), PRH_CLI_VERSION);
+    assert_int_equal(parse(&o, "--version", NULL), PRH_CLI_VERSION);
+}
+
+static void test_cli_help_text_shows_default_paths(void **state)
+{
+    char buf[4096] = "";
+    FILE *f = fmemopen(buf, sizeof(buf), "w");
+    (void)state;
+    prh_cli_usage(f, "prhelper");
+    fclose(f);
+    assert_non_null(strstr(buf, "Usage: prhelper [OPTIONS]"));
+    assert_non_null(strstr(buf, "(default '/var/run/qemu-pr-helper.sock')"));
+    assert_non_null(strstr(buf, "(default '/var/run/qemu-pr-helper.pid')"));
+    assert_non_null(strstr(buf, "-T, --trace"));
+}
+
+static void test_cli_version_text_first_line(void **state)
+{
+    char buf[1024] = "";
+    FILE *f = fmemopen(buf, sizeof(buf), "w");
+    (void)state;
+    prh_cli_version(f, "prhelper");
+    fclose(f);
+    assert_memory_equal(buf, "prhelper " PRH_VERSION "\n", strlen("prhelper " PRH_VERSION "\n"));
+}
+
+static void test_cli_socket_absolute_accepted(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-k", "/run/x.sock", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/run/x.sock");
+    assert_true(o.socket_given);
+    assert_int_equal(parse(&o, "--socket=/a", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/a");
+    assert_int_equal(parse(&o, "--socket", "/b", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/b");
+}
+
+static void test_cli_socket_relative_rejected(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-k", "x.sock", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: socket path must be absolute\n");
+}
+
+static void test_cli_long_option_prefix_accepted(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "--sock=/p", "--pid=/q", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/p");
+    assert_string_equal(o.pidfile, "/q");
+}
+
+static void test_cli_later_option_overrides(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-k", "/one", "-k", "/two", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/two");
+}
+
+static void test_cli_pidfile_and_daemon(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-d", "-f", "/run/p.pid", NULL), PRH_CLI_RUN);
+    assert_true(o.daemonize);
+    assert_true(o.pidfile_given);
+    assert_string_equal(o.pidfile, "/run/p.pid");
+    assert_int_equal(parse(&o, "--daemon", "--pidfile=/x", NULL), PRH_CLI_RUN);
+    assert_true(o.daemonize);
+}
+
+static void test_cli_unknown_option_names_it(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "--bogus", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "unrecognized option '--bogus'"));
+    assert_non_null(strstr(errbuf, "Try `prhelper --help' for more information."));
+    assert_int_equal(parse(&o, "-Z", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "invalid option -- 'Z'"));
+}
+
+static void test_cli_missing_argument_names_it(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-k", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "option requires an argument -- 'k'"));
+    assert_int_equal(parse(&o, "--socket", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "option '--socket' requires an argument"));
+}
+
+static void test_cli_verbose_and_quiet(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_int_equal(prh_cli_verbosity(&o), 1);
+    assert_int_equal(parse(&o, "-v", NULL), PRH_CLI_RUN);
+    assert_int_equal(prh_cli_verbosity(&o), 2);
+    assert_int_equal(parse(&o, "-vvvv", "--verbose", NULL), PRH_CLI_RUN);
+    assert_int_equal(prh_cli_verbosity(&o), 3);
+    assert_int_equal(parse(&o, "-v", "-q", NULL), PRH_CLI_RUN);
+    assert_int_equal(prh_cli_verbosity(&o), 0);
+    assert_int_equal(parse(&o, "--quiet", NULL), PRH_CLI_RUN);
+    assert_true(o.quiet);
+}
+
+static void test_cli_trace_collected_in_order(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-T", "prh_*", "--trace=events=/x,file=/y", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.ntrace, 2);
+    assert_string_equal(o.trace[0], "prh_*");
+    assert_string_equal(o.trace[1], "events=/x,file=/y");
+}
+
+static void test_cli_too_many_trace_options(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-Ta", "-Ta", "-Ta", "-Ta", "-Ta", "-Ta", "-Ta", "-Ta", "-Ta",
+                           NULL),
+                     PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "too many -T"));
+}
+
+static void test_cli_user_and_group_recorded(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-u", "nobody", "--group=nogroup", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.user, "nobody");
+    assert_string_equal(o.group, "nogroup");
+}
+
+static void test_cli_non_option_arguments_ignored(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "FILE", "-k", "/s", "more", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/s");
+}
+
+static void test_cli_transport_state_dir_profile(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "--transport=sim", "--state-dir=/tmp/st", "--sim-profile=lio",
+                           "--workers=8", "--max-clients=16", NULL),
+                     PRH_CLI_RUN);
+    assert_string_equal(o.transport, "sim");
+    assert_string_equal(o.state_dir, "/tmp/st");
+    assert_string_equal(o.sim_profile, "lio");
+    assert_int_equal(o.workers, 8);
+    assert_int_equal(o.max_clients, 16);
+}
+
+static void test_cli_state_dir_relative_rejected(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "--state-dir=st", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "state directory must be an absolute path"));
+}
+
+static void test_cli_sim_profile_unknown_rejected(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "--sim-profile=scsi2", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "unknown simulator profile 'scsi2'"));
+}
+
+static void test_cli_workers_out_of_range_rejected(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "--workers=0", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "--workers needs a number from 1 to 64, not '0'"));
+    assert_int_equal(parse(&o, "--workers=65", NULL), PRH_CLI_ERROR);
+    assert_int_equal(parse(&o, "--workers=x", NULL), PRH_CLI_ERROR);
+    assert_int_equal(parse(&o, "--max-clients=-1", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "--max-clients"));
+}
+
+static void test_cli_resolve_user_by_name_and_number(void **state)
+{
+    unsigned uid = 99, gid = 99;
+    (void)state;
+    assert_int_equal(prh_cli_resolve_user("root", &uid, &gid, stderr), 0);
+    assert_int_equal(uid, 0);
+    assert_int_equal(gid, 0);
+    assert_int_equal(prh_cli_resolve_user("4242", &uid, &gid, stderr), 0);
+    assert_int_equal(uid, 4242);
+}
+
+static void test_cli_resolve_user_invalid_named(void **state)
+{
+    unsigned uid, gid;
+    char buf[256] = "";
+    FILE *f = fmemopen(buf, sizeof(buf), "w");
+    (void)state;
+    assert_int_equal(prh_cli_resolve_user("no-such-user-xyz", &uid, &gid, f), -1);
+    fclose(f);
+    assert_string_equal(buf, "prhelper: invalid user 'no-such-user-xyz'\n");
+}
+
+static void test_cli_resolve_group_by_name_and_number(void **state)
+{
+    unsigned gid = 99;
+    (void)state;
+    assert_int_equal(prh_cli_resolve_group("root", &gid, stderr), 0);
+    assert_int_equal(gid, 0);
+    assert_int_equal(prh_cli_resolve_group("77", &gid, stderr), 0);
+    assert_int_equal(gid, 77);
+}
+
+static void test_cli_resolve_group_invalid_named(void **state)
+{
+    unsigned gid;
+    char buf[256] = "";
+    FILE *f = fmemopen(buf, sizeof(buf), "w");
+    (void)state;
+    assert_int_equal(prh_cli_resolve_group("no-such-group-xyz", &gid, f), -1);
+    fclose(f);
+    assert_string_equal(buf, "prhelper: invalid group 'no-such-group-xyz'\n");
+}
+
+/* ---- tracing (-T) ------------------------------------------------------- */
+
+static void test_trace_pattern_enables_matching_events(void **state)
+{
+    char err[256];
+    (void)state;
+    prh_trace_reset();
+    assert_int_equal(prh_trace_configure("prh_client_*", err, sizeof(err)), 0);
+    assert_true(prh_trace_enabled(PRH_TRACE_CLIENT_ACCEPT));
+    assert_true(prh_trace_enabled(PRH_TRACE_CLIENT_CLOSE));
+    assert_false(prh_trace_enabled(PRH_TRACE_REQUEST));
+    assert_int_equal(prh_trace_configure("enable=prh_request,-prh_client_close", err,
+                                         sizeof(err)),
+                     0);
+    assert_true(prh_trace_enabled(PRH_TRACE_REQUEST));
+    assert_false(prh_trace_enabled(PRH_TRACE_CLIENT_CLOSE));
+    prh_trace_reset();
+}
+
+static void test_trace_events_and_file(void **state)
+{
+    char err[256], dir[] = "/tmp/prh-trace.XXXXXX", evpath[300], outpath[300], arg[700];
+    char line[256] = "";
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(evpath, sizeof(evpath), "%s/events", dir);
+    snprintf(outpath, sizeof(outpath), "%s/out", dir);
+    FILE *f = fopen(evpath, "w");
+    fputs("# comment\n\nprh_reply\n", f);
+    fclose(f);
+    snprintf(arg, sizeof(arg), "events=%s,file=%s", evpath, outpath);
+    prh_trace_reset();
+    assert_int_equal(prh_trace_configure(arg, err, sizeof(err)), 0);
+    assert_true(prh_trace_enabled(PRH_TRACE_REPLY));
+    prh_trace(PRH_TRACE_REPLY, "status=%02x", 0x18);
+    prh_trace(PRH_TRACE_REQUEST, "not enabled");
+    prh_trace_reset();
+    f = fopen(outpath, "r");
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    assert_non_null(strstr(line, "prh_reply status=18"));
+    unlink(evpath);
+    unlink(outpath);
+    rmdir(dir);
+}
+
+static void test_trace_bad_arguments_named(void **state)
+{
+    char err[256];
+    (void)state;
+    assert_int_equal(prh_trace_configure("events=/nonexistent/x", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot open trace events file '/nonexistent/x'"));
+    assert_int_equal(prh_trace_configure("file=/nonexistent/x", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot open trace file"));
+    assert_int_equal(prh_trace_configure("color=red", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "Invalid parameter 'color'"));
+    assert_string_equal(prh_trace_event_name(PRH_TRACE_SIGNAL), "prh_signal");
+    assert_string_equal(prh_trace_event_name(PRH_TRACE_NEVENTS), "?");
+}
+
+static void test_log_respects_verbosity(void **state)
+{
+    (void)state;
+    prh_log_set_verbosity(0);
+    assert_int_equal(prh_log_verbosity(), 0);
+    prh_log(1, "not printed");
+    prh_log_set_verbosity(3);
+    prh_log(3, "printed at debug level (expected in test output)");
+    prh_error("an error line (expected in test output)");
+    prh_log_set_verbosity(1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_defaults_match_qemu_pr_helper),
+        cmocka_unit_test(test_cli_help_short_and_long),
+        cmocka_unit_test(test_cli_version_short_and_long),
+        cmocka_unit_test(test_cli_help_text_shows_default_paths),
+        cmocka_unit_test(test_cli_version_text_first_line),
+        cmocka_unit_test(test_cli_socket_absolute_accepted),
+        cmocka_unit_test(test_cli_socket_relative_rejected),
+        cmocka_unit_test(test_cli_long_option_prefix_accepted),
+        cmocka_unit_test(test_cli_later_option_overrides),
+        cmocka_unit_test(test_cli_pidfile_and_daemon),
+        cmocka_unit_test(test_cli_unknown_option_names_it),
+        cmocka_unit_test(test_cli_missing_argument_names_it),
+        cmocka_unit_test(test_cli_verbose_and_quiet),
+        cmocka_unit_test(test_cli_trace_collected_in_order),
+        cmocka_unit_test(test_cli_too_many_trace_options),
+        cmocka_unit_test(test_cli_user_and_group_recorded),
+        cmocka_unit_test(test_cli_non_option_arguments_ignored),
+        cmocka_unit_test(test_cli_transport_state_dir_profile),
+        cmocka_unit_test(test_cli_state_dir_relative_rejected),
+        cmocka_unit_test(test_cli_sim_profile_unknown_rejected),
+        cmocka_unit_test(test_cli_workers_out_of_range_rejected),
+        cmocka_unit_test(test_cli_resolve_user_by_name_and_number),
+        cmocka_unit_test(test_cli_resolve_user_invalid_named),
+        cmocka_unit_test(test_cli_resolve_group_by_name_and_number),
+        cmocka_unit_test(test_cli_resolve_group_invalid_named),
+        cmocka_unit_test(test_trace_pattern_enables_matching_events),
+        cmocka_unit_test(test_trace_events_and_file),
+        cmocka_unit_test(test_trace_bad_arguments_named),
+        cmocka_unit_test(test_log_respects_verbosity),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
