@@ -17,9 +17,9 @@
  * iqn.2026-01.org.prhelper.sim:word) with ISID 800000000001 on target
  * port RTPI (default 1).  prhelper-cli --initiator uses this.
  *
- * APTPL state: one file per LUN, <state-dir>/<lun>.aptpl, written
- * atomically by the simulator's persistence hook and loaded when the LUN
- * is first used.
+ * APTPL state: one file per LUN in --state-dir (pr_sim_store.h:
+ * <lun>.prstate, written atomically by the simulator's persistence hook)
+ * and loaded when the LUN is first used after the daemon starts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +34,7 @@
 
 #include "prhelper/log.h"
 #include "prhelper/pr_sim.h"
+#include "prhelper/pr_sim_store.h"
 #include "prhelper/transport.h"
 
 #define SIM_NAME_PREFIX "iqn.2026-01.org.prhelper.sim:"
@@ -62,106 +63,12 @@ struct sim_conn {
     size_t nluns, cap;
 };
 
-/* ---- APTPL file store ---------------------------------------------------- */
-
-static int store_path(const struct sim_state *st, const char *lun, const char *suffix,
-                      char *buf, size_t len)
-{
-    int n = snprintf(buf, len, "%s/%s.aptpl%s", st->state_dir, lun, suffix);
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-/* Write the image to a temporary file, fsync, rename over the old one. */
-static int store_save(const struct sim_state *st, const char *lun, const uint8_t *image,
-                      size_t len)
-{
-    char path[4096], tmp[4096];
-    int fd, r = 0;
-
-    if (store_path(st, lun, "", path, sizeof(path)) < 0 ||
-        store_path(st, lun, ".tmp", tmp, sizeof(tmp)) < 0)
-        return -ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    while (len > 0) {
-        ssize_t n = write(fd, image, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            break;
-        }
-        image += n;
-        len -= (size_t)n;
-    }
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0) {
-        unlink(tmp);
-        return r;
-    }
-    int dfd = open(st->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
-/* Read the image; -ENOENT when there is none. */
-static int store_load(const struct sim_state *st, const char *lun, uint8_t **image, size_t *len)
-{
-    char path[4096];
-    struct stat sb;
-    int fd, r = 0;
-
-    if (store_path(st, lun, "", path, sizeof(path)) < 0)
-        return -ENAMETOOLONG;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &sb) < 0 || sb.st_size > 16 * 1024 * 1024) {
-        r = sb.st_size > 16 * 1024 * 1024 ? -EFBIG : -errno;
-        close(fd);
-        return r;
-    }
-    size_t want = (size_t)sb.st_size, got = 0;
-    uint8_t *buf = malloc(want ? want : 1);
-    if (!buf) {
-        close(fd);
-        return -ENOMEM;
-    }
-    while (got < want) {
-        ssize_t n = read(fd, buf + got, want - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            r = n < 0 ? -errno : -EIO;
-            break;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    if (r < 0) {
-        free(buf);
-        return r;
-    }
-    *image = buf;
-    *len = got;
-    return 0;
-}
-
 /* ---- LUNs ---------------------------------------------------------------- */
 
 static int sim_persist(void *opaque, const uint8_t *image, size_t len)
 {
     struct sim_lun *l = opaque;
-    int r = store_save(l->st, l->name, image, len);
+    int r = pr_sim_store_save(l->st->state_dir, l->name, image, len);
 
     prh_trace(PRH_TRACE_SIM_PERSIST, "lun=%s bytes=%zu result=%d", l->name, len, r);
     if (r < 0)
@@ -212,30 +119,24 @@ static struct pr_sim_lun *lun_create(struct sim_state *st, struct sim_lun *l)
 static struct pr_sim_lun *lun_restore(struct sim_state *st, struct sim_lun *l)
 {
     struct pr_sim_lun *lun = lun_create(st, l);
-    uint8_t *image = NULL;
-    size_t len = 0;
-    char msg[256] = "";
+    char msg[512] = "";
 
     if (!lun)
         return NULL;
-    int r = store_load(st, l->name, &image, &len);
-    if (r == -ENOENT)
-        return lun;
-    if (r == 0)
-        r = pr_sim_deserialize(lun, image, len, msg, sizeof(msg));
-    free(image);
+    int r = pr_sim_store_load(st->state_dir, l->name, lun, msg, sizeof(msg));
     if (r < 0) {
-        prh_error("ignoring the APTPL state of %s in %s: %s", l->name, st->state_dir,
-                  msg[0] ? msg : strerror(-r));
-        return lun;
-    }
-    if (!pr_sim_aptpl_active(lun)) {
-        /* Saved after APTPL was turned off: nothing survives power-on. */
+        prh_error("ignoring saved APTPL state: %s", msg[0] ? msg : strerror(-r));
         pr_sim_lun_free(lun);
         return lun_create(st, l);
     }
-    prh_log(2, "restored APTPL state of %s: %zu registrations", l->name,
-            pr_sim_registration_count(lun));
+    if (pr_sim_registration_count(lun) > 0 && !pr_sim_aptpl_active(lun)) {
+        /* Saved as APTPL was turned off: nothing survives power-on. */
+        pr_sim_lun_free(lun);
+        return lun_create(st, l);
+    }
+    if (pr_sim_registration_count(lun) > 0)
+        prh_log(2, "restored APTPL state of %s: %zu registrations", l->name,
+                pr_sim_registration_count(lun));
     return lun;
 }
 

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_transport.c - the registry and the one outcome -> wire mapping. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "prhelper/transport.h"
+
+static struct prh_reply reply;
+
+static void map(struct prh_result res, uint8_t opcode, uint32_t alloc)
+{
+    struct prh_request req = { .cdb = { opcode }, .xfer_len = alloc };
+    memset(&reply, 0xee, sizeof(reply));
+    prh_result_to_reply(&res, &req, &reply);
+}
+
+static void assert_sense(uint8_t key, uint8_t asc, uint8_t ascq)
+{
+    assert_int_equal(reply.status, SCSI_STATUS_CHECK_CONDITION);
+    assert_int_equal(reply.sense[0], 0x70);
+    assert_int_equal(reply.sense[2], key);
+    assert_int_equal(reply.sense[7], 0x0a);
+    assert_int_equal(reply.sense[12], asc);
+    assert_int_equal(reply.sense[13], ascq);
+    for (int i = 18; i < 96; i++)
+        assert_int_equal(reply.sense[i], 0);
+    assert_int_equal(reply.data_len, 0);
+}
+
+static void test_registry_finds_all_three(void **state)
+{
+    (void)state;
+    assert_ptr_equal(prh_transport_find("sim"), &prh_transport_sim);
+    assert_ptr_equal(prh_transport_find("sg"), &prh_transport_sg);
+    assert_ptr_equal(prh_transport_find("mpath"), &prh_transport_mpath);
+    assert_null(prh_transport_find("iscsi"));
+    size_t n = 0;
+    for (const struct prh_transport *const *t = prh_transport_list(); *t; t++)
+        n++;
+    assert_int_equal(n, 3);
+}
+
+static void test_registry_sg_and_mpath_not_built_yet(void **state)
+{
+    (void)state;
+    assert_false(prh_transport_sg.available);
+    assert_non_null(strstr(prh_transport_sg.unavailable, "not built yet"));
+    assert_false(prh_transport_mpath.available);
+    assert_non_null(strstr(prh_transport_mpath.unavailable, "not built yet"));
+    assert_null(prh_transport_sg.open);
+}
+
+static void test_enotty_is_aborted_command_as_doc_example(void **state)
+{
+    static const uint8_t expect[18] = { 0x70, 0, 0x0b, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0, 0x06 };
+    (void)state;
+    map(prh_result_errno(ENOTTY), 0x5e, 32);
+    assert_memory_equal(reply.sense, expect, 18);
+    assert_sense(SCSI_SENSE_ABORTED_COMMAND, 0x00, 0x06);
+}
+
+static void test_errno_table(void **state)
+{
+    (void)state;
+    map(prh_result_errno(EDOM), 0x5f, 24);
+    assert_int_equal(reply.status, SCSI_STATUS_TASK_SET_FULL);
+    map(prh_result_errno(EBADE), 0x5f, 24);
+    assert_int_equal(reply.status, SCSI_STATUS_RESERVATION_CONFLICT);
+    map(prh_result_errno(ENODEV), 0x5f, 24);
+    assert_sense(SCSI_SENSE_HARDWARE_ERROR, 0x44, 0);
+    map(prh_result_errno(EREMOTEIO), 0x5f, 24);
+    assert_sense(SCSI_SENSE_HARDWARE_ERROR, 0x44, 0);
+    map(prh_result_errno(ENOMEM), 0x5f, 24);
+    assert_sense(SCSI_SENSE_HARDWARE_ERROR, 0x44, 0);
+    map(prh_result_errno(ENODATA), 0x5f, 24);
+    assert_sense(SCSI_SENSE_MEDIUM_ERROR, 0x11, 0);
+    map(prh_result_errno(ENOMEDIUM), 0x5f, 24);
+    assert_sense(SCSI_SENSE_NOT_READY, 0x3a, 0);
+    map(prh_result_errno(EINVAL), 0x5f, 24);
+    assert_sense(SCSI_SENSE_ILLEGAL_REQUEST, 0x24, 0);
+    map(prh_result_errno(ENOSPC), 0x5f, 24);
+    assert_sense(SCSI_SENSE_DATA_PROTECT, 0x27, 0x07);
+    map(prh_result_errno(EIO), 0x5f, 24);
+    assert_sense(SCSI_SENSE_ABORTED_COMMAND, 0, 0x06);
+}
+
+static void test_sense_result_is_fixed_format(void **state)
+{
+    (void)state;
+    map(prh_result_sense(SENSE_INVALID_FIELD_IN_CDB), 0x5e, 8);
+    assert_sense(SCSI_SENSE_ILLEGAL_REQUEST, 0x24, 0);
+}
+
+static void test_raw_sense_forwarded_unchanged(void **state)
+{
+    struct prh_result r = { .kind = PRH_RESULT_RAW_SENSE, .status = SCSI_STATUS_CHECK_CONDITION,
+                            .raw_sense_len = 8 };
+    (void)state;
+    memcpy(r.raw_sense, "\x72\x06\x29\x00\0\0\0\0", 8);
+    map(r, 0x5e, 8);
+    assert_int_equal(reply.status, SCSI_STATUS_CHECK_CONDITION);
+    assert_memory_equal(reply.sense, "\x72\x06\x29\x00", 4);
+    assert_int_equal(reply.sense[8], 0);
+}
+
+static void test_data_only_for_prin_good_clipped(void **state)
+{
+    struct prh_result r = prh_result_status(SCSI_STATUS_GOOD);
+    (void)state;
+    r.data_len = 100;
+    map(r, 0x5e, 40);
+    assert_int_equal(reply.data_len, 40);
+    map(r, 0x5f, 40);
+    assert_int_equal(reply.data_len, 0);
+    r.status = SCSI_STATUS_BUSY;
+    map(r, 0x5e, 40);
+    assert_int_equal(reply.status, SCSI_STATUS_BUSY);
+    assert_int_equal(reply.data_len, 0);
+    for (int i = 0; i < 96; i++)
+        assert_int_equal(reply.sense[i], 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry_finds_all_three),
+        cmocka_unit_test(test_registry_sg_and_mpath_not_built_yet),
+        cmocka_unit_test(test_enotty_is_aborted_command_as_doc_example),
+        cmocka_unit_test(test_errno_table),
+        cmocka_unit_test(test_sense_result_is_fixed_format),
+        cmocka_unit_test(test_raw_sense_forwarded_unchanged),
+        cmocka_unit_test(test_data_only_for_prin_good_clipped),
+    };
+    return cmocka_run_group_tests_name("transport", tests, NULL, NULL);
+}
