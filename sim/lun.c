@@ -187,6 +187,9 @@ size_t pr_sim_pending_ua_count(const struct pr_sim_lun *lun, const struct pr_sim
 
 int pr_sim_queue_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus, struct scsi_sense ua)
 {
+    uint8_t tid[PR_TID_MAX_LEN];
+    if (nexus->rtpi == 0 || pr_tid_build(&nexus->initiator, tid, sizeof(tid)) == 0)
+        return -EINVAL;
     struct sim_nexus *n = sim_nexus_get(&lun->st, nexus);
     if (n == NULL)
         return -ENOMEM;
