@@ -764,6 +764,45 @@ static void test_sg_persist_preempt_and_abort(void **state)
     preempt_scenario(profile_of(state), true);
 }
 
+/* -A -S 0 under an all-registrants reservation (3.8): the sender takes a
+ * reservation of the CDB type alone; every other registrant is removed
+ * (REGISTRATIONS PREEMPTED) and its tasks are aborted. */
+static void test_sg_persist_preempt_and_abort_all_registrants_zero_key(void **state)
+{
+    struct hooks h;
+    struct pr_sim_lun *lun = lun_with_hooks(profile_of(state), &h);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 2);
+
+    assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
+    assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, 0, K2, 0));
+    assert_good(sg_basic(lun, &c, PR_OUT_REGISTER, 0, 0, K3, 0));
+    assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_EA_AR, K1, 0, 0));
+
+    assert_good(sg_basic(lun, &b, PR_OUT_PREEMPT_AND_ABORT, PR_TYPE_EA, K2, 0, 0));
+    expect_no_ua(lun, &b);
+    expect_single_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED);
+    expect_single_ua(lun, &c, SENSE_UA_REGISTRATIONS_PREEMPTED);
+    assert_int_equal(h.abort_calls, 2);
+    bool got_a = false, got_c = false;
+    for (unsigned i = 0; i < 2; i++) {
+        if (pr_tid_equal(&h.aborted[i].initiator, &a.initiator) && h.aborted[i].rtpi == 1)
+            got_a = true;
+        if (pr_tid_equal(&h.aborted[i].initiator, &c.initiator) && h.aborted[i].rtpi == 2)
+            got_c = true;
+    }
+    assert_true(got_a && got_c);
+
+    expect_keys(lun, &b, 4, 1, (const uint64_t[]){ K2 });
+    expect_resv(lun, &b, 4, K2, PR_TYPE_EA);
+    uint8_t want[8 + DESC_LEN];
+    img_fs_header(want, 4, 1);
+    img_desc(want + 8, K2, false, true, PR_TYPE_EA, 1, 'B');
+    expect_prin(lun, &b, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+    assert_conflict(th_read10(lun, &a));
+    assert_conflict(th_read10(lun, &c));
+    pr_sim_lun_free(lun);
+}
+
 /* ======================================================================== */
 /* -o -M -K -S -T -Q -X [-U] [-Z]: REGISTER AND MOVE                          */
 /* ======================================================================== */
@@ -1379,6 +1418,7 @@ int main(void)
         BOTH(test_sg_persist_clear),
         BOTH(test_sg_persist_preempt),
         BOTH(test_sg_persist_preempt_and_abort),
+        BOTH(test_sg_persist_preempt_and_abort_all_registrants_zero_key),
         BOTH(test_sg_persist_register_and_move),
         BOTH(test_sg_persist_register_and_move_unreg_aptpl),
         BOTH(test_sg_persist_replace_lost_reservation),
