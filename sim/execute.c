@@ -22,6 +22,35 @@ void sim_result_conflict(struct pr_sim_result *r)
     r->data_len = 0;
 }
 
+void sim_result_unregistered(const struct pr_sim_lun *lun, struct pr_sim_result *r)
+{
+    if (sim_dev(lun, PR_DEV_D8_UNREGISTERED_NOT_READY))
+        sim_result_check(r, SENSE_LUN_COMM_FAILURE);
+    else
+        sim_result_conflict(r);
+}
+
+struct sim_reg *sim_sender_registration(const struct pr_sim_lun *lun, const struct sim_nexus *n,
+                                        uint64_t rkey, struct pr_sim_result *r)
+{
+    struct sim_reg *reg = sim_reg_of(&lun->st, n);
+    if (reg == NULL) {
+        sim_result_unregistered(lun, r);
+        return NULL;
+    }
+    if (rkey != reg->key) {
+        sim_result_conflict(r);
+        return NULL;
+    }
+    return reg;
+}
+
+void sim_result_bad_scope(const struct pr_sim_lun *lun, struct pr_sim_result *r)
+{
+    sim_result_check(r, sim_dev(lun, PR_DEV_D5_SCOPE_IN_PARAM_LIST) ? SENSE_INVALID_FIELD_IN_PARAM
+                                                                   : SENSE_INVALID_FIELD_IN_CDB);
+}
+
 /* REQUEST SENSE (SPC-4 6.29) hands over a pending UA as its data. */
 static void request_sense(struct sim_nexus *n, const uint8_t *cdb, uint8_t *data_in,
                           size_t data_in_len, struct pr_sim_result *r)

@@ -12,19 +12,9 @@ bool sim_register_and_move(struct pr_sim_lun *lun, struct sim_nexus *n, const st
                            struct pr_sim_result *r)
 {
     struct sim_state *st = &lun->st;
-    struct sim_reg *reg = sim_reg_of(st, n);
-    if (reg == NULL) {
-        /* SPC: the sender holds nothing -> conflict; LIO: NOT READY (D8). */
-        if (sim_dev(lun, PR_DEV_D8_UNREGISTERED_NOT_READY))
-            sim_result_check(r, SENSE_LUN_COMM_FAILURE);
-        else
-            sim_result_conflict(r);
+    struct sim_reg *reg = sim_sender_registration(lun, n, c->rkey, r);
+    if (reg == NULL)
         return false;
-    }
-    if (c->rkey != reg->key) {
-        sim_result_conflict(r);
-        return false;
-    }
     /* SPC-4 6.16.4: the destination needs a key. */
     if (c->sakey == 0) {
         sim_result_check(r, SENSE_INVALID_FIELD_IN_PARAM);

@@ -5,27 +5,13 @@
  */
 #include "sim_internal.h"
 
-static void unregistered_sender(const struct pr_sim_lun *lun, struct pr_sim_result *r)
-{
-    if (sim_dev(lun, PR_DEV_D8_UNREGISTERED_NOT_READY))
-        sim_result_check(r, SENSE_LUN_COMM_FAILURE);
-    else
-        sim_result_conflict(r);
-}
-
 bool sim_clear(struct pr_sim_lun *lun, struct sim_nexus *n, const struct sim_prout *c,
                struct pr_sim_result *r)
 {
     struct sim_state *st = &lun->st;
-    struct sim_reg *reg = sim_reg_of(st, n);
-    if (reg == NULL) {
-        unregistered_sender(lun, r);
+    struct sim_reg *reg = sim_sender_registration(lun, n, c->rkey, r);
+    if (reg == NULL)
         return false;
-    }
-    if (c->rkey != reg->key) {
-        sim_result_conflict(r);
-        return false;
-    }
     /* SPC-4 5.14.11.2.6: release the reservation, remove every
      * registration, RESERVATIONS PREEMPTED to every other nexus that was
      * registered. */
@@ -121,9 +107,7 @@ bool sim_preempt(struct pr_sim_lun *lun, struct sim_nexus *n, const struct sim_p
         return false;
     }
     if (c->scope != PR_SCOPE_LU) {
-        sim_result_check(r, sim_dev(lun, PR_DEV_D5_SCOPE_IN_PARAM_LIST)
-                                ? SENSE_INVALID_FIELD_IN_PARAM
-                                : SENSE_INVALID_FIELD_IN_CDB);
+        sim_result_bad_scope(lun, r);
         return false;
     }
     bool ar = pr_type_is_all_registrants(st->res_type);

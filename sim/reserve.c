@@ -5,26 +5,6 @@
  */
 #include "sim_internal.h"
 
-/*
- * An unregistered sender: SPC answers RESERVATION CONFLICT; LIO answers
- * NOT READY, LOGICAL UNIT COMMUNICATION FAILURE (D8).  (With a
- * reservation held by another nexus the conflict check came first.)
- */
-static void unregistered_sender(const struct pr_sim_lun *lun, struct pr_sim_result *r)
-{
-    if (sim_dev(lun, PR_DEV_D8_UNREGISTERED_NOT_READY))
-        sim_result_check(r, SENSE_LUN_COMM_FAILURE);
-    else
-        sim_result_conflict(r);
-}
-
-/* SCOPE other than LU_SCOPE: 24h/00h in SPC, 26h/00h in LIO (D5). */
-static void bad_scope(const struct pr_sim_lun *lun, struct pr_sim_result *r)
-{
-    sim_result_check(r, sim_dev(lun, PR_DEV_D5_SCOPE_IN_PARAM_LIST) ? SENSE_INVALID_FIELD_IN_PARAM
-                                                                   : SENSE_INVALID_FIELD_IN_CDB);
-}
-
 bool sim_reserve(struct pr_sim_lun *lun, struct sim_nexus *n, const struct sim_prout *c,
                  struct pr_sim_result *r)
 {
@@ -35,18 +15,11 @@ bool sim_reserve(struct pr_sim_lun *lun, struct sim_nexus *n, const struct sim_p
         sim_result_check(r, SENSE_INVALID_FIELD_IN_CDB);
         return false;
     }
-    struct sim_reg *reg = sim_reg_of(st, n);
-    if (reg == NULL) {
-        unregistered_sender(lun, r);
+    struct sim_reg *reg = sim_sender_registration(lun, n, c->rkey, r);
+    if (reg == NULL)
         return false;
-    }
-    /* SPC-4 5.14.1: a RESERVATION KEY that is not the sender's conflicts. */
-    if (c->rkey != reg->key) {
-        sim_result_conflict(r);
-        return false;
-    }
     if (c->scope != PR_SCOPE_LU) {
-        bad_scope(lun, r);
+        sim_result_bad_scope(lun, r);
         return false;
     }
     if (!pr_type_is_valid(c->type)) {
@@ -73,7 +46,7 @@ bool sim_release_sa(struct pr_sim_lun *lun, struct sim_nexus *n, const struct si
     struct sim_state *st = &lun->st;
     struct sim_reg *reg = sim_reg_of(st, n);
     if (reg == NULL) {
-        unregistered_sender(lun, r);
+        sim_result_unregistered(lun, r);
         return false;
     }
     bool holder = sim_is_holder(st, reg);
@@ -86,7 +59,7 @@ bool sim_release_sa(struct pr_sim_lun *lun, struct sim_nexus *n, const struct si
     }
     bool lio_scope = sim_dev(lun, PR_DEV_D5_SCOPE_IN_PARAM_LIST);
     if (!lio_scope && c->scope != PR_SCOPE_LU) {
-        bad_scope(lun, r);
+        sim_result_bad_scope(lun, r);
         return false;
     }
     /* SPC-4 5.14.11.2.2: no reservation, or a registrant that does not

@@ -130,6 +130,18 @@ const struct sim_port *sim_port_find(const struct pr_sim_lun *lun, uint16_t rtpi
 /* ---- result helpers (execute.c) ---- */
 void sim_result_check(struct pr_sim_result *r, struct scsi_sense s);
 void sim_result_conflict(struct pr_sim_result *r);
+/* A PR OUT that needs a registration from an unregistered nexus: SPC says
+ * RESERVATION CONFLICT, LIO NOT READY 08h/00h (D8). */
+void sim_result_unregistered(const struct pr_sim_lun *lun, struct pr_sim_result *r);
+/*
+ * SPC-4 5.14.1: a PR OUT that acts on the sender's registration needs one,
+ * and a RESERVATION KEY equal to its key.  Returns it, or NULL with the
+ * result set (sim_result_unregistered() / RESERVATION CONFLICT).
+ */
+struct sim_reg *sim_sender_registration(const struct pr_sim_lun *lun, const struct sim_nexus *n,
+                                        uint64_t rkey, struct pr_sim_result *r);
+/* SCOPE other than LU_SCOPE: 24h/00h in SPC, 26h/00h in LIO (D5). */
+void sim_result_bad_scope(const struct pr_sim_lun *lun, struct pr_sim_result *r);
 
 /* ---- PR IN (pr_in.c), PR OUT (pr_out.c and one file per family) ---- */
 void sim_pr_in(struct pr_sim_lun *lun, struct sim_nexus *n, const uint8_t *cdb,
