@@ -17,7 +17,6 @@ enum access_class {
     ACC_READ,       /* A C A A C: conflicts under EA and EA_xx-unregistered */
     ACC_WRITE,      /* C C A C C: only registrants of RO/AR types */
     ACC_PR_OUT,     /* decided by the service action */
-    ACC_SPC2,       /* RESERVE/RELEASE(6/10): section 8 */
 };
 
 /* MAINTENANCE IN (A3h) service actions that report identity (always). */
@@ -96,8 +95,6 @@ static enum access_class spc4_class(const uint8_t *cdb, size_t len)
         return (cdb[4] & 0x03) == 0 ? ACC_ALWAYS : ACC_WRITE;
     case 0x5f:
         return ACC_PR_OUT;
-    case 0x16: case 0x17: case 0x56: case 0x57:
-        return ACC_SPC2;
     default:
         /* Every other command (MODE SELECT, WRITE*, SYNCHRONIZE CACHE,
          * FORMAT UNIT, SANITIZE, ... and unknown opcodes) modifies. */
@@ -147,7 +144,6 @@ static uint8_t spc4_access(unsigned type, bool registered, const uint8_t *cdb, s
     enum access_class c = spc4_class(cdb, len);
     switch (c) {
     case ACC_ALWAYS:
-    case ACC_SPC2:
         return SCSI_STATUS_GOOD;
     case ACC_PR_OUT:
         return prout_allowed(cdb[1] & 0x1f, registered) ? SCSI_STATUS_GOOD

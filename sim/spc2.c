@@ -23,10 +23,7 @@ void sim_spc2_reserve_release(struct pr_sim_lun *lun, struct sim_nexus *n, const
     if (st->nregs != 0)
         return;
     if (reserve) {
-        if (st->spc2_holder != NULL && st->spc2_holder != n) {
-            sim_result_conflict(r);
-            return;
-        }
+        /* Another nexus' SPC-2 reservation was refused in conflict.c. */
         st->spc2_holder = n;
         return;
     }
