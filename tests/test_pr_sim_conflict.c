@@ -386,6 +386,43 @@ static void test_lio_reserve_with_longid_and_extent_is_invalid_opcode(void **sta
     pr_sim_lun_free(lun);
 }
 
+static void test_conflict_reserved_pr_out_service_action_is_invalid_not_conflict(void **state)
+{
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
+    struct pr_sim_nexus a = th_nexus('A', 1), c = th_nexus('C', 1);
+    assert_good(th_register(lun, &a, 0, K1));
+    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
+    if (TH_PROFILE(state) == PR_SIM_PROFILE_LIO)
+        assert_conflict(th_prout(lun, &c, 0x09, 0, 0, K2, 0)); /* step 4 decides */
+    else
+        assert_check(th_prout(lun, &c, 0x09, 0, 0, K2, 0), SENSE_INVALID_FIELD_IN_CDB);
+    pr_sim_lun_free(lun);
+}
+
+static void test_lio_d17_explicitly_listed_commands_pass_exclusive_access(void **state)
+{
+    (void)state;
+    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
+    struct pr_sim_nexus a = th_nexus('A', 1), c = th_nexus('C', 1);
+    assert_good(th_register(lun, &a, 0, K1));
+    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
+    const uint8_t rmsn[12] = { 0xab, 0x01 }, sai_other[12] = { 0xab, 0x02 };
+    const uint8_t rtpg[12] = { 0xa3, 0x0a }, rsoc[12] = { 0xa3, 0x0c };
+    assert_int_equal(pr_sim_check_access(lun, &c, rmsn, 12), SCSI_STATUS_GOOD);
+    assert_int_equal(pr_sim_check_access(lun, &c, sai_other, 12), SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(pr_sim_check_access(lun, &c, rtpg, 12), SCSI_STATUS_GOOD);
+    assert_int_equal(pr_sim_check_access(lun, &c, rsoc, 12), SCSI_STATUS_RESERVATION_CONFLICT);
+    pr_sim_lun_free(lun);
+    /* Under WE the MODE SENSE class passes for the unregistered too. */
+    lun = th_lun(PR_SIM_PROFILE_LIO);
+    assert_good(th_register(lun, &a, 0, K1));
+    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
+    assert_int_equal(pr_sim_check_access(lun, &c, rsoc, 12), SCSI_STATUS_GOOD);
+    const uint8_t clear[10] = { 0x5f, PR_OUT_CLEAR, 0, 0, 0, 0, 0, 0, 24, 0 };
+    assert_int_equal(pr_sim_check_access(lun, &c, clear, 10), SCSI_STATUS_RESERVATION_CONFLICT);
+    pr_sim_lun_free(lun);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +445,8 @@ int main(void)
         TH_BOTH(test_spc2_reserve_by_pr_holder_or_ro_registrant_is_good_noop),
         TH_BOTH(test_spc2_reservation_blocks_other_nexus_and_pr_commands),
         cmocka_unit_test(test_lio_reserve_with_longid_and_extent_is_invalid_opcode),
+        TH_BOTH(test_conflict_reserved_pr_out_service_action_is_invalid_not_conflict),
+        cmocka_unit_test(test_lio_d17_explicitly_listed_commands_pass_exclusive_access),
     };
     return cmocka_run_group_tests_name("pr_sim.conflict", tests, NULL, NULL);
 }

@@ -520,6 +520,57 @@ static void test_every_key_change_bumps_generation_once(void **state)
     pr_sim_lun_free(lun);
 }
 
+static void test_spec_i_pt_same_transport_id_twice(void **state)
+{
+    bool lio = TH_PROFILE(state) == PR_SIM_PROFILE_LIO;
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    struct pr_tid tids[2] = { b.initiator, b.initiator };
+    uint8_t list[512];
+    size_t len = spec_i_pt_list(list, sizeof(list), K1, 0, tids, 2);
+    /* SPC: a nexus named twice is an invalid list; LIO skips it (D18). */
+    if (lio) {
+        assert_good(register_raw(lun, &a, PR_OUT_REGISTER, list, len));
+        th_expect_keys(lun, &a, 2, 2, K1, K1);
+    } else {
+        assert_check(register_raw(lun, &a, PR_OUT_REGISTER, list, len),
+                     SENSE_INVALID_FIELD_IN_PARAM);
+        th_expect_no_keys(lun, &a, 0);
+    }
+    pr_sim_lun_free(lun);
+}
+
+static struct pr_sim_nexus numbered_nexus(int i)
+{
+    struct pr_sim_nexus x = th_nexus('X', (uint16_t)(1 + i % 3));
+    x.initiator.isid[4] = (uint8_t)(i >> 8);
+    x.initiator.isid[5] = (uint8_t)i;
+    return x;
+}
+
+static void test_many_nexuses_come_and_go(void **state)
+{
+    (void)state;
+    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
+    const uint8_t tur[6] = { 0 };
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 200; i++) {
+            struct pr_sim_nexus x = numbered_nexus(i);
+            assert_good(th_cmd(lun, &x, tur, sizeof(tur)));
+        }
+        for (int i = 199; i >= 0; i--) {
+            struct pr_sim_nexus x = numbered_nexus(i);
+            pr_sim_nexus_loss(lun, &x);
+        }
+    }
+    /* Losing an unknown nexus is harmless. */
+    struct pr_sim_nexus z = th_nexus('Z', 9);
+    pr_sim_nexus_loss(lun, &z);
+    pr_sim_power_cycle(lun);
+    assert_int_equal(pr_sim_pending_ua_count(lun, &z), 0);
+    pr_sim_lun_free(lun);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +612,8 @@ int main(void)
         cmocka_unit_test(test_parameter_list_shorter_than_announced_is_length_error),
         cmocka_unit_test(test_parameter_list_length_uses_all_four_cdb_bytes),
         cmocka_unit_test(test_every_key_change_bumps_generation_once),
+        TH_BOTH(test_spec_i_pt_same_transport_id_twice),
+        cmocka_unit_test(test_many_nexuses_come_and_go),
     };
     return cmocka_run_group_tests_name("pr_sim.register", tests, NULL, NULL);
 }
