@@ -117,6 +117,50 @@ static bool register_all(struct pr_sim_lun *lun, const struct nexus_list *l, uin
     return true;
 }
 
+/*
+ * An iSCSI format 00b TransportID names an initiator device (SPC-4
+ * 7.6.4.6): register each of its ports this LU knows on the chosen target
+ * ports, one registration per I_T nexus; on a target port where none of
+ * its ports is known, one registration stands for all of them.  (LIO
+ * keeps one registration per initiator name: D19, handled by the caller.)
+ */
+static enum add_result add_device_ports(const struct pr_sim_lun *lun, struct nexus_list *l,
+                                        const struct pr_tid *device, uint16_t receiving,
+                                        bool all_tg_pt, bool skip_registered)
+{
+    bool any_port = false;
+    for (size_t i = 0; i < lun->nports; i++) {
+        const struct sim_port *p = &lun->ports[i];
+        if (p->proto != PR_TID_PROTO_ISCSI || (!all_tg_pt && p->rtpi != receiving))
+            continue;
+        any_port = true;
+        bool found = false;
+        for (const struct sim_nexus *k = lun->st.all_head; k != NULL; k = k->all_next) {
+            if (k->id.rtpi != p->rtpi || !k->id.initiator.has_isid ||
+                !pr_tid_same_device(&k->id.initiator, device))
+                continue;
+            found = true;
+            if (k->reg != NULL || list_contains(l, &k->id.initiator, p->rtpi)) {
+                if (skip_registered)
+                    continue;
+                return ADD_INVALID;
+            }
+            if (!list_push(l, &k->id.initiator, p->rtpi))
+                return ADD_NOMEM;
+        }
+        if (found)
+            continue;
+        if (is_registered(lun, device, p->rtpi) || list_contains(l, device, p->rtpi)) {
+            if (skip_registered)
+                continue;
+            return ADD_INVALID;
+        }
+        if (!list_push(l, device, p->rtpi))
+            return ADD_NOMEM;
+    }
+    return any_port ? ADD_OK : ADD_INVALID;
+}
+
 /* SPEC_I_PT=1 (SPC-4 6.16.3, pr-semantics.md 3.4.1): the TransportIDs. */
 static enum add_result add_spec_i_pt(const struct pr_sim_lun *lun, struct nexus_list *l,
                                      const struct sim_nexus *n, const struct sim_prout *c)
@@ -134,7 +178,12 @@ static enum add_result add_spec_i_pt(const struct pr_sim_lun *lun, struct nexus_
         if (pr_tid_parse(c->param + off, c->plen - off, &tid, &used) < 0)
             return ADD_INVALID;
         off += used;
-        enum add_result a = add_targets(lun, l, &tid, n->id.rtpi, c->all_tg_pt, d18, false);
+        enum add_result a;
+        if (tid.proto == PR_TID_PROTO_ISCSI && !tid.has_isid &&
+            !sim_dev(lun, PR_DEV_D19_NEXUS_BY_INITIATOR_NAME))
+            a = add_device_ports(lun, l, &tid, n->id.rtpi, c->all_tg_pt, d18);
+        else
+            a = add_targets(lun, l, &tid, n->id.rtpi, c->all_tg_pt, d18, false);
         if (a == ADD_INVALID || a == ADD_NOMEM)
             return a;
     }
