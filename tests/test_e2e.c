@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_e2e.c - the built prhelper on the sim transport, driven from the
+ * outside: 128 concurrent clients, stalled and vanishing clients, fd
+ * floods, 1,000 malformed requests, signals, restarts with APTPL state,
+ * socket activation, -d/-f, and prhelper-cli's exit codes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+#include "prh_test_util.h"
+
+#ifndef PRH_DAEMON_BIN
+#error "PRH_DAEMON_BIN comes from src/CMakeLists.txt"
+#endif
+
+struct fx {
+    char *dir;
+    char sock[256];
+    char state[256];
+    char pidfile[256];
+    char log[256];
+    char *disk;
+    int devfd;
+    pid_t pid;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    f->dir = tu_tmpdir();
+    snprintf(f->sock, sizeof(f->sock), "%s/prh.sock", f->dir);
+    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
+    snprintf(f->pidfile, sizeof(f->pidfile), "%s/prh.pid", f->dir);
+    snprintf(f->log, sizeof(f->log), "%s/stderr", f->dir);
+    f->disk = tu_disk(f->dir, "disk");
+    f->devfd = open(f->disk, O_RDWR | O_CLOEXEC);
+    *state = f;
+    return 0;
+}
+
+/* Wait for pid to exit (bounded); its exit status, or -1 (then it is killed). */
+static int wait_exit(pid_t pid, int ms)
+{
+    int st;
+    long end = tu_now_ms() + ms;
+    while (tu_now_ms() < end) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        tu_sleep_ms(5);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f->pid > 0) {
+        kill(f->pid, SIGTERM);
+        wait_exit(f->pid, 10000);
+    }
+    close(f->devfd);
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f->disk);
+    free(f);
+    return 0;
+}
+
+/* Run argv (NULL-terminated) with stdout+stderr into out; exit status. */
+static int run(char *out, size_t outlen, const char *const *argv)
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t got = 0;
+    struct pollfd pf = { .fd = p[0], .events = POLLIN };
+    long end = tu_now_ms() + 30000;
+    while (tu_now_ms() < end && poll(&pf, 1, 100) >= 0) {
+        if (!pf.revents)
+            continue;
+        ssize_t n = read(p[0], out + got, outlen - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    close(p[0]);
+    return wait_exit(pid, 30000);
+}
+
+/* Start the daemon with extra args; wait until its socket answers. */
+static void start_daemon(struct fx *f, const char *extra1, const char *extra2)
+{
+    char sockopt[300], stateopt[300];
+    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
+    const char *argv[] = { PRH_DAEMON_BIN, "--transport=sim", sockopt, stateopt,
+                           extra1, extra2, NULL };
+    f->pid = fork();
+    assert_true(f->pid >= 0);
+    if (f->pid == 0) {
+        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    long end = tu_now_ms() + 10000;
+    struct stat sb;
+    while (stat(f->sock, &sb) != 0) {
+        assert_true(tu_now_ms() < end);
+        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
+        tu_sleep_ms(5);
+    }
+}
+
+static int stop_daemon(struct fx *f, int sig)
+{
+    kill(f->pid, sig);
+    int r = wait_exit(f->pid, 10000);
+    f->pid = 0;
+    return r;
+}
+
+/* Wait until the daemon's fd count is n (bounded); the last count. */
+static int wait_fd_count(pid_t pid, int n)
+{
+    int c = -1;
+    long end = tu_now_ms() + 10000;
+    while (tu_now_ms() < end) {
+        c = tu_fd_count(pid);
+        if (c == n)
+            return c;
+        tu_sleep_ms(10);
+    }
+    return c;
+}
+
+/* ---- 128 concurrent clients --------------------------------------------- */
+
+#define NCLIENTS 128
+#define NLOOPS 10
+
+struct worker_arg {
+    struct fx *f;
+    int idx;
+    int errors;
+};
+
+static void *client_worker(void *p)
+{
+    struct worker_arg *w = p;
+    struct prh_reply *r = malloc(sizeof(*r));
+    int s = tu_connect_hs(w->f->sock, NULL);
+    if (s < 0) {
+        w->errors++;
+        free(r);
+        return NULL;
+    }
+    for (int j = 0; j < NLOOPS; j++) {
+        uint64_t key = (uint64_t)(w->idx + 1) << 16 | (uint64_t)(j + 1);
+        if (tu_prout(s, w->f->devfd, PR_OUT_REGISTER_AND_IGNORE, 0, 0, key, 0, r) != 0)
+            w->errors++;
+        if (tu_prin(s, w->f->devfd, PR_IN_READ_KEYS, 8192, r) != 0 || !tu_has_key(r, key))
+            w->errors++;
+        if (j > 0 && tu_has_key(r, (uint64_t)(w->idx + 1) << 16 | (uint64_t)j))
+            w->errors++; /* the old key of this nexus must be gone */
+    }
+    close(s);
+    free(r);
+    return NULL;
+}
+
+static void test_e2e_128_concurrent_clients(void **state)
+{
+    struct fx *f = *state;
+    pthread_t th[NCLIENTS];
+    struct worker_arg args[NCLIENTS];
+    static struct prh_reply r;
+
+    start_daemon(f, "-q", NULL);
+    for (int i = 0; i < NCLIENTS; i++) {
+        args[i] = (struct worker_arg){ .f = f, .idx = i };
+        assert_int_equal(pthread_create(&th[i], NULL, client_worker, &args[i]), 0);
+    }
+    int errors = 0;
+    for (int i = 0; i < NCLIENTS; i++) {
+        pthread_join(th[i], NULL);
+        errors += args[i].errors;
+    }
+    assert_int_equal(errors, 0);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8192, &r), 0);
+    assert_int_equal(tu_key_count(&r), NCLIENTS);
+    /* spc4: PRgeneration counts every REGISTER AND IGNORE. */
+    assert_int_equal(scsi_get_be32(r.data), NCLIENTS * NLOOPS);
+    for (int i = 0; i < NCLIENTS; i++)
+        assert_true(tu_has_key(&r, (uint64_t)(i + 1) << 16 | NLOOPS));
+    close(s);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+/* ---- misbehaving clients ------------------------------------------------ */
+
+static void send_bad(int s, int kind, int devfd)
+{
+    uint8_t cdb[16];
+    int fds[253];
+    for (int i = 0; i < 253; i++)
+        fds[i] = devfd;
+    switch (kind % 6) {
+    case 0:
+        tu_cdb_prin(cdb, 0, 8);
+        prh_wire_send_fds(s, cdb, 16, NULL, 0);
+        break;
+    case 1:
+        tu_cdb_prin(cdb, 0, 8);
+        prh_wire_send_fds(s, cdb, 16, fds, 253);
+        break;
+    case 2:
+        tu_cdb_prin(cdb, 0, 8);
+        cdb[0] = 0x00;
+        prh_wire_send_fds(s, cdb, 16, fds, 1);
+        break;
+    case 3:
+        tu_cdb_prin(cdb, 0, 0xffff);
+        prh_wire_send_fds(s, cdb, 16, fds, 1);
+        break;
+    case 4:
+        tu_cdb_prout(cdb, 0, 0, 24);
+        prh_wire_send_fds(s, cdb, 16, fds, 1);
+        prh_wire_send_fds(s, "x", 1, fds, 2);
+        break;
+    default:
+        tu_cdb_prout(cdb, 0, 0, 24);
+        prh_wire_send_fds(s, cdb, 9, fds, 1);
+        break;
+    }
+}
+
+static int baseline(struct fx *f)
+{
+    static struct prh_reply r;
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(s);
+    tu_sleep_ms(50);
+    int before = tu_fd_count(f->pid);
+    assert_true(before > 0);
+    return before;
+}
+
+static void test_e2e_fd_count_unchanged_after_1000_malformed(void **state)
+{
+    struct fx *f = *state;
+    start_daemon(f, "-q", NULL);
+    int before = baseline(f);
+    for (int i = 0; i < 1000; i++) {
+        int s = tu_connect_hs(f->sock, NULL);
+        assert_true(s >= 0);
+        send_bad(s, i, f->devfd);
+        if (i % 6 != 5)
+            assert_true(tu_peer_closed(s, 5000));
+        close(s);
+    }
+    assert_int_equal(wait_fd_count(f->pid, before), before);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+static void test_e2e_fd_flood_is_closed(void **state)
+{
+    struct fx *f = *state;
+    start_daemon(f, "-q", NULL);
+    int before = baseline(f);
+    int socks[20];
+    for (int i = 0; i < 20; i++) {
+        socks[i] = tu_connect_hs(f->sock, NULL);
+        send_bad(socks[i], 1, f->devfd);
+    }
+    for (int i = 0; i < 20; i++) {
+        assert_true(tu_peer_closed(socks[i], 5000));
+        close(socks[i]);
+    }
+    assert_int_equal(wait_fd_count(f->pid, before), before);
+}
+
+static void test_e2e_disconnect_mid_frame(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    start_daemon(f, "-q", NULL);
+    int before = baseline(f);
+    for (int i = 0; i < 100; i++) {
+        int s = tu_connect_hs(f->sock, NULL);
+        tu_cdb_prout(cdb, 0, 0, 24);
+        if (i % 2)
+            prh_wire_send_fds(s, cdb, 7, &f->devfd, 1); /* inside the CDB */
+        else
+            prh_wire_send_fds(s, cdb, 16, &f->devfd, 1); /* before the parameters */
+        close(s);
+    }
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(s);
+    assert_int_equal(wait_fd_count(f->pid, before), before);
+}
+
+static void test_e2e_stalled_client_does_not_delay_others(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    start_daemon(f, "-q", NULL);
+    int stalled[8];
+    for (int i = 0; i < 8; i++) {
+        stalled[i] = tu_connect_hs(f->sock, NULL);
+        tu_cdb_prout(cdb, 0, 0, 24);
+        prh_wire_send_fds(stalled[i], cdb, 16, &f->devfd, 1);
+        prh_wire_write_all(stalled[i], "half", 4);
+    }
+    int never = tu_connect(f->sock, NULL); /* never reads the handshake */
+    int s = tu_connect_hs(f->sock, NULL);
+    long t0 = tu_now_ms();
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_true(tu_now_ms() - t0 < 5000);
+    close(s);
+    close(never);
+    for (int i = 0; i < 8; i++)
+        close(stalled[i]);
+    /* Stalled clients do not keep the daemon from stopping. */
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+/* ---- signals, restart, files -------------------------------------------- */
+
+static void test_e2e_signals_exit_zero_and_clean_up(void **state)
+{
+    struct fx *f = *state;
+    const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+    struct stat sb;
+    char opt[300];
+    snprintf(opt, sizeof(opt), "--pidfile=%s", f->pidfile);
+    for (size_t i = 0; i < 3; i++) {
+        start_daemon(f, opt, NULL);
+        assert_int_equal(stat(f->pidfile, &sb), 0);
+        int idle = tu_connect_hs(f->sock, NULL);
+        assert_int_equal(stop_daemon(f, sigs[i]), 0);
+        assert_int_not_equal(stat(f->sock, &sb), 0);
+        assert_int_not_equal(stat(f->pidfile, &sb), 0);
+        assert_true(tu_peer_closed(idle, 1000));
+        close(idle);
+    }
+}
+
+static void test_e2e_restart_keeps_aptpl_state(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    start_daemon(f, "-q", NULL);
+    int a = tu_connect_hs(f->sock, "prhelper-nexus:node-a/1");
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa, PR_OUT_FLAG_APTPL, &r), 0);
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa, 0, 0, &r), 0);
+    close(a);
+    int b = tu_connect_hs(f->sock, "prhelper-nexus:node-b/1");
+    assert_int_equal(tu_prout(b, f->devfd, PR_OUT_REGISTER, 0, 0, 0xb, PR_OUT_FLAG_APTPL, &r), 0);
+    close(b);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+
+    start_daemon(f, "-q", NULL);
+    a = tu_connect_hs(f->sock, "prhelper-nexus:node-a/2");
+    assert_int_equal(tu_prin(a, f->devfd, PR_IN_READ_KEYS, 8192, &r), 0);
+    assert_int_equal(tu_key_count(&r), 2);
+    assert_true(tu_has_key(&r, 0xa) && tu_has_key(&r, 0xb));
+    assert_int_equal(tu_prin(a, f->devfd, PR_IN_READ_RESERVATION, 8192, &r), 0);
+    assert_int_equal(scsi_get_be64(r.data + 8), 0xa);
+    assert_int_equal(r.data[21] & 0xf, PR_TYPE_WE_RO);
+    /* The holder is still node-a: it can release. */
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_RELEASE, PR_TYPE_WE_RO, 0xa, 0, 0, &r), 0);
+    close(a);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+static void test_e2e_second_instance_takes_path_over(void **state)
+{
+    struct fx *f = *state;
+    struct stat sb;
+    start_daemon(f, "-q", NULL);
+    pid_t first = f->pid;
+    unlink(f->sock); /* start_daemon waits for the path to appear */
+    start_daemon(f, "-q", NULL);
+    pid_t second = f->pid;
+    /* The first one stops without removing the second one's socket. */
+    kill(first, SIGTERM);
+    assert_int_equal(wait_exit(first, 10000), 0);
+    assert_int_equal(stat(f->sock, &sb), 0);
+    f->pid = second;
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_true(s >= 0);
+    close(s);
+}
+
+static void test_e2e_daemonize_writes_pidfile(void **state)
+{
+    struct fx *f = *state;
+    char out[4096], sockopt[300], stateopt[300], pidopt[300], buf[32] = "";
+    snprintf(sockopt, sizeof(sockopt), "-k%s", f->sock);
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
+    snprintf(pidopt, sizeof(pidopt), "-f%s", f->pidfile);
+    const char *argv[] = { PRH_DAEMON_BIN, "-d", "--transport=sim", sockopt, stateopt, pidopt,
+                           NULL };
+    assert_int_equal(run(out, sizeof(out), argv), 0);
+    struct stat sb;
+    assert_int_equal(stat(f->sock, &sb), 0); /* there when the parent returns */
+    int fd = open(f->pidfile, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+    close(fd);
+    pid_t pid = (pid_t)atol(buf);
+    assert_true(pid > 1);
+    assert_int_equal(kill(pid, 0), 0);
+    /* A second instance with the same PID file is refused. */
+    const char *argv2[] = { PRH_DAEMON_BIN, "--transport=sim", "-k/tmp/prh-unused.sock",
+                            stateopt, pidopt, NULL };
+    assert_int_equal(run(out, sizeof(out), argv2), 1);
+    assert_non_null(strstr(out, "another instance is running"));
+    kill(pid, SIGTERM);
+    long end = tu_now_ms() + 10000;
+    while (kill(pid, 0) == 0 && tu_now_ms() < end)
+        tu_sleep_ms(10);
+    assert_int_not_equal(kill(pid, 0), 0);
+    assert_int_not_equal(stat(f->pidfile, &sb), 0);
+    assert_int_not_equal(stat(f->sock, &sb), 0);
+}
+
+static void test_e2e_socket_activation_serves(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    char stateopt[300];
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
+    memcpy(a.sun_path, f->sock, strlen(f->sock) + 1);
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 16), 0);
+    f->pid = fork();
+    if (f->pid == 0) {
+        char pidbuf[32];
+        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        dup2(fd, 2);
+        dup2(l, 3);
+        snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
+        setenv("LISTEN_PID", pidbuf, 1);
+        setenv("LISTEN_FDS", "1", 1);
+        execl(PRH_DAEMON_BIN, PRH_DAEMON_BIN, "--transport=sim", stateopt, (char *)NULL);
+        _exit(127);
+    }
+    close(l);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_true(s >= 0);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(s);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    /* systemd owns an activated socket: it stays. */
+    struct stat sb;
+    assert_int_equal(stat(f->sock, &sb), 0);
+}
+
+static int run_activated(struct fx *f, const char *nfds, const char *extra, char *out,
+                         size_t outlen)
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char pidbuf[32];
+        dup2(p[1], 2);
+        int l = socket(AF_UNIX, SOCK_STREAM, 0);
+        dup2(l, 3);
+        dup2(l, 4);
+        snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
+        setenv("LISTEN_PID", pidbuf, 1);
+        setenv("LISTEN_FDS", nfds, 1);
+        execl(PRH_DAEMON_BIN, PRH_DAEMON_BIN, "--transport=sim", extra, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t got = 0;
+    for (ssize_t n; got < outlen - 1 && (n = read(p[0], out + got, outlen - 1 - got)) > 0;)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(p[0]);
+    (void)f;
+    return wait_exit(pid, 10000);
+}
+
+static void test_e2e_socket_activation_errors(void **state)
+{
+    struct fx *f = *state;
+    char out[1024], stateopt[300];
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
+    assert_int_equal(run_activated(f, "2", stateopt, out, sizeof(out)), 1);
+    if (!strstr(out, "does not support socket activation with LISTEN_FDS > 1"))
+        fail_msg("got '%s'", out);
+    assert_int_equal(run_activated(f, "1", "-k/tmp/x.sock", out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "Unix socket can't be set when using socket activation"));
+    /* fd 3 is a socket that is not listening. */
+    assert_int_equal(run_activated(f, "1", stateopt, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "Failed to use socket activation"));
+}
+
+/* ---- command line of the binary ----------------------------------------- */
+
+static void test_e2e_help_and_version_exit_zero(void **state)
+{
+    char out[8192];
+    (void)state;
+    const char *h[] = { PRH_DAEMON_BIN, "--help", NULL };
+    assert_int_equal(run(out, sizeof(out), h), 0);
+    assert_non_null(strstr(out, "Usage: prhelper [OPTIONS]"));
+    const char *v[] = { PRH_DAEMON_BIN, "-V", NULL };
+    assert_int_equal(run(out, sizeof(out), v), 0);
+    assert_memory_equal(out, "prhelper ", 9);
+}
+
+static void test_e2e_startup_errors_exit_one_with_message(void **state)
+{
+    struct fx *f = *state;
+    char out[4096], stateopt[300], bad_sock[400];
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
+    snprintf(bad_sock, sizeof(bad_sock), "-k%s/no/such/dir/s", f->dir);
+    const struct {
+        const char *argv[6];
+        const char *msg;
+    } cases[] = {
+        { { PRH_DAEMON_BIN, "-k", "rel.sock", NULL }, "prhelper: socket path must be absolute" },
+        { { PRH_DAEMON_BIN, "--bogus", NULL }, "unrecognized option '--bogus'" },
+        { { PRH_DAEMON_BIN, "--transport=sg", NULL }, "transport 'sg': the sg transport is not built yet" },
+        { { PRH_DAEMON_BIN, "--transport=mpath", NULL }, "not built yet" },
+        { { PRH_DAEMON_BIN, "--transport=nvme", NULL }, "unknown transport 'nvme'" },
+        { { PRH_DAEMON_BIN, "--transport=sim", stateopt, "-u", "no-such-user-xyz", NULL },
+          "invalid user 'no-such-user-xyz'" },
+        { { PRH_DAEMON_BIN, "--transport=sim", stateopt, "-g", "no-such-group-xyz", NULL },
+          "invalid group 'no-such-group-xyz'" },
+        { { PRH_DAEMON_BIN, "--transport=sim", stateopt, "-T", "file=/no/such/dir/t", NULL },
+          "cannot open trace file" },
+        { { PRH_DAEMON_BIN, "--transport=sim", stateopt, bad_sock, NULL }, "Failed to bind socket" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(run(out, sizeof(out), cases[i].argv), 1);
+        if (!strstr(out, cases[i].msg))
+            fail_msg("case %zu: '%s' not in '%s'", i, cases[i].msg, out);
+    }
+}
+
+static void test_e2e_trace_option_writes_file(void **state)
+{
+    struct fx *f = *state;
+    char opt[400], path[300], buf[4096] = "";
+    static struct prh_reply r;
+    snprintf(path, sizeof(path), "%s/trace", f->dir);
+    snprintf(opt, sizeof(opt), "--trace=enable=prh_request,file=%s", path);
+    start_daemon(f, opt, NULL);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(s);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+    close(fd);
+    assert_non_null(strstr(buf, "prh_request client=1 op=5e sa=00 len=8"));
+}
+
+static void test_e2e_privileges_dropped(void **state)
+{
+    struct fx *f = *state;
+    char path[64], buf[4096] = "";
+    if (geteuid() != 0)
+        skip();
+    chmod(f->dir, 0755); /* nobody must reach the state directory */
+    start_daemon(f, "-u", "nobody");
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)f->pid);
+    /* Wait (bounded) for the drop, which follows the socket's creation. */
+    long end = tu_now_ms() + 5000;
+    do {
+        int fd = open(path, O_RDONLY);
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        if (strstr(buf, "Uid:\t65534"))
+            break;
+        tu_sleep_ms(10);
+    } while (tu_now_ms() < end);
+    assert_non_null(strstr(buf, "Uid:\t65534\t65534\t65534\t65534"));
+    assert_non_null(strstr(buf, "CapEff:\t0000000000000000"));
+    assert_non_null(strstr(buf, "CapBnd:\t0000000000000000"));
+    const char *g = strstr(buf, "Groups:");
+    assert_non_null(g);
+    for (g += 7; *g != '\n'; g++)
+        assert_true(*g == ' ' || *g == '\t'); /* no supplementary group */
+    /* And it still works, APTPL files included. */
+    static struct prh_reply r;
+    int s = tu_connect_hs(f->sock, "prhelper-nexus:x");
+    assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL, &r), 0);
+    close(s);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+/* ---- prhelper-cli -------------------------------------------------------- */
+
+static int cli(struct fx *f, char *out, size_t len, const char *who, const char *a1,
+               const char *a2, const char *a3, const char *a4)
+{
+    char sockopt[300], idopt[64];
+    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
+    snprintf(idopt, sizeof(idopt), "--initiator=%s", who);
+    const char *argv[] = { PRH_CLI_BIN, sockopt, idopt, a1, a2, a3, a4, NULL };
+    return run(out, len, argv);
+}
+
+static void test_e2e_cli_exit_codes_and_output(void **state)
+{
+    struct fx *f = *state;
+    char out[8192];
+    start_daemon(f, "-q", NULL);
+    assert_int_equal(cli(f, out, sizeof(out), "A", f->disk, "register", "0xa", NULL), 0);
+    assert_string_equal(out, "register: GOOD\n");
+    assert_int_equal(cli(f, out, sizeof(out), "B", f->disk, "register", "0xb", NULL), 0);
+    assert_int_equal(cli(f, out, sizeof(out), "A", "--key=0xa", f->disk, "reserve", "we-ro"), 0);
+    assert_int_equal(cli(f, out, sizeof(out), "B", "--key=0xb", f->disk, "reserve", "we-ro"), 24);
+    assert_string_equal(out, "reserve: RESERVATION CONFLICT\n");
+    assert_int_equal(cli(f, out, sizeof(out), "A", "--key=0xa", f->disk, "reserve", "2"), 2);
+    assert_non_null(strstr(out, "reserve: CHECK CONDITION, ILLEGAL REQUEST"));
+    assert_int_equal(cli(f, out, sizeof(out), "A", "--json", f->disk, "read-keys", NULL), 0);
+    assert_non_null(strstr(out, "\"status\":\"GOOD\""));
+    assert_non_null(strstr(out, "\"keys\":[\"0xa\",\"0xb\"]"));
+    assert_int_equal(cli(f, out, sizeof(out), "A", f->disk, "read-reservation", NULL, NULL), 0);
+    assert_non_null(strstr(out, "reserved by key 0xa"));
+    assert_int_equal(cli(f, out, sizeof(out), "A", "--key=0xa", f->disk, "preempt-abort", "0xb"),
+                     1); /* missing TYPE: usage error */
+    assert_int_equal(cli(f, out, sizeof(out), "A", f->disk, "full-status", NULL, NULL), 0);
+    assert_non_null(strstr(out, "iqn.2026-01.org.prhelper.sim:a,i,0x800000000001"));
+    assert_int_equal(cli(f, out, sizeof(out), "A", "--json", f->disk, "capabilities", NULL), 0);
+    assert_non_null(strstr(out, "\"ptpl_c\":true"));
+    assert_int_equal(cli(f, out, sizeof(out), "A", f->disk, "frobnicate", NULL, NULL), 1);
+    assert_non_null(strstr(out, "unknown command 'frobnicate'"));
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_equal(cli(f, out, sizeof(out), "A", f->disk, "read-keys", NULL, NULL), 1);
+    assert_non_null(strstr(out, "cannot connect to"));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_e2e_128_concurrent_clients),
+        T(test_e2e_fd_count_unchanged_after_1000_malformed),
+        T(test_e2e_fd_flood_is_closed),
+        T(test_e2e_disconnect_mid_frame),
+        T(test_e2e_stalled_client_does_not_delay_others),
+        T(test_e2e_signals_exit_zero_and_clean_up),
+        T(test_e2e_restart_keeps_aptpl_state),
+        T(test_e2e_second_instance_takes_path_over),
+        T(test_e2e_daemonize_writes_pidfile),
+        T(test_e2e_socket_activation_serves),
+        T(test_e2e_socket_activation_errors),
+        T(test_e2e_help_and_version_exit_zero),
+        T(test_e2e_startup_errors_exit_one_with_message),
+        T(test_e2e_trace_option_writes_file),
+        T(test_e2e_privileges_dropped),
+        T(test_e2e_cli_exit_codes_and_output),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests_name("e2e", tests, NULL, NULL);
+}
