@@ -90,10 +90,10 @@ static void gate_pr_in(void *state, void *nexus, void *dev, const struct prh_req
         gate_waiting--;
         pthread_mutex_unlock(&gate_lock);
     }
-    memset(data, 0, 8);
+    memset(data, 0, req->xfer_len);
     data[3] = 0x42;
     *res = prh_result_status(SCSI_STATUS_GOOD);
-    res->data_len = 8;
+    res->data_len = req->xfer_len < 8 ? req->xfer_len : (req->xfer_len == 8192 ? 8192 : 8);
 }
 
 static void gate_pr_out(void *state, void *nexus, void *dev, const struct prh_request *req,
@@ -612,6 +612,53 @@ static void test_server_leaves_socket_taken_over(void **state)
     assert_int_equal(stat(f->sock, &sb), 0);
 }
 
+/* Replies the client does not read yet: the server waits for EPOLLOUT. */
+static void test_server_unread_replies_wait_for_the_client(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    fx_start(f, &gate_transport, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    int sz = 4096;
+    setsockopt(a, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8192);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    /* Meanwhile another client is served. */
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(prh_wire_client_recv(a, &r), 0);
+        assert_int_equal(r.data_len, 8192);
+    }
+    close(a);
+    close(b);
+}
+
+/* At shutdown, a reply nobody reads is abandoned after the drain timeout. */
+static void test_server_stop_gives_up_on_unread_reply(void **state)
+{
+    struct fx *f = *state;
+    uint8_t cdb[16];
+    fx_start(f, &gate_transport, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    int sz = 4096;
+    setsockopt(a, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8192);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    tu_sleep_ms(100); /* let the server fill the socket */
+    long t0 = tu_now_ms();
+    prh_server_stop(f->srv);
+    pthread_join(f->thread, NULL);
+    f->running = false;
+    long took = tu_now_ms() - t0;
+    assert_true(took >= 1500 && took < 8000); /* drain_timeout_ms is 2000 */
+    prh_server_free(f->srv);
+    close(a);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -636,6 +683,8 @@ int main(void)
         T(test_server_new_fails_on_bad_listen_fd),
         T(test_server_signal_fd_stops),
         T(test_server_leaves_socket_taken_over),
+        T(test_server_unread_replies_wait_for_the_client),
+        T(test_server_stop_gives_up_on_unread_reply),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests_name("server", tests, NULL, NULL);
