@@ -65,6 +65,7 @@ void pr_sim_lun_free(struct pr_sim_lun *lun)
         return;
     sim_state_destroy(&lun->st);
     free(lun->ports);
+    free(lun->aborts);
     free(lun);
 }
 

@@ -90,6 +90,33 @@ static bool may_persist(const struct pr_sim_lun *lun, const struct sim_prout *c)
     return lun->config.persist != NULL && (lun->st.aptpl || c->aptpl);
 }
 
+void sim_abort_defer(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus)
+{
+    if (lun->config.on_abort == NULL)
+        return;
+    if (lun->naborts == lun->aborts_cap) {
+        size_t cap = lun->aborts_cap ? lun->aborts_cap * 2 : 4;
+        struct pr_sim_nexus *v = realloc(lun->aborts, cap * sizeof(*v));
+        if (v == NULL) {
+            /* No room to wait for the commit: abort now rather than never. */
+            lun->config.on_abort(lun->config.opaque, nexus);
+            return;
+        }
+        lun->aborts = v;
+        lun->aborts_cap = cap;
+    }
+    lun->aborts[lun->naborts++] = *nexus;
+}
+
+/* SPC-4 5.14.11.5: the victims' tasks are aborted only if the PREEMPT AND
+ * ABORT itself completes; a failed command (APTPL write) aborts nothing. */
+static void report_aborts(struct pr_sim_lun *lun, bool committed)
+{
+    for (size_t i = 0; committed && i < lun->naborts; i++)
+        lun->config.on_abort(lun->config.opaque, &lun->aborts[i]);
+    lun->naborts = 0;
+}
+
 static bool dispatch(struct pr_sim_lun *lun, struct sim_nexus *n, const struct sim_prout *c,
                      struct pr_sim_result *r)
 {
@@ -149,4 +176,5 @@ void sim_pr_out(struct pr_sim_lun *lun, struct sim_nexus *n, const uint8_t *cdb,
     }
     if (have_saved)
         sim_state_destroy(&saved);
+    report_aborts(lun, r->status == SCSI_STATUS_GOOD);
 }

@@ -60,8 +60,8 @@ static void remove_marked(struct pr_sim_lun *lun, struct sim_nexus *sender, bool
         if (k->doomed) {
             if (k->nexus != sender) {
                 sim_ua_for_reg(lun, k, SENSE_UA_REGISTRATIONS_PREEMPTED);
-                if (abort && lun->config.on_abort != NULL)
-                    lun->config.on_abort(lun->config.opaque, &k->nexus->id);
+                if (abort)
+                    sim_abort_defer(lun, &k->nexus->id);
             }
             sim_reg_remove_gc(st, k, sender);
         }

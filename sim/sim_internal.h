@@ -76,7 +76,13 @@ struct pr_sim_lun {
     struct sim_port *ports;
     size_t nports, ports_cap;
     struct sim_state st;
+    /* PREEMPT AND ABORT victims, reported once the command has committed. */
+    struct pr_sim_nexus *aborts;
+    size_t naborts, aborts_cap;
 };
+
+/* Remember that nexus' tasks are to be aborted when this PR OUT commits. */
+void sim_abort_defer(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus);
 
 static inline bool sim_dev(const struct pr_sim_lun *lun, uint32_t deviation)
 {

@@ -92,7 +92,9 @@ int pr_sim_store_load(const char *dir, const char *name, struct pr_sim_lun *lun,
         snprintf(errmsg, errmsg_len, "invalid state file name for LUN '%s'", name);
         return rc;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO planted at the path must not hang the loader;
+     * the regular-file check below then refuses it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT)
             return 0; /* no state yet: an empty LUN */

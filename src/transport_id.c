@@ -273,18 +273,23 @@ char *pr_tid_to_string(const struct pr_tid *id, char *buf, size_t len)
     }
 }
 
+/* 1 to 16 hex digits, optionally after "0x": nothing else (no sign,
+ * blank or second prefix, which strtoull would accept). */
 static int parse_hex_u64(const char *s, uint64_t *v)
 {
     if (strncasecmp(s, "0x", 2) == 0)
         s += 2;
-    if (*s == '\0' || strlen(s) > 16)
+    size_t n = strlen(s);
+    if (n == 0 || n > 16)
         return -EINVAL;
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 16);
-    if (errno != 0 || *end != '\0')
-        return -EINVAL;
-    *v = (uint64_t)x;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = hex_value((unsigned char)s[i]);
+        if (d < 0)
+            return -EINVAL;
+        x = x << 4 | (uint64_t)d;
+    }
+    *v = x;
     return 0;
 }
 
@@ -307,8 +312,9 @@ int pr_tid_from_string(const char *s, struct pr_tid *out)
         return -EINVAL;
     out->proto = PR_TID_PROTO_ISCSI;
     memcpy(out->name, s, namelen);
+    /* The same characters pr_tid_parse() accepts from the wire. */
     for (size_t i = 0; i < namelen; i++)
-        if (!isgraph((unsigned char)s[i]))
+        if (!isgraph((unsigned char)s[i]) || s[i] == ',')
             return -EINVAL;
     if (sep != NULL) {
         const char *isid = sep + sizeof(isid_separator) - 1;

@@ -4,6 +4,7 @@
  * (SPC-4 5.14.11.2.6, 5.14.11.4, 5.14.11.5; pr-semantics.md 3.7, 3.8),
  * one test per row of the decision table, with D6, D11 and D16.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim_helpers.h"
@@ -382,6 +383,62 @@ static void test_preempt_and_abort_reports_aborted_nexuses(void **state)
     pr_sim_lun_free(lun);
 }
 
+static int persist_fails(void *opaque, const uint8_t *image, size_t len)
+{
+    (void)opaque;
+    (void)image;
+    (void)len;
+    return -28; /* ENOSPC */
+}
+
+static struct abort_log failing_log;
+
+static void record_abort_failing(void *opaque, const struct pr_sim_nexus *nexus)
+{
+    (void)opaque;
+    failing_log.count++;
+    failing_log.last = *nexus;
+}
+
+static void test_preempt_and_abort_that_fails_to_persist_aborts_nothing(void **state)
+{
+    (void)state;
+    memset(&failing_log, 0, sizeof(failing_log));
+    struct pr_sim_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.on_abort = record_abort_failing;
+    cfg.persist = persist_fails;
+    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    assert_good(th_register(lun, &a, 0, K1));
+    assert_good(th_register(lun, &b, 0, K2));
+    /* APTPL on from now: every change must be saved, and saving fails. */
+    assert_check(th_prout(lun, &a, PR_OUT_REGISTER, 0, K1, K1, PR_OUT_FLAG_APTPL),
+                 SENSE_INTERNAL_TARGET_FAILURE);
+    assert_false(pr_sim_aptpl_active(lun));
+    struct pr_sim_result r = th_prout(lun, &a, PR_OUT_PREEMPT_AND_ABORT, PR_TYPE_WE, K1, K2, 0);
+    assert_good(r); /* APTPL is off: nothing to save, the preempt commits */
+    assert_int_equal(failing_log.count, 1);
+    pr_sim_lun_free(lun);
+
+    /* With APTPL active and the write failing, the victim is not aborted. */
+    memset(&failing_log, 0, sizeof(failing_log));
+    lun = pr_sim_lun_new(&cfg);
+    uint8_t *img;
+    size_t len;
+    struct pr_sim_lun *src = pr_sim_lun_new(NULL);
+    assert_good(th_register(src, &a, 0, K1));
+    assert_good(th_prout(src, &b, PR_OUT_REGISTER, 0, 0, K2, PR_OUT_FLAG_APTPL));
+    assert_int_equal(pr_sim_serialize(src, &img, &len), 0);
+    assert_int_equal(pr_sim_deserialize(lun, img, len, NULL, 0), 0);
+    free(img);
+    pr_sim_lun_free(src);
+    assert_check(th_preempt(lun, &a, K1, K2, PR_TYPE_WE, true), SENSE_INTERNAL_TARGET_FAILURE);
+    assert_int_equal(failing_log.count, 0);
+    th_expect_keys(lun, &a, 0, 2, K1, K2);
+    pr_sim_lun_free(lun);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_preempt_ar_last_registrant_removed_ends_reservation),
         TH_BOTH(test_preempt_scope_not_lu_is_invalid),
         cmocka_unit_test(test_preempt_and_abort_reports_aborted_nexuses),
+        cmocka_unit_test(test_preempt_and_abort_that_fails_to_persist_aborts_nothing),
     };
     return cmocka_run_group_tests_name("pr_sim.preempt", tests, NULL, NULL);
 }
