@@ -18,6 +18,7 @@ enum {
     OPT_SIM_PROFILE,
     OPT_WORKERS,
     OPT_MAX_CLIENTS,
+    OPT_SG_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -36,6 +37,7 @@ static const struct option long_options[] = {
     { "sim-profile", required_argument, NULL, OPT_SIM_PROFILE },
     { "workers", required_argument, NULL, OPT_WORKERS },
     { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+    { "sg-timeout", required_argument, NULL, OPT_SG_TIMEOUT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -67,6 +69,7 @@ void prh_cli_usage(FILE *out, const char *prog)
             "      --sim-profile=NAME    sim: spc4 (default) or lio\n"
             "      --workers=N           worker threads for device calls (default 4)\n"
             "      --max-clients=N       concurrent connections (default 1024)\n"
+            "      --sg-timeout=SECONDS  sg: SG_IO timeout (default 30)\n"
             "\n"
             "See prhelper(8).\n",
             prog, PRH_DEFAULT_PIDFILE, PRH_DEFAULT_SOCKET, PRH_DEFAULT_STATE_DIR);
@@ -179,6 +182,13 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
         case OPT_MAX_CLIENTS:
             if (!parse_count(optarg, 1, 1000000, &o->max_clients)) {
                 fprintf(err, "%s: --max-clients needs a number from 1 to 1000000, not '%s'\n",
+                        prh_progname, optarg);
+                return PRH_CLI_ERROR;
+            }
+            break;
+        case OPT_SG_TIMEOUT:
+            if (!parse_count(optarg, 1, 3600, &o->sg_timeout_s)) {
+                fprintf(err, "%s: --sg-timeout needs seconds from 1 to 3600, not '%s'\n",
                         prh_progname, optarg);
                 return PRH_CLI_ERROR;
             }

@@ -279,6 +279,7 @@ int main(int argc, char **argv)
 
     topts.state_dir = o.state_dir;
     topts.sim_profile = o.sim_profile;
+    topts.sg_timeout_ms = o.sg_timeout_s * 1000u;
     if (privs.change_uid || privs.change_gid) {
         topts.chown_state = true;
         topts.owner_uid = privs.change_uid ? privs.uid : getuid();

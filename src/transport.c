@@ -10,20 +10,8 @@
 #include <linux/capability.h>
 #include <string.h>
 
-/* SG_IO pass-through: planned, registered so that --transport=sg says so. */
-const struct prh_transport prh_transport_sg = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "sg",
-    .version = PRH_VERSION,
-    .description = "SG_IO pass-through to the device behind the client's fd",
-    .available = false,
-    .unavailable = "the sg transport is not built yet in this version of prhelper; "
-                   "use --transport=sim",
-    .capabilities = 1ull << CAP_SYS_RAWIO,
-};
-
-/* dm-multipath fan-out: planned likewise. */
+/* dm-multipath fan-out: planned, registered so that --transport=mpath says
+ * so.  (sg lives in transport_sg.c, sim in transport_sim.c.) */
 const struct prh_transport prh_transport_mpath = {
     .struct_size = sizeof(struct prh_transport),
     .api_version = PRH_TRANSPORT_API_VERSION,

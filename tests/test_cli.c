@@ -255,6 +255,19 @@ static void test_cli_workers_out_of_range_rejected(void **state)
     assert_non_null(strstr(errbuf, "--max-clients"));
 }
 
+static void test_cli_sg_timeout_seconds(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_int_equal(o.sg_timeout_s, 0); /* transport default */
+    assert_int_equal(parse(&o, "--sg-timeout=5", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.sg_timeout_s, 5);
+    assert_int_equal(parse(&o, "--sg-timeout=0", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "--sg-timeout needs seconds from 1 to 3600, not '0'"));
+    assert_int_equal(parse(&o, "--sg-timeout=3601", NULL), PRH_CLI_ERROR);
+}
+
 static void test_cli_resolve_user_by_name_and_number(void **state)
 {
     unsigned uid = 99, gid = 99;
@@ -394,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_cli_state_dir_relative_rejected),
         cmocka_unit_test(test_cli_sim_profile_unknown_rejected),
         cmocka_unit_test(test_cli_workers_out_of_range_rejected),
+        cmocka_unit_test(test_cli_sg_timeout_seconds),
         cmocka_unit_test(test_cli_resolve_user_by_name_and_number),
         cmocka_unit_test(test_cli_resolve_user_invalid_named),
         cmocka_unit_test(test_cli_resolve_group_by_name_and_number),

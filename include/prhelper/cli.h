@@ -43,6 +43,7 @@ struct prh_options {
     const char *sim_profile;
     unsigned workers;
     unsigned max_clients;
+    unsigned sg_timeout_s;     /* --sg-timeout, 0 = default */
 };
 
 /*

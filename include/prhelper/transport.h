@@ -45,6 +45,7 @@ struct prh_transport_options {
     uid_t owner_uid;         /* state files owned by -u/-g when given */
     gid_t owner_gid;
     bool chown_state;
+    unsigned sg_timeout_ms;  /* --sg-timeout; 0: PRH_SG_DEFAULT_TIMEOUT_MS */
 };
 
 enum prh_result_kind {
