@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# A device that stops answering (tcmu-runner stopped, PR passed through to it)
+# must not delay prhelper's other clients: they keep getting answers.
+. "$(dirname "$0")/lib.sh"
+command -v tcmu-runner >/dev/null || skip "tcmu-runner is not installed"
+sock=$WORK/prh.sock
+make_lun fileio it_live 1
+live=${DEVS[0]}
+LUN_PGR_PASSTHROUGH=1 make_lun tcmu it_hung 1
+hung=${DEVS[0]}
+runner=$(pgrep -x tcmu-runner | head -1)
+[ -n "$runner" ] || fail "tcmu-runner is not running"
+start_prhelper "$sock" --sg-timeout=20
+drain "$sock" "$live"
+kill -STOP "$runner"
+# Two requests that will hang in the device for up to the SG_IO timeout.
+hung_pids=()
+for i in 1 2; do
+    timeout 60 "$CLI" -k "$sock" "$hung" read-keys >"$WORK/hung$i.out" 2>&1 &
+    hung_pids+=($!)
+done
+sleep 1
+start=$(date +%s%N)
+for i in $(seq 20); do
+    expect 0 "$sock" "$live" read-keys
+done
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+kill -CONT "$runner"
+log "20 READ KEYS on the live LUN took ${elapsed} ms while two requests hung"
+[ "$elapsed" -lt 15000 ] || fail "live clients were delayed (${elapsed} ms for 20 requests)"
+wait "${hung_pids[@]}"
+pass
