@@ -29,6 +29,9 @@ service_action_flow() {
     expect 24 "$sock" "$a" --key=0x99 register 0x98
     expect 24 "$sock" "$a" --key=0xa1 release ea
     expect 0 "$sock" "$a" --key=0xa1 release we-ro
+    # Releasing a registrants-only reservation tells the other registrant.
+    expect 2 "$sock" "$b" read-reservation
+    expect_out 'RESERVATIONS RELEASED'
     expect 0 "$sock" "$b" read-reservation
     expect_out -i 'no reservation|NO reservation|not reserved|none'
     # B takes EA; A preempts B (fencing); B sees REGISTRATIONS PREEMPTED.
