@@ -117,6 +117,16 @@ void pr_sim_nexus_loss(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus)
     sim_nexus_gc(&lun->st, n);
 }
 
+void pr_sim_nexus_forget(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus)
+{
+    struct sim_nexus *n = sim_nexus_find(&lun->st, nexus);
+    if (n == NULL)
+        return;
+    n->ua_count = 0;
+    n->ua_head = 0;
+    pr_sim_nexus_loss(lun, nexus);
+}
+
 void pr_sim_lun_reset(struct pr_sim_lun *lun)
 {
     struct sim_nexus *n = lun->st.spc2_holder;

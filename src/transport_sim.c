@@ -59,6 +59,7 @@ struct sim_state {
 
 struct sim_conn {
     struct pr_sim_nexus nexus;
+    bool chosen; /* a stable identity the client may present again */
     struct sim_lun **luns; /* LUNs this nexus has used */
     size_t nluns, cap;
 };
@@ -254,8 +255,10 @@ static void *sim_nexus_new(void *state, const struct prh_peer *peer)
     (void)state;
     if (!c)
         return NULL;
-    if (nexus_from_addr(peer, &c->nexus))
+    if (nexus_from_addr(peer, &c->nexus)) {
+        c->chosen = true;
         return c;
+    }
     if (peer->has_cred)
         snprintf(name, sizeof(name), SIM_NAME_PREFIX "pid.%ld", (long)peer->pid);
     else
@@ -271,10 +274,15 @@ static void sim_nexus_free(void *state, void *nexus)
     struct sim_conn *c = nexus;
 
     (void)state;
-    /* I_T nexus loss on every LUN it used (ends SPC-2 reservations). */
+    /* I_T nexus loss on every LUN it used (ends SPC-2 reservations).  A
+     * per-connection identity never comes back: its pending unit
+     * attentions go too, so the LUN forgets it unless it is registered. */
     for (size_t i = 0; i < c->nluns; i++) {
         pthread_mutex_lock(&c->luns[i]->lock);
-        pr_sim_nexus_loss(c->luns[i]->lun, &c->nexus);
+        if (c->chosen)
+            pr_sim_nexus_loss(c->luns[i]->lun, &c->nexus);
+        else
+            pr_sim_nexus_forget(c->luns[i]->lun, &c->nexus);
         pthread_mutex_unlock(&c->luns[i]->lock);
     }
     free(c->luns);

@@ -404,6 +404,29 @@ static void test_nexus_loss_forgets_a_nexus_that_holds_nothing(void **state)
     pr_sim_lun_free(lun);
 }
 
+static void test_nexus_forget_drops_unit_attentions_of_a_gone_nexus(void **state)
+{
+    (void)state;
+    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    assert_good(th_register(lun, &a, 0, K1));
+    assert_good(th_register(lun, &b, 0, K2));
+    assert_good(th_clear(lun, &a, K1));
+    pr_sim_nexus_loss(lun, &b); /* a UA keeps b known */
+    assert_int_equal(pr_sim_pending_ua_count(lun, &b), 1);
+    pr_sim_nexus_forget(lun, &b);
+    assert_int_equal(pr_sim_pending_ua_count(lun, &b), 0);
+    pr_sim_power_cycle(lun);
+    assert_int_equal(pr_sim_pending_ua_count(lun, &b), 0); /* forgotten */
+    pr_sim_nexus_forget(lun, &b); /* unknown: harmless */
+    /* A registered nexus keeps its registration. */
+    th_clear_ua(lun, &a);
+    assert_good(th_register(lun, &a, 0, K1));
+    pr_sim_nexus_forget(lun, &a);
+    th_expect_keys(lun, &b, 1, 1, K1);
+    pr_sim_lun_free(lun);
+}
+
 static void test_invalid_nexus_or_short_cdb_gets_check_condition(void **state)
 {
     (void)state;
@@ -492,6 +515,7 @@ int main(void)
         TH_BOTH(test_power_cycle_without_aptpl_drops_state_and_sets_power_on_ua),
         TH_BOTH(test_power_cycle_with_aptpl_keeps_registrations_and_reservation),
         cmocka_unit_test(test_nexus_loss_forgets_a_nexus_that_holds_nothing),
+        cmocka_unit_test(test_nexus_forget_drops_unit_attentions_of_a_gone_nexus),
         cmocka_unit_test(test_invalid_nexus_or_short_cdb_gets_check_condition),
         cmocka_unit_test(test_profile_names_parse_and_print),
         cmocka_unit_test(test_registration_views_report_order_and_holder),

@@ -154,6 +154,12 @@ uint8_t pr_sim_check_access(const struct pr_sim_lun *lun, const struct pr_sim_ne
  * until then.
  */
 void pr_sim_nexus_loss(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus);
+/*
+ * A nexus that will never come back (its identity was made for one
+ * connection): as pr_sim_nexus_loss(), and its pending unit attentions are
+ * dropped too, so it is forgotten unless it still has a registration.
+ */
+void pr_sim_nexus_forget(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus);
 /* LOGICAL UNIT RESET: the SPC-2 reservation ends; PR state stays. */
 void pr_sim_lun_reset(struct pr_sim_lun *lun);
 /*
