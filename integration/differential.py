@@ -24,8 +24,11 @@ def main():
     fa = os.open(dev_a, os.O_RDWR)
     fb = os.open(dev_b, os.O_RDWR)
     fa_ro = os.open(dev_a, os.O_RDONLY)
-    ca = HelperConnection(sock)
-    cb = HelperConnection(sock)
+    # With PRH_DIFF_IDENTITIES=1 the two connections present two initiator
+    # devices to prhelper's sim transport, as two hosts would.
+    named = os.environ.get("PRH_DIFF_IDENTITIES") == "1"
+    ca = HelperConnection(sock, identity="host-a" if named else None)
+    cb = HelperConnection(sock, identity="host-b" if named else None)
 
     def step(name, conn, fd, cdb, params=b""):
         status, sense, data = conn.request(fd, cdb, params)

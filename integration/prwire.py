@@ -19,11 +19,16 @@ SENSE_SIZE = 96
 
 
 class HelperConnection:
-    def __init__(self, path, timeout=30.0, connect_wait=10.0):
+    def __init__(self, path, timeout=30.0, connect_wait=10.0, identity=None):
+        """identity: present a stable initiator to prhelper's sim transport by
+        binding to the abstract address "\\0prhelper-nexus:NAME" (docs/daemon.md);
+        other helpers ignore it."""
         deadline = time.monotonic() + connect_wait
         while True:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.settimeout(timeout)
+            if identity:
+                self.sock.bind(b"\0prhelper-nexus:" + identity.encode() + b"/%d" % os.getpid())
             try:
                 self.sock.connect(path)
                 break

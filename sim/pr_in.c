@@ -109,8 +109,12 @@ static void read_full_status(const struct pr_sim_lun *lun, struct pr_in_writer *
     for (const struct sim_reg *r = st->reg_head; r != NULL; r = r->next) {
         size_t d = full_status_desc_len(r);
         /* D4: LIO stops at the first descriptor that does not fit and
-         * counts only what it returns. */
-        if (whole && 8 + addlen + d > alloc)
+         * counts only what it includes.  Its test (seen on a 6.1 kernel)
+         * is ADDITIONAL LENGTH so far + this TransportID's length against
+         * the allocation length, ignoring the 8-byte header and the 24-byte
+         * descriptor header, so the last descriptor counted may still be
+         * cut by the allocation length. */
+        if (whole && addlen + r->nexus->tid_len > alloc)
             break;
         addlen += d;
     }
