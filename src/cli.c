@@ -19,6 +19,10 @@ enum {
     OPT_WORKERS,
     OPT_MAX_CLIENTS,
     OPT_SG_TIMEOUT,
+    OPT_SOCKET_MODE,
+    OPT_SOCKET_GROUP,
+    OPT_FRAME_TIMEOUT,
+    OPT_NO_SECCOMP,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +42,10 @@ static const struct option long_options[] = {
     { "workers", required_argument, NULL, OPT_WORKERS },
     { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
     { "sg-timeout", required_argument, NULL, OPT_SG_TIMEOUT },
+    { "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+    { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+    { "frame-timeout", required_argument, NULL, OPT_FRAME_TIMEOUT },
+    { "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
     { NULL, 0, NULL, 0 },
 };
 
@@ -70,6 +78,13 @@ void prh_cli_usage(FILE *out, const char *prog)
             "      --workers=N           worker threads for device calls (default 4)\n"
             "      --max-clients=N       concurrent connections (default 1024)\n"
             "      --sg-timeout=SECONDS  sg: SG_IO timeout (default 30)\n"
+            "      --socket-mode=MODE    octal mode of the socket -k creates (default 0600,\n"
+            "                            0660 with --socket-group)\n"
+            "      --socket-group=GROUP  group owning the socket -k creates\n"
+            "      --frame-timeout=SECONDS  close a client that leaves a handshake, request\n"
+            "                            or reply half-transferred this long (default 30,\n"
+            "                            0 = never)\n"
+            "      --no-seccomp          do not install the seccomp syscall filter\n"
             "\n"
             "See prhelper(8).\n",
             prog, PRH_DEFAULT_PIDFILE, PRH_DEFAULT_SOCKET, PRH_DEFAULT_STATE_DIR);
@@ -100,9 +115,55 @@ static bool parse_count(const char *s, unsigned lo, unsigned hi, unsigned *out)
     return true;
 }
 
+/*
+ * qemu-pr-helper's only option starting with "so" is --socket, so "--so",
+ * "--sock", ... are unambiguous there.  --socket-mode and --socket-group
+ * would make getopt_long() call them ambiguous: such prefixes are
+ * rewritten to --socket first.  The copy lives until the next parse.
+ */
+static char **compat_argv(int argc, char **argv)
+{
+    static char **copy;
+    static char **strings;
+    static int nstrings;
+
+    for (int i = 0; i < nstrings; i++)
+        free(strings[i]);
+    free(strings);
+    free(copy);
+    strings = NULL;
+    nstrings = 0;
+    copy = calloc((size_t)argc + 1, sizeof(*copy));
+    strings = calloc((size_t)argc + 1, sizeof(*strings));
+    if (!copy || !strings)
+        return argv;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        size_t n = i > 0 && strncmp(a, "--", 2) == 0 ? strcspn(a + 2, "=") : 0;
+        copy[i] = argv[i];
+        if (strcmp(a, "--") == 0)
+            break; /* getopt stops here too; copy the rest unchanged */
+        if (n >= 2 && n < 6 && strncmp(a + 2, "socket", n) == 0) {
+            size_t len = strlen("--socket") + strlen(a + 2 + n) + 1;
+            char *s = malloc(len);
+            if (!s)
+                continue;
+            snprintf(s, len, "--socket%s", a + 2 + n);
+            strings[nstrings++] = s;
+            copy[i] = s;
+        }
+    }
+    for (int i = 0; i < argc; i++)
+        if (!copy[i])
+            copy[i] = argv[i];
+    return copy;
+}
+
 enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, FILE *err)
 {
     int c;
+
+    argv = compat_argv(argc, argv);
 
     memset(o, 0, sizeof(*o));
     o->socket_path = PRH_DEFAULT_SOCKET;
@@ -111,6 +172,7 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
     o->transport = PRH_DEFAULT_TRANSPORT;
     o->state_dir = PRH_DEFAULT_STATE_DIR;
     o->sim_profile = "spc4";
+    o->frame_timeout_s = PRH_DEFAULT_FRAME_TIMEOUT_S;
 
     optind = 0; /* full re-initialisation of getopt (GNU) */
     opterr = 0;
@@ -193,6 +255,40 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
                 return PRH_CLI_ERROR;
             }
             break;
+        case OPT_SOCKET_MODE: {
+            char *end;
+            unsigned long m;
+            errno = 0;
+            m = strtoul(optarg, &end, 8);
+            if (errno || end == optarg || *end || optarg[0] == '-' || m > 0777 ||
+                !(m & 0200)) {
+                fprintf(err,
+                        "%s: --socket-mode needs an octal mode up to 0777 that lets the "
+                        "owner write (e.g. 0600, 0660), not '%s'\n",
+                        prh_progname, optarg);
+                return PRH_CLI_ERROR;
+            }
+            o->socket_mode = (unsigned)m;
+            o->socket_mode_given = true;
+            break;
+        }
+        case OPT_SOCKET_GROUP:
+            if (!optarg[0]) {
+                fprintf(err, "%s: --socket-group needs a group name or number\n", prh_progname);
+                return PRH_CLI_ERROR;
+            }
+            o->socket_group = optarg;
+            break;
+        case OPT_FRAME_TIMEOUT:
+            if (!parse_count(optarg, 0, 3600, &o->frame_timeout_s)) {
+                fprintf(err, "%s: --frame-timeout needs seconds from 0 to 3600, not '%s'\n",
+                        prh_progname, optarg);
+                return PRH_CLI_ERROR;
+            }
+            break;
+        case OPT_NO_SECCOMP:
+            o->no_seccomp = true;
+            break;
         case ':':
             if (strncmp(argv[optind - 1], "--", 2) != 0)
                 fprintf(err, "%s: option requires an argument -- '%c'\n", prh_progname, optopt);
@@ -213,6 +309,13 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
     }
     /* Like qemu-pr-helper, non-option arguments are ignored. */
     return PRH_CLI_RUN;
+}
+
+unsigned prh_cli_socket_mode(const struct prh_options *o)
+{
+    if (o->socket_mode_given)
+        return o->socket_mode;
+    return o->socket_group ? PRH_DEFAULT_SOCKET_GROUP_MODE : PRH_DEFAULT_SOCKET_MODE;
 }
 
 int prh_cli_verbosity(const struct prh_options *o)

@@ -69,6 +69,11 @@ static int socket_activation(const struct prh_options *o, int *fd)
         prh_error("Unix socket can't be set when using socket activation");
         return -1;
     }
+    if (o->socket_mode_given || o->socket_group) {
+        prh_error("--socket-mode and --socket-group can't be used with socket activation "
+                  "(set SocketMode= and SocketGroup= in the socket unit)");
+        return -1;
+    }
     if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
         prh_error("Failed to use socket activation: fd %d is not a listening Unix stream "
                   "socket",
@@ -90,7 +95,8 @@ static int socket_activation(const struct prh_options *o, int *fd)
  * so the path appears only once connections are accepted (libvirt waits
  * for the path to exist) and an old socket file is replaced atomically.
  */
-static int listen_on(const char *path, dev_t *dev, ino_t *ino)
+static int listen_on(const char *path, unsigned mode, bool set_gid, gid_t gid, dev_t *dev,
+                     ino_t *ino)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     char tmp[sizeof(addr.sun_path)];
@@ -114,6 +120,16 @@ static int listen_on(const char *path, dev_t *dev, ino_t *ino)
     unlink(bind_path);
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         prh_error("Failed to bind socket to %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* Mode and group are set before the path appears (or, without a
+     * temporary name, before anyone may use it: listen() comes after). */
+    if (chmod(bind_path, (mode_t)mode) < 0 ||
+        (set_gid && chown(bind_path, (uid_t)-1, gid) < 0)) {
+        prh_error("Failed to set the %s of socket %s: %s", set_gid ? "mode or group" : "mode",
+                  path, strerror(errno));
+        unlink(bind_path);
         close(fd);
         return -1;
     }
@@ -272,6 +288,13 @@ int main(int argc, char **argv)
         privs.gid = gid;
     }
     privs.keep = t->capabilities;
+    gid_t socket_gid = (gid_t)-1;
+    if (o.socket_group) {
+        unsigned g;
+        if (prh_cli_resolve_group(o.socket_group, &g, stderr) < 0)
+            return EXIT_FAILURE;
+        socket_gid = (gid_t)g;
+    }
 
     int activated = socket_activation(&o, &listen_fd);
     if (activated < 0)
@@ -291,7 +314,8 @@ int main(int argc, char **argv)
     }
 
     if (!activated) {
-        listen_fd = listen_on(o.socket_path, &scfg.socket_dev, &scfg.socket_ino);
+        listen_fd = listen_on(o.socket_path, prh_cli_socket_mode(&o), o.socket_group != NULL,
+                              socket_gid, &scfg.socket_dev, &scfg.socket_ino);
         if (listen_fd < 0)
             fail(&d);
         scfg.socket_path = o.socket_path;

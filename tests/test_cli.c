@@ -268,6 +268,90 @@ static void test_cli_sg_timeout_seconds(void **state)
     assert_int_equal(parse(&o, "--sg-timeout=3601", NULL), PRH_CLI_ERROR);
 }
 
+static void test_cli_socket_mode_default_0600_or_0660_with_group(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_int_equal(prh_cli_socket_mode(&o), 0600);
+    assert_null(o.socket_group);
+    assert_int_equal(parse(&o, "--socket-group=kvm", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_group, "kvm");
+    assert_int_equal(prh_cli_socket_mode(&o), 0660);
+    assert_int_equal(parse(&o, "--socket-group=kvm", "--socket-mode=0640", NULL), PRH_CLI_RUN);
+    assert_int_equal(prh_cli_socket_mode(&o), 0640);
+    assert_int_equal(parse(&o, "--socket-mode=666", NULL), PRH_CLI_RUN);
+    assert_int_equal(prh_cli_socket_mode(&o), 0666);
+}
+
+static void test_cli_socket_mode_invalid_rejected(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    const char *bad[] = { "--socket-mode=0800", "--socket-mode=01777", "--socket-mode=abc",
+                          "--socket-mode=", "--socket-mode=-600", "--socket-mode=0400" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse(&o, bad[i], NULL), PRH_CLI_ERROR);
+        assert_non_null(strstr(errbuf, "--socket-mode needs an octal mode up to 0777"));
+    }
+    assert_int_equal(parse(&o, "--socket-group=", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "--socket-group needs a group name or number"));
+}
+
+static void test_cli_socket_prefixes_still_mean_socket(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    /* qemu-pr-helper accepts these; --socket-mode must not make them ambiguous. */
+    assert_int_equal(parse(&o, "--so", "/q", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/q");
+    assert_int_equal(parse(&o, "--socke=/r", "--socket-m=0640", "--socket-g=kvm", NULL),
+                     PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/r");
+    assert_int_equal(prh_cli_socket_mode(&o), 0640);
+    assert_string_equal(o.socket_group, "kvm");
+    assert_int_equal(parse(&o, "--", "--sock=/x", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/var/run/qemu-pr-helper.sock");
+}
+
+static void test_cli_frame_timeout_default_and_range(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_int_equal(o.frame_timeout_s, 30);
+    assert_int_equal(parse(&o, "--frame-timeout=0", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.frame_timeout_s, 0);
+    assert_int_equal(parse(&o, "--frame-timeout=3600", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.frame_timeout_s, 3600);
+    assert_int_equal(parse(&o, "--frame-timeout=3601", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "--frame-timeout needs seconds from 0 to 3600, not '3601'"));
+    assert_int_equal(parse(&o, "--frame-timeout=1s", NULL), PRH_CLI_ERROR);
+}
+
+static void test_cli_seccomp_on_unless_no_seccomp(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_false(o.no_seccomp);
+    assert_int_equal(parse(&o, "--no-seccomp", NULL), PRH_CLI_RUN);
+    assert_true(o.no_seccomp);
+}
+
+static void test_cli_help_lists_limit_options(void **state)
+{
+    char buf[8192] = "";
+    FILE *f = fmemopen(buf, sizeof(buf), "w");
+    (void)state;
+    prh_cli_usage(f, "prhelper");
+    fclose(f);
+    assert_non_null(strstr(buf, "--socket-mode=MODE"));
+    assert_non_null(strstr(buf, "--socket-group=GROUP"));
+    assert_non_null(strstr(buf, "--frame-timeout=SECONDS"));
+    assert_non_null(strstr(buf, "--no-seccomp"));
+}
+
 static void test_cli_resolve_user_by_name_and_number(void **state)
 {
     unsigned uid = 99, gid = 99;
@@ -408,6 +492,12 @@ int main(void)
         cmocka_unit_test(test_cli_sim_profile_unknown_rejected),
         cmocka_unit_test(test_cli_workers_out_of_range_rejected),
         cmocka_unit_test(test_cli_sg_timeout_seconds),
+        cmocka_unit_test(test_cli_socket_mode_default_0600_or_0660_with_group),
+        cmocka_unit_test(test_cli_socket_mode_invalid_rejected),
+        cmocka_unit_test(test_cli_socket_prefixes_still_mean_socket),
+        cmocka_unit_test(test_cli_frame_timeout_default_and_range),
+        cmocka_unit_test(test_cli_seccomp_on_unless_no_seccomp),
+        cmocka_unit_test(test_cli_help_lists_limit_options),
         cmocka_unit_test(test_cli_resolve_user_by_name_and_number),
         cmocka_unit_test(test_cli_resolve_user_invalid_named),
         cmocka_unit_test(test_cli_resolve_group_by_name_and_number),

@@ -3,7 +3,8 @@
  * cli.h - prhelper's command line, compatible with qemu-pr-helper's
  * (short options hVk:f:dT:u:g:vq and their long forms) plus prhelper's
  * own long options (--transport, --state-dir, --sim-profile, --workers,
- * --max-clients).
+ * --max-clients, --socket-mode, --socket-group, --frame-timeout,
+ * --no-seccomp, ...).
  */
 #ifndef PRHELPER_CLI_H
 #define PRHELPER_CLI_H
@@ -44,7 +45,19 @@ struct prh_options {
     unsigned workers;
     unsigned max_clients;
     unsigned sg_timeout_s;     /* --sg-timeout, 0 = default */
+    unsigned socket_mode;      /* --socket-mode (octal); see prh_cli_socket_mode() */
+    bool socket_mode_given;
+    const char *socket_group;  /* --socket-group, NULL: leave the group alone */
+    unsigned frame_timeout_s;  /* --frame-timeout, 0 = no timeout */
+    bool no_seccomp;           /* --no-seccomp */
 };
+
+#define PRH_DEFAULT_SOCKET_MODE 0600u
+#define PRH_DEFAULT_SOCKET_GROUP_MODE 0660u
+#define PRH_DEFAULT_FRAME_TIMEOUT_S 30u
+
+/* The socket's mode: --socket-mode, else 0660 with --socket-group, else 0600. */
+unsigned prh_cli_socket_mode(const struct prh_options *o);
 
 /*
  * Parse argv (getopt_long; prefixes of long options accepted).  Errors
