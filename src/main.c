@@ -345,6 +345,7 @@ int main(int argc, char **argv)
     scfg.transport_state = tstate;
     scfg.workers = o.workers;
     scfg.max_clients = o.max_clients;
+    scfg.frame_timeout_ms = o.frame_timeout_s * 1000u;
     scfg.signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     struct prh_server *srv = scfg.signal_fd >= 0 ? prh_server_new(&scfg) : NULL;
     if (!srv) {

@@ -35,6 +35,7 @@
 #define PRH_DEFAULT_WORKERS 4
 #define PRH_DEFAULT_MAX_CLIENTS 1024
 #define PRH_DEFAULT_DRAIN_MS 5000
+#define TIMEOUT_SWEEP_MS 200
 
 enum client_state {
     C_HS_SEND,
@@ -57,6 +58,7 @@ struct client {
     int sock;           /* -1 once closed */
     enum client_state state;
     bool closing;       /* socket gone while a job runs */
+    long deadline_ms;   /* frame timeout (monotonic ms), 0: none */
     uint8_t hs[PRH_WIRE_FEATURE_SIZE];
     size_t hs_off;
     size_t tx_len, tx_off;
@@ -81,11 +83,57 @@ struct prh_server {
     bool stopping;
     bool listen_paused;
     struct timespec drain_deadline;
+    unsigned ntimed;    /* clients with a deadline */
+    long next_sweep_ms;
     /* epoll tags */
     char tag_listen, tag_stop, tag_signal, tag_workers;
-    atomic_ulong accepted, requests, protocol_errors, rejected;
+    atomic_ulong accepted, requests, protocol_errors, rejected, timeouts;
     atomic_uint clients_now;
 };
+
+static long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * The frame timeout runs while a transfer is half done: from accept until
+ * the client's feature word is in, from a request's first byte until its
+ * last, and while a reply waits for the client to read it.  Never while
+ * the client is idle between requests (QEMU keeps its connection idle
+ * for the life of the VM) or while its request executes.
+ */
+static void update_timer(struct prh_server *srv, struct client *c)
+{
+    bool want;
+
+    switch (c->state) {
+    case C_HS_SEND:
+    case C_REPLY:
+        want = c->sock >= 0;
+        break;
+    case C_RECV:
+        want = c->rx.state == PRH_RX_FEATURES || prh_wire_rx_mid_frame(&c->rx);
+        break;
+    default:
+        want = false;
+        break;
+    }
+    if (!srv->cfg.frame_timeout_ms || c->sock < 0)
+        want = false;
+    if (want && !c->deadline_ms) {
+        c->deadline_ms = now_ms() + (long)srv->cfg.frame_timeout_ms;
+        if (!c->deadline_ms)
+            c->deadline_ms = 1;
+        srv->ntimed++;
+    } else if (!want && c->deadline_ms) {
+        c->deadline_ms = 0;
+        srv->ntimed--;
+    }
+}
 
 static void set_events(struct prh_server *srv, struct client *c, uint32_t events)
 {
@@ -132,6 +180,7 @@ static void client_close(struct prh_server *srv, struct client *c, const char *w
         c->sock = -1;
     }
     prh_wire_rx_reset(&c->rx);
+    update_timer(srv, c); /* sock < 0: disarmed */
     if (c->state == C_EXEC) {
         c->closing = true; /* job_done() continues */
         return;
@@ -265,6 +314,7 @@ static void job_done(struct prh_server *srv, struct client *c)
     c->tx_len = prh_wire_encode_reply(&c->reply, c->tx);
     c->tx_off = 0;
     client_write(srv, c);
+    update_timer(srv, c);
 }
 
 static void fill_peer(struct client *c, uint64_t serial)
@@ -361,6 +411,7 @@ static void accept_clients(struct prh_server *srv)
         c->state = C_HS_SEND;
         prh_wire_encode_features(c->hs, PRH_WIRE_FEATURES);
         client_write(srv, c);
+        update_timer(srv, c);
     }
 }
 
@@ -391,6 +442,31 @@ static void begin_stop(struct prh_server *srv)
         next = c->next;
         if (c->state == C_RECV || c->state == C_HS_SEND)
             client_close(srv, c, "shutdown");
+    }
+}
+
+/* Close the clients whose frame timeout passed (at most every sweep period). */
+static void sweep_timeouts(struct prh_server *srv)
+{
+    long now = now_ms();
+
+    if (now < srv->next_sweep_ms)
+        return;
+    srv->next_sweep_ms = now + TIMEOUT_SWEEP_MS / 2;
+    for (struct client *c = srv->clients; c; c = c->next) {
+        if (!c->deadline_ms || now < c->deadline_ms)
+            continue;
+        atomic_fetch_add(&srv->timeouts, 1);
+        prh_log(1, "client %llu (%s): %s not completed within %u ms, closing socket.",
+                (unsigned long long)c->peer.serial, c->who,
+                c->state == C_REPLY     ? "reply"
+                : c->state == C_HS_SEND ? "handshake"
+                : c->rx.state == PRH_RX_FEATURES ? "handshake"
+                                                 : "request",
+                srv->cfg.frame_timeout_ms);
+        prh_trace(PRH_TRACE_PROTOCOL_ERROR, "client=%llu error=frame timeout",
+                  (unsigned long long)c->peer.serial);
+        client_close(srv, c, "frame timeout");
     }
 }
 
@@ -468,7 +544,10 @@ int prh_server_run(struct prh_server *srv)
                 }
             }
         }
-        int n = epoll_wait(srv->epfd, events, 64, srv->stopping ? 50 : -1);
+        int wait_ms = srv->stopping ? 50 : -1;
+        if (srv->ntimed && (wait_ms < 0 || wait_ms > TIMEOUT_SWEEP_MS))
+            wait_ms = TIMEOUT_SWEEP_MS;
+        int n = epoll_wait(srv->epfd, events, 64, wait_ms);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -514,8 +593,11 @@ int prh_server_run(struct prh_server *srv)
                 } else if (e & EPOLLOUT) {
                     client_write(srv, c);
                 }
+                update_timer(srv, c);
             }
         }
+        if (srv->ntimed)
+            sweep_timeouts(srv);
         while (srv->graveyard) {
             struct client *c = srv->graveyard;
             srv->graveyard = c->next;
@@ -564,5 +646,6 @@ void prh_server_get_stats(struct prh_server *srv, struct prh_server_stats *out)
     out->requests = atomic_load(&srv->requests);
     out->protocol_errors = atomic_load(&srv->protocol_errors);
     out->rejected = atomic_load(&srv->rejected);
+    out->timeouts = atomic_load(&srv->timeouts);
     out->clients = atomic_load(&srv->clients_now);
 }

@@ -160,6 +160,8 @@ static int listen_unix(const char *path)
     return fd;
 }
 
+static unsigned fx_frame_timeout_ms; /* 0 in setup(); tests of the timeout set it */
+
 static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_clients)
 {
     char err[256];
@@ -181,6 +183,7 @@ static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_cl
         .max_clients = max_clients,
         .signal_fd = -1,
         .drain_timeout_ms = 2000,
+        .frame_timeout_ms = fx_frame_timeout_ms,
     };
     assert_true(cfg.listen_fd >= 0);
     f->srv = prh_server_new(&cfg);
@@ -212,6 +215,7 @@ static int setup(void **state)
     f->devfd = open(f->disk, O_RDWR | O_CLOEXEC);
     f->fds_before = tu_fd_count(0);
     gate_set(false);
+    fx_frame_timeout_ms = 0;
     prh_log_set_verbosity(0);
     *state = f;
     return 0;
@@ -241,6 +245,20 @@ static void wait_no_clients(struct fx *f)
         tu_sleep_ms(2);
     } while (tu_now_ms() < end);
     fail_msg("server still has %u clients", st.clients);
+}
+
+/* Wait (bounded) until the server has n clients. */
+static void wait_clients(struct fx *f, unsigned n)
+{
+    struct prh_server_stats st;
+    long end = tu_now_ms() + 5000;
+    do {
+        prh_server_get_stats(f->srv, &st);
+        if (st.clients == n)
+            return;
+        tu_sleep_ms(2);
+    } while (tu_now_ms() < end);
+    fail_msg("server has %u clients, not %u", st.clients, n);
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -636,6 +654,131 @@ static void test_server_unread_replies_wait_for_the_client(void **state)
     close(b);
 }
 
+static void test_server_max_clients_existing_clients_unaffected(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    fx_start(f, &prh_transport_sim, 2);
+    int a = tu_connect_hs(f->sock, NULL);
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_true(a >= 0 && b >= 0);
+    for (int i = 0; i < 20; i++) {
+        int c = tu_connect(f->sock, NULL);
+        assert_true(c >= 0);
+        assert_true(tu_peer_closed(c, 5000)); /* refused: closed without a word */
+        close(c);
+    }
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa, 0, &r), 0);
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 64, &r), 0);
+    assert_true(tu_has_key(&r, 0xa));
+    close(a);
+    /* A slot freed by a leaving client is usable again. */
+    wait_clients(f, 1);
+    int d = tu_connect_hs(f->sock, NULL);
+    assert_true(d >= 0);
+    assert_int_equal(tu_prin(d, f->devfd, PR_IN_READ_KEYS, 64, &r), 0);
+    assert_true(tu_has_key(&r, 0xa));
+    close(b);
+    close(d);
+}
+
+/* Bounded wait for the frame timeout to close s; how long it took, or -1. */
+static long closed_after(int s, long limit_ms)
+{
+    long t0 = tu_now_ms();
+    if (!tu_peer_closed(s, (int)limit_ms))
+        return -1;
+    return tu_now_ms() - t0;
+}
+
+static void test_server_frame_timeout_closes_half_sent_request(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    struct prh_server_stats st;
+    fx_frame_timeout_ms = 300;
+    fx_start(f, &prh_transport_sim, 0);
+    int idle = tu_connect_hs(f->sock, NULL);
+    int a = tu_connect_hs(f->sock, NULL);
+    int fds_with_clients = tu_fd_count(0);
+    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
+    assert_int_equal(prh_wire_send_fds(a, cdb, 10, &f->devfd, 1), 10); /* half a CDB + fd */
+    long took = closed_after(a, 5000);
+    assert_true(took >= 150 && took < 2000);
+    prh_server_get_stats(f->srv, &st);
+    assert_int_equal(st.timeouts, 1);
+    /* The fd the half frame carried was closed with it. */
+    close(a);
+    wait_clients(f, 1);
+    assert_int_equal(tu_fd_count(0), fds_with_clients - 2);
+    /* A CDB without its parameter list times out the same way. */
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(prh_wire_send_fds(b, cdb, 16, &f->devfd, 1), 16);
+    assert_true(closed_after(b, 5000) >= 0);
+    close(b);
+    /* The idle client (between requests) is never timed out. */
+    assert_int_equal(tu_prin(idle, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(idle);
+}
+
+static void test_server_frame_timeout_closes_silent_handshake(void **state)
+{
+    struct fx *f = *state;
+    uint8_t w[4];
+    fx_frame_timeout_ms = 300;
+    fx_start(f, &prh_transport_sim, 0);
+    int a = tu_connect(f->sock, NULL);
+    assert_int_equal(prh_wire_read_all(a, w, 4), 0); /* the helper's word; ours never comes */
+    long took = closed_after(a, 5000);
+    assert_true(took >= 0 && took < 2000);
+    close(a);
+}
+
+static void test_server_frame_timeout_closes_unread_reply(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    struct prh_server_stats st;
+    fx_frame_timeout_ms = 300;
+    fx_start(f, &gate_transport, 0);
+    gate_set(true);
+    int a = tu_connect_hs(f->sock, NULL);
+    int sz = 4096;
+    setsockopt(a, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8192);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    /* Replies pile up unread until one cannot be sent: closed after the timeout. */
+    long end = tu_now_ms() + 5000;
+    do {
+        tu_sleep_ms(50);
+        prh_server_get_stats(f->srv, &st);
+    } while (st.timeouts == 0 && tu_now_ms() < end);
+    assert_int_equal(st.timeouts, 1);
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(a);
+    close(b);
+}
+
+static void test_server_no_frame_timeout_when_zero(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    fx_start(f, &prh_transport_sim, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
+    assert_int_equal(prh_wire_send_fds(a, cdb, 10, &f->devfd, 1), 10);
+    assert_false(tu_peer_closed(a, 700));
+    assert_int_equal(prh_wire_write_all(a, cdb + 10, 6), 0); /* the rest, late */
+    assert_int_equal(prh_wire_client_recv(a, &r), 0);
+    assert_int_equal(r.status, 0);
+    close(a);
+}
+
 /* At shutdown, a reply nobody reads is abandoned after the drain timeout. */
 static void test_server_stop_gives_up_on_unread_reply(void **state)
 {
@@ -685,6 +828,11 @@ int main(void)
         T(test_server_leaves_socket_taken_over),
         T(test_server_unread_replies_wait_for_the_client),
         T(test_server_stop_gives_up_on_unread_reply),
+        T(test_server_max_clients_existing_clients_unaffected),
+        T(test_server_frame_timeout_closes_half_sent_request),
+        T(test_server_frame_timeout_closes_silent_handshake),
+        T(test_server_frame_timeout_closes_unread_reply),
+        T(test_server_no_frame_timeout_when_zero),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests_name("server", tests, NULL, NULL);

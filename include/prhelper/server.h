@@ -26,6 +26,9 @@ struct prh_server_config {
     unsigned max_clients;                /* 0: default (1024) */
     int signal_fd;                       /* signalfd to watch, or -1 */
     unsigned drain_timeout_ms;           /* replies after stop; 0: 5000 */
+    unsigned frame_timeout_ms;           /* handshake, request or reply left half-
+                                            transferred this long closes the client;
+                                            0: no timeout */
 };
 
 struct prh_server;
@@ -48,6 +51,7 @@ struct prh_server_stats {
     unsigned long requests;
     unsigned long protocol_errors;
     unsigned long rejected;  /* over max_clients */
+    unsigned long timeouts;  /* closed by frame_timeout_ms */
     unsigned clients;        /* currently connected */
 };
 void prh_server_get_stats(struct prh_server *srv, struct prh_server_stats *out);
