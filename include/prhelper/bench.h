@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bench.h - the logic of prhelper-bench that is worth a unit test: options,
+ * the request sequence of each workload mix, latency statistics and the
+ * /proc samples of the helper under test.  The program itself (threads,
+ * sockets, SG_IO, the echo server) is bench/prhelper-bench.c; the method
+ * and the numbers are in docs/performance.md.
+ */
+#ifndef PRHELPER_BENCH_H
+#define PRHELPER_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define PRH_BENCH_MAX_CLIENTS 4096u
+#define PRH_BENCH_MAX_REQUESTS 10000000u
+#define PRH_BENCH_ALLOC_LEN 8192u   /* PR IN allocation length (sg_persist's default) */
+#define PRH_BENCH_PARAM_LEN 24u     /* PR OUT basic parameter list */
+#define PRH_BENCH_KEY_BASE 0xbe0000000000ull
+
+enum prh_bench_mode {
+    PRH_BENCH_HELPER,      /* a helper socket (prhelper, qemu-pr-helper) */
+    PRH_BENCH_RAW,         /* SG_IO on the device, no helper */
+    PRH_BENCH_FLOOR,       /* a forked minimal echo server with fd passing */
+    PRH_BENCH_ECHO_SERVER, /* only run that echo server (foreground) */
+};
+
+enum prh_bench_mix {
+    PRH_MIX_READ_KEYS,
+    PRH_MIX_READ_RESERVATION,
+    PRH_MIX_REGISTER_READ_KEYS, /* REGISTER AND IGNORE EXISTING KEY, READ KEYS, ... */
+    PRH_MIX_RESERVE_RELEASE,    /* RESERVE WE, RELEASE WE, ... (registered first) */
+};
+
+struct prh_bench_opts {
+    enum prh_bench_mode mode;
+    enum prh_bench_mix mix;
+    const char *socket;  /* helper socket, or the echo server's with --echo-server */
+    const char *device;  /* the fd every request carries (and --raw's target) */
+    const char *label;   /* first column of the TSV row */
+    unsigned clients;
+    unsigned requests;   /* measured requests per client */
+    unsigned warmup;     /* unmeasured requests per client before the clock starts */
+    pid_t pid;           /* helper pid for /proc samples; 0 = SO_PEERCRED */
+    bool tsv;
+    bool help;
+};
+
+/* Defaults: helper mode, read-keys, 1 client x 1000 requests, 10 warm-up. */
+void prh_bench_opts_init(struct prh_bench_opts *o);
+/*
+ * Parse argv (getopt_long; resets optind).  0 on success (o->help set for
+ * --help); -1 with a one-line message in err on a usage error.
+ */
+int prh_bench_parse_args(int argc, char **argv, struct prh_bench_opts *o, char *err, size_t errlen);
+void prh_bench_usage(FILE *out, const char *prog);
+
+bool prh_bench_mix_parse(const char *name, enum prh_bench_mix *out);
+const char *prh_bench_mix_name(enum prh_bench_mix mix);
+const char *prh_bench_mode_name(enum prh_bench_mode mode);
+
+/* One command of a workload: a 10-byte CDB and, for PR OUT, 24 bytes. */
+struct prh_bench_cmd {
+    uint8_t cdb[10];
+    uint8_t params[PRH_BENCH_PARAM_LEN];
+    size_t params_len;
+};
+
+/* The key client `client` registers (never 0). */
+uint64_t prh_bench_key(unsigned client);
+/* Measured command number `step` of `client` under `mix`. */
+void prh_bench_cmd_step(enum prh_bench_mix mix, unsigned client, unsigned step,
+                        struct prh_bench_cmd *cmd);
+/*
+ * Unmeasured set-up (before) and clean-up (after) commands: *count of
+ * them are written to cmds (room for 2).  reserve-release registers the
+ * client's key first; the mixes that register leave no registration.
+ */
+void prh_bench_cmd_prologue(enum prh_bench_mix mix, unsigned client, struct prh_bench_cmd *cmds,
+                            size_t *count);
+void prh_bench_cmd_epilogue(enum prh_bench_mix mix, unsigned client, struct prh_bench_cmd *cmds,
+                            size_t *count);
+
+/* Latency statistics over n samples in nanoseconds (sorts lat). */
+struct prh_bench_stats {
+    size_t n;
+    uint64_t min, p50, p90, p99, max;
+    double mean;
+};
+/* Nearest-rank percentile of sorted samples: the ceil(p/100*n)-th (p in (0,100]). */
+uint64_t prh_bench_percentile(const uint64_t *sorted, size_t n, double p);
+void prh_bench_stats_compute(uint64_t *lat, size_t n, struct prh_bench_stats *out);
+
+/* What the SAM status bytes of the replies were. */
+struct prh_bench_counts {
+    uint64_t good, conflict, unit_attention, check, other;
+};
+/* Count one reply: status byte and (for CHECK CONDITION) its sense key. */
+void prh_bench_count(struct prh_bench_counts *c, uint8_t status, unsigned sense_key);
+
+/* /proc samples of the helper. */
+struct prh_bench_proc {
+    long rss_kib;  /* VmRSS, -1 if unknown */
+    long fds;      /* entries of /proc/PID/fd, -1 if unknown */
+    long threads;  /* Threads:, -1 if unknown */
+};
+/* A "Key:   value" line of /proc/PID/status text; -1 if absent. */
+long prh_bench_status_field(const char *status_text, const char *key);
+/* Read /proc/PID/status and /proc/PID/fd; fields stay -1 where unreadable. */
+void prh_bench_proc_sample(pid_t pid, struct prh_bench_proc *out);
+
+#endif

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_bench.c - prhelper-bench's logic (options, workload mixes,
+ * percentiles, /proc parsing) and a short functional run of the built
+ * program against the sim transport and against its echo server.  These
+ * tests time nothing: speed is in docs/performance.md.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <poll.h>
+#include <sys/wait.h>
+
+#include "prh_test_util.h"
+#include "prhelper/bench.h"
+#include "prhelper/scsi.h"
+
+#ifndef PRH_BENCH_BIN
+#error "PRH_BENCH_BIN comes from bench/CMakeLists.txt"
+#endif
+
+/* ---- options ------------------------------------------------------------- */
+
+static int parse(struct prh_bench_opts *o, char *err, size_t errlen, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+
+    argv[argc++] = (char *)"prhelper-bench";
+    va_start(ap, errlen);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;)
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return prh_bench_parse_args(argc, argv, o, err, errlen);
+}
+
+static void test_options_defaults(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "/dev/sda", NULL), 0);
+    assert_int_equal(o.mode, PRH_BENCH_HELPER);
+    assert_int_equal(o.mix, PRH_MIX_READ_KEYS);
+    assert_string_equal(o.socket, "/var/run/qemu-pr-helper.sock");
+    assert_string_equal(o.device, "/dev/sda");
+    assert_string_equal(o.label, "helper");
+    assert_int_equal(o.clients, 1);
+    assert_int_equal(o.requests, 1000);
+    assert_int_equal(o.warmup, 10);
+    assert_int_equal(o.pid, 0);
+    assert_false(o.tsv);
+}
+
+static void test_options_every_option_is_taken(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "-k", "/run/x.sock", "--clients=32", "-n", "7",
+                           "--warmup=0", "--mix=reserve-release", "--pid=42", "-l", "prhelper",
+                           "--tsv", "/dev/sdb", NULL),
+                     0);
+    assert_string_equal(o.socket, "/run/x.sock");
+    assert_int_equal(o.clients, 32);
+    assert_int_equal(o.requests, 7);
+    assert_int_equal(o.warmup, 0);
+    assert_int_equal(o.mix, PRH_MIX_RESERVE_RELEASE);
+    assert_int_equal(o.pid, 42);
+    assert_string_equal(o.label, "prhelper");
+    assert_true(o.tsv);
+    assert_string_equal(o.device, "/dev/sdb");
+}
+
+static void test_options_modes_and_their_labels(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "--raw", "/dev/sda", NULL), 0);
+    assert_int_equal(o.mode, PRH_BENCH_RAW);
+    assert_string_equal(o.label, "raw");
+    assert_int_equal(parse(&o, err, sizeof(err), "--floor", "/dev/sda", NULL), 0);
+    assert_int_equal(o.mode, PRH_BENCH_FLOOR);
+    assert_string_equal(o.label, "floor");
+    assert_int_equal(parse(&o, err, sizeof(err), "--echo-server", "-k", "/tmp/e.sock", NULL), 0);
+    assert_int_equal(o.mode, PRH_BENCH_ECHO_SERVER);
+    assert_null(o.device);
+}
+
+static void test_options_bad_numbers_are_usage_errors(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "-c", "0", "/dev/sda", NULL), -1);
+    assert_non_null(strstr(err, "--clients must be 1..4096"));
+    assert_int_equal(parse(&o, err, sizeof(err), "-c", "4097", "/dev/sda", NULL), -1);
+    assert_int_equal(parse(&o, err, sizeof(err), "-c", "-3", "/dev/sda", NULL), -1);
+    assert_int_equal(parse(&o, err, sizeof(err), "-n", "12x", "/dev/sda", NULL), -1);
+    assert_non_null(strstr(err, "'12x'"));
+    assert_int_equal(parse(&o, err, sizeof(err), "-n", "", "/dev/sda", NULL), -1);
+    assert_int_equal(parse(&o, err, sizeof(err), "--pid=0", "/dev/sda", NULL), -1);
+    assert_int_equal(parse(&o, err, sizeof(err), "-w", "99999999999", "/dev/sda", NULL), -1);
+}
+
+static void test_options_unknown_mix_lists_the_mixes(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "--mix=write", "/dev/sda", NULL), -1);
+    assert_non_null(strstr(err, "unknown mix 'write'"));
+    assert_non_null(strstr(err, "register-read-keys"));
+}
+
+static void test_options_modes_exclude_each_other(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "--raw", "--floor", "/dev/sda", NULL), -1);
+    assert_non_null(strstr(err, "exclude each other"));
+}
+
+static void test_options_device_count_is_checked(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "-c", "2", NULL), -1);
+    assert_string_equal(err, "a DEVICE is required");
+    assert_int_equal(parse(&o, err, sizeof(err), "/dev/sda", "/dev/sdb", NULL), -1);
+    assert_string_equal(err, "only one DEVICE");
+    assert_int_equal(parse(&o, err, sizeof(err), "--echo-server", "/dev/sda", NULL), -1);
+    assert_string_equal(err, "--echo-server takes no DEVICE");
+}
+
+static void test_options_unknown_option_and_missing_value(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "--bogus", "/dev/sda", NULL), -1);
+    assert_string_equal(err, "unknown option '--bogus'");
+    assert_int_equal(parse(&o, err, sizeof(err), "/dev/sda", "-c", NULL), -1);
+    assert_string_equal(err, "option '-c' needs a value");
+}
+
+static void test_options_help(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "--help", NULL), 0);
+    assert_true(o.help);
+}
+
+/* ---- workload mixes ------------------------------------------------------ */
+
+static void test_mix_read_keys_is_pr_in_sa0_alloc_8192(void **state)
+{
+    (void)state;
+    struct prh_bench_cmd c;
+    prh_bench_cmd_step(PRH_MIX_READ_KEYS, 3, 5, &c);
+    assert_int_equal(c.cdb[0], 0x5e);
+    assert_int_equal(c.cdb[1], PR_IN_READ_KEYS);
+    assert_int_equal(scsi_get_be16(&c.cdb[7]), 8192);
+    assert_int_equal(c.params_len, 0);
+    prh_bench_cmd_step(PRH_MIX_READ_RESERVATION, 3, 5, &c);
+    assert_int_equal(c.cdb[1], PR_IN_READ_RESERVATION);
+}
+
+static void test_mix_register_read_keys_alternates_and_changes_the_key(void **state)
+{
+    (void)state;
+    struct prh_bench_cmd a, b, c;
+    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 2, 0, &a);
+    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 2, 1, &b);
+    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 2, 2, &c);
+    assert_int_equal(a.cdb[0], 0x5f);
+    assert_int_equal(a.cdb[1], PR_OUT_REGISTER_AND_IGNORE);
+    assert_int_equal(scsi_get_be16(&a.cdb[7]), 24);
+    assert_int_equal(a.params_len, 24);
+    assert_int_equal(scsi_get_be64(&a.params[8]), prh_bench_key(2));
+    assert_int_equal(b.cdb[0], 0x5e);
+    assert_int_equal(b.cdb[1], PR_IN_READ_KEYS);
+    assert_int_equal(c.cdb[1], PR_OUT_REGISTER_AND_IGNORE);
+    assert_int_not_equal(scsi_get_be64(&c.params[8]), scsi_get_be64(&a.params[8]));
+    assert_int_not_equal(scsi_get_be64(&c.params[8]), 0);
+}
+
+static void test_mix_reserve_release_registers_first_and_cleans_up(void **state)
+{
+    (void)state;
+    struct prh_bench_cmd cmds[2], c;
+    size_t n;
+    prh_bench_cmd_prologue(PRH_MIX_RESERVE_RELEASE, 1, cmds, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(cmds[0].cdb[1], PR_OUT_REGISTER_AND_IGNORE);
+    assert_int_equal(scsi_get_be64(&cmds[0].params[8]), prh_bench_key(1));
+    prh_bench_cmd_step(PRH_MIX_RESERVE_RELEASE, 1, 0, &c);
+    assert_int_equal(c.cdb[1], PR_OUT_RESERVE);
+    assert_int_equal(c.cdb[2], PR_TYPE_WE);
+    assert_int_equal(scsi_get_be64(&c.params[0]), prh_bench_key(1));
+    prh_bench_cmd_step(PRH_MIX_RESERVE_RELEASE, 1, 1, &c);
+    assert_int_equal(c.cdb[1], PR_OUT_RELEASE);
+    prh_bench_cmd_epilogue(PRH_MIX_RESERVE_RELEASE, 1, cmds, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(cmds[0].cdb[1], PR_OUT_RELEASE);
+    assert_int_equal(cmds[1].cdb[1], PR_OUT_REGISTER_AND_IGNORE);
+    assert_int_equal(scsi_get_be64(&cmds[1].params[8]), 0);
+    prh_bench_cmd_prologue(PRH_MIX_READ_KEYS, 1, cmds, &n);
+    assert_int_equal(n, 0);
+    prh_bench_cmd_epilogue(PRH_MIX_READ_KEYS, 1, cmds, &n);
+    assert_int_equal(n, 0);
+    prh_bench_cmd_epilogue(PRH_MIX_REGISTER_READ_KEYS, 1, cmds, &n);
+    assert_int_equal(n, 1);
+}
+
+static void test_mix_names_round_trip(void **state)
+{
+    (void)state;
+    enum prh_bench_mix m;
+    for (int i = PRH_MIX_READ_KEYS; i <= PRH_MIX_RESERVE_RELEASE; i++) {
+        assert_true(prh_bench_mix_parse(prh_bench_mix_name((enum prh_bench_mix)i), &m));
+        assert_int_equal(m, i);
+    }
+    assert_false(prh_bench_mix_parse("READ-KEYS", &m));
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+static void test_percentile_is_nearest_rank(void **state)
+{
+    (void)state;
+    uint64_t v[100];
+    for (unsigned i = 0; i < 100; i++)
+        v[i] = i + 1;
+    assert_int_equal(prh_bench_percentile(v, 100, 50), 50);
+    assert_int_equal(prh_bench_percentile(v, 100, 90), 90);
+    assert_int_equal(prh_bench_percentile(v, 100, 99), 99);
+    assert_int_equal(prh_bench_percentile(v, 100, 100), 100);
+    assert_int_equal(prh_bench_percentile(v, 10, 99), 10);  /* ceil(9.9) = 10th */
+    assert_int_equal(prh_bench_percentile(v, 10, 50), 5);
+    assert_int_equal(prh_bench_percentile(v, 1, 99), 1);
+    assert_int_equal(prh_bench_percentile(v, 0, 50), 0);
+}
+
+static void test_stats_sort_and_summarise(void **state)
+{
+    (void)state;
+    uint64_t v[] = { 900, 100, 500, 300, 700 };
+    struct prh_bench_stats s;
+    prh_bench_stats_compute(v, 5, &s);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.min, 100);
+    assert_int_equal(s.max, 900);
+    assert_int_equal(s.p50, 500);
+    assert_int_equal(s.p90, 900);
+    assert_int_equal(s.p99, 900);
+    assert_true(s.mean > 499.9 && s.mean < 500.1);
+    assert_int_equal(v[0], 100); /* sorted in place */
+    prh_bench_stats_compute(v, 0, &s);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(s.max, 0);
+}
+
+static void test_count_classifies_statuses(void **state)
+{
+    (void)state;
+    struct prh_bench_counts c = { 0 };
+    prh_bench_count(&c, SCSI_STATUS_GOOD, 0);
+    prh_bench_count(&c, SCSI_STATUS_RESERVATION_CONFLICT, 0);
+    prh_bench_count(&c, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_UNIT_ATTENTION);
+    prh_bench_count(&c, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_ILLEGAL_REQUEST);
+    prh_bench_count(&c, SCSI_STATUS_BUSY, 0);
+    assert_int_equal(c.good, 1);
+    assert_int_equal(c.conflict, 1);
+    assert_int_equal(c.unit_attention, 1);
+    assert_int_equal(c.check, 1);
+    assert_int_equal(c.other, 1);
+}
+
+/* ---- /proc --------------------------------------------------------------- */
+
+static void test_status_field_finds_the_key_at_a_line_start(void **state)
+{
+    (void)state;
+    const char *text = "Name:\tprhelper\nVmHWM:\t  9000 kB\nVmRSS:\t    4242 kB\nThreads:\t5\n";
+    assert_int_equal(prh_bench_status_field(text, "VmRSS"), 4242);
+    assert_int_equal(prh_bench_status_field(text, "Threads"), 5);
+    assert_int_equal(prh_bench_status_field(text, "RSS"), -1);
+    assert_int_equal(prh_bench_status_field(text, "VmSwap"), -1);
+    assert_int_equal(prh_bench_status_field("VmRSS:\tmany kB\n", "VmRSS"), -1);
+}
+
+static void test_proc_sample_of_this_process_and_of_nobody(void **state)
+{
+    (void)state;
+    struct prh_bench_proc p;
+    prh_bench_proc_sample(getpid(), &p);
+    assert_true(p.rss_kib > 0);
+    assert_true(p.fds >= 3);
+    assert_true(p.threads >= 1);
+    prh_bench_proc_sample(0, &p);
+    assert_int_equal(p.rss_kib, -1);
+    assert_int_equal(p.fds, -1);
+    assert_int_equal(p.threads, -1);
+}
+
+/* ---- the built program --------------------------------------------------- */
+
+/* Run argv with stdout into out (stderr too); exit status, or -1. */
+static int run(char *out, size_t outlen, const char *const *argv)
+{
+    int p[2], st;
+    size_t got = 0;
+    long end = tu_now_ms() + 60000;
+    struct pollfd pf;
+    pid_t pid;
+
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    pf.fd = p[0];
+    pf.events = POLLIN;
+    while (tu_now_ms() < end && poll(&pf, 1, 100) >= 0) {
+        if (!pf.revents)
+            continue;
+        ssize_t n = read(p[0], out + got, outlen - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    close(p[0]);
+    while (tu_now_ms() < end) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        tu_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+/* Column `name` of the one TSV row in out. */
+static void tsv_field(const char *out, const char *name, char *val, size_t len)
+{
+    char hdr[1024], row[1024];
+    const char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    snprintf(hdr, sizeof(hdr), "%.*s", (int)(nl - out), out);
+    snprintf(row, sizeof(row), "%s", nl + 1);
+    row[strcspn(row, "\n")] = '\0';
+    char *hs, *rs, *h = strtok_r(hdr, "\t", &hs), *r = strtok_r(row, "\t", &rs);
+    while (h && r) {
+        if (strcmp(h, name) == 0) {
+            snprintf(val, len, "%s", r);
+            return;
+        }
+        h = strtok_r(NULL, "\t", &hs);
+        r = strtok_r(NULL, "\t", &rs);
+    }
+    fail_msg("no column %s in %s", name, out);
+}
+
+static void test_bench_program_runs_against_the_sim_daemon(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), sock[300], stateopt[300], sockopt[320], out[8192], v[64];
+    assert_non_null(dir);
+    char *disk = tu_disk(dir, "disk.img");
+    snprintf(sock, sizeof(sock), "%s/prh.sock", dir);
+    snprintf(sockopt, sizeof(sockopt), "--socket=%s", sock);
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s/state", dir);
+    pid_t d = fork();
+    assert_true(d >= 0);
+    if (d == 0) {
+        execl(PRH_DAEMON_BIN, PRH_DAEMON_BIN, "--transport=sim", "-q", sockopt, stateopt,
+              (char *)NULL);
+        _exit(127);
+    }
+    long end = tu_now_ms() + 10000;
+    struct stat sb;
+    while (stat(sock, &sb) != 0) {
+        assert_true(tu_now_ms() < end);
+        tu_sleep_ms(5);
+    }
+    const char *argv[] = { PRH_BENCH_BIN, "-k", sock, "-c", "4", "-n", "50", "--tsv",
+                           "--mix=register-read-keys", disk, NULL };
+    int rc = run(out, sizeof(out), argv);
+    kill(d, SIGTERM);
+    waitpid(d, NULL, 0);
+    assert_int_equal(rc, 0);
+    tsv_field(out, "done", v, sizeof(v));
+    assert_string_equal(v, "200");
+    tsv_field(out, "good", v, sizeof(v));
+    assert_string_equal(v, "200");
+    tsv_field(out, "mix", v, sizeof(v));
+    assert_string_equal(v, "register-read-keys");
+    tsv_field(out, "rss_idle_kib", v, sizeof(v));
+    assert_true(atol(v) > 0); /* the daemon was found through SO_PEERCRED */
+
+    tu_rm_rf(dir);
+    free(disk);
+    free(dir);
+}
+
+static void test_bench_floor_mode_runs_its_echo_server(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), out[8192];
+    assert_non_null(dir);
+    char *disk = tu_disk(dir, "disk.img");
+    const char *argv[] = { PRH_BENCH_BIN, "--floor", "-c", "3", "-n", "40", "--mix=reserve-release",
+                           disk, NULL };
+    assert_int_equal(run(out, sizeof(out), argv), 0);
+    assert_non_null(strstr(out, "3 clients x 40 requests"));
+    assert_non_null(strstr(out, "requests 120 in"));
+    assert_non_null(strstr(out, "replies: good 120,"));
+    assert_non_null(strstr(out, "idle memory per connected client"));
+    tu_rm_rf(dir);
+    free(disk);
+    free(dir);
+}
+
+static void test_bench_usage_error_exits_2(void **state)
+{
+    (void)state;
+    char out[4096];
+    const char *argv[] = { PRH_BENCH_BIN, "-c", "0", "/dev/null", NULL };
+    assert_int_equal(run(out, sizeof(out), argv), 2);
+    assert_non_null(strstr(out, "--clients must be 1..4096"));
+    assert_non_null(strstr(out, "Try 'prhelper-bench --help'"));
+}
+
+static void test_bench_unreachable_socket_is_a_clear_error(void **state)
+{
+    (void)state;
+    char out[4096];
+    const char *argv[] = { PRH_BENCH_BIN, "-k", "/nonexistent/prh.sock", "/dev/null", NULL };
+    assert_int_equal(run(out, sizeof(out), argv), 1);
+    assert_non_null(strstr(out, "cannot connect to /nonexistent/prh.sock"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options_defaults),
+        cmocka_unit_test(test_options_every_option_is_taken),
+        cmocka_unit_test(test_options_modes_and_their_labels),
+        cmocka_unit_test(test_options_bad_numbers_are_usage_errors),
+        cmocka_unit_test(test_options_unknown_mix_lists_the_mixes),
+        cmocka_unit_test(test_options_modes_exclude_each_other),
+        cmocka_unit_test(test_options_device_count_is_checked),
+        cmocka_unit_test(test_options_unknown_option_and_missing_value),
+        cmocka_unit_test(test_options_help),
+        cmocka_unit_test(test_mix_read_keys_is_pr_in_sa0_alloc_8192),
+        cmocka_unit_test(test_mix_register_read_keys_alternates_and_changes_the_key),
+        cmocka_unit_test(test_mix_reserve_release_registers_first_and_cleans_up),
+        cmocka_unit_test(test_mix_names_round_trip),
+        cmocka_unit_test(test_percentile_is_nearest_rank),
+        cmocka_unit_test(test_stats_sort_and_summarise),
+        cmocka_unit_test(test_count_classifies_statuses),
+        cmocka_unit_test(test_status_field_finds_the_key_at_a_line_start),
+        cmocka_unit_test(test_proc_sample_of_this_process_and_of_nobody),
+        cmocka_unit_test(test_bench_program_runs_against_the_sim_daemon),
+        cmocka_unit_test(test_bench_floor_mode_runs_its_echo_server),
+        cmocka_unit_test(test_bench_usage_error_exits_2),
+        cmocka_unit_test(test_bench_unreachable_socket_is_a_clear_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
