@@ -196,6 +196,29 @@ size_t pr_sim_pending_ua_count(const struct pr_sim_lun *lun, const struct pr_sim
     return n != NULL ? n->ua_count : 0;
 }
 
+bool pr_sim_nexus_at(const struct pr_sim_lun *lun, size_t i, struct pr_sim_nexus *out)
+{
+    const struct sim_nexus *n = lun->st.all_head;
+    while (n != NULL && i > 0) {
+        n = n->all_next;
+        i--;
+    }
+    if (n == NULL)
+        return false;
+    *out = n->id;
+    return true;
+}
+
+bool pr_sim_pending_ua_at(const struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus,
+                          size_t i, struct scsi_sense *out)
+{
+    const struct sim_nexus *n = sim_nexus_find(&lun->st, nexus);
+    if (n == NULL || i >= n->ua_count)
+        return false;
+    *out = n->ua[(n->ua_head + i) % SIM_UA_MAX];
+    return true;
+}
+
 int pr_sim_queue_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus, struct scsi_sense ua)
 {
     uint8_t tid[PR_TID_MAX_LEN];

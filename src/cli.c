@@ -13,6 +13,8 @@
 const char *prh_progname = "prhelper";
 
 enum {
+    OPT_CONTROL = 200,
+    OPT_TRACE_FILE,
     OPT_TRANSPORT = 256,
     OPT_STATE_DIR,
     OPT_SIM_PROFILE,
@@ -37,6 +39,8 @@ static const struct option long_options[] = {
     { "verbose", no_argument, NULL, 'v' },
     { "quiet", no_argument, NULL, 'q' },
     { "transport", required_argument, NULL, OPT_TRANSPORT },
+    { "control", required_argument, NULL, OPT_CONTROL },
+    { "trace-file", required_argument, NULL, OPT_TRACE_FILE },
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
     { "sim-profile", required_argument, NULL, OPT_SIM_PROFILE },
     { "workers", required_argument, NULL, OPT_WORKERS },
@@ -73,6 +77,10 @@ void prh_cli_usage(FILE *out, const char *prog)
             "\n"
             "prhelper options:\n"
             "      --transport=NAME      sg (default), mpath or sim\n"
+            "      --control=PATH        serve the root-only control socket at PATH\n"
+            "                            (prhelper-cli ctl; sim: state, faults, power cycle)\n"
+            "      --trace-file=PATH     append one JSON object per request to PATH\n"
+            "                            (-v -v: also on stderr)\n"
             "      --state-dir=DIR       sim: APTPL state files (default '%s')\n"
             "      --sim-profile=NAME    sim: spc4 (default) or lio\n"
             "      --workers=N           worker threads for device calls (default 4)\n"
@@ -218,6 +226,20 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
             break;
         case OPT_TRANSPORT:
             o->transport = optarg;
+            break;
+        case OPT_CONTROL:
+            if (optarg[0] != '/') {
+                fprintf(err, "%s: control socket path must be absolute\n", prh_progname);
+                return PRH_CLI_ERROR;
+            }
+            o->control_path = optarg;
+            break;
+        case OPT_TRACE_FILE:
+            if (optarg[0] == '\0') {
+                fprintf(err, "%s: --trace-file needs a path\n", prh_progname);
+                return PRH_CLI_ERROR;
+            }
+            o->trace_file = optarg;
             break;
         case OPT_STATE_DIR:
             if (optarg[0] != '/') {

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "prhelper/cli.h"
+#include "prhelper/control.h"
+#include "prhelper/reqtrace.h"
 #include "prhelper/log.h"
 #include "prhelper/privs.h"
 #include "prhelper/server.h"
@@ -41,9 +43,12 @@ static void report_ready(struct daemon_ctx *d, char status)
     }
 }
 
+static struct prh_control *control; /* --control */
+
 static __attribute__((noreturn)) void fail(struct daemon_ctx *d)
 {
     report_ready(d, 1);
+    prh_control_free(control);
     if (d->pidfile_written) {
         unlink(d->pidfile);
     }
@@ -321,6 +326,32 @@ int main(int argc, char **argv)
         scfg.socket_path = o.socket_path;
         scfg.check_socket_inode = true;
     }
+    /* The request trace and the control socket: opened while still root. */
+    if ((o.trace_file || prh_cli_verbosity(&o) >= 3) &&
+        prh_reqtrace_open(o.trace_file, prh_cli_verbosity(&o) >= 3, errmsg, sizeof(errmsg)) < 0) {
+        prh_error("%s", errmsg);
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
+    if (o.control_path) {
+        control = prh_control_new();
+        int cr = control ? 0 : -ENOMEM;
+        if (cr == 0 && t->control_register)
+            cr = t->control_register(tstate, control);
+        if (cr == 0)
+            cr = prh_control_add_lifecycle(control, argv,
+                                           !activated && !privs.change_uid && !privs.change_gid);
+        if (cr < 0)
+            snprintf(errmsg, sizeof(errmsg), "cannot set up the control commands: %s",
+                     strerror(-cr));
+        if (cr < 0 || prh_control_listen(control, o.control_path, errmsg, sizeof(errmsg)) < 0) {
+            prh_error("%s", errmsg);
+            if (scfg.socket_path)
+                unlink(scfg.socket_path);
+            fail(&d);
+        }
+    }
 
     if (o.daemonize && daemonize(&d) < 0) {
         prh_error("Failed to daemonize: %s", strerror(errno));
@@ -354,6 +385,12 @@ int main(int argc, char **argv)
             unlink(scfg.socket_path);
         fail(&d);
     }
+    if (control && prh_control_start(control, errmsg, sizeof(errmsg)) < 0) {
+        prh_error("%s", errmsg);
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
     prh_log(2, "listening on %s with the %s transport", activated ? "fd 3" : o.socket_path,
             t->name);
     if (o.daemonize) {
@@ -367,6 +404,9 @@ int main(int argc, char **argv)
 
     sd_notify(0, "STOPPING=1");
     prh_server_free(srv);
+    prh_control_free(control); /* before the transport state it refers to */
+    control = NULL;
+    prh_reqtrace_close();
     close(scfg.signal_fd);
     t->fini(tstate);
     if (d.pidfile_written) {

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "prhelper/log.h"
+#include "prhelper/reqtrace.h"
 #include "prhelper/workers.h"
 
 #define PRH_DEFAULT_WORKERS 4
@@ -68,6 +69,7 @@ struct client {
     struct prh_request req;
     struct prh_wire_rx rx;
     struct prh_reply reply;
+    bool drop;          /* the transport asked to close instead of replying */
     uint8_t tx[PRH_WIRE_REPLY_MAX];
 };
 
@@ -155,7 +157,15 @@ static void job_run(struct prh_job *job)
         return;
     }
     prh_reply_init(&c->reply);
-    prh_transport_execute(t, srv->cfg.transport_state, c->nexus, &c->req, &c->reply);
+    struct prh_exec_info info;
+    struct timespec start = { 0 };
+    bool traced = prh_reqtrace_enabled();
+    if (traced)
+        clock_gettime(CLOCK_REALTIME, &start);
+    prh_transport_execute_ex(t, srv->cfg.transport_state, c->nexus, &c->req, &c->reply, &info);
+    c->drop = info.disconnect;
+    if (traced)
+        prh_reqtrace_emit(&c->peer, c->who, &c->req, &c->reply, &info, &start);
     close(c->req.fd);
     c->req.fd = -1;
 }
@@ -304,6 +314,11 @@ static void job_done(struct prh_server *srv, struct client *c)
         return;
     }
     c->state = C_REPLY;
+    if (c->drop && !c->closing && c->sock >= 0) {
+        c->drop = false;
+        client_close(srv, c, "fault injection: closed instead of replying");
+        return;
+    }
     if (c->closing || c->sock < 0) {
         c->closing = false;
         client_close(srv, c, "closed during request");

@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 /* dm-multipath fan-out: planned, registered so that --transport=mpath says
  * so.  (sg lives in transport_sg.c, sim in transport_sim.c.) */
@@ -101,6 +104,9 @@ void prh_result_to_reply(const struct prh_result *res, const struct prh_request 
         memcpy(reply->sense, res->raw_sense, n);
         break;
     }
+    case PRH_RESULT_DISCONNECT: /* nothing is sent; the status is for the trace */
+        reply->status = SCSI_STATUS_GOOD;
+        return;
     case PRH_RESULT_ERRNO:
     default:
         errno_to_reply(res->kind == PRH_RESULT_ERRNO ? res->err : EIO, reply);
@@ -116,12 +122,40 @@ void prh_result_to_reply(const struct prh_result *res, const struct prh_request 
     }
 }
 
+int prh_lun_id_of_fd(int fd, char *buf, size_t len)
+{
+    struct stat sb;
+
+    if (fstat(fd, &sb) < 0)
+        return -errno;
+    if (S_ISBLK(sb.st_mode))
+        snprintf(buf, len, "blk-%u-%u", major(sb.st_rdev), minor(sb.st_rdev));
+    else if (S_ISCHR(sb.st_mode))
+        snprintf(buf, len, "chr-%u-%u", major(sb.st_rdev), minor(sb.st_rdev));
+    else
+        snprintf(buf, len, "file-%llx-%llu", (unsigned long long)sb.st_dev,
+                 (unsigned long long)sb.st_ino);
+    return 0;
+}
+
 void prh_transport_execute(const struct prh_transport *t, void *state, void *nexus,
                            const struct prh_request *req, struct prh_reply *reply)
+{
+    prh_transport_execute_ex(t, state, nexus, req, reply, NULL);
+}
+
+void prh_transport_execute_ex(const struct prh_transport *t, void *state, void *nexus,
+                              const struct prh_request *req, struct prh_reply *reply,
+                              struct prh_exec_info *info)
 {
     struct prh_result res = prh_result_status(SCSI_STATUS_GOOD);
     void *dev = NULL;
 
+    if (info) {
+        memset(info, 0, sizeof(*info));
+        if (prh_lun_id_of_fd(req->fd, info->lun, sizeof(info->lun)) < 0)
+            info->lun[0] = '\0';
+    }
     if (prh_wire_is_pr_out(req->cdb)) {
         int flags = fcntl(req->fd, F_GETFL);
         if (flags < 0) {
@@ -135,11 +169,17 @@ void prh_transport_execute(const struct prh_transport *t, void *state, void *nex
     }
     if (t->open(state, nexus, req->fd, &dev, &res) < 0)
         goto out;
+    if (info && t->generation)
+        info->gen_known_before = t->generation(state, nexus, dev, &info->gen_before);
     if (prh_wire_is_pr_out(req->cdb))
         t->pr_out(state, nexus, dev, req, &res);
     else
         t->pr_in(state, nexus, dev, req, reply->data, sizeof(reply->data), &res);
+    if (info && t->generation)
+        info->gen_known_after = t->generation(state, nexus, dev, &info->gen_after);
     t->close(state, nexus, dev);
 out:
+    if (info && res.kind == PRH_RESULT_DISCONNECT)
+        info->disconnect = true;
     prh_result_to_reply(&res, req, reply);
 }

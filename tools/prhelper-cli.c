@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "prhelper/cli.h"
+#include "prhelper/control.h"
+#include "prhelper/transport.h"
 #include "prhelper/scsi.h"
 #include "prhelper/transport_id.h"
 #include "prhelper/wire.h"
@@ -28,6 +30,7 @@
 
 struct cli_opts {
     const char *socket_path;
+    const char *control_path;
     const char *initiator;
     uint64_t key;
     bool aptpl;
@@ -41,7 +44,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: %s [OPTIONS] DEVICE COMMAND [ARGS]\n"
-            "Send persistent reservation commands through prhelper / qemu-pr-helper.\n"
+            "       %s [OPTIONS] ctl CONTROL-COMMAND [ARGS]\n"
+            "Send persistent reservation commands through prhelper / qemu-pr-helper,\n"
+            "or control commands to prhelper's control socket (--control).\n"
             "\n"
             "Commands:\n"
             "  read-keys                 PR IN READ KEYS\n"
@@ -59,6 +64,17 @@ static void usage(FILE *out)
             "\n"
             "TYPE: we, ea, we-ro, ea-ro, we-ar, ea-ar (or 1, 3, 5, 6, 7, 8)\n"
             "\n"
+            "Control commands (prhelper --control=PATH; 'ctl help' lists them all):\n"
+            "  ctl state [LUN]           registrations, holder, type, generation and\n"
+            "                            pending unit attentions (sim transport)\n"
+            "  ctl fault add ACTION [lun=LUN] [client=WHO] [sa=SA] [count=N]\n"
+            "                            make the next N matching commands fail, wait or\n"
+            "                            drop the connection (sim transport)\n"
+            "  ctl fault list | ctl fault clear [ID]\n"
+            "  ctl power-cycle LUN|all   lose non-APTPL state, POWER ON RESET to every nexus\n"
+            "  ctl crash | ctl restart   simulate a daemon crash (and restart)\n"
+            "  A LUN is a name from 'ctl state' or the path of the device or file.\n"
+            "\n"
             "Options:\n"
             "  -k, --socket=PATH         daemon socket (default $PRHELPER_SOCKET or\n"
             "                            '%s')\n"
@@ -69,12 +85,76 @@ static void usage(FILE *out)
             "      --aptpl               set APTPL (persist through power loss)\n"
             "  -a, --alloc=N             PR IN allocation length (default 8192)\n"
             "  -j, --json                print JSON\n"
+            "  -C, --control=PATH        control socket (default $PRHELPER_CONTROL or\n"
+            "                            '%s')\n"
             "  -h, --help                this help\n"
             "  -V, --version             version\n"
             "\n"
             "Exit status: 0 GOOD, 2 CHECK CONDITION, 24 RESERVATION CONFLICT, other\n"
             "SCSI status values as themselves, 1 usage/device/connection error.\n",
-            prog, PRH_DEFAULT_SOCKET);
+            prog, prog, PRH_DEFAULT_SOCKET, PRH_DEFAULT_CONTROL);
+}
+
+/* A word naming an existing file or device becomes its LUN name. */
+static const char *lun_word(const char *w, char *buf, size_t len)
+{
+    int fd;
+
+    if (!strchr(w, '/'))
+        return w;
+    fd = open(w, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return w;
+    int r = prh_lun_id_of_fd(fd, buf, len);
+    close(fd);
+    return r == 0 ? buf : w;
+}
+
+/* prhelper-cli ctl WORDS...: one request on the control socket. */
+static int run_ctl(const struct cli_opts *o, int argc, char **argv)
+{
+    char *words[PRH_CTL_MAX_ARGS];
+    char bufs[PRH_CTL_MAX_ARGS][80];
+    char *body = NULL;
+
+    if (argc < 1) {
+        fprintf(stderr, "%s: ctl needs a control command (try 'ctl help')\n", prog);
+        return EXIT_ERROR;
+    }
+    if (argc > PRH_CTL_MAX_ARGS) {
+        fprintf(stderr, "%s: too many arguments for ctl\n", prog);
+        return EXIT_ERROR;
+    }
+    for (int i = 0; i < argc; i++) {
+        words[i] = argv[i];
+        if (i == 0)
+            continue;
+        if (strncmp(argv[i], "lun=", 4) == 0) {
+            char id[64];
+            const char *l = lun_word(argv[i] + 4, id, sizeof(id));
+            snprintf(bufs[i], sizeof(bufs[i]), "lun=%s", l);
+            if (l == id)
+                words[i] = bufs[i];
+        } else {
+            const char *l = lun_word(argv[i], bufs[i], sizeof(bufs[i]));
+            words[i] = (char *)l;
+        }
+    }
+    int r = prh_control_call(o->control_path, argc, words, o->json, &body);
+    if (r < 0) {
+        fprintf(stderr, "%s: control socket %s: %s\n", prog, o->control_path,
+                r == -EPROTO ? "malformed answer (is this prhelper's control socket?)"
+                : r == -EINVAL ? "arguments must be non-empty words without blanks"
+                               : strerror(-r));
+        return EXIT_ERROR;
+    }
+    if (r == 0) {
+        fputs(body, stdout);
+    } else {
+        fprintf(stderr, "%s: %s", prog, body);
+    }
+    free(body);
+    return r == 0 ? 0 : EXIT_ERROR;
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -348,6 +428,7 @@ int main(int argc, char **argv)
         { "key", required_argument, NULL, 'K' },    { "aptpl", no_argument, NULL, 'P' },
         { "alloc", required_argument, NULL, 'a' },  { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+        { "control", required_argument, NULL, 'C' },
         { NULL, 0, NULL, 0 },
     };
     struct cli_opts o = { .alloc = PRH_WIRE_DATA_SIZE };
@@ -359,13 +440,19 @@ int main(int argc, char **argv)
     o.socket_path = getenv("PRHELPER_SOCKET");
     if (!o.socket_path || !o.socket_path[0])
         o.socket_path = PRH_DEFAULT_SOCKET;
-    while ((c = getopt_long(argc, argv, "+k:I:K:a:jhV", longopts, NULL)) != -1) {
+    o.control_path = getenv("PRHELPER_CONTROL");
+    if (!o.control_path || !o.control_path[0])
+        o.control_path = PRH_DEFAULT_CONTROL;
+    while ((c = getopt_long(argc, argv, "+k:I:K:a:jhVC:", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
             o.socket_path = optarg;
             break;
         case 'I':
             o.initiator = optarg;
+            break;
+        case 'C':
+            o.control_path = optarg;
             break;
         case 'K':
             if (!parse_u64(optarg, &o.key)) {
@@ -398,6 +485,8 @@ int main(int argc, char **argv)
             return EXIT_ERROR;
         }
     }
+    if (argc - optind >= 1 && strcmp(argv[optind], "ctl") == 0)
+        return run_ctl(&o, argc - optind - 1, argv + optind + 1);
     if (argc - optind < 2) {
         fprintf(stderr, "%s: need a DEVICE and a COMMAND\n", prog);
         fprintf(stderr, "Try `%s --help' for more information.\n", prog);

@@ -40,6 +40,8 @@ struct prh_options {
     int verbose;               /* loglevel: 1 default, +1 per -v */
     bool quiet;
     const char *transport;
+    const char *control_path;  /* --control, NULL: no control socket */
+    const char *trace_file;    /* --trace-file, NULL: none */
     const char *state_dir;
     const char *sim_profile;
     unsigned workers;

@@ -188,6 +188,16 @@ bool pr_sim_registration_at(const struct pr_sim_lun *lun, size_t i,
                             struct pr_sim_registration_view *out);
 /* Number of unit attentions pending for a nexus. */
 size_t pr_sim_pending_ua_count(const struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus);
+/*
+ * Known nexus number i (a nexus the LUN remembers: registered, with
+ * pending unit attentions, or seen and not yet lost), most recently
+ * known first; false if out of range.  O(i): for inspection tools.
+ */
+bool pr_sim_nexus_at(const struct pr_sim_lun *lun, size_t i, struct pr_sim_nexus *out);
+/* Pending unit attention number i of a nexus, oldest (next reported)
+ * first; false if there is none. */
+bool pr_sim_pending_ua_at(const struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus,
+                          size_t i, struct scsi_sense *out);
 /* Queue a unit attention for a nexus (fault injection); 0 or -ENOMEM. */
 int pr_sim_queue_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus, struct scsi_sense ua);
 

@@ -27,6 +27,8 @@
 
 #define PRH_TRANSPORT_API_VERSION 1
 
+struct prh_control;
+
 /* Who is on the other end of a connection (for nexus identity). */
 struct prh_peer {
     uint64_t serial;       /* connection number since start, from 1 */
@@ -53,6 +55,7 @@ enum prh_result_kind {
     PRH_RESULT_SENSE,     /* CHECK CONDITION with key/ASC/ASCQ */
     PRH_RESULT_RAW_SENSE, /* status + sense bytes from a device, forwarded */
     PRH_RESULT_ERRNO,     /* the OS failed the command: errno */
+    PRH_RESULT_DISCONNECT, /* close the connection without a reply (fault injection) */
 };
 
 struct prh_result {
@@ -115,6 +118,14 @@ struct prh_transport {
     void (*pr_out)(void *state, void *nexus, void *dev, const struct prh_request *req,
                    struct prh_result *res);
     void (*close)(void *state, void *nexus, void *dev);
+
+    /* Optional (NULL: none): add this transport's control-socket commands
+     * (control.h) once at startup.  0 or -errno. */
+    int (*control_register)(void *state, struct prh_control *ctl);
+    /* Optional (NULL: unknown): the LUN's PRgeneration as the transport
+     * knows it without sending a command (the request trace); false if
+     * unknown.  Runs on a worker between open and close. */
+    bool (*generation)(void *state, void *nexus, void *dev, uint32_t *gen);
 };
 
 /* The registry: sim, sg, mpath.  NULL if the name is unknown. */
@@ -141,5 +152,25 @@ void prh_result_to_reply(const struct prh_result *res, const struct prh_request 
  */
 void prh_transport_execute(const struct prh_transport *t, void *state, void *nexus,
                            const struct prh_request *req, struct prh_reply *reply);
+
+/* What prh_transport_execute_ex() learned besides the reply. */
+struct prh_exec_info {
+    char lun[64];           /* prh_lun_id_of_fd() of the request's fd, "" if unknown */
+    bool gen_known_before, gen_known_after; /* transport's generation() answered */
+    uint32_t gen_before, gen_after;
+    bool disconnect;        /* PRH_RESULT_DISCONNECT: close without a reply */
+};
+
+/* prh_transport_execute() that also fills info (which may be NULL). */
+void prh_transport_execute_ex(const struct prh_transport *t, void *state, void *nexus,
+                              const struct prh_request *req, struct prh_reply *reply,
+                              struct prh_exec_info *info);
+
+/*
+ * The LUN an fd stands for, the same name on every transport: a block or
+ * character device is its st_rdev ("blk-8-16", "chr-21-0"), anything
+ * else its st_dev and st_ino ("file-803-1234").  0 or -errno.
+ */
+int prh_lun_id_of_fd(int fd, char *buf, size_t len);
 
 #endif
