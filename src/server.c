@@ -29,7 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prhelper/audit.h"
 #include "prhelper/log.h"
+#include "prhelper/metrics.h"
+#include "prhelper/policy.h"
 #include "prhelper/reqtrace.h"
 #include "prhelper/workers.h"
 
@@ -65,6 +68,8 @@ struct client {
     size_t tx_len, tx_off;
     void *nexus;
     struct prh_peer peer;
+    struct prh_audit_client *audit_client; /* with an audit trail: /proc facts at accept */
+    uint64_t t_start_ns; /* request complete (monotonic) */
     char who[256];
     struct prh_request req;
     struct prh_wire_rx rx;
@@ -144,6 +149,65 @@ static void set_events(struct prh_server *srv, struct client *c, uint32_t events
     epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->sock, &ev);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Operations around one request: device policy, metrics, audit trail. */
+struct ops_ctx {
+    struct prh_audit_device dev;
+    bool denied;
+};
+
+/* false: the device policy refused the request (reply filled). */
+static bool ops_before(struct prh_server *srv, struct client *c, struct ops_ctx *o)
+{
+    bool rules = prh_policy_has_device_rules(srv->cfg.policy);
+
+    memset(o, 0, sizeof(*o));
+    if (rules || (srv->cfg.audit && prh_audit_wanted(&c->req)))
+        prh_audit_device_fill(&o->dev, c->req.fd,
+                              srv->cfg.sysfs_root ? srv->cfg.sysfs_root : "/sys");
+    if (!rules || prh_policy_allows_device(srv->cfg.policy, &o->dev))
+        return true;
+    struct prh_result res = prh_result_sense(SENSE_ACCESS_DENIED);
+    prh_result_to_reply(&res, &c->req, &c->reply);
+    prh_log(2, "client %llu: device %u:%u %s is not in --allow-device, refused",
+            (unsigned long long)c->peer.serial, o->dev.major, o->dev.minor, o->dev.wwid);
+    o->denied = true;
+    return false;
+}
+
+static void ops_after(struct prh_server *srv, struct client *c, struct ops_ctx *o)
+{
+    uint64_t latency = mono_ns() - c->t_start_ns;
+
+    prh_metrics_request(srv->cfg.metrics, c->req.cdb, &c->reply, o->denied, latency);
+    if (!srv->cfg.audit || !(o->denied || prh_audit_wanted(&c->req)))
+        return;
+    struct prh_audit_record rec = {
+        .event = o->denied ? PRH_AUDIT_EV_DEVICE_DENIED : PRH_AUDIT_EV_PR_OUT,
+        .transport = srv->cfg.transport->name,
+        .client = c->audit_client,
+        .device = &o->dev,
+        .req = &c->req,
+        .reply = &c->reply,
+        .latency_ns = latency,
+    };
+    struct prh_audit_client fallback;
+    if (!rec.client) {
+        prh_audit_client_fill(&fallback, &c->peer, "/nonexistent");
+        rec.client = &fallback;
+    }
+    clock_gettime(CLOCK_REALTIME, &rec.time);
+    if (prh_audit_emit(srv->cfg.audit, &rec) < 0)
+        prh_metrics_audit_error(srv->cfg.metrics);
+}
+
 static void job_run(struct prh_job *job)
 {
     struct client *c = (struct client *)job;
@@ -162,10 +226,15 @@ static void job_run(struct prh_job *job)
     bool traced = prh_reqtrace_enabled();
     if (traced)
         clock_gettime(CLOCK_REALTIME, &start);
-    prh_transport_execute_ex(t, srv->cfg.transport_state, c->nexus, &c->req, &c->reply, &info);
+    struct ops_ctx ops;
+    if (ops_before(srv, c, &ops))
+        prh_transport_execute_ex(t, srv->cfg.transport_state, c->nexus, &c->req, &c->reply, &info);
+    else
+        memset(&info, 0, sizeof(info));
     c->drop = info.disconnect;
     if (traced)
         prh_reqtrace_emit(&c->peer, c->who, &c->req, &c->reply, &info, &start);
+    ops_after(srv, c, &ops);
     close(c->req.fd);
     c->req.fd = -1;
 }
@@ -206,6 +275,8 @@ static void client_destroy(struct prh_server *srv, struct client *c)
 {
     srv->nclients--;
     atomic_store(&srv->clients_now, srv->nclients);
+    prh_metrics_clients_add(srv->cfg.metrics, -1);
+    free(c->audit_client);
     free(c);
     if (srv->listen_paused && !srv->stopping) {
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &srv->tag_listen };
@@ -280,6 +351,7 @@ static void client_read(struct prh_server *srv, struct client *c)
             return client_close(srv, c, "eof");
         if (r < 0) {
             atomic_fetch_add(&srv->protocol_errors, 1);
+            prh_metrics_protocol_error(srv->cfg.metrics, r);
             prh_log(1, "%s", prh_wire_error_str(r));
             prh_trace(PRH_TRACE_PROTOCOL_ERROR, "client=%llu error=%s",
                       (unsigned long long)c->peer.serial, prh_wire_error_str(r));
@@ -298,6 +370,8 @@ static void client_read(struct prh_server *srv, struct client *c)
                   c->req.xfer_len);
         c->state = C_EXEC;
         c->job_kind = JOB_EXECUTE;
+        c->t_start_ns = mono_ns();
+        prh_metrics_in_flight_add(srv->cfg.metrics, 1);
         set_events(srv, c, 0);
         prh_workers_submit(srv->workers, &c->job);
         return;
@@ -313,6 +387,7 @@ static void job_done(struct prh_server *srv, struct client *c)
         srv->graveyard = c;
         return;
     }
+    prh_metrics_in_flight_add(srv->cfg.metrics, -1);
     c->state = C_REPLY;
     if (c->drop && !c->closing && c->sock >= 0) {
         c->drop = false;
@@ -363,6 +438,33 @@ static void fill_peer(struct client *c, uint64_t serial)
     }
 }
 
+/* --allow-uid/--allow-gid said no: audit, count, close; no byte is read. */
+static void refuse_client(struct prh_server *srv, struct client *c)
+{
+    atomic_fetch_add(&srv->rejected, 1);
+    prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_POLICY);
+    prh_log(1, "connection from pid %ld uid %ld gid %ld refused by the access policy",
+            (long)c->peer.pid, (long)c->peer.uid, (long)c->peer.gid);
+    if (srv->cfg.audit) {
+        struct prh_audit_client fallback;
+        struct prh_audit_record rec = {
+            .event = PRH_AUDIT_EV_CLIENT_DENIED,
+            .transport = srv->cfg.transport->name,
+            .client = c->audit_client,
+        };
+        if (!rec.client) {
+            prh_audit_client_fill(&fallback, &c->peer, "/nonexistent");
+            rec.client = &fallback;
+        }
+        clock_gettime(CLOCK_REALTIME, &rec.time);
+        if (prh_audit_emit(srv->cfg.audit, &rec) < 0)
+            prh_metrics_audit_error(srv->cfg.metrics);
+    }
+    close(c->sock);
+    free(c->audit_client);
+    free(c);
+}
+
 static void accept_clients(struct prh_server *srv)
 {
     for (;;) {
@@ -382,6 +484,7 @@ static void accept_clients(struct prh_server *srv)
         }
         if (srv->nclients >= srv->cfg.max_clients) {
             atomic_fetch_add(&srv->rejected, 1);
+            prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_MAX_CLIENTS);
             prh_log(2, "too many clients (%u), connection refused", srv->cfg.max_clients);
             close(fd);
             continue;
@@ -397,6 +500,15 @@ static void accept_clients(struct prh_server *srv)
         c->req.fd = -1;
         c->rx.fd = -1;
         fill_peer(c, ++srv->serial);
+        if (srv->cfg.audit) {
+            c->audit_client = malloc(sizeof(*c->audit_client));
+            if (c->audit_client)
+                prh_audit_client_fill(c->audit_client, &c->peer, "/proc");
+        }
+        if (!prh_policy_allows_socket(srv->cfg.policy, fd)) {
+            refuse_client(srv, c);
+            continue;
+        }
         c->nexus = srv->cfg.transport->nexus_new(srv->cfg.transport_state, &c->peer);
         if (!c->nexus) {
             close(fd);
@@ -419,6 +531,7 @@ static void accept_clients(struct prh_server *srv)
         srv->clients = c;
         srv->nclients++;
         atomic_store(&srv->clients_now, srv->nclients);
+        prh_metrics_clients_add(srv->cfg.metrics, 1);
         atomic_fetch_add(&srv->accepted, 1);
         prh_trace(PRH_TRACE_CLIENT_ACCEPT, "client=%llu pid=%ld uid=%ld nexus=%s",
                   (unsigned long long)c->peer.serial, (long)c->peer.pid, (long)c->peer.uid,
@@ -472,6 +585,7 @@ static void sweep_timeouts(struct prh_server *srv)
         if (!c->deadline_ms || now < c->deadline_ms)
             continue;
         atomic_fetch_add(&srv->timeouts, 1);
+        prh_metrics_protocol_error(srv->cfg.metrics, PRH_METRICS_FRAME_TIMEOUT);
         prh_log(1, "client %llu (%s): %s not completed within %u ms, closing socket.",
                 (unsigned long long)c->peer.serial, c->who,
                 c->state == C_REPLY     ? "reply"
@@ -646,6 +760,7 @@ void prh_server_free(struct prh_server *srv)
         if (c->nexus)
             srv->cfg.transport->nexus_free(srv->cfg.transport_state, c->nexus);
         client_unlink(srv, c);
+        free(c->audit_client);
         free(c);
     }
     if (srv->cfg.listen_fd >= 0)

@@ -14,6 +14,10 @@
 
 #include "prhelper/transport.h"
 
+struct prh_audit;
+struct prh_metrics;
+struct prh_policy;
+
 struct prh_server_config {
     int listen_fd;                       /* listening, taken over by the server */
     const char *socket_path;             /* unlinked when accepting stops; NULL: keep */
@@ -29,6 +33,10 @@ struct prh_server_config {
     unsigned frame_timeout_ms;           /* handshake, request or reply left half-
                                             transferred this long closes the client;
                                             0: no timeout */
+    struct prh_audit *audit;             /* audit trail; NULL: none */
+    struct prh_metrics *metrics;         /* NULL: none */
+    const struct prh_policy *policy;     /* --allow-*; NULL: allow all */
+    const char *sysfs_root;              /* WWIDs are read here; NULL: "/sys" */
 };
 
 struct prh_server;

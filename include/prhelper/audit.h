@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * audit.h - the audit trail: one structured record per state-changing or
+ * refused PR OUT, per request refused by the device policy, and per
+ * connection refused by the access policy.
+ *
+ * Sinks: the systemd journal (sd_journal_send, one PRH_* field per
+ * item), syslog (LOG_AUTHPRIV, "key=value" text), or a file of JSON
+ * lines (O_APPEND, one write() per record, fdatasync'd before the reply
+ * goes out).  Records are built on worker threads; prh_audit_emit() is
+ * thread-safe.  docs/operations.md shows how to query them.
+ */
+#ifndef PRHELPER_AUDIT_H
+#define PRHELPER_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "prhelper/scsi.h"
+#include "prhelper/transport.h"
+#include "prhelper/wire.h"
+
+enum prh_audit_sink {
+    PRH_AUDIT_DEFAULT, /* journal under systemd, else syslog */
+    PRH_AUDIT_NONE,
+    PRH_AUDIT_JOURNAL,
+    PRH_AUDIT_SYSLOG,
+    PRH_AUDIT_FILE,
+};
+
+/* Parse --audit=journal|syslog|file:PATH|none.  0, or -1 with errmsg. */
+int prh_audit_parse(const char *spec, enum prh_audit_sink *sink, const char **path,
+                    char *errmsg, size_t errmsg_len);
+/* PRH_AUDIT_DEFAULT resolved: journal when started by systemd. */
+enum prh_audit_sink prh_audit_default_sink(void);
+const char *prh_audit_sink_name(enum prh_audit_sink sink);
+
+/* Who sent a command: SO_PEERCRED plus what /proc says about the pid. */
+struct prh_audit_client {
+    uint64_t serial;
+    bool has_cred;
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    char exe[256];    /* /proc/PID/exe target, "" if unreadable */
+    char guest[128];  /* QEMU's -name guest=..., "" if none */
+};
+
+/* Fill from a peer; reads /proc/PID/{exe,cmdline} (proc_root: "/proc"). */
+void prh_audit_client_fill(struct prh_audit_client *c, const struct prh_peer *peer,
+                           const char *proc_root);
+
+/*
+ * QEMU's guest name from its NUL-separated command line: "-name NAME",
+ * "-name guest=NAME,..." (also "--name", "-name=..."), with QEMU's ","
+ * escaping (",,") undone.  true and out set, or false.
+ */
+bool prh_audit_guest_name(const char *cmdline, size_t len, char *out, size_t outlen);
+
+/* The device behind a client's fd. */
+struct prh_audit_device {
+    bool known;       /* fstat() answered */
+    bool is_dev;      /* a block or character device: major/minor are its rdev */
+    unsigned major, minor;
+    char wwid[128];   /* from sysfs, "" if none */
+};
+
+/*
+ * Fill from an fd: fstat(), then sysfs_root/dev/{block,char}/M:m/device/wwid
+ * or .../dm/uuid (a dm-multipath map: "mpath-WWID").  sysfs_root: "/sys".
+ */
+void prh_audit_device_fill(struct prh_audit_device *d, int fd, const char *sysfs_root);
+
+enum prh_audit_event {
+    PRH_AUDIT_EV_PR_OUT,         /* a PR OUT ran (or was refused by the device) */
+    PRH_AUDIT_EV_DEVICE_DENIED,  /* --allow-device refused a PR IN/OUT */
+    PRH_AUDIT_EV_CLIENT_DENIED,  /* --allow-uid/--allow-gid refused a connection */
+};
+
+struct prh_audit_record {
+    enum prh_audit_event event;
+    struct timespec time;                 /* CLOCK_REALTIME */
+    const char *transport;
+    const struct prh_audit_client *client;
+    const struct prh_audit_device *device; /* NULL for CLIENT_DENIED */
+    const struct prh_request *req;         /* NULL for CLIENT_DENIED */
+    const struct prh_reply *reply;         /* NULL for CLIENT_DENIED */
+    uint64_t latency_ns;
+};
+
+/* Which requests are audited: every PR OUT (GOOD: state changed; anything
+ * else: refused). */
+bool prh_audit_wanted(const struct prh_request *req);
+
+/*
+ * Renderings of one record.  The JSON line ends with '\n'; the text line
+ * is "key=value ..." for syslog.  Both return the length (as snprintf,
+ * truncated output when len is too small).
+ */
+size_t prh_audit_format_json(const struct prh_audit_record *r, char *buf, size_t len);
+size_t prh_audit_format_text(const struct prh_audit_record *r, char *buf, size_t len);
+
+/* Journal fields ("NAME=value") into storage; returns the count (<= max). */
+#define PRH_AUDIT_JOURNAL_MAX_FIELDS 32
+struct prh_audit_fields {
+    char text[PRH_AUDIT_JOURNAL_MAX_FIELDS][640];
+    struct iovec iov[PRH_AUDIT_JOURNAL_MAX_FIELDS];
+    size_t n;
+};
+void prh_audit_journal_fields(const struct prh_audit_record *r, struct prh_audit_fields *f);
+
+struct prh_audit;
+
+/*
+ * Open a sink (before the privilege drop: the file is opened, and the
+ * syslog/journal sockets connected, here).  NULL with errmsg on failure.
+ * PRH_AUDIT_NONE gives a valid handle that records nothing.
+ */
+struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, char *errmsg,
+                                 size_t errmsg_len);
+/* Write one record; 0, or -errno (also counted in prh_audit_errors()). */
+int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r);
+unsigned long prh_audit_errors(const struct prh_audit *a);
+void prh_audit_close(struct prh_audit *a);
+
+#endif

@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* audit.c - the audit trail (see audit.h and docs/operations.md). */
+#include "prhelper/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+/* snprintf() that may truncate on purpose (bounded fields). */
+__attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, const char *f, ...)
+{
+    va_list ap;
+
+    va_start(ap, f);
+    vsnprintf(dst, len, f, ap);
+    va_end(ap);
+}
+
+/* journalctl MESSAGE_ID=... finds every audit record. */
+#define PRH_AUDIT_MESSAGE_ID "5f7a0c4e2b9d4f3a8e61c0d2a4b7e913"
+
+int prh_audit_parse(const char *spec, enum prh_audit_sink *sink, const char **path,
+                    char *errmsg, size_t errmsg_len)
+{
+    *path = NULL;
+    if (strcmp(spec, "journal") == 0) {
+        *sink = PRH_AUDIT_JOURNAL;
+    } else if (strcmp(spec, "syslog") == 0) {
+        *sink = PRH_AUDIT_SYSLOG;
+    } else if (strcmp(spec, "none") == 0) {
+        *sink = PRH_AUDIT_NONE;
+    } else if (strncmp(spec, "file:", 5) == 0) {
+        if (spec[5] != '/') {
+            snprintf(errmsg, errmsg_len, "--audit=file:PATH needs an absolute path, not '%s'",
+                     spec + 5);
+            return -1;
+        }
+        *sink = PRH_AUDIT_FILE;
+        *path = spec + 5;
+    } else {
+        snprintf(errmsg, errmsg_len,
+                 "unknown audit sink '%s' (expected journal, syslog, file:PATH or none)", spec);
+        return -1;
+    }
+    return 0;
+}
+
+enum prh_audit_sink prh_audit_default_sink(void)
+{
+    /* systemd sets INVOCATION_ID for every unit it starts (v232+). */
+    const char *id = getenv("INVOCATION_ID");
+    return id && *id ? PRH_AUDIT_JOURNAL : PRH_AUDIT_SYSLOG;
+}
+
+const char *prh_audit_sink_name(enum prh_audit_sink sink)
+{
+    switch (sink) {
+    case PRH_AUDIT_NONE: return "none";
+    case PRH_AUDIT_JOURNAL: return "journal";
+    case PRH_AUDIT_SYSLOG: return "syslog";
+    case PRH_AUDIT_FILE: return "file";
+    case PRH_AUDIT_DEFAULT:
+    default: return "default";
+    }
+}
+
+/* ---- who and what ---------------------------------------------------------- */
+
+static bool name_value(const char *opt, char *out, size_t outlen)
+{
+    /* QemuOpts: comma-separated, ",," is a literal comma; the first item
+     * without '=' is the implied "guest" key. */
+    bool first = true;
+    const char *p = opt;
+
+    while (*p) {
+        char item[256];
+        size_t n = 0;
+        while (*p && !(p[0] == ',' && p[1] != ',')) {
+            if (p[0] == ',' && p[1] == ',')
+                p++;
+            if (n + 1 < sizeof(item))
+                item[n++] = *p;
+            p++;
+        }
+        item[n] = '\0';
+        if (*p == ',')
+            p++;
+        const char *eq = strchr(item, '=');
+        const char *val = NULL;
+        if (!eq && first)
+            val = item;
+        else if (eq && (size_t)(eq - item) == 5 && strncmp(item, "guest", 5) == 0)
+            val = eq + 1;
+        first = false;
+        if (val && *val) {
+            snprintf(out, outlen, "%s", val);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool prh_audit_guest_name(const char *cmdline, size_t len, char *out, size_t outlen)
+{
+    const char *p = cmdline, *end = cmdline + len;
+    bool found = false;
+
+    while (p < end) {
+        const char *arg = p;
+        size_t n = strnlen(arg, (size_t)(end - p));
+        p += n + 1;
+        if (n == (size_t)(end - arg))
+            break; /* unterminated last argument: ignore */
+        const char *val = NULL;
+        if (strcmp(arg, "-name") == 0 || strcmp(arg, "--name") == 0) {
+            if (p >= end || strnlen(p, (size_t)(end - p)) == (size_t)(end - p))
+                break; /* no value, or an unterminated one */
+            val = p;
+        } else if (strncmp(arg, "-name=", 6) == 0) {
+            val = arg + 6;
+        } else if (strncmp(arg, "--name=", 7) == 0) {
+            val = arg + 7;
+        }
+        /* QEMU takes the last -name. */
+        if (val && name_value(val, out, outlen))
+            found = true;
+    }
+    return found;
+}
+
+void prh_audit_client_fill(struct prh_audit_client *c, const struct prh_peer *peer,
+                           const char *proc_root)
+{
+    char path[256];
+
+    memset(c, 0, sizeof(*c));
+    c->serial = peer->serial;
+    c->has_cred = peer->has_cred;
+    c->pid = peer->pid;
+    c->uid = peer->uid;
+    c->gid = peer->gid;
+    if (!peer->has_cred || peer->pid <= 0)
+        return;
+    snprintf(path, sizeof(path), "%s/%ld/exe", proc_root, (long)peer->pid);
+    ssize_t n = readlink(path, c->exe, sizeof(c->exe) - 1);
+    c->exe[n > 0 ? n : 0] = '\0';
+
+    snprintf(path, sizeof(path), "%s/%ld/cmdline", proc_root, (long)peer->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char *buf = malloc(65536);
+    size_t len = 0;
+    if (buf) {
+        while (len < 65536) {
+            ssize_t r = read(fd, buf + len, 65536 - len);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+        }
+        if (!prh_audit_guest_name(buf, len, c->guest, sizeof(c->guest)))
+            c->guest[0] = '\0';
+        free(buf);
+    }
+    close(fd);
+}
+
+static bool read_attr(const char *path, char *out, size_t outlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, out, outlen - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ' || out[n - 1] == '\0'))
+        out[--n] = '\0';
+    return n > 0;
+}
+
+void prh_audit_device_fill(struct prh_audit_device *d, int fd, const char *sysfs_root)
+{
+    struct stat sb;
+    char base[128], path[192], buf[sizeof(d->wwid) + 8];
+
+    memset(d, 0, sizeof(*d));
+    if (fstat(fd, &sb) < 0)
+        return;
+    d->known = true;
+    if (!S_ISBLK(sb.st_mode) && !S_ISCHR(sb.st_mode))
+        return;
+    d->is_dev = true;
+    d->major = major(sb.st_rdev);
+    d->minor = minor(sb.st_rdev);
+    snprintf(base, sizeof(base), "%s/dev/%s/%u:%u", sysfs_root,
+             S_ISBLK(sb.st_mode) ? "block" : "char", d->major, d->minor);
+    snprintf(path, sizeof(path), "%s/device/wwid", base);
+    if (read_attr(path, buf, sizeof(buf)))
+        goto found;
+    snprintf(path, sizeof(path), "%s/partition", base);
+    if (access(path, F_OK) == 0) {
+        snprintf(path, sizeof(path), "%s/../device/wwid", base);
+        if (read_attr(path, buf, sizeof(buf)))
+            goto found;
+    }
+    snprintf(path, sizeof(path), "%s/dm/uuid", base);
+    if (read_attr(path, buf, sizeof(buf)) && strncmp(buf, "mpath-", 6) == 0) {
+        memmove(buf, buf + 6, strlen(buf + 6) + 1);
+        goto found;
+    }
+    snprintf(path, sizeof(path), "%s/wwid", base);
+    if (read_attr(path, buf, sizeof(buf)))
+        goto found;
+    return;
+found:
+    fmt(d->wwid, sizeof(d->wwid), "%s", buf);
+}
+
+bool prh_audit_wanted(const struct prh_request *req)
+{
+    return prh_wire_is_pr_out(req->cdb);
+}
+
+/* ---- one list of items, three renderings ------------------------------------ */
+
+struct item {
+    const char *key;
+    bool num;
+    char val[300];
+};
+
+#define MAX_ITEMS 24
+
+struct items {
+    struct item it[MAX_ITEMS];
+    size_t n;
+    char message[600];
+    int priority;
+};
+
+__attribute__((format(printf, 4, 5))) static void add(struct items *l, const char *key, bool num,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+
+    if (l->n == MAX_ITEMS)
+        return;
+    struct item *i = &l->it[l->n++];
+    i->key = key;
+    i->num = num;
+    va_start(ap, fmt);
+    vsnprintf(i->val, sizeof(i->val), fmt, ap);
+    va_end(ap);
+}
+
+static const char *event_name(enum prh_audit_event e)
+{
+    switch (e) {
+    case PRH_AUDIT_EV_PR_OUT: return "pr_out";
+    case PRH_AUDIT_EV_DEVICE_DENIED: return "device_denied";
+    case PRH_AUDIT_EV_CLIENT_DENIED: return "client_denied";
+    }
+    return "unknown";
+}
+
+static void collect(const struct prh_audit_record *r, struct items *l)
+{
+    struct tm tm;
+    char ts[64], who[200], dev[160], res[200];
+    const struct prh_audit_client *c = r->client;
+    const struct prh_audit_device *d = r->device;
+
+    memset(l, 0, sizeof(*l));
+    gmtime_r(&r->time.tv_sec, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    add(l, "time", false, "%s.%06ldZ", ts, r->time.tv_nsec / 1000);
+    add(l, "event", false, "%s", event_name(r->event));
+    if (r->transport)
+        add(l, "transport", false, "%s", r->transport);
+    if (c) {
+        add(l, "client", true, "%llu", (unsigned long long)c->serial);
+        if (c->has_cred) {
+            add(l, "pid", true, "%ld", (long)c->pid);
+            add(l, "uid", true, "%lu", (unsigned long)c->uid);
+            add(l, "gid", true, "%lu", (unsigned long)c->gid);
+        }
+        if (c->exe[0])
+            add(l, "exe", false, "%s", c->exe);
+        if (c->guest[0])
+            add(l, "guest", false, "%s", c->guest);
+    }
+    if (c && c->guest[0])
+        snprintf(who, sizeof(who), "guest %s (pid %ld, uid %lu)", c->guest, (long)c->pid,
+                 (unsigned long)c->uid);
+    else if (c && c->has_cred)
+        fmt(who, sizeof(who), "pid %ld (%s, uid %lu)", (long)c->pid,
+                 c->exe[0] ? c->exe : "?", (unsigned long)c->uid);
+    else
+        snprintf(who, sizeof(who), "an unknown peer");
+
+    if (r->event == PRH_AUDIT_EV_CLIENT_DENIED) {
+        add(l, "result", false, "denied");
+        add(l, "reason", false, "peer credentials not allowed");
+        snprintf(l->message, sizeof(l->message), "connection from %s refused by the access policy",
+                 who);
+        l->priority = LOG_WARNING;
+        return;
+    }
+
+    dev[0] = '\0';
+    if (d && d->is_dev) {
+        add(l, "device", false, "%u:%u", d->major, d->minor);
+        snprintf(dev, sizeof(dev), " on %u:%u", d->major, d->minor);
+    }
+    if (d && d->wwid[0]) {
+        add(l, "wwid", false, "%s", d->wwid);
+        size_t dl = strlen(dev);
+        snprintf(dev + dl, sizeof(dev) - dl, " (%s)", d->wwid);
+    }
+    const struct prh_request *q = r->req;
+    bool out = prh_wire_is_pr_out(q->cdb);
+    unsigned sa = q->cdb[1] & 0x1f;
+    const char *saname = out ? pr_out_sa_name(sa) : pr_in_sa_name(sa);
+    add(l, "op", false, "%s", out ? "PR OUT" : "PR IN");
+    add(l, "service_action", false, "%s", saname);
+    char keys[80] = "";
+    if (out) {
+        unsigned type = q->cdb[2] & 0x0f;
+        add(l, "scope", true, "%u", q->cdb[2] >> 4);
+        add(l, "type", false, "%s", type ? pr_type_name(type) : "none");
+        if (q->params && q->xfer_len >= 16) {
+            uint64_t k = scsi_get_be64(q->params), sk = scsi_get_be64(q->params + 8);
+            add(l, "key", false, "0x%016llx", (unsigned long long)k);
+            add(l, "sa_key", false, "0x%016llx", (unsigned long long)sk);
+            snprintf(keys, sizeof(keys), " key 0x%llx sa_key 0x%llx", (unsigned long long)k,
+                     (unsigned long long)sk);
+        }
+    }
+    const struct prh_reply *p = r->reply;
+    struct scsi_sense s;
+    char sense[160] = "";
+    add(l, "status", false, "%s", scsi_status_name(p->status));
+    if (p->status == SCSI_STATUS_CHECK_CONDITION && scsi_sense_decode(p->sense, sizeof(p->sense), &s)) {
+        scsi_sense_to_string(s, sense, sizeof(sense));
+        add(l, "sense", false, "%s", sense);
+    }
+    const char *result = r->event == PRH_AUDIT_EV_DEVICE_DENIED ? "denied"
+                         : p->status == SCSI_STATUS_GOOD         ? "ok"
+                                                                 : "refused";
+    add(l, "result", false, "%s", result);
+    if (r->event == PRH_AUDIT_EV_DEVICE_DENIED)
+        add(l, "reason", false, "device not allowed");
+    add(l, "latency_us", true, "%llu", (unsigned long long)(r->latency_ns / 1000));
+    snprintf(res, sizeof(res), "%s%s%s", scsi_status_name(p->status), sense[0] ? ", " : "", sense);
+    fmt(l->message, sizeof(l->message), "%s %s%s by %s%s: %s%s", out ? "PR OUT" : "PR IN",
+             saname, keys, who, dev, res,
+             r->event == PRH_AUDIT_EV_DEVICE_DENIED ? " (device not allowed)" : "");
+    l->priority = p->status == SCSI_STATUS_GOOD ? LOG_NOTICE : LOG_WARNING;
+}
+
+/* Append to buf at *off, keeping the count of what would have been written. */
+__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t len, size_t *off,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+    size_t room = *off < len ? len - *off : 0;
+
+    va_start(ap, fmt);
+    int n = vsnprintf(room ? buf + *off : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *off += (size_t)n;
+}
+
+static void put_escaped(char *buf, size_t len, size_t *off, const char *s, bool json)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            put(buf, len, off, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            put(buf, len, off, json ? "\\u%04x" : "\\x%02x", ch);
+        else
+            put(buf, len, off, "%c", ch);
+    }
+}
+
+size_t prh_audit_format_json(const struct prh_audit_record *r, char *buf, size_t len)
+{
+    struct items l;
+    size_t off = 0;
+
+    collect(r, &l);
+    put(buf, len, &off, "{");
+    for (size_t i = 0; i < l.n; i++) {
+        put(buf, len, &off, "%s\"%s\":", i ? "," : "", l.it[i].key);
+        if (l.it[i].num) {
+            put(buf, len, &off, "%s", l.it[i].val);
+        } else {
+            put(buf, len, &off, "\"");
+            put_escaped(buf, len, &off, l.it[i].val, true);
+            put(buf, len, &off, "\"");
+        }
+    }
+    put(buf, len, &off, "}\n");
+    return off;
+}
+
+size_t prh_audit_format_text(const struct prh_audit_record *r, char *buf, size_t len)
+{
+    struct items l;
+    size_t off = 0;
+
+    collect(r, &l);
+    put(buf, len, &off, "audit:");
+    for (size_t i = 0; i < l.n; i++) {
+        const char *v = l.it[i].val;
+        bool quote = l.it[i].num ? false : (v[strcspn(v, " \"\\=")] != '\0' || !*v);
+        put(buf, len, &off, " %s=%s", l.it[i].key, quote ? "\"" : "");
+        put_escaped(buf, len, &off, v, false);
+        if (quote)
+            put(buf, len, &off, "\"");
+    }
+    return off;
+}
+
+void prh_audit_journal_fields(const struct prh_audit_record *r, struct prh_audit_fields *f)
+{
+    struct items l;
+
+    collect(r, &l);
+    f->n = 0;
+    fmt(f->text[f->n++], sizeof(f->text[0]), "MESSAGE=%s", l.message);
+    snprintf(f->text[f->n++], sizeof(f->text[0]), "MESSAGE_ID=" PRH_AUDIT_MESSAGE_ID);
+    snprintf(f->text[f->n++], sizeof(f->text[0]), "PRIORITY=%d", l.priority);
+    snprintf(f->text[f->n++], sizeof(f->text[0]), "SYSLOG_IDENTIFIER=prhelper");
+    for (size_t i = 0; i < l.n && f->n < PRH_AUDIT_JOURNAL_MAX_FIELDS; i++) {
+        char key[40];
+        size_t k = 0;
+        for (const char *s = l.it[i].key; *s && k + 1 < sizeof(key); s++)
+            key[k++] = (char)(*s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s);
+        key[k] = '\0';
+        fmt(f->text[f->n++], sizeof(f->text[0]), "PRH_%s=%s", key, l.it[i].val);
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        f->iov[i].iov_base = f->text[i];
+        f->iov[i].iov_len = strlen(f->text[i]);
+    }
+}
+
+/* ---- sinks ------------------------------------------------------------------ */
+
+struct prh_audit {
+    enum prh_audit_sink sink;
+    int fd;
+    pthread_mutex_t lock;
+    unsigned long errors;
+};
+
+struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, char *errmsg,
+                                 size_t errmsg_len)
+{
+    struct prh_audit *a = calloc(1, sizeof(*a));
+
+    if (!a) {
+        snprintf(errmsg, errmsg_len, "audit: out of memory");
+        return NULL;
+    }
+    if (sink == PRH_AUDIT_DEFAULT)
+        sink = prh_audit_default_sink();
+    a->sink = sink;
+    a->fd = -1;
+    pthread_mutex_init(&a->lock, NULL);
+    switch (sink) {
+    case PRH_AUDIT_FILE: {
+        struct stat sb;
+        a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                     0640);
+        if (a->fd < 0 || fstat(a->fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+            snprintf(errmsg, errmsg_len, "Cannot open audit file '%s': %s", path,
+                     a->fd < 0 ? strerror(errno) : "not a regular file");
+            prh_audit_close(a);
+            return NULL;
+        }
+        break;
+    }
+    case PRH_AUDIT_SYSLOG:
+        /* LOG_NDELAY: connect to /dev/log now, before privileges go. */
+        openlog("prhelper", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+        break;
+    default:
+        break;
+    }
+    return a;
+}
+
+int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
+{
+    int ret = 0;
+
+    if (!a || a->sink == PRH_AUDIT_NONE)
+        return 0;
+    switch (a->sink) {
+    case PRH_AUDIT_FILE: {
+        char buf[4096];
+        size_t n = prh_audit_format_json(r, buf, sizeof(buf));
+        if (n >= sizeof(buf)) {
+            n = sizeof(buf) - 1;
+            buf[n - 1] = '\n'; /* cannot happen with bounded items */
+        }
+        pthread_mutex_lock(&a->lock);
+        ssize_t w = write(a->fd, buf, n);
+        if (w < 0)
+            ret = -errno;
+        else if ((size_t)w != n)
+            ret = -EIO;
+        else if (fdatasync(a->fd) < 0)
+            ret = -errno;
+        if (ret)
+            a->errors++;
+        pthread_mutex_unlock(&a->lock);
+        return ret;
+    }
+    case PRH_AUDIT_SYSLOG: {
+        char buf[2048];
+        struct items l;
+        collect(r, &l);
+        prh_audit_format_text(r, buf, sizeof(buf));
+        syslog(LOG_AUTHPRIV | l.priority, "%s", buf);
+        return 0;
+    }
+    case PRH_AUDIT_JOURNAL: {
+        struct prh_audit_fields *f = malloc(sizeof(*f));
+        if (!f) {
+            ret = -ENOMEM;
+        } else {
+            prh_audit_journal_fields(r, f);
+            int rc = sd_journal_sendv(f->iov, (int)f->n);
+            if (rc < 0)
+                ret = rc;
+            free(f);
+        }
+        if (ret) {
+            pthread_mutex_lock(&a->lock);
+            a->errors++;
+            pthread_mutex_unlock(&a->lock);
+        }
+        return ret;
+    }
+    default:
+        return 0;
+    }
+}
+
+unsigned long prh_audit_errors(const struct prh_audit *a)
+{
+    unsigned long n;
+
+    if (!a)
+        return 0;
+    pthread_mutex_lock((pthread_mutex_t *)&a->lock);
+    n = a->errors;
+    pthread_mutex_unlock((pthread_mutex_t *)&a->lock);
+    return n;
+}
+
+void prh_audit_close(struct prh_audit *a)
+{
+    if (!a)
+        return;
+    if (a->fd >= 0)
+        close(a->fd);
+    if (a->sink == PRH_AUDIT_SYSLOG)
+        closelog();
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}

@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_audit.c - the audit trail: record fields, renderings, sinks, and
+ * the records the server writes for fences and refusals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "ops_fixture.h"
+
+/* ---- a client process with a QEMU-like command line -------------------------- */
+
+/*
+ * Re-executed as "test_audit -name guest=NAME,debug-threads=on" with
+ * PRH_TEST_AUDIT_CHILD=SOCKET:DEVICE in the environment, the test binary
+ * is a client whose /proc/PID/cmdline looks like QEMU's: it registers key
+ * 0xa1, then PREEMPT AND ABORTs key 0xb2 (registered by the parent), then
+ * PREEMPTs a key nobody holds with a wrong own key (a conflict).
+ */
+static int child_main(const char *spec)
+{
+    char sock[256];
+    static struct prh_reply r;
+    const char *colon = strchr(spec, ':');
+    if (!colon || (size_t)(colon - spec) >= sizeof(sock))
+        return 2;
+    memcpy(sock, spec, (size_t)(colon - spec));
+    sock[colon - spec] = '\0';
+    int dev = open(colon + 1, O_RDWR | O_CLOEXEC);
+    int s = tu_connect_hs(sock, NULL);
+    if (dev < 0 || s < 0)
+        return 3;
+    if (tu_prout(s, dev, PR_OUT_REGISTER, 0, 0, 0xa1, 0, &r) != SCSI_STATUS_GOOD)
+        return 4;
+    if (tu_prout(s, dev, PR_OUT_PREEMPT_AND_ABORT, PR_TYPE_WE_RO, 0xa1, 0xb2, 0, &r) !=
+        SCSI_STATUS_GOOD)
+        return 5;
+    if (tu_prout(s, dev, PR_OUT_PREEMPT, PR_TYPE_WE_RO, 0xdead, 0xa1, 0, &r) !=
+        SCSI_STATUS_RESERVATION_CONFLICT)
+        return 6;
+    close(s);
+    close(dev);
+    return 0;
+}
+
+static pid_t spawn_guest_client(const char *sock, const char *dev, const char *guest)
+{
+    char spec[600], name[200];
+    snprintf(spec, sizeof(spec), "%s:%s", sock, dev);
+    snprintf(name, sizeof(name), "guest=%s,debug-threads=on", guest);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("PRH_TEST_AUDIT_CHILD", spec, 1);
+        execl("/proc/self/exe", "test_audit", "-name", name, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+/* ---- guest name ---------------------------------------------------------------- */
+
+static bool guest_of(const char *const *argv, size_t argc, char *out, size_t len)
+{
+    char buf[1024];
+    size_t n = 0;
+    for (size_t i = 0; i < argc; i++) {
+        size_t l = strlen(argv[i]) + 1;
+        memcpy(buf + n, argv[i], l);
+        n += l;
+    }
+    return prh_audit_guest_name(buf, n, out, len);
+}
+
+static void test_audit_guest_name_libvirt_form(void **state)
+{
+    (void)state;
+    char g[64];
+    const char *argv[] = { "/usr/bin/qemu-system-x86_64", "-name", "guest=db-1,debug-threads=on",
+                           "-S" };
+    assert_true(guest_of(argv, 4, g, sizeof(g)));
+    assert_string_equal(g, "db-1");
+}
+
+static void test_audit_guest_name_implied_key_and_escaped_comma(void **state)
+{
+    (void)state;
+    char g[64];
+    const char *a1[] = { "qemu", "-name", "web,,front,process=qemu-web" };
+    assert_true(guest_of(a1, 3, g, sizeof(g)));
+    assert_string_equal(g, "web,front");
+    const char *a2[] = { "qemu", "--name", "process=x,guest=late" };
+    assert_true(guest_of(a2, 3, g, sizeof(g)));
+    assert_string_equal(g, "late");
+    /* QEMU takes the last -name. */
+    const char *a3[] = { "qemu", "-name", "first", "-name", "second" };
+    assert_true(guest_of(a3, 5, g, sizeof(g)));
+    assert_string_equal(g, "second");
+}
+
+static void test_audit_guest_name_absent_or_truncated(void **state)
+{
+    (void)state;
+    char g[64] = "";
+    const char *a1[] = { "sg_persist", "--out", "--register" };
+    assert_false(guest_of(a1, 3, g, sizeof(g)));
+    const char *a2[] = { "qemu", "-name" }; /* no value */
+    assert_false(guest_of(a2, 2, g, sizeof(g)));
+    const char *a3[] = { "qemu", "-name", "process=only" };
+    assert_false(guest_of(a3, 3, g, sizeof(g)));
+    /* A command line cut in the middle of its last argument. */
+    assert_false(prh_audit_guest_name("qemu\0-name\0vm", 13, g, sizeof(g)));
+}
+
+/* ---- client and device facts ------------------------------------------------------ */
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+}
+
+static void test_audit_client_fill_reads_exe_and_cmdline(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), path[512];
+    snprintf(path, sizeof(path), "%s/4242", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/4242/exe", dir);
+    assert_int_equal(symlink("/usr/bin/qemu-system-x86_64", path), 0);
+    snprintf(path, sizeof(path), "%s/4242/cmdline", dir);
+    write_file(path, "qemu\0-name\0guest=vm7\0", 22);
+    struct prh_peer peer = { .serial = 9, .has_cred = true, .pid = 4242, .uid = 107, .gid = 36 };
+    struct prh_audit_client c;
+    prh_audit_client_fill(&c, &peer, dir);
+    assert_string_equal(c.exe, "/usr/bin/qemu-system-x86_64");
+    assert_string_equal(c.guest, "vm7");
+    assert_int_equal(c.uid, 107);
+    assert_int_equal(c.gid, 36);
+    assert_int_equal(c.serial, 9);
+    /* A pid that is gone: credentials only. */
+    peer.pid = 4343;
+    prh_audit_client_fill(&c, &peer, dir);
+    assert_string_equal(c.exe, "");
+    assert_string_equal(c.guest, "");
+    assert_int_equal(c.pid, 4343);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void make_sysfs_attr(const char *root, const char *rel, const char *value)
+{
+    char cmd[1024], path[600];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+    assert_int_equal(system(cmd), 0);
+    write_file(path, value, strlen(value));
+}
+
+static void test_audit_device_fill_wwid_from_sysfs(void **state)
+{
+    (void)state;
+    char *root = tu_tmpdir();
+    struct prh_audit_device d;
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    prh_audit_device_fill(&d, fd, root);
+    assert_true(d.known && d.is_dev);
+    assert_int_equal(d.major, 1);
+    assert_int_equal(d.minor, 3);
+    assert_string_equal(d.wwid, "");
+    make_sysfs_attr(root, "dev/char/1:3/device/wwid", "naa.6001405abcdef0123456789   \n");
+    prh_audit_device_fill(&d, fd, root);
+    assert_string_equal(d.wwid, "naa.6001405abcdef0123456789");
+    close(fd);
+    tu_rm_rf(root);
+    free(root);
+}
+
+static void test_audit_device_fill_multipath_map_uuid(void **state)
+{
+    (void)state;
+    char *root = tu_tmpdir();
+    struct prh_audit_device d;
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    make_sysfs_attr(root, "dev/char/1:3/dm/uuid", "mpath-36001405abcdef\n");
+    prh_audit_device_fill(&d, fd, root);
+    assert_string_equal(d.wwid, "36001405abcdef");
+    /* Other dm targets (LVM) have no WWID. */
+    make_sysfs_attr(root, "dev/char/1:3/dm/uuid", "LVM-abcdef\n");
+    prh_audit_device_fill(&d, fd, root);
+    assert_string_equal(d.wwid, "");
+    close(fd);
+    tu_rm_rf(root);
+    free(root);
+}
+
+static void test_audit_device_fill_regular_file_has_no_device(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *disk = tu_disk(dir, "disk");
+    int fd = open(disk, O_RDWR | O_CLOEXEC);
+    struct prh_audit_device d;
+    prh_audit_device_fill(&d, fd, "/sys");
+    assert_true(d.known);
+    assert_false(d.is_dev);
+    close(fd);
+    prh_audit_device_fill(&d, fd, "/sys"); /* closed fd */
+    assert_false(d.known);
+    tu_rm_rf(dir);
+    free(dir);
+    free(disk);
+}
+
+/* ---- renderings ------------------------------------------------------------------ */
+
+struct sample {
+    struct prh_audit_client client;
+    struct prh_audit_device dev;
+    struct prh_request req;
+    struct prh_reply reply;
+    uint8_t params[24];
+    struct prh_audit_record rec;
+};
+
+/* A PREEMPT AND ABORT of key 0xb2 by key 0xa1, answered with status st. */
+static void make_sample(struct sample *s, uint8_t st)
+{
+    memset(s, 0, sizeof(*s));
+    s->client = (struct prh_audit_client){ .serial = 3, .has_cred = true, .pid = 1234,
+                                           .uid = 107, .gid = 36 };
+    snprintf(s->client.exe, sizeof(s->client.exe), "/usr/bin/qemu-system-x86_64");
+    snprintf(s->client.guest, sizeof(s->client.guest), "db-1");
+    s->dev = (struct prh_audit_device){ .known = true, .is_dev = true, .major = 8, .minor = 16 };
+    snprintf(s->dev.wwid, sizeof(s->dev.wwid), "naa.6001405abc");
+    tu_cdb_prout(s->req.cdb, PR_OUT_PREEMPT_AND_ABORT, PR_TYPE_WE_RO, 24);
+    tu_params(s->params, 0xa1, 0xb2, 0);
+    s->req.params = s->params;
+    s->req.xfer_len = 24;
+    s->req.fd = -1;
+    prh_reply_init(&s->reply);
+    s->reply.status = st;
+    if (st == SCSI_STATUS_CHECK_CONDITION)
+        scsi_sense_build_fixed(s->reply.sense, sizeof(s->reply.sense), SENSE_INVALID_FIELD_IN_CDB);
+    s->rec = (struct prh_audit_record){
+        .event = PRH_AUDIT_EV_PR_OUT, .transport = "sg", .client = &s->client,
+        .device = &s->dev, .req = &s->req, .reply = &s->reply, .latency_ns = 1234567,
+        .time = { .tv_sec = 1764072000, .tv_nsec = 5000000 },
+    };
+}
+
+static void test_audit_json_record_has_every_field(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char buf[4096];
+    make_sample(&s, SCSI_STATUS_GOOD);
+    size_t n = prh_audit_format_json(&s.rec, buf, sizeof(buf));
+    assert_int_equal(n, strlen(buf));
+    assert_int_equal(buf[n - 1], '\n');
+    static const char *const want[] = {
+        "\"time\":\"2025-11-25T12:00:00.005000Z\"", "\"event\":\"pr_out\"",
+        "\"transport\":\"sg\"", "\"pid\":1234", "\"uid\":107", "\"gid\":36",
+        "\"exe\":\"/usr/bin/qemu-system-x86_64\"", "\"guest\":\"db-1\"", "\"device\":\"8:16\"",
+        "\"wwid\":\"naa.6001405abc\"", "\"op\":\"PR OUT\"",
+        "\"service_action\":\"PREEMPT AND ABORT\"",
+        "\"type\":\"Write Exclusive, registrants only\"", "\"key\":\"0x00000000000000a1\"",
+        "\"sa_key\":\"0x00000000000000b2\"", "\"status\":\"GOOD\"", "\"result\":\"ok\"",
+        "\"latency_us\":1234",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(buf, want[i]))
+            fail_msg("%s missing from %s", want[i], buf);
+    assert_null(strstr(buf, "\"sense\""));
+}
+
+static void test_audit_json_refused_record_has_decoded_sense(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char buf[4096];
+    make_sample(&s, SCSI_STATUS_CHECK_CONDITION);
+    prh_audit_format_json(&s.rec, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"status\":\"CHECK CONDITION\""));
+    assert_non_null(strstr(buf, "\"sense\":\"ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h)\""));
+    assert_non_null(strstr(buf, "\"result\":\"refused\""));
+    make_sample(&s, SCSI_STATUS_RESERVATION_CONFLICT);
+    prh_audit_format_json(&s.rec, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"status\":\"RESERVATION CONFLICT\""));
+    assert_non_null(strstr(buf, "\"result\":\"refused\""));
+}
+
+static void test_audit_json_escapes_quotes_and_control_chars(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char buf[4096];
+    make_sample(&s, SCSI_STATUS_GOOD);
+    snprintf(s.client.guest, sizeof(s.client.guest), "a\"b\\c\nd");
+    prh_audit_format_json(&s.rec, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"guest\":\"a\\\"b\\\\c\\u000ad\""));
+    assert_int_equal(ops_count_lines(buf), 1);
+}
+
+static void test_audit_json_truncates_to_buffer(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char small[16];
+    make_sample(&s, SCSI_STATUS_GOOD);
+    size_t full = prh_audit_format_json(&s.rec, NULL, 0);
+    size_t n = prh_audit_format_json(&s.rec, small, sizeof(small));
+    assert_int_equal(n, full);
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
+static void test_audit_text_record_quotes_values(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char buf[4096];
+    make_sample(&s, SCSI_STATUS_GOOD);
+    prh_audit_format_text(&s.rec, buf, sizeof(buf));
+    assert_true(strncmp(buf, "audit: time=", 12) == 0);
+    assert_non_null(strstr(buf, " service_action=\"PREEMPT AND ABORT\""));
+    assert_non_null(strstr(buf, " guest=db-1 "));
+    assert_non_null(strstr(buf, " pid=1234 "));
+    assert_non_null(strstr(buf, " result=ok "));
+    assert_null(strchr(buf, '\n'));
+}
+
+static bool has_field(const struct prh_audit_fields *f, const char *want)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->text[i], want) == 0 && f->iov[i].iov_len == strlen(want))
+            return true;
+    return false;
+}
+
+static void test_audit_journal_fields_are_structured(void **state)
+{
+    (void)state;
+    static struct sample s;
+    static struct prh_audit_fields f;
+    make_sample(&s, SCSI_STATUS_GOOD);
+    prh_audit_journal_fields(&s.rec, &f);
+    assert_true(has_field(&f, "PRH_GUEST=db-1"));
+    assert_true(has_field(&f, "PRH_SERVICE_ACTION=PREEMPT AND ABORT"));
+    assert_true(has_field(&f, "PRH_SA_KEY=0x00000000000000b2"));
+    assert_true(has_field(&f, "PRH_DEVICE=8:16"));
+    assert_true(has_field(&f, "PRH_WWID=naa.6001405abc"));
+    assert_true(has_field(&f, "PRH_PID=1234"));
+    assert_true(has_field(&f, "PRH_RESULT=ok"));
+    assert_true(has_field(&f, "SYSLOG_IDENTIFIER=prhelper"));
+    assert_true(has_field(&f, "MESSAGE_ID=5f7a0c4e2b9d4f3a8e61c0d2a4b7e913"));
+    assert_true(has_field(&f, "PRIORITY=5"));
+    assert_true(has_field(&f, "MESSAGE=PR OUT PREEMPT AND ABORT key 0xa1 sa_key 0xb2 by guest "
+                              "db-1 (pid 1234, uid 107) on 8:16 (naa.6001405abc): GOOD"));
+    /* A refusal is a warning. */
+    make_sample(&s, SCSI_STATUS_RESERVATION_CONFLICT);
+    prh_audit_journal_fields(&s.rec, &f);
+    assert_true(has_field(&f, "PRIORITY=4"));
+}
+
+static void test_audit_client_denied_record(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char buf[4096];
+    make_sample(&s, SCSI_STATUS_GOOD);
+    struct prh_audit_record r = { .event = PRH_AUDIT_EV_CLIENT_DENIED, .transport = "sg",
+                                  .client = &s.client };
+    prh_audit_format_json(&r, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"event\":\"client_denied\""));
+    assert_non_null(strstr(buf, "\"uid\":107"));
+    assert_non_null(strstr(buf, "\"result\":\"denied\""));
+    assert_null(strstr(buf, "\"service_action\""));
+}
+
+/* ---- options and sinks ------------------------------------------------------------- */
+
+static void test_audit_parse_specs(void **state)
+{
+    (void)state;
+    enum prh_audit_sink k;
+    const char *path;
+    char err[256];
+    assert_int_equal(prh_audit_parse("journal", &k, &path, err, sizeof(err)), 0);
+    assert_int_equal(k, PRH_AUDIT_JOURNAL);
+    assert_int_equal(prh_audit_parse("syslog", &k, &path, err, sizeof(err)), 0);
+    assert_int_equal(k, PRH_AUDIT_SYSLOG);
+    assert_int_equal(prh_audit_parse("none", &k, &path, err, sizeof(err)), 0);
+    assert_int_equal(k, PRH_AUDIT_NONE);
+    assert_int_equal(prh_audit_parse("file:/var/log/prhelper.jsonl", &k, &path, err, sizeof(err)),
+                     0);
+    assert_int_equal(k, PRH_AUDIT_FILE);
+    assert_string_equal(path, "/var/log/prhelper.jsonl");
+    assert_int_equal(prh_audit_parse("file:audit.log", &k, &path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "absolute"));
+    assert_int_equal(prh_audit_parse("kafka", &k, &path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown audit sink 'kafka'"));
+}
+
+static void test_audit_default_sink_journal_under_systemd(void **state)
+{
+    (void)state;
+    unsetenv("INVOCATION_ID");
+    assert_int_equal(prh_audit_default_sink(), PRH_AUDIT_SYSLOG);
+    setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+    assert_int_equal(prh_audit_default_sink(), PRH_AUDIT_JOURNAL);
+    unsetenv("INVOCATION_ID");
+    assert_string_equal(prh_audit_sink_name(PRH_AUDIT_FILE), "file");
+}
+
+static void test_audit_file_sink_appends_one_line_per_record(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char err[256], path[400], line[4096];
+    char *dir = tu_tmpdir();
+    snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
+    make_sample(&s, SCSI_STATUS_GOOD);
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_FILE, path, err, sizeof(err));
+    assert_non_null(a);
+    assert_int_equal(prh_audit_emit(a, &s.rec), 0);
+    assert_int_equal(prh_audit_emit(a, &s.rec), 0);
+    prh_audit_close(a);
+    /* Reopening appends, never truncates. */
+    a = prh_audit_open(PRH_AUDIT_FILE, path, err, sizeof(err));
+    make_sample(&s, SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(prh_audit_emit(a, &s.rec), 0);
+    assert_int_equal(prh_audit_errors(a), 0);
+    prh_audit_close(a);
+    char *text = ops_slurp(path);
+    assert_int_equal(ops_count_lines(text), 3);
+    assert_true(ops_line(text, 2, line, sizeof(line)));
+    assert_non_null(strstr(line, "RESERVATION CONFLICT"));
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    free(text);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_audit_file_sink_refuses_what_is_not_a_file(void **state)
+{
+    (void)state;
+    char err[256];
+    char *dir = tu_tmpdir();
+    assert_null(prh_audit_open(PRH_AUDIT_FILE, dir, err, sizeof(err)));
+    assert_non_null(strstr(err, "Cannot open audit file"));
+    assert_null(prh_audit_open(PRH_AUDIT_FILE, "/dev/null", err, sizeof(err)));
+    assert_non_null(strstr(err, "not a regular file"));
+    assert_null(prh_audit_open(PRH_AUDIT_FILE, "/nonexistent-dir/x", err, sizeof(err)));
+    /* none: a handle that records nothing. */
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_NONE, NULL, err, sizeof(err));
+    assert_non_null(a);
+    assert_int_equal(prh_audit_emit(a, NULL), 0);
+    prh_audit_close(a);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_audit_file_sink_counts_write_errors(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char err[256];
+    /* /dev/full is a character device: build the handle on a file, then
+     * swap its fd to make every write fail with ENOSPC. */
+    char *dir = tu_tmpdir(), path[400];
+    snprintf(path, sizeof(path), "%s/a", dir);
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_FILE, path, err, sizeof(err));
+    assert_non_null(a);
+    int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
+    assert_true(full >= 0);
+    /* The file sink's fd is the lowest free fd at open: find it by inode. */
+    struct stat want, sb;
+    assert_int_equal(stat(path, &want), 0);
+    int fd = -1;
+    for (int i = 0; i < 1024 && fd < 0; i++)
+        if (fstat(i, &sb) == 0 && sb.st_ino == want.st_ino && sb.st_dev == want.st_dev)
+            fd = i;
+    assert_true(fd >= 0);
+    assert_true(dup3(full, fd, O_CLOEXEC) == fd);
+    close(full);
+    make_sample(&s, SCSI_STATUS_GOOD);
+    assert_int_equal(prh_audit_emit(a, &s.rec), -ENOSPC);
+    assert_int_equal(prh_audit_errors(a), 1);
+    prh_audit_close(a);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* ---- the server's records ------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+    struct ops_fx *f = calloc(1, sizeof(*f));
+    ops_fx_init(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ops_fx *f = *state;
+    ops_fx_fini(f);
+    free(f);
+    return 0;
+}
+
+static void test_audit_server_records_fence_with_guest_name(void **state)
+{
+    struct ops_fx *f = *state;
+    static struct prh_reply r;
+    char line[4096], exe[300], want[400];
+    assert_int_equal(ops_fx_start(f, true, false), 0);
+    int dev = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prout(s, dev, PR_OUT_REGISTER, 0, 0, 0xb2, 0, &r), SCSI_STATUS_GOOD);
+    assert_int_equal(tu_prout(s, dev, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xb2, 0, 0, &r),
+                     SCSI_STATUS_GOOD);
+    /* PR IN is not audited. */
+    assert_int_equal(tu_prin(s, dev, PR_IN_READ_KEYS, 64, &r), SCSI_STATUS_GOOD);
+    pid_t pid = spawn_guest_client(f->sock, "/dev/null", "db-1");
+    assert_int_equal(wait_exit(pid), 0);
+    close(s);
+    close(dev);
+    ops_fx_stop(f);
+
+    char *text = ops_slurp(f->audit_path);
+    assert_int_equal(ops_count_lines(text), 5);
+    /* Line 3: the fence, with the guest's name and pid. */
+    assert_true(ops_line(text, 3, line, sizeof(line)));
+    snprintf(want, sizeof(want), "\"pid\":%ld,", (long)pid);
+    assert_non_null(strstr(line, want));
+    assert_non_null(strstr(line, "\"guest\":\"db-1\""));
+    assert_non_null(strstr(line, "\"service_action\":\"PREEMPT AND ABORT\""));
+    assert_non_null(strstr(line, "\"key\":\"0x00000000000000a1\""));
+    assert_non_null(strstr(line, "\"sa_key\":\"0x00000000000000b2\""));
+    assert_non_null(strstr(line, "\"device\":\"1:3\""));
+    assert_non_null(strstr(line, "\"result\":\"ok\""));
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    snprintf(want, sizeof(want), "\"exe\":\"%s\"", exe);
+    assert_non_null(strstr(line, want));
+    /* Line 4: the refused PREEMPT. */
+    assert_true(ops_line(text, 4, line, sizeof(line)));
+    assert_non_null(strstr(line, "\"status\":\"RESERVATION CONFLICT\""));
+    assert_non_null(strstr(line, "\"result\":\"refused\""));
+    /* Lines 0-1: this process, no guest name. */
+    assert_true(ops_line(text, 0, line, sizeof(line)));
+    assert_non_null(strstr(line, "\"service_action\":\"REGISTER\""));
+    assert_null(strstr(line, "\"guest\""));
+    free(text);
+}
+
+static void test_audit_server_records_refused_connection(void **state)
+{
+    struct ops_fx *f = *state;
+    char line[4096], want[64];
+    f->policy.uids[f->policy.nuids++] = getuid() + 1;
+    assert_int_equal(ops_fx_start(f, true, false), 0);
+    int s = tu_connect(f->sock, NULL);
+    assert_true(tu_peer_closed(s, 5000));
+    close(s);
+    ops_fx_stop(f);
+    char *text = ops_slurp(f->audit_path);
+    assert_int_equal(ops_count_lines(text), 1);
+    assert_true(ops_line(text, 0, line, sizeof(line)));
+    assert_non_null(strstr(line, "\"event\":\"client_denied\""));
+    snprintf(want, sizeof(want), "\"pid\":%ld,", (long)getpid());
+    assert_non_null(strstr(line, want));
+    free(text);
+}
+
+static void test_audit_server_records_device_denied_pr_in(void **state)
+{
+    struct ops_fx *f = *state;
+    static struct prh_reply r;
+    char line[4096], err[128];
+    assert_int_equal(prh_policy_add_device(&f->policy, "1:3", err, sizeof(err)), 0);
+    assert_int_equal(ops_fx_start(f, true, false), 0);
+    int dev = open("/dev/zero", O_RDWR | O_CLOEXEC);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, dev, PR_IN_READ_KEYS, 64, &r), SCSI_STATUS_CHECK_CONDITION);
+    close(s);
+    close(dev);
+    ops_fx_stop(f);
+    char *text = ops_slurp(f->audit_path);
+    assert_int_equal(ops_count_lines(text), 1);
+    assert_true(ops_line(text, 0, line, sizeof(line)));
+    assert_non_null(strstr(line, "\"event\":\"device_denied\""));
+    assert_non_null(strstr(line, "\"op\":\"PR IN\""));
+    assert_non_null(strstr(line, "\"device\":\"1:5\""));
+    assert_non_null(strstr(line, "ACCESS DENIED"));
+    free(text);
+}
+
+int main(void)
+{
+    const char *child = getenv("PRH_TEST_AUDIT_CHILD");
+    if (child)
+        return child_main(child);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_audit_guest_name_libvirt_form),
+        cmocka_unit_test(test_audit_guest_name_implied_key_and_escaped_comma),
+        cmocka_unit_test(test_audit_guest_name_absent_or_truncated),
+        cmocka_unit_test(test_audit_client_fill_reads_exe_and_cmdline),
+        cmocka_unit_test(test_audit_device_fill_wwid_from_sysfs),
+        cmocka_unit_test(test_audit_device_fill_multipath_map_uuid),
+        cmocka_unit_test(test_audit_device_fill_regular_file_has_no_device),
+        cmocka_unit_test(test_audit_json_record_has_every_field),
+        cmocka_unit_test(test_audit_json_refused_record_has_decoded_sense),
+        cmocka_unit_test(test_audit_json_escapes_quotes_and_control_chars),
+        cmocka_unit_test(test_audit_json_truncates_to_buffer),
+        cmocka_unit_test(test_audit_text_record_quotes_values),
+        cmocka_unit_test(test_audit_journal_fields_are_structured),
+        cmocka_unit_test(test_audit_client_denied_record),
+        cmocka_unit_test(test_audit_parse_specs),
+        cmocka_unit_test(test_audit_default_sink_journal_under_systemd),
+        cmocka_unit_test(test_audit_file_sink_appends_one_line_per_record),
+        cmocka_unit_test(test_audit_file_sink_refuses_what_is_not_a_file),
+        cmocka_unit_test(test_audit_file_sink_counts_write_errors),
+        cmocka_unit_test_setup_teardown(test_audit_server_records_fence_with_guest_name, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_audit_server_records_refused_connection, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_audit_server_records_device_denied_pr_in, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
