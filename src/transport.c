@@ -7,25 +7,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-
-/* dm-multipath fan-out: planned, registered so that --transport=mpath says
- * so.  (sg lives in transport_sg.c, sim in transport_sim.c.) */
-const struct prh_transport prh_transport_mpath = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "mpath",
-    .version = PRH_VERSION,
-    .description = "persistent reservations on every path of a dm-multipath device",
-    .available = false,
-    .unavailable = "the mpath transport is not built yet in this version of prhelper; "
-                   "use --transport=sim",
-    .capabilities = 1ull << CAP_SYS_RAWIO | 1ull << CAP_SYS_ADMIN,
-};
 
 static const struct prh_transport *const registry[] = {
     &prh_transport_sg,

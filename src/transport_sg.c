@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 
 #include "prhelper/log.h"
+#include "prhelper/transport_mpath.h"
 
 static int system_fstat(int fd, struct stat *st)
 {
@@ -150,6 +151,9 @@ void prh_sg_build_hdr(struct sg_io_hdr *hdr, const struct prh_request *req, uint
 
 struct sg_state {
     unsigned timeout_ms;
+    /* A dm-multipath fd is handed to the mpath transport, as
+     * qemu-pr-helper hands it to libmpathpersist. */
+    void *mpath;
 };
 
 static int sg_init(const struct prh_transport_options *opts, void **state, char *errmsg,
@@ -162,12 +166,20 @@ static int sg_init(const struct prh_transport_options *opts, void **state, char 
         return -ENOMEM;
     s->timeout_ms = opts != NULL && opts->sg_timeout_ms != 0 ? opts->sg_timeout_ms
                                                              : PRH_SG_DEFAULT_TIMEOUT_MS;
+    int r = prh_transport_mpath.init(opts, &s->mpath, errmsg, errmsg_len);
+    if (r < 0) {
+        free(s);
+        return r;
+    }
     *state = s;
     return 0;
 }
 
 static void sg_fini(void *state)
 {
+    struct sg_state *s = state;
+    if (s != NULL)
+        prh_transport_mpath.fini(s->mpath);
     free(state);
 }
 
@@ -196,6 +208,7 @@ static void sg_nexus_describe(void *state, void *nexus, char *buf, size_t len)
 
 struct sg_dev {
     int fd;
+    void *mpath_dev; /* the fd is a dm-multipath map: mpath does the work */
 };
 
 static int sg_open(void *state, void *nexus, int fd, void **dev, struct prh_result *res)
@@ -218,35 +231,59 @@ static int sg_open(void *state, void *nexus, int fd, void **dev, struct prh_resu
         return -1;
     }
     d->fd = fd;
+    d->mpath_dev = NULL;
+    if (S_ISBLK(st.st_mode) && prh_mpath_is_multipath(st.st_rdev) == 1) {
+        const struct sg_state *s = state;
+        if (prh_transport_mpath.open(s->mpath, nexus, fd, &d->mpath_dev, res) < 0) {
+            free(d);
+            return -1;
+        }
+    }
     *dev = d;
     return 0;
 }
 
 static void sg_close(void *state, void *nexus, void *dev)
 {
-    (void)state;
-    (void)nexus;
+    struct sg_dev *d = dev;
+    if (d->mpath_dev != NULL)
+        prh_transport_mpath.close(((const struct sg_state *)state)->mpath, nexus, d->mpath_dev);
     free(dev);
+}
+
+int prh_sg_execute(int fd, const struct prh_request *req, uint8_t *data, uint32_t dxfer_len,
+                   unsigned timeout_ms, struct prh_result *res)
+{
+    struct sg_io_hdr hdr;
+    uint8_t sense[PRH_WIRE_SENSE_SIZE] = { 0 };
+    prh_sg_build_hdr(&hdr, req, data, dxfer_len, sense, timeout_ms);
+    if (sg_ops->sg_io(fd, &hdr) < 0) {
+        *res = prh_result_errno(errno);
+        return -1;
+    }
+    prh_sg_result_from_hdr(&hdr, sense, dxfer_len, res);
+    if ((hdr.host_status != PRH_DID_OK && hdr.host_status != PRH_DID_NEXUS_FAILURE) ||
+        (hdr.host_status == PRH_DID_OK && (hdr.driver_status & PRH_SG_DRIVER_TIMEOUT)))
+        return -1;
+    return 0;
 }
 
 static void sg_execute(const struct sg_state *s, const struct sg_dev *d,
                        const struct prh_request *req, uint8_t *data, uint32_t dxfer_len,
                        struct prh_result *res)
 {
-    struct sg_io_hdr hdr;
-    uint8_t sense[PRH_WIRE_SENSE_SIZE] = { 0 };
-    prh_sg_build_hdr(&hdr, req, data, dxfer_len, sense, s->timeout_ms);
-    if (sg_ops->sg_io(d->fd, &hdr) < 0) {
-        *res = prh_result_errno(errno);
-        return;
-    }
-    prh_sg_result_from_hdr(&hdr, sense, dxfer_len, res);
+    prh_sg_execute(d->fd, req, data, dxfer_len, s->timeout_ms, res);
 }
 
 static void sg_pr_in(void *state, void *nexus, void *dev, const struct prh_request *req,
                      uint8_t *data, size_t cap, struct prh_result *res)
 {
-    (void)nexus;
+    const struct sg_dev *d = dev;
+    if (d->mpath_dev != NULL) {
+        prh_transport_mpath.pr_in(((const struct sg_state *)state)->mpath, nexus, d->mpath_dev,
+                                  req, data, cap, res);
+        return;
+    }
     uint32_t len = req->xfer_len < cap ? req->xfer_len : (uint32_t)cap;
     sg_execute(state, dev, req, data, len, res);
 }
@@ -254,7 +291,12 @@ static void sg_pr_in(void *state, void *nexus, void *dev, const struct prh_reque
 static void sg_pr_out(void *state, void *nexus, void *dev, const struct prh_request *req,
                       struct prh_result *res)
 {
-    (void)nexus;
+    const struct sg_dev *d = dev;
+    if (d->mpath_dev != NULL) {
+        prh_transport_mpath.pr_out(((const struct sg_state *)state)->mpath, nexus,
+                                   d->mpath_dev, req, res);
+        return;
+    }
     /* The parameter list is only read by the kernel: the cast drops a
      * const that struct sg_io_hdr cannot express. */
     sg_execute(state, dev, req, (uint8_t *)(uintptr_t)req->params, req->xfer_len, res);

@@ -555,7 +555,6 @@ static void test_e2e_startup_errors_exit_one_with_message(void **state)
         { { PRH_DAEMON_BIN, "-k", "rel.sock", NULL }, "prhelper: socket path must be absolute" },
         { { PRH_DAEMON_BIN, "--bogus", NULL }, "unrecognized option '--bogus'" },
         { { PRH_DAEMON_BIN, "--sg-timeout=0", NULL }, "--sg-timeout needs seconds from 1 to 3600" },
-        { { PRH_DAEMON_BIN, "--transport=mpath", NULL }, "not built yet" },
         { { PRH_DAEMON_BIN, "--transport=nvme", NULL }, "unknown transport 'nvme'" },
         { { PRH_DAEMON_BIN, "--transport=sim", stateopt, "-u", "no-such-user-xyz", NULL },
           "invalid user 'no-such-user-xyz'" },

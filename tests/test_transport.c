@@ -46,13 +46,14 @@ static void test_registry_finds_all_three(void **state)
     assert_int_equal(n, 3);
 }
 
-static void test_registry_mpath_not_built_yet_sg_available(void **state)
+static void test_registry_mpath_and_sg_available(void **state)
 {
     (void)state;
     assert_true(prh_transport_sg.available);
     assert_non_null(prh_transport_sg.open);
-    assert_false(prh_transport_mpath.available);
-    assert_non_null(strstr(prh_transport_mpath.unavailable, "not built yet"));
+    assert_true(prh_transport_mpath.available);
+    assert_non_null(prh_transport_mpath.open);
+    assert_non_null(prh_transport_mpath.pr_out);
 }
 
 static void test_enotty_is_aborted_command_as_doc_example(void **state)
@@ -129,7 +130,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_finds_all_three),
-        cmocka_unit_test(test_registry_mpath_not_built_yet_sg_available),
+        cmocka_unit_test(test_registry_mpath_and_sg_available),
         cmocka_unit_test(test_enotty_is_aborted_command_as_doc_example),
         cmocka_unit_test(test_errno_table),
         cmocka_unit_test(test_sense_result_is_fixed_format),

@@ -73,6 +73,17 @@ int prh_sg_check_fd(const struct stat *st);
 void prh_sg_result_from_hdr(const struct sg_io_hdr *hdr, const uint8_t *sense,
                             uint32_t dxfer_len, struct prh_result *res);
 
+/*
+ * Send one PR request down fd by SG_IO (through the current prh_sg_ops)
+ * and map the outcome into res.  Returns 0 when the device answered (res
+ * holds its status and sense, GOOD or not), -1 when the path failed to
+ * deliver it (the ioctl failed, a host status other than DID_OK or
+ * DID_NEXUS_FAILURE, or the driver timed out); res is set either way.
+ * The mpath transport uses the return value to fail over.
+ */
+int prh_sg_execute(int fd, const struct prh_request *req, uint8_t *data, uint32_t dxfer_len,
+                   unsigned timeout_ms, struct prh_result *res);
+
 /* Build the sg_io_hdr of one PR request (cmd_len from the opcode group). */
 void prh_sg_build_hdr(struct sg_io_hdr *hdr, const struct prh_request *req, uint8_t *data,
                       uint32_t dxfer_len, uint8_t *sense, unsigned timeout_ms);
