@@ -45,6 +45,8 @@ void prh_bench_usage(FILE *out, const char *prog)
             "      --floor           against a forked minimal echo server with fd passing\n"
             "      --echo-server     only run that echo server on -k, in the foreground\n"
             "  -p, --pid=PID         helper pid for /proc samples (default: the socket's peer)\n"
+            "      --key-per-client  each client registers its own key (default: one key for\n"
+            "                        all, as all connections of a host are one I_T nexus)\n"
             "  -l, --label=TEXT      name of the run in the TSV row (default: the mode)\n"
             "      --tsv             print a TSV header and one row instead of the report\n"
             "  -h, --help            this text\n"
@@ -69,7 +71,7 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
     return 0;
 }
 
-enum { OPT_RAW = 256, OPT_FLOOR, OPT_ECHO, OPT_TSV };
+enum { OPT_RAW = 256, OPT_FLOOR, OPT_ECHO, OPT_TSV, OPT_KEY_PER_CLIENT };
 
 int prh_bench_parse_args(int argc, char **argv, struct prh_bench_opts *o, char *err, size_t errlen)
 {
@@ -85,6 +87,7 @@ int prh_bench_parse_args(int argc, char **argv, struct prh_bench_opts *o, char *
         { "pid", required_argument, NULL, 'p' },
         { "label", required_argument, NULL, 'l' },
         { "tsv", no_argument, NULL, OPT_TSV },
+        { "key-per-client", no_argument, NULL, OPT_KEY_PER_CLIENT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -155,6 +158,9 @@ int prh_bench_parse_args(int argc, char **argv, struct prh_bench_opts *o, char *
         case OPT_TSV:
             o->tsv = true;
             break;
+        case OPT_KEY_PER_CLIENT:
+            o->key_per_client = true;
+            break;
         case 'h':
             o->help = true;
             return 0;
@@ -221,9 +227,9 @@ const char *prh_bench_mode_name(enum prh_bench_mode mode)
     return "?";
 }
 
-uint64_t prh_bench_key(unsigned client)
+uint64_t prh_bench_key(const struct prh_bench_opts *o, unsigned client)
 {
-    return PRH_BENCH_KEY_BASE + client + 1;
+    return PRH_BENCH_KEY_BASE + (o->key_per_client ? client : 0) + 1;
 }
 
 static void pr_in(struct prh_bench_cmd *cmd, uint8_t sa)
@@ -246,11 +252,9 @@ static void pr_out(struct prh_bench_cmd *cmd, uint8_t sa, uint8_t type, uint64_t
     cmd->params_len = PRH_BENCH_PARAM_LEN;
 }
 
-void prh_bench_cmd_step(enum prh_bench_mix mix, unsigned client, unsigned step,
+void prh_bench_cmd_step(enum prh_bench_mix mix, uint64_t key, unsigned step,
                         struct prh_bench_cmd *cmd)
 {
-    uint64_t key = prh_bench_key(client);
-
     switch (mix) {
     case PRH_MIX_READ_RESERVATION:
         pr_in(cmd, PR_IN_READ_RESERVATION);
@@ -271,20 +275,20 @@ void prh_bench_cmd_step(enum prh_bench_mix mix, unsigned client, unsigned step,
     }
 }
 
-void prh_bench_cmd_prologue(enum prh_bench_mix mix, unsigned client, struct prh_bench_cmd *cmds,
+void prh_bench_cmd_prologue(enum prh_bench_mix mix, uint64_t key, struct prh_bench_cmd *cmds,
                             size_t *count)
 {
     *count = 0;
     if (mix == PRH_MIX_RESERVE_RELEASE)
-        pr_out(&cmds[(*count)++], PR_OUT_REGISTER_AND_IGNORE, 0, 0, prh_bench_key(client));
+        pr_out(&cmds[(*count)++], PR_OUT_REGISTER_AND_IGNORE, 0, 0, key);
 }
 
-void prh_bench_cmd_epilogue(enum prh_bench_mix mix, unsigned client, struct prh_bench_cmd *cmds,
+void prh_bench_cmd_epilogue(enum prh_bench_mix mix, uint64_t key, struct prh_bench_cmd *cmds,
                             size_t *count)
 {
     *count = 0;
     if (mix == PRH_MIX_RESERVE_RELEASE)
-        pr_out(&cmds[(*count)++], PR_OUT_RELEASE, PR_TYPE_WE, prh_bench_key(client), 0);
+        pr_out(&cmds[(*count)++], PR_OUT_RELEASE, PR_TYPE_WE, key, 0);
     if (mix == PRH_MIX_RESERVE_RELEASE || mix == PRH_MIX_REGISTER_READ_KEYS)
         pr_out(&cmds[(*count)++], PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0);
 }

@@ -314,32 +314,33 @@ static void *client_thread(void *arg)
     struct client *c = a->c;
     const struct prh_bench_opts *o = r->o;
     struct prh_bench_cmd cmds[2], cmd;
+    uint64_t key = prh_bench_key(o, c->idx);
     size_t n;
 
-    prh_bench_cmd_prologue(o->mix, c->idx, cmds, &n);
+    prh_bench_cmd_prologue(o->mix, key, cmds, &n);
     run_unmeasured(r, c, cmds, n);
     for (unsigned i = 0; i < o->warmup && !c->error; i++) {
-        prh_bench_cmd_step(o->mix, c->idx, i, &cmd);
+        prh_bench_cmd_step(o->mix, key, i, &cmd);
         run_unmeasured(r, c, &cmd, 1);
     }
     pthread_barrier_wait(&r->start);
     for (unsigned i = 0; i < o->requests && !c->error; i++) {
         uint8_t st;
-        unsigned key;
+        unsigned sense_key;
         uint64_t t0;
 
-        prh_bench_cmd_step(o->mix, c->idx, i, &cmd);
+        prh_bench_cmd_step(o->mix, key, i, &cmd);
         t0 = now_ns();
-        c->error = exec_cmd(r, c, &cmd, &st, &key);
+        c->error = exec_cmd(r, c, &cmd, &st, &sense_key);
         if (c->error)
             break;
         c->lat[i] = now_ns() - t0;
-        prh_bench_count(&c->counts, st, key);
+        prh_bench_count(&c->counts, st, sense_key);
     }
     c->end_ns = now_ns();
     pthread_barrier_wait(&r->done);
     if (!c->error) {
-        prh_bench_cmd_epilogue(o->mix, c->idx, cmds, &n);
+        prh_bench_cmd_epilogue(o->mix, key, cmds, &n);
         run_unmeasured(r, c, cmds, n);
     }
     return NULL;

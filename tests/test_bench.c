@@ -166,12 +166,12 @@ static void test_mix_read_keys_is_pr_in_sa0_alloc_8192(void **state)
 {
     (void)state;
     struct prh_bench_cmd c;
-    prh_bench_cmd_step(PRH_MIX_READ_KEYS, 3, 5, &c);
+    prh_bench_cmd_step(PRH_MIX_READ_KEYS, 0x33, 5, &c);
     assert_int_equal(c.cdb[0], 0x5e);
     assert_int_equal(c.cdb[1], PR_IN_READ_KEYS);
     assert_int_equal(scsi_get_be16(&c.cdb[7]), 8192);
     assert_int_equal(c.params_len, 0);
-    prh_bench_cmd_step(PRH_MIX_READ_RESERVATION, 3, 5, &c);
+    prh_bench_cmd_step(PRH_MIX_READ_RESERVATION, 0x33, 5, &c);
     assert_int_equal(c.cdb[1], PR_IN_READ_RESERVATION);
 }
 
@@ -179,14 +179,14 @@ static void test_mix_register_read_keys_alternates_and_changes_the_key(void **st
 {
     (void)state;
     struct prh_bench_cmd a, b, c;
-    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 2, 0, &a);
-    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 2, 1, &b);
-    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 2, 2, &c);
+    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 0x22, 0, &a);
+    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 0x22, 1, &b);
+    prh_bench_cmd_step(PRH_MIX_REGISTER_READ_KEYS, 0x22, 2, &c);
     assert_int_equal(a.cdb[0], 0x5f);
     assert_int_equal(a.cdb[1], PR_OUT_REGISTER_AND_IGNORE);
     assert_int_equal(scsi_get_be16(&a.cdb[7]), 24);
     assert_int_equal(a.params_len, 24);
-    assert_int_equal(scsi_get_be64(&a.params[8]), prh_bench_key(2));
+    assert_int_equal(scsi_get_be64(&a.params[8]), 0x22);
     assert_int_equal(b.cdb[0], 0x5e);
     assert_int_equal(b.cdb[1], PR_IN_READ_KEYS);
     assert_int_equal(c.cdb[1], PR_OUT_REGISTER_AND_IGNORE);
@@ -199,27 +199,41 @@ static void test_mix_reserve_release_registers_first_and_cleans_up(void **state)
     (void)state;
     struct prh_bench_cmd cmds[2], c;
     size_t n;
-    prh_bench_cmd_prologue(PRH_MIX_RESERVE_RELEASE, 1, cmds, &n);
+    prh_bench_cmd_prologue(PRH_MIX_RESERVE_RELEASE, 0x11, cmds, &n);
     assert_int_equal(n, 1);
     assert_int_equal(cmds[0].cdb[1], PR_OUT_REGISTER_AND_IGNORE);
-    assert_int_equal(scsi_get_be64(&cmds[0].params[8]), prh_bench_key(1));
-    prh_bench_cmd_step(PRH_MIX_RESERVE_RELEASE, 1, 0, &c);
+    assert_int_equal(scsi_get_be64(&cmds[0].params[8]), 0x11);
+    prh_bench_cmd_step(PRH_MIX_RESERVE_RELEASE, 0x11, 0, &c);
     assert_int_equal(c.cdb[1], PR_OUT_RESERVE);
     assert_int_equal(c.cdb[2], PR_TYPE_WE);
-    assert_int_equal(scsi_get_be64(&c.params[0]), prh_bench_key(1));
-    prh_bench_cmd_step(PRH_MIX_RESERVE_RELEASE, 1, 1, &c);
+    assert_int_equal(scsi_get_be64(&c.params[0]), 0x11);
+    prh_bench_cmd_step(PRH_MIX_RESERVE_RELEASE, 0x11, 1, &c);
     assert_int_equal(c.cdb[1], PR_OUT_RELEASE);
-    prh_bench_cmd_epilogue(PRH_MIX_RESERVE_RELEASE, 1, cmds, &n);
+    prh_bench_cmd_epilogue(PRH_MIX_RESERVE_RELEASE, 0x11, cmds, &n);
     assert_int_equal(n, 2);
     assert_int_equal(cmds[0].cdb[1], PR_OUT_RELEASE);
     assert_int_equal(cmds[1].cdb[1], PR_OUT_REGISTER_AND_IGNORE);
     assert_int_equal(scsi_get_be64(&cmds[1].params[8]), 0);
-    prh_bench_cmd_prologue(PRH_MIX_READ_KEYS, 1, cmds, &n);
+    prh_bench_cmd_prologue(PRH_MIX_READ_KEYS, 0x11, cmds, &n);
     assert_int_equal(n, 0);
-    prh_bench_cmd_epilogue(PRH_MIX_READ_KEYS, 1, cmds, &n);
+    prh_bench_cmd_epilogue(PRH_MIX_READ_KEYS, 0x11, cmds, &n);
     assert_int_equal(n, 0);
-    prh_bench_cmd_epilogue(PRH_MIX_REGISTER_READ_KEYS, 1, cmds, &n);
+    prh_bench_cmd_epilogue(PRH_MIX_REGISTER_READ_KEYS, 0x11, cmds, &n);
     assert_int_equal(n, 1);
+}
+
+static void test_keys_are_shared_unless_key_per_client(void **state)
+{
+    (void)state;
+    struct prh_bench_opts o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof(err), "/dev/sda", NULL), 0);
+    assert_int_equal(prh_bench_key(&o, 0), prh_bench_key(&o, 7));
+    assert_int_not_equal(prh_bench_key(&o, 0), 0);
+    assert_int_equal(parse(&o, err, sizeof(err), "--key-per-client", "/dev/sda", NULL), 0);
+    assert_true(o.key_per_client);
+    assert_int_not_equal(prh_bench_key(&o, 0), prh_bench_key(&o, 7));
+    assert_int_not_equal(prh_bench_key(&o, 0), 0);
 }
 
 static void test_mix_names_round_trip(void **state)
@@ -400,7 +414,7 @@ static void test_bench_program_runs_against_the_sim_daemon(void **state)
         tu_sleep_ms(5);
     }
     const char *argv[] = { PRH_BENCH_BIN, "-k", sock, "-c", "4", "-n", "50", "--tsv",
-                           "--mix=register-read-keys", disk, NULL };
+                           "--mix=register-read-keys", "--key-per-client", disk, NULL };
     int rc = run(out, sizeof(out), argv);
     kill(d, SIGTERM);
     waitpid(d, NULL, 0);
@@ -471,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_mix_read_keys_is_pr_in_sa0_alloc_8192),
         cmocka_unit_test(test_mix_register_read_keys_alternates_and_changes_the_key),
         cmocka_unit_test(test_mix_reserve_release_registers_first_and_cleans_up),
+        cmocka_unit_test(test_keys_are_shared_unless_key_per_client),
         cmocka_unit_test(test_mix_names_round_trip),
         cmocka_unit_test(test_percentile_is_nearest_rank),
         cmocka_unit_test(test_stats_sort_and_summarise),

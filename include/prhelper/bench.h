@@ -45,6 +45,7 @@ struct prh_bench_opts {
     unsigned requests;   /* measured requests per client */
     unsigned warmup;     /* unmeasured requests per client before the clock starts */
     pid_t pid;           /* helper pid for /proc samples; 0 = SO_PEERCRED */
+    bool key_per_client; /* else every client uses one key (one I_T nexus on a real LUN) */
     bool tsv;
     bool help;
 };
@@ -69,19 +70,24 @@ struct prh_bench_cmd {
     size_t params_len;
 };
 
-/* The key client `client` registers (never 0). */
-uint64_t prh_bench_key(unsigned client);
-/* Measured command number `step` of `client` under `mix`. */
-void prh_bench_cmd_step(enum prh_bench_mix mix, unsigned client, unsigned step,
+/*
+ * The reservation key of client `client` (never 0): its own with
+ * --key-per-client, else one key for all.  On a real LUN every connection
+ * of one host is the same I_T nexus, so per-client keys would only
+ * overwrite each other; the sim transport makes each connection a nexus.
+ */
+uint64_t prh_bench_key(const struct prh_bench_opts *o, unsigned client);
+/* Measured command number `step` under `mix`, with reservation key `key`. */
+void prh_bench_cmd_step(enum prh_bench_mix mix, uint64_t key, unsigned step,
                         struct prh_bench_cmd *cmd);
 /*
  * Unmeasured set-up (before) and clean-up (after) commands: *count of
  * them are written to cmds (room for 2).  reserve-release registers the
- * client's key first; the mixes that register leave no registration.
+ * key first; the mixes that register leave no registration.
  */
-void prh_bench_cmd_prologue(enum prh_bench_mix mix, unsigned client, struct prh_bench_cmd *cmds,
+void prh_bench_cmd_prologue(enum prh_bench_mix mix, uint64_t key, struct prh_bench_cmd *cmds,
                             size_t *count);
-void prh_bench_cmd_epilogue(enum prh_bench_mix mix, unsigned client, struct prh_bench_cmd *cmds,
+void prh_bench_cmd_epilogue(enum prh_bench_mix mix, uint64_t key, struct prh_bench_cmd *cmds,
                             size_t *count);
 
 /* Latency statistics over n samples in nanoseconds (sorts lat). */
