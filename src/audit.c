@@ -25,6 +25,13 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, con
     va_end(ap);
 }
 
+const char *const prh_ops_syscalls[] = {
+    "open", "openat", "read", "readlink", "readlinkat", "access", "faccessat", "faccessat2",
+    "write", "fsync", "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat",
+    "sendto", "sendmsg", "connect", "memfd_create", "fcntl", "futex", "clock_nanosleep",
+    NULL,
+};
+
 /* journalctl MESSAGE_ID=... finds every audit record. */
 #define PRH_AUDIT_MESSAGE_ID "5f7a0c4e2b9d4f3a8e61c0d2a4b7e913"
 
@@ -172,6 +179,10 @@ void prh_audit_client_fill(struct prh_audit_client *c, const struct prh_peer *pe
         }
         if (!prh_audit_guest_name(buf, len, c->guest, sizeof(c->guest)))
             c->guest[0] = '\0';
+        /* /proc/PID/exe needs ptrace access (same uid and no fewer
+         * capabilities than the peer): after the privilege drop, argv[0]. */
+        if (!c->exe[0] && len > 0 && memchr(buf, '\0', len))
+            fmt(c->exe, sizeof(c->exe), "%s", buf);
         free(buf);
     }
     close(fd);

@@ -13,6 +13,12 @@
 const char *prh_progname = "prhelper";
 
 enum {
+    OPT_AUDIT = 300,
+    OPT_METRICS_FILE,
+    OPT_METRICS_INTERVAL,
+    OPT_ALLOW_UID,
+    OPT_ALLOW_GID,
+    OPT_ALLOW_DEVICE,
     OPT_CONTROL = 200,
     OPT_TRACE_FILE,
     OPT_TRANSPORT = 256,
@@ -50,6 +56,12 @@ static const struct option long_options[] = {
     { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
     { "frame-timeout", required_argument, NULL, OPT_FRAME_TIMEOUT },
     { "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+    { "audit", required_argument, NULL, OPT_AUDIT },
+    { "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+    { "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
+    { "allow-uid", required_argument, NULL, OPT_ALLOW_UID },
+    { "allow-gid", required_argument, NULL, OPT_ALLOW_GID },
+    { "allow-device", required_argument, NULL, OPT_ALLOW_DEVICE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -93,6 +105,18 @@ void prh_cli_usage(FILE *out, const char *prog)
             "                            or reply half-transferred this long (default 30,\n"
             "                            0 = never)\n"
             "      --no-seccomp          do not install the seccomp syscall filter\n"
+            "\n"
+            "operations (see prhelper(8) and docs/operations.md):\n"
+            "      --audit=SINK          audit trail of every PR OUT and every refusal:\n"
+            "                            journal, syslog, file:PATH (JSON lines) or none\n"
+            "                            (default journal under systemd, else syslog)\n"
+            "      --metrics-file=PATH   write Prometheus metrics to PATH (atomically)\n"
+            "      --metrics-interval=SECONDS  how often (default 15)\n"
+            "      --allow-uid=USER      accept connections only from these users or\n"
+            "      --allow-gid=GROUP     groups (repeatable; default: anyone who can\n"
+            "                            open the socket)\n"
+            "      --allow-device=DEV    PR only on these devices: WWID or MAJOR:MINOR\n"
+            "                            (repeatable; others get ACCESS DENIED)\n"
             "\n"
             "See prhelper(8).\n",
             prog, PRH_DEFAULT_PIDFILE, PRH_DEFAULT_SOCKET, PRH_DEFAULT_STATE_DIR);
@@ -311,6 +335,43 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
         case OPT_NO_SECCOMP:
             o->no_seccomp = true;
             break;
+        case OPT_AUDIT: {
+            char msg[256];
+            if (prh_audit_parse(optarg, &o->audit_sink, &o->audit_path, msg, sizeof(msg)) < 0) {
+                fprintf(err, "%s: %s\n", prh_progname, msg);
+                return PRH_CLI_ERROR;
+            }
+            break;
+        }
+        case OPT_METRICS_FILE:
+            if (optarg[0] != '/') {
+                fprintf(err, "%s: --metrics-file needs an absolute path, not '%s'\n",
+                        prh_progname, optarg);
+                return PRH_CLI_ERROR;
+            }
+            o->metrics_file = optarg;
+            break;
+        case OPT_METRICS_INTERVAL:
+            if (!parse_count(optarg, 1, 86400, &o->metrics_interval_s)) {
+                fprintf(err, "%s: --metrics-interval needs seconds from 1 to 86400, not '%s'\n",
+                        prh_progname, optarg);
+                return PRH_CLI_ERROR;
+            }
+            break;
+        case OPT_ALLOW_UID:
+        case OPT_ALLOW_GID:
+        case OPT_ALLOW_DEVICE: {
+            char msg[256];
+            int r = c == OPT_ALLOW_UID   ? prh_policy_add_uid(&o->policy, optarg, msg, sizeof(msg))
+                    : c == OPT_ALLOW_GID ? prh_policy_add_gid(&o->policy, optarg, msg, sizeof(msg))
+                                         : prh_policy_add_device(&o->policy, optarg, msg,
+                                                                 sizeof(msg));
+            if (r < 0) {
+                fprintf(err, "%s: %s\n", prh_progname, msg);
+                return PRH_CLI_ERROR;
+            }
+            break;
+        }
         case ':':
             if (strncmp(argv[optind - 1], "--", 2) != 0)
                 fprintf(err, "%s: option requires an argument -- '%c'\n", prh_progname, optopt);

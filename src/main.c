@@ -22,6 +22,7 @@
 #include "prhelper/control.h"
 #include "prhelper/reqtrace.h"
 #include "prhelper/log.h"
+#include "prhelper/metrics.h"
 #include "prhelper/privs.h"
 #include "prhelper/server.h"
 #include "prhelper/transport.h"
@@ -353,6 +354,20 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The audit trail: the file opened (and syslog connected) while root. */
+    struct prh_audit *audit = prh_audit_open(o.audit_sink, o.audit_path, errmsg, sizeof(errmsg));
+    struct prh_metrics *metrics = prh_metrics_new(t->name);
+    struct prh_metrics_writer *metrics_writer = NULL;
+    if (!audit || !metrics) {
+        prh_error("%s", audit ? "out of memory" : errmsg);
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
+    scfg.audit = audit;
+    scfg.metrics = metrics;
+    scfg.policy = &o.policy;
+
     if (o.daemonize && daemonize(&d) < 0) {
         prh_error("Failed to daemonize: %s", strerror(errno));
         if (scfg.socket_path)
@@ -391,6 +406,16 @@ int main(int argc, char **argv)
             unlink(scfg.socket_path);
         fail(&d);
     }
+    /* Metrics: written as the unprivileged user, by a thread started
+     * before the syscall filter. */
+    if (o.metrics_file &&
+        !(metrics_writer = prh_metrics_writer_start(
+              metrics, o.metrics_file, o.metrics_interval_s ? o.metrics_interval_s : 15))) {
+        prh_error("Cannot write metrics file '%s': %s", o.metrics_file, strerror(errno));
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
     prh_log(2, "listening on %s with the %s transport", activated ? "fd 3" : o.socket_path,
             t->name);
     if (o.daemonize) {
@@ -404,6 +429,9 @@ int main(int argc, char **argv)
 
     sd_notify(0, "STOPPING=1");
     prh_server_free(srv);
+    prh_metrics_writer_stop(metrics_writer); /* the last write */
+    prh_metrics_free(metrics);
+    prh_audit_close(audit);
     prh_control_free(control); /* before the transport state it refers to */
     control = NULL;
     prh_reqtrace_close();

@@ -150,6 +150,12 @@ static void test_audit_client_fill_reads_exe_and_cmdline(void **state)
     assert_int_equal(c.uid, 107);
     assert_int_equal(c.gid, 36);
     assert_int_equal(c.serial, 9);
+    /* /proc/PID/exe unreadable (no ptrace access): argv[0]. */
+    snprintf(path, sizeof(path), "%s/4242/exe", dir);
+    unlink(path);
+    prh_audit_client_fill(&c, &peer, dir);
+    assert_string_equal(c.exe, "qemu");
+    assert_string_equal(c.guest, "vm7");
     /* A pid that is gone: credentials only. */
     peer.pid = 4343;
     prh_audit_client_fill(&c, &peer, dir);

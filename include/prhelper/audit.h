@@ -46,7 +46,7 @@ struct prh_audit_client {
     pid_t pid;
     uid_t uid;
     gid_t gid;
-    char exe[256];    /* /proc/PID/exe target, "" if unreadable */
+    char exe[256];    /* /proc/PID/exe target, else argv[0], else "" */
     char guest[128];  /* QEMU's -name guest=..., "" if none */
 };
 
@@ -126,5 +126,21 @@ struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, cha
 int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r);
 unsigned long prh_audit_errors(const struct prh_audit *a);
 void prh_audit_close(struct prh_audit *a);
+
+/*
+ * The system calls the audit trail and the metrics file make after
+ * start-up, for the seccomp filter's extra_syscalls (NULL-terminated):
+ *  - per audited request: openat/read/readlinkat of /proc/PID/{cmdline,exe}
+ *    at accept, openat/read/faccessat of /sys/dev/.../{wwid,dm/uuid};
+ *  - file sink: write + fdatasync on the fd opened at start-up;
+ *  - syslog sink: sendto on the socket connected at start-up, and
+ *    socket(AF_UNIX, SOCK_DGRAM) + connect("/dev/log") when glibc
+ *    reconnects after syslogd restarted;
+ *  - journal sink: socket(AF_UNIX, SOCK_DGRAM) + sendmsg, memfd_create
+ *    + fcntl(F_ADD_SEALS) for records over the datagram limit;
+ *  - metrics file: openat(O_CREAT) of PATH.tmp.PID, write, fsync,
+ *    rename over PATH (unlink on failure), futex/clock_nanosleep.
+ */
+extern const char *const prh_ops_syscalls[];
 
 #endif

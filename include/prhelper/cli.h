@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "prhelper/audit.h"
+#include "prhelper/policy.h"
+
 #ifndef PRH_LOCALSTATEDIR
 #define PRH_LOCALSTATEDIR "/var"
 #endif
@@ -52,6 +55,11 @@ struct prh_options {
     const char *socket_group;  /* --socket-group, NULL: leave the group alone */
     unsigned frame_timeout_s;  /* --frame-timeout, 0 = no timeout */
     bool no_seccomp;           /* --no-seccomp */
+    enum prh_audit_sink audit_sink; /* --audit; PRH_AUDIT_DEFAULT: journal/syslog */
+    const char *audit_path;    /* --audit=file:PATH */
+    const char *metrics_file;  /* --metrics-file, NULL: none */
+    unsigned metrics_interval_s; /* --metrics-interval, 0 = default (15) */
+    struct prh_policy policy;  /* --allow-uid, --allow-gid, --allow-device */
 };
 
 #define PRH_DEFAULT_SOCKET_MODE 0600u

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_e2e_ops.c - the built daemon with the operations options:
+ * --audit, --metrics-file, --allow-uid/--allow-gid/--allow-device, and
+ * the contrib/systemd units (systemd-analyze verify, and the service's
+ * ExecStart run under systemd-socket-activate).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "ops_fixture.h"
+
+#ifndef PRH_DAEMON_BIN
+#error "PRH_DAEMON_BIN comes from prh_daemon_lib"
+#endif
+
+struct dfx {
+    char *dir;
+    char sock[300], audit[300], metrics[300], disk[300];
+    pid_t pid;
+};
+
+static int setup(void **state)
+{
+    struct dfx *f = calloc(1, sizeof(*f));
+    f->dir = tu_tmpdir();
+    snprintf(f->sock, sizeof(f->sock), "%s/sock", f->dir);
+    snprintf(f->audit, sizeof(f->audit), "%s/audit.jsonl", f->dir);
+    snprintf(f->metrics, sizeof(f->metrics), "%s/prhelper.prom", f->dir);
+    free(tu_disk(f->dir, "disk"));
+    snprintf(f->disk, sizeof(f->disk), "%s/disk", f->dir);
+    f->pid = -1;
+    *state = f;
+    return 0;
+}
+
+static int wait_pid(pid_t pid, int ms)
+{
+    long end = tu_now_ms() + ms;
+    int st;
+    while (tu_now_ms() < end) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        tu_sleep_ms(5);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+static int teardown(void **state)
+{
+    struct dfx *f = *state;
+    if (f->pid > 0) {
+        kill(f->pid, SIGTERM);
+        wait_pid(f->pid, 5000);
+    }
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Run argv with stdout and stderr into errbuf (may be NULL); exit status. */
+static int run(char *const argv[], char *errbuf, size_t errlen, int timeout_ms)
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 2);
+        dup2(p[1], 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t n = 0;
+    char tmp[4096];
+    for (;;) {
+        ssize_t r = read(p[0], tmp, sizeof(tmp));
+        if (r <= 0)
+            break;
+        for (ssize_t i = 0; i < r && errbuf && n + 1 < errlen; i++)
+            errbuf[n++] = tmp[i];
+    }
+    if (errbuf)
+        errbuf[n] = '\0';
+    close(p[0]);
+    return wait_pid(pid, timeout_ms);
+}
+
+/* Start the daemon (sim transport) with extra options; wait for its socket. */
+static void start_daemon(struct dfx *f, const char *const *extra)
+{
+    char *argv[32];
+    char k[320], sd[320];
+    int n = 0;
+    snprintf(k, sizeof(k), "--socket=%s", f->sock);
+    snprintf(sd, sizeof(sd), "--state-dir=%s/state", f->dir);
+    argv[n++] = (char *)PRH_DAEMON_BIN;
+    argv[n++] = k;
+    argv[n++] = (char *)"--transport=sim";
+    argv[n++] = sd;
+    for (; extra && *extra; extra++)
+        argv[n++] = (char *)*extra;
+    argv[n] = NULL;
+    f->pid = fork();
+    if (f->pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    long end = tu_now_ms() + 5000;
+    while (access(f->sock, F_OK) != 0 && tu_now_ms() < end)
+        tu_sleep_ms(5);
+    assert_int_equal(access(f->sock, F_OK), 0);
+}
+
+static int stop_daemon(struct dfx *f)
+{
+    kill(f->pid, SIGTERM);
+    int st = wait_pid(f->pid, 5000);
+    f->pid = -1;
+    return st;
+}
+
+/* prhelper-cli -k SOCK [-K key] DEVICE command args...; its exit status. */
+static int cli(struct dfx *f, const char *dev, const char *a1, const char *a2, const char *a3)
+{
+    char k[320];
+    snprintf(k, sizeof(k), "--socket=%s", f->sock);
+    char *argv[] = { (char *)PRH_CLI_BIN, k, (char *)dev, (char *)a1, (char *)a2, (char *)a3, NULL };
+    return run(argv, NULL, 0, 10000);
+}
+
+/* Parse with the Prometheus project's own Python parser (python3-prometheus-client). */
+static int python_parse(const char *path, const char *want_sample)
+{
+    char prog[1200];
+    snprintf(prog, sizeof(prog),
+             "import sys\n"
+             "from prometheus_client.parser import text_string_to_metric_families as p\n"
+             "fams = list(p(open('%s').read()))\n"
+             "names = {s.name + str(sorted(s.labels.items())): s.value for f in fams for s in "
+             "f.samples}\n"
+             "want = '%s'\n"
+             "sys.exit(0 if (not want or any(k.startswith(want) and v > 0 for k, v in "
+             "names.items())) else 3)\n",
+             path, want_sample);
+    char *argv[] = { (char *)"/usr/bin/python3", (char *)"-c", prog, NULL };
+    char err[2048];
+    int r = run(argv, err, sizeof(err), 20000);
+    if (r != 0)
+        print_message("python parser: %s\n", err);
+    return r;
+}
+
+static void test_e2e_ops_audit_file_and_metrics_file(void **state)
+{
+    struct dfx *f = *state;
+    char a[320], m[320], line[4096];
+    snprintf(a, sizeof(a), "--audit=file:%s", f->audit);
+    snprintf(m, sizeof(m), "--metrics-file=%s", f->metrics);
+    const char *extra[] = { a, m, "--metrics-interval=1", NULL };
+    start_daemon(f, extra);
+    assert_int_equal(cli(f, f->disk, "register", "0x5", NULL), 0);
+    /* key 0 is not registered: RESERVATION CONFLICT, the exit status */
+    assert_int_equal(cli(f, f->disk, "reserve", "we", NULL), SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(cli(f, f->disk, "read-keys", NULL, NULL), 0);
+    assert_int_equal(stop_daemon(f), 0);
+
+    char *text = ops_slurp(f->audit);
+    assert_int_equal(ops_count_lines(text), 2);
+    assert_true(ops_line(text, 0, line, sizeof(line)));
+    assert_non_null(strstr(line, "\"service_action\":\"REGISTER\""));
+    assert_non_null(strstr(line, "\"sa_key\":\"0x0000000000000005\""));
+    assert_non_null(strstr(line, "\"exe\":\"" PRH_CLI_BIN "\""));
+    assert_non_null(strstr(line, "\"transport\":\"sim\""));
+    assert_true(ops_line(text, 1, line, sizeof(line)));
+    assert_non_null(strstr(line, "\"status\":\"RESERVATION CONFLICT\""));
+    free(text);
+
+    /* The exit write has every request; the file parses as Prometheus text. */
+    text = ops_slurp(f->metrics);
+    assert_non_null(strstr(text, "prhelper_requests_total{op=\"pr_out\",service_action=\"register\","
+                                 "result=\"good\"} 1\n"));
+    assert_non_null(strstr(text, "prhelper_requests_total{op=\"pr_out\",service_action=\"reserve\","
+                                 "result=\"reservation_conflict\"} 1\n"));
+    assert_non_null(strstr(text, "prhelper_request_duration_seconds_count{transport=\"sim\"} 3\n"));
+    assert_non_null(strstr(text, "prhelper_clients_connected 0\n"));
+    free(text);
+    assert_int_equal(python_parse(f->metrics, "prhelper_requests_total"), 0);
+}
+
+static void test_e2e_ops_metrics_file_moves_while_running(void **state)
+{
+    struct dfx *f = *state;
+    char m[320];
+    snprintf(m, sizeof(m), "--metrics-file=%s", f->metrics);
+    const char *extra[] = { m, "--metrics-interval=1", "--audit=none", NULL };
+    start_daemon(f, extra);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cli(f, f->disk, "read-keys", NULL, NULL), 0);
+    long end = tu_now_ms() + 5000;
+    bool seen = false;
+    while (!seen && tu_now_ms() < end) {
+        char *text = ops_slurp(f->metrics);
+        seen = strstr(text, "service_action=\"read_keys\",result=\"good\"} 5\n") != NULL;
+        free(text);
+        if (!seen)
+            tu_sleep_ms(100);
+    }
+    assert_true(seen);
+    assert_int_equal(stop_daemon(f), 0);
+}
+
+static void test_e2e_ops_disallowed_uid_cannot_issue_a_command(void **state)
+{
+    struct dfx *f = *state;
+    char a[320], uid[64], gid[64];
+    snprintf(a, sizeof(a), "--audit=file:%s", f->audit);
+    snprintf(uid, sizeof(uid), "--allow-uid=%u", (unsigned)getuid() + 1);
+    snprintf(gid, sizeof(gid), "--allow-gid=%u", (unsigned)getgid() + 1);
+    const char *extra[] = { a, uid, gid, NULL };
+    start_daemon(f, extra);
+    assert_int_not_equal(cli(f, f->disk, "register", "0x5", NULL), 0);
+    assert_int_equal(stop_daemon(f), 0);
+    char *text = ops_slurp(f->audit);
+    assert_int_equal(ops_count_lines(text), 1);
+    assert_non_null(strstr(text, "\"event\":\"client_denied\""));
+    assert_null(strstr(text, "REGISTER"));
+    free(text);
+}
+
+static void test_e2e_ops_disallowed_device_gets_access_denied(void **state)
+{
+    struct dfx *f = *state;
+    const char *extra[] = { "--allow-device=1:3", "--audit=none", NULL };
+    start_daemon(f, extra);
+    assert_int_equal(cli(f, "/dev/null", "register", "0x5", NULL), 0);
+    char k[320];
+    snprintf(k, sizeof(k), "--socket=%s", f->sock);
+    char *argv[] = { (char *)PRH_CLI_BIN, k, f->disk, (char *)"register", (char *)"0x5", NULL };
+    char err[1024];
+    assert_int_not_equal(run(argv, err, sizeof(err), 10000), 0);
+    assert_non_null(strstr(err, "ACCESS DENIED"));
+    assert_int_equal(stop_daemon(f), 0);
+}
+
+static void test_e2e_ops_bad_sinks_fail_at_startup(void **state)
+{
+    struct dfx *f = *state;
+    char k[320], err[1024];
+    snprintf(k, sizeof(k), "--socket=%s", f->sock);
+    char *a1[] = { (char *)PRH_DAEMON_BIN, k, (char *)"--transport=sim",
+                   (char *)"--audit=file:/nonexistent-prh/audit.jsonl", NULL };
+    assert_int_equal(run(a1, err, sizeof(err), 10000), 1);
+    assert_non_null(strstr(err, "Cannot open audit file '/nonexistent-prh/audit.jsonl'"));
+    char *a2[] = { (char *)PRH_DAEMON_BIN, k, (char *)"--transport=sim", (char *)"--audit=none",
+                   (char *)"--metrics-file=/nonexistent-prh/m.prom", NULL };
+    assert_int_equal(run(a2, err, sizeof(err), 10000), 1);
+    assert_non_null(strstr(err, "Cannot write metrics file '/nonexistent-prh/m.prom'"));
+    assert_int_not_equal(access(f->sock, F_OK), 0); /* no socket left behind */
+}
+
+/* ---- systemd units ------------------------------------------------------------------ */
+
+static void unit_dir(char *buf, size_t len)
+{
+    /* __FILE__ is this file's absolute path in the source tree. */
+    snprintf(buf, len, "%s", __FILE__);
+    char *slash = strrchr(buf, '/');
+    *slash = '\0';
+    slash = strrchr(buf, '/');
+    *slash = '\0';
+    size_t n = strlen(buf);
+    snprintf(buf + n, len - n, "/contrib/systemd");
+}
+
+/* Copy a unit with /usr/bin/prhelper pointing at the built daemon. */
+static void copy_unit(const char *from_dir, const char *to_dir, const char *name)
+{
+    char cmd[2000];
+    snprintf(cmd, sizeof(cmd), "sed 's|/usr/bin/prhelper|%s|' '%s/%s' > '%s/%s'", PRH_DAEMON_BIN,
+             from_dir, name, to_dir, name);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_e2e_ops_systemd_units_verify(void **state)
+{
+    struct dfx *f = *state;
+    char src[400], s[500], v[500], err[4096];
+    unit_dir(src, sizeof(src));
+    copy_unit(src, f->dir, "prhelper.socket");
+    copy_unit(src, f->dir, "prhelper.service");
+    snprintf(s, sizeof(s), "%s/prhelper.socket", f->dir);
+    snprintf(v, sizeof(v), "%s/prhelper.service", f->dir);
+    char *argv[] = { (char *)"/usr/bin/systemd-analyze", (char *)"verify", (char *)"--man=no", s,
+                     v, NULL };
+    int r = run(argv, err, sizeof(err), 60000);
+    if (r != 0 || err[0])
+        fail_msg("systemd-analyze verify: status %d: %s", r, err);
+    /* The same check finds a misspelt key (so it can fail). */
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "sed -i 's/^NoNewPrivileges=/NoNewPrivilege=/' '%s'", v);
+    assert_int_equal(system(cmd), 0);
+    r = run(argv, err, sizeof(err), 60000);
+    assert_non_null(strstr(err, "Unknown key 'NoNewPrivilege'"));
+    /* The drop-in promise: qemu-pr-helper's socket path, hardening keys present. */
+    snprintf(s, sizeof(s), "%s/prhelper.socket", src);
+    char *text = ops_slurp(s);
+    assert_non_null(strstr(text, "\nListenStream=/run/qemu-pr-helper.sock\n"));
+    free(text);
+    snprintf(v, sizeof(v), "%s/prhelper.service", src);
+    text = ops_slurp(v);
+    static const char *const keys[] = { "\nCapabilityBoundingSet=", "\nNoNewPrivileges=yes\n",
+                                        "\nProtectSystem=strict\n", "\nPrivateNetwork=yes\n",
+                                        "\nSystemCallFilter=", "\nRestrictAddressFamilies=AF_UNIX\n",
+                                        "\nType=notify\n" };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (!strstr(text, keys[i]))
+            fail_msg("prhelper.service lacks %s", keys[i]);
+    free(text);
+}
+
+/* ExecStart= of the shipped service, split into words. */
+static int exec_start_words(char *line, char **words, int max)
+{
+    char src[400], path[500];
+    unit_dir(src, sizeof(src));
+    snprintf(path, sizeof(path), "%s/prhelper.service", src);
+    char *text = ops_slurp(path);
+    char *p = strstr(text, "\nExecStart=");
+    assert_non_null(p);
+    p += strlen("\nExecStart=");
+    size_t n = strcspn(p, "\n");
+    memcpy(line, p, n);
+    line[n] = '\0';
+    free(text);
+    int k = 0;
+    for (char *save = NULL, *w = strtok_r(line, " ", &save); w && k < max;
+         w = strtok_r(NULL, " ", &save))
+        words[k++] = w;
+    return k;
+}
+
+static void test_e2e_ops_socket_activation_runs_the_unit_exec_start(void **state)
+{
+    struct dfx *f = *state;
+    char line[1000], sd[320], au[320], listen[320];
+    char *words[16], *argv[40];
+    int nw = exec_start_words(line, words, 16);
+    int n = 0;
+    snprintf(listen, sizeof(listen), "--listen=%s", f->sock);
+    snprintf(sd, sizeof(sd), "--state-dir=%s/state", f->dir);
+    snprintf(au, sizeof(au), "--audit=file:%s", f->audit);
+    argv[n++] = (char *)"/usr/bin/systemd-socket-activate";
+    argv[n++] = listen;
+    for (int i = 0; i < nw; i++) {
+        if (strcmp(words[i], "/usr/bin/prhelper") == 0) {
+            argv[n++] = (char *)PRH_DAEMON_BIN;
+        } else if (strcmp(words[i], "$PRHELPER_OPTS") == 0) {
+            /* what /etc/default/prhelper would say on a test host */
+            argv[n++] = (char *)"--transport=sim";
+            argv[n++] = sd;
+            argv[n++] = au;
+        } else {
+            argv[n++] = words[i];
+        }
+    }
+    argv[n] = NULL;
+    f->pid = fork();
+    if (f->pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    long end = tu_now_ms() + 5000;
+    while (access(f->sock, F_OK) != 0 && tu_now_ms() < end)
+        tu_sleep_ms(5);
+    /* The first connection starts prhelper on the inherited socket. */
+    static struct prh_reply r;
+    int dev = open(f->disk, O_RDWR | O_CLOEXEC);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_true(s >= 0);
+    assert_int_equal(tu_prout(s, dev, PR_OUT_REGISTER, 0, 0, 0x42, 0, &r), SCSI_STATUS_GOOD);
+    assert_int_equal(tu_prin(s, dev, PR_IN_READ_KEYS, 64, &r), SCSI_STATUS_GOOD);
+    assert_true(tu_has_key(&r, 0x42));
+    close(s);
+    close(dev);
+    /* A second client on the same daemon. */
+    assert_int_equal(cli(f, f->disk, "read-keys", NULL, NULL), 0);
+    assert_int_equal(stop_daemon(f), 0);
+    char *text = ops_slurp(f->audit);
+    assert_int_equal(ops_count_lines(text), 1);
+    assert_non_null(strstr(text, "\"sa_key\":\"0x0000000000000042\""));
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_e2e_ops_audit_file_and_metrics_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_ops_metrics_file_moves_while_running, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_ops_disallowed_uid_cannot_issue_a_command, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_ops_disallowed_device_gets_access_denied, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_ops_bad_sinks_fail_at_startup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_ops_systemd_units_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_ops_socket_activation_runs_the_unit_exec_start,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
