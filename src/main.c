@@ -341,8 +341,11 @@ int main(int argc, char **argv)
         if (cr == 0 && t->control_register)
             cr = t->control_register(tstate, control);
         if (cr == 0)
+            /* restart executes the program again: not under the syscall
+             * filter, a privilege drop or socket activation. */
             cr = prh_control_add_lifecycle(control, argv,
-                                           !activated && !privs.change_uid && !privs.change_gid);
+                                           !activated && !privs.change_uid && !privs.change_gid &&
+                                               o.no_seccomp);
         if (cr < 0)
             snprintf(errmsg, sizeof(errmsg), "cannot set up the control commands: %s",
                      strerror(-cr));

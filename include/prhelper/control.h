@@ -106,7 +106,9 @@ int prh_control_call(const char *path, int argc, char *const *argv, bool json, c
  * The daemon's life-cycle commands: "crash" (the process is killed with
  * SIGKILL once the answer is sent: no cleanup, as in a real crash) and,
  * when can_restart, "restart" (a crash followed by executing the same
- * program with argv again, as a supervisor would).  argv must outlive ctl.
+ * program with argv again, as a supervisor would; main allows it without
+ * the syscall filter, -u/-g or socket activation only).  argv must
+ * outlive ctl.
  */
 int prh_control_add_lifecycle(struct prh_control *ctl, char **argv, bool can_restart);
 
