@@ -367,6 +367,12 @@ int main(int argc, char **argv)
             unlink(scfg.socket_path);
         fail(&d);
     }
+    if (control && (errno = -prh_metrics_control_register(metrics, control)) != 0) {
+        prh_error("cannot add the stats control command: %s", strerror(errno));
+        if (scfg.socket_path)
+            unlink(scfg.socket_path);
+        fail(&d);
+    }
     scfg.audit = audit;
     scfg.metrics = metrics;
     scfg.policy = &o.policy;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prhelper/control.h"
 #include "prhelper/scsi.h"
 
 enum result_label {
@@ -359,6 +360,36 @@ int prh_metrics_write_file(struct prh_metrics *m, const char *path)
     if (ret)
         unlink(tmp);
     return ret;
+}
+
+static int stats_handler(void *opaque, const struct prh_ctl_request *req, FILE *out)
+{
+    size_t len;
+
+    if (req->argc != 1) {
+        fprintf(out, "stats takes no arguments\n");
+        return -1;
+    }
+    char *text = prh_metrics_render(opaque, &len);
+    if (!text) {
+        fprintf(out, "out of memory\n");
+        return -1;
+    }
+    fwrite(text, 1, len, out);
+    free(text);
+    return 0;
+}
+
+int prh_metrics_control_register(struct prh_metrics *m, struct prh_control *ctl)
+{
+    const struct prh_ctl_command cmd = {
+        .name = "stats",
+        .args = "",
+        .help = "the metrics in the Prometheus text format (prhelper-cli stats)",
+        .handler = stats_handler,
+        .opaque = m,
+    };
+    return prh_control_add(ctl, &cmd);
 }
 
 struct prh_metrics_writer {

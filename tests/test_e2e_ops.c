@@ -252,6 +252,30 @@ static void test_e2e_ops_disallowed_device_gets_access_denied(void **state)
     assert_int_equal(stop_daemon(f), 0);
 }
 
+static void test_e2e_ops_cli_stats_over_the_control_socket(void **state)
+{
+    struct dfx *f = *state;
+    char c[400], cpath[300], out[65536];
+    snprintf(cpath, sizeof(cpath), "%s/control", f->dir);
+    snprintf(c, sizeof(c), "--control=%s", cpath);
+    const char *extra[] = { c, "--audit=none", NULL };
+    start_daemon(f, extra);
+    assert_int_equal(cli(f, f->disk, "register", "0x5", NULL), 0);
+    char *argv[] = { (char *)PRH_CLI_BIN, c, (char *)"stats", NULL };
+    assert_int_equal(run(argv, out, sizeof(out), 10000), 0);
+    assert_non_null(strstr(out, "prhelper_requests_total{op=\"pr_out\",service_action=\"register\","
+                                "result=\"good\"} 1\n"));
+    assert_non_null(strstr(out, "# TYPE prhelper_request_duration_seconds histogram\n"));
+    /* What the CLI prints parses as Prometheus text. */
+    char path[400];
+    snprintf(path, sizeof(path), "%s/stats.prom", f->dir);
+    FILE *fp = fopen(path, "w");
+    fputs(out, fp);
+    fclose(fp);
+    assert_int_equal(python_parse(path, "prhelper_requests_total"), 0);
+    assert_int_equal(stop_daemon(f), 0);
+}
+
 static void test_e2e_ops_bad_sinks_fail_at_startup(void **state)
 {
     struct dfx *f = *state;
@@ -412,6 +436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_e2e_ops_disallowed_uid_cannot_issue_a_command, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_e2e_ops_disallowed_device_gets_access_denied, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_ops_cli_stats_over_the_control_socket, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_e2e_ops_bad_sinks_fail_at_startup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_e2e_ops_systemd_units_verify, setup, teardown),

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "ops_fixture.h"
+#include "prhelper/control.h"
 
 /*
  * A strict reader of the text exposition format 0.0.4: every line is
@@ -358,6 +359,35 @@ static void test_metrics_writer_rewrites_periodically_and_at_stop(void **state)
     free(dir);
 }
 
+static void test_metrics_stats_control_command(void **state)
+{
+    (void)state;
+    struct prh_metrics *m = prh_metrics_new("sg");
+    struct prh_control *ctl = prh_control_new();
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(prh_metrics_control_register(m, ctl), 0);
+    assert_int_equal(prh_metrics_control_register(m, ctl), -EEXIST);
+    prh_metrics_clients_add(m, 4);
+    FILE *out = open_memstream(&buf, &len);
+    int r = prh_control_dispatch(ctl, "stats", getpid(), getuid(), out);
+    fclose(out);
+    assert_int_equal(r, 0);
+    const char *body = strchr(buf, '\n'); /* after the status line */
+    assert_non_null(body);
+    assert_non_null(strstr(body, "prhelper_clients_connected 4\n"));
+    free(buf);
+    buf = NULL;
+    out = open_memstream(&buf, &len);
+    r = prh_control_dispatch(ctl, "stats now", getpid(), getuid(), out);
+    fclose(out);
+    assert_int_not_equal(r, 0);
+    assert_non_null(strstr(buf, "stats takes no arguments"));
+    free(buf);
+    prh_control_free(ctl);
+    prh_metrics_free(m);
+}
+
 /* ---- under load through the server ---------------------------------------------------- */
 
 struct load_arg {
@@ -437,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_metrics_transport_label_is_escaped),
         cmocka_unit_test(test_metrics_write_file_is_atomic_and_complete),
         cmocka_unit_test(test_metrics_writer_rewrites_periodically_and_at_stop),
+        cmocka_unit_test(test_metrics_stats_control_command),
         cmocka_unit_test(test_metrics_server_counts_move_under_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,6 +73,8 @@ static void usage(FILE *out)
             "  ctl fault list | ctl fault clear [ID]\n"
             "  ctl power-cycle LUN|all   lose non-APTPL state, POWER ON RESET to every nexus\n"
             "  ctl crash | ctl restart   simulate a daemon crash (and restart)\n"
+            "  stats                     the daemon's metrics, Prometheus text format\n"
+            "                            (same as 'ctl stats')\n"
             "  A LUN is a name from 'ctl state' or the path of the device or file.\n"
             "\n"
             "Options:\n"
@@ -487,6 +489,9 @@ int main(int argc, char **argv)
     }
     if (argc - optind >= 1 && strcmp(argv[optind], "ctl") == 0)
         return run_ctl(&o, argc - optind - 1, argv + optind + 1);
+    /* prhelper-cli stats: the metrics over the control socket. */
+    if (argc - optind >= 1 && strcmp(argv[optind], "stats") == 0)
+        return run_ctl(&o, argc - optind, argv + optind);
     if (argc - optind < 2) {
         fprintf(stderr, "%s: need a DEVICE and a COMMAND\n", prog);
         fprintf(stderr, "Try `%s --help' for more information.\n", prog);

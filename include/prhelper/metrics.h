@@ -56,6 +56,11 @@ int prh_metrics_write_file(struct prh_metrics *m, const char *path);
  * before returning, so a bad path is reported at startup).
  */
 struct prh_metrics_writer;
+struct prh_control;
+
+/* Add the "stats" control command (prhelper-cli stats).  0 or -errno. */
+int prh_metrics_control_register(struct prh_metrics *m, struct prh_control *ctl);
+
 struct prh_metrics_writer *prh_metrics_writer_start(struct prh_metrics *m, const char *path,
                                                     unsigned interval_s);
 void prh_metrics_writer_stop(struct prh_metrics_writer *w);
