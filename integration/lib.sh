@@ -161,3 +161,45 @@ recreate_fileio_lun_from_aptpl() {
     done
     log "LUN $name re-created from LIO's APTPL state: ${DEVS[*]}"
 }
+
+# make_mpath NAME DEV...: a dm-multipath map over the path devices (one
+# priority group, round-robin), as multipathd would build it but with
+# dmsetup (the lab has no udev); its dm uuid is "mpath-NAME".  Sets MPATH
+# (/dev/mapper/NAME) and MPATH_DM (dm-N).  Removed again at exit.
+make_mpath() {
+    local name=$1 sectors t i
+    shift
+    modprobe dm_multipath 2>/dev/null || skip "no dm_multipath module"
+    command -v dmsetup >/dev/null || skip "dmsetup is not installed"
+    sectors=$(blockdev --getsz "$1") || fail "cannot size $1"
+    t="0 $sectors multipath 0 0 1 1 round-robin 0 $# 1"
+    for i in "$@"; do t="$t $(cat "/sys/class/block/$(basename "$i")/dev") 1"; done
+    DM_DISABLE_UDEV=1 dmsetup create "$name" --uuid "mpath-$name" --table "$t" \
+        || fail "dmsetup create $name failed: $t"
+    MPATH=/dev/mapper/$name
+    MPATH_DM=$(DM_DISABLE_UDEV=1 dmsetup info -c --noheadings -o blkdevname "$name")
+    [ -b "$MPATH" ] || fail "no $MPATH after dmsetup create"
+    MPATHS+=("$name")
+    log "multipath map $name ($MPATH_DM) over $*"
+}
+MPATHS=()
+mpath_cleanup() {
+    local m
+    cleanup
+    for m in "${MPATHS[@]}"; do DM_DISABLE_UDEV=1 dmsetup remove --force "$m" 2>/dev/null; done
+    return 0
+}
+trap mpath_cleanup EXIT
+
+# path_state DEV offline|running: the SCSI device state of a path.
+path_state() { echo "$2" >"/sys/block/$(basename "$1")/device/state" || fail "cannot set $1 $2"; }
+
+# keys_on DEV: the reservation keys LIO reports through this path, one a line.
+# (Unit attentions are read and dropped first.)
+keys_on() {
+    local i out
+    for i in 1 2 3 4; do
+        out=$(sg_persist -n -i -k "$1" 2>&1) && break
+    done
+    awk '/^ *0x[0-9a-f]+$/ {print $1}' <<<"$out"
+}

@@ -9,13 +9,19 @@
  * thread: two clients of the same map take turns, other maps and other
  * clients run in parallel, and the event loop never waits.
  *
- * System calls made at run time (for a seccomp filter): open, openat,
- * close, read, fstat/newfstatat, getdents64 (opendir/readdir of
- * /sys/dev/block/M:m/slaves), ioctl(SG_IO) on the path devices,
- * ioctl(DM_TABLE_STATUS, DM_VERSION) on /dev/mapper/control through
- * libdevmapper (only for device-mapper maps whose dm/uuid does not start
- * with "mpath-"; libdevmapper may mknod /dev/mapper/control if it is
- * missing), futex.
+ * System calls made at run time, by the mpath transport and by the sg
+ * transport too (it hands dm-multipath fds over), for a seccomp filter:
+ *   openat/open   O_RDONLY of sysfs attributes (/sys/dev/block/M:m/dm/uuid,
+ *                 /sys/class/block/sdX/dev, .../device/state) and of the
+ *                 slaves directory; O_RDWR|O_NONBLOCK of /dev/sdX (paths)
+ *   getdents64    readdir of /sys/dev/block/M:m/slaves
+ *   read, close, fstat/newfstatat, futex
+ *   ioctl(SG_IO)  on the path fds
+ * and only for a device-mapper map whose dm/uuid has no known prefix
+ * (a multipath table made by hand without --uuid mpath-...), through
+ * libdevmapper: uname, open/ioctl of /dev/mapper/control (DM_VERSION,
+ * DM_TABLE_STATUS; CAP_SYS_ADMIN), stat/mknod/mkdir if the control node is
+ * missing.  If that fails the map is treated as single-path (logged).
  */
 #include "prhelper/transport_mpath.h"
 
@@ -118,7 +124,19 @@ static int system_is_multipath(dev_t dev)
         return 0; /* not a device-mapper device */
     if (r == 0 && strncmp(uuid, "mpath-", 6) == 0)
         return 1;
-    return dm_table_is_multipath(dev);
+    /* Maps other tools own are never multipath: no device-mapper ioctl. */
+    static const char *const others[] = { "LVM-", "CRYPT-", "part", "DMRAID-", "stratis-" };
+    for (size_t i = 0; r == 0 && i < sizeof(others) / sizeof(others[0]); i++)
+        if (strncmp(uuid, others[i], strlen(others[i])) == 0)
+            return 0;
+    r = dm_table_is_multipath(dev);
+    if (r < 0) {
+        prh_log(1, "mpath: cannot read the device-mapper table of dm %u:%u (%s); "
+                   "treated as a single-path device",
+                major(dev), minor(dev), strerror(-r));
+        return 0;
+    }
+    return r;
 }
 
 static int path_cmp(const void *a, const void *b)
@@ -780,11 +798,15 @@ static void out_single(struct out_ctx *c, struct prh_result *res)
             failed_before = true;
             continue;
         }
-        /* A RESERVE that reached the device through a path that then
-         * failed holds already: its retry conflicts with itself. */
-        if (c->sa == PR_OUT_RESERVE && failed_before && result_conflict(res) && c->have_keys &&
+        /* The reservation may be held by this host already through
+         * another of its paths (an earlier RESERVE, or one that reached
+         * the device before its path failed): the device sees another
+         * nexus and conflicts; the host holds what it asked for. */
+        if (c->sa == PR_OUT_RESERVE && result_conflict(res) && c->have_keys &&
             reservation_is(c, p, c->rk, c->req->cdb[2] & 0x0fu) == 1) {
-            prh_log(1, "mpath: RESERVE had reached the device through a failed path");
+            prh_log(2, "mpath: RESERVE: already held by key 0x%llx through another path%s",
+                    (unsigned long long)c->rk,
+                    failed_before ? " (it reached the device before its path failed)" : "");
             *res = prh_result_status(SCSI_STATUS_GOOD);
         }
         if (result_good(res))

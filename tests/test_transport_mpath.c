@@ -715,6 +715,21 @@ static void test_mpath_reserve_that_reached_device_before_path_died_is_good(void
     assert_int_equal(calls_of(1, PR_IN_READ_RESERVATION, 0x5e), 1);
 }
 
+static void test_mpath_reserve_held_through_another_path_is_good(void **state)
+{
+    (void)state;
+    register_both(0xa);
+    fk.paths[0].running = false;
+    assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa, 0), SCSI_STATUS_GOOD);
+    fk.paths[0].running = true;
+    /* Path 0's nexus is not the holder: the device conflicts. */
+    assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa, 0), SCSI_STATUS_GOOD);
+    assert_int_equal(calls_of(0, PR_IN_READ_RESERVATION, 0x5e), 1);
+    /* Another type is a real conflict. */
+    assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_EA_RO, 0xa, 0),
+                     SCSI_STATUS_RESERVATION_CONFLICT);
+}
+
 static void test_mpath_reserve_conflict_from_other_host_is_returned(void **state)
 {
     (void)state;
@@ -900,6 +915,7 @@ int main(void)
         T(test_mpath_reserve_goes_down_one_path),
         T(test_mpath_reserve_fails_over_on_path_error),
         T(test_mpath_reserve_that_reached_device_before_path_died_is_good),
+        T(test_mpath_reserve_held_through_another_path_is_good),
         T(test_mpath_reserve_conflict_from_other_host_is_returned),
         T(test_mpath_release_reaches_holder_on_any_path),
         T(test_mpath_release_with_holder_path_down_moves_and_releases),
