@@ -44,6 +44,15 @@
 
 /* ---- the system: sysfs, libdevmapper, /dev ---------------------------- */
 
+static const char *sys_root = "/sys";
+static const char *dev_root = "/dev";
+
+void prh_mpath_set_roots(const char *sys, const char *dev)
+{
+    sys_root = sys != NULL ? sys : "/sys";
+    dev_root = dev != NULL ? dev : "/dev";
+}
+
 static int system_fstat(int fd, struct stat *st)
 {
     return fstat(fd, st) < 0 ? -1 : 0;
@@ -117,8 +126,8 @@ out:
 
 static int system_is_multipath(dev_t dev)
 {
-    char path[96], uuid[160];
-    snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", major(dev), minor(dev));
+    char path[PATH_MAX], uuid[160];
+    snprintf(path, sizeof(path), "%s/dev/block/%u:%u/dm/uuid", sys_root, major(dev), minor(dev));
     int r = read_attr(path, uuid, sizeof(uuid));
     if (r == -ENOENT || r == -ENOTDIR)
         return 0; /* not a device-mapper device */
@@ -151,7 +160,7 @@ static int path_cmp(const void *a, const void *b)
 static int system_list_paths(dev_t map, struct prh_mpath_path_info *paths, size_t max)
 {
     char path[PATH_MAX], buf[64];
-    snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/slaves", major(map), minor(map));
+    snprintf(path, sizeof(path), "%s/dev/block/%u:%u/slaves", sys_root, major(map), minor(map));
     DIR *d = opendir(path);
     if (d == NULL)
         return -errno;
@@ -171,11 +180,11 @@ static int system_list_paths(dev_t map, struct prh_mpath_path_info *paths, size_
             continue;
         memcpy(p->name, e->d_name, len + 1);
         unsigned ma, mi;
-        snprintf(path, sizeof(path), "/sys/class/block/%s/dev", p->name);
+        snprintf(path, sizeof(path), "%s/class/block/%s/dev", sys_root, p->name);
         if (read_attr(path, buf, sizeof(buf)) < 0 || sscanf(buf, "%u:%u", &ma, &mi) != 2)
             continue; /* the path went away meanwhile */
         p->dev = makedev(ma, mi);
-        snprintf(path, sizeof(path), "/sys/class/block/%s/device/state", p->name);
+        snprintf(path, sizeof(path), "%s/class/block/%s/device/state", sys_root, p->name);
         int r = read_attr(path, buf, sizeof(buf));
         /* No state attribute (not SCSI): let SG_IO decide. */
         p->running = r < 0 || strcmp(buf, "running") == 0;
@@ -188,8 +197,8 @@ static int system_list_paths(dev_t map, struct prh_mpath_path_info *paths, size_
 
 static int system_open_path(const struct prh_mpath_path_info *p)
 {
-    char path[64];
-    snprintf(path, sizeof(path), "/dev/%s", p->name);
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", dev_root, p->name);
     int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;

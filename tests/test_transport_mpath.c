@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -878,6 +879,157 @@ static void test_mpath_pr_out_device_error_on_one_path_op_is_returned(void **sta
     assert_int_equal(calls_of(1, PR_OUT_RESERVE, 0x5f), 0);
 }
 
+/* ---- the real system ops, where they need no root and no map --------- */
+
+static void test_mpath_system_non_dm_device_is_not_multipath(void **state)
+{
+    (void)state;
+    /* No such block device at all, and (if present) loop0. */
+    assert_int_equal(prh_mpath_system_ops.is_multipath(makedev(4095, 4095)), 0);
+    assert_int_equal(prh_mpath_system_ops.is_multipath(makedev(7, 0)), 0);
+}
+
+static void test_mpath_system_list_paths_of_missing_map_fails(void **state)
+{
+    (void)state;
+    struct prh_mpath_path_info p[2];
+    assert_int_equal(prh_mpath_system_ops.list_paths(makedev(4095, 4095), p, 2), -ENOENT);
+}
+
+static void test_mpath_system_open_path_refuses_other_device(void **state)
+{
+    (void)state;
+    struct prh_mpath_path_info p = { .name = "null", .dev = makedev(8, 0), .running = true };
+    assert_int_equal(prh_mpath_system_ops.open_path(&p), -ENODEV);
+    snprintf(p.name, sizeof(p.name), "no-such-path-xyz");
+    assert_int_equal(prh_mpath_system_ops.open_path(&p), -ENOENT);
+}
+
+static void test_mpath_system_fstat_reports_errors(void **state)
+{
+    (void)state;
+    struct stat st;
+    assert_int_equal(prh_mpath_system_ops.fstat(-1, &st), -1);
+    assert_int_equal(errno, EBADF);
+}
+
+/* A sysfs tree in a temporary directory. */
+static char troot[64];
+
+static void put_file(const char *rel, const char *text)
+{
+    char path[512], cmd[600];
+    snprintf(path, sizeof(path), "%s/%s", troot, rel);
+    snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void make_tree(void)
+{
+    snprintf(troot, sizeof(troot), "/tmp/prh-mpath-test-XXXXXX");
+    assert_non_null(mkdtemp(troot));
+}
+
+static void remove_tree(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", troot);
+    assert_int_equal(system(cmd), 0);
+    prh_mpath_set_roots(NULL, NULL);
+}
+
+static void test_mpath_system_detects_mpath_uuid_and_skips_other_owners(void **state)
+{
+    (void)state;
+    make_tree();
+    put_file("dev/block/253:1/dm/uuid", "mpath-3600140512345\n");
+    put_file("dev/block/253:2/dm/uuid", "LVM-abcdef\n");
+    put_file("dev/block/253:3/dm/uuid", "CRYPT-LUKS2-xyz\n");
+    prh_mpath_set_roots(troot, troot);
+    assert_int_equal(prh_mpath_system_ops.is_multipath(makedev(253, 1)), 1);
+    assert_int_equal(prh_mpath_system_ops.is_multipath(makedev(253, 2)), 0);
+    assert_int_equal(prh_mpath_system_ops.is_multipath(makedev(253, 3)), 0);
+    remove_tree();
+}
+
+static void test_mpath_system_unknown_dm_uuid_asks_device_mapper(void **state)
+{
+    (void)state;
+    make_tree();
+    /* No such map in the kernel: libdevmapper fails or finds no
+     * multipath table, and the map is treated as single-path. */
+    put_file("dev/block/4095:4095/dm/uuid", "\n");
+    prh_mpath_set_roots(troot, troot);
+    assert_int_equal(prh_mpath_system_ops.is_multipath(makedev(4095, 4095)), 0);
+    remove_tree();
+}
+
+static void test_mpath_system_lists_paths_sorted_with_state(void **state)
+{
+    (void)state;
+    make_tree();
+    put_file("dev/block/253:1/slaves/sdaa", "");
+    put_file("dev/block/253:1/slaves/sdc", "");
+    put_file("dev/block/253:1/slaves/sdb", "");
+    put_file("dev/block/253:1/slaves/sdgone", "");
+    put_file("class/block/sdaa/dev", "65:160\n");
+    put_file("class/block/sdaa/device/state", "running\n");
+    put_file("class/block/sdb/dev", "8:16\n");
+    put_file("class/block/sdb/device/state", "offline\n");
+    put_file("class/block/sdc/dev", "8:32\n"); /* no state attribute: usable */
+    prh_mpath_set_roots(troot, troot);
+    struct prh_mpath_path_info p[4];
+    assert_int_equal(prh_mpath_system_ops.list_paths(makedev(253, 1), p, 4), 3);
+    assert_string_equal(p[0].name, "sdb");
+    assert_false(p[0].running);
+    assert_true(p[0].dev == makedev(8, 16));
+    assert_string_equal(p[1].name, "sdc");
+    assert_true(p[1].running);
+    assert_string_equal(p[2].name, "sdaa");
+    assert_true(p[2].running);
+    /* More paths than room: the rest are ignored. */
+    assert_int_equal(prh_mpath_system_ops.list_paths(makedev(253, 1), p, 1), 1);
+    remove_tree();
+}
+
+static void test_mpath_system_open_path_refuses_non_block_node(void **state)
+{
+    (void)state;
+    make_tree();
+    put_file("sdb", "not a disk");
+    prh_mpath_set_roots(troot, troot);
+    struct prh_mpath_path_info p = { .name = "sdb", .dev = makedev(8, 16), .running = true };
+    assert_int_equal(prh_mpath_system_ops.open_path(&p), -ENODEV);
+    remove_tree();
+}
+
+static void test_mpath_nexus_is_the_hosts_own(void **state)
+{
+    (void)state;
+    char buf[64];
+    void *n = prh_transport_mpath.nexus_new(fk.state, NULL);
+    assert_non_null(n);
+    prh_transport_mpath.nexus_describe(fk.state, n, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "every path"));
+    prh_transport_mpath.nexus_free(fk.state, n);
+}
+
+static void test_mpath_plain_fd_must_be_sg_capable(void **state)
+{
+    (void)state;
+    uint8_t cdb[10] = { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 64 };
+    int bad = open("/dev/null", O_RDONLY); /* the fake fstat knows nothing of it */
+    assert_true(bad >= 0);
+    send_raw(&prh_transport_mpath, fk.state, bad, cdb, NULL, 64);
+    close(bad);
+    assert_int_equal(reply.status, SCSI_STATUS_CHECK_CONDITION);
+    assert_int_equal(fk.ncalls, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -926,6 +1078,16 @@ int main(void)
         T(test_mpath_clear_leaves_no_key_on_any_path),
         T(test_mpath_register_and_move_unreg_unregisters_other_paths),
         T(test_mpath_pr_out_device_error_on_one_path_op_is_returned),
+        T(test_mpath_system_non_dm_device_is_not_multipath),
+        T(test_mpath_system_list_paths_of_missing_map_fails),
+        T(test_mpath_system_open_path_refuses_other_device),
+        T(test_mpath_system_fstat_reports_errors),
+        T(test_mpath_system_detects_mpath_uuid_and_skips_other_owners),
+        T(test_mpath_system_unknown_dm_uuid_asks_device_mapper),
+        T(test_mpath_system_lists_paths_sorted_with_state),
+        T(test_mpath_system_open_path_refuses_non_block_node),
+        T(test_mpath_nexus_is_the_hosts_own),
+        T(test_mpath_plain_fd_must_be_sg_capable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

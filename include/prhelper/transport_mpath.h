@@ -54,6 +54,9 @@ struct prh_mpath_ops {
 extern const struct prh_mpath_ops prh_mpath_system_ops;
 /* Use other ops (NULL: the real ones again).  Not thread-safe: tests only. */
 void prh_mpath_set_ops(const struct prh_mpath_ops *ops);
+/* Where the real ops look for sysfs and device nodes (NULL: /sys, /dev).
+ * Not thread-safe: tests only. */
+void prh_mpath_set_roots(const char *sys, const char *dev);
 
 /*
  * Is this block device a dm-multipath map?  sysfs dm/uuid starting with
