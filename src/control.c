@@ -124,7 +124,7 @@ static int cmd_crash(void *opaque, const struct prh_ctl_request *req, FILE *out)
 static void crash_now(void *opaque)
 {
     (void)opaque;
-    prh_log(1, "control: simulated crash");
+    prh_log(2, "control: simulated crash");
     raise(SIGKILL); /* tgkill: allowed by the syscall filter */
     _exit(137);     /* not reached */
 }
@@ -144,7 +144,7 @@ static void restart_now(void *opaque)
 {
     struct lifecycle *l = opaque;
 
-    prh_log(1, "control: simulated crash and restart");
+    prh_log(2, "control: simulated crash and restart");
     /* Every fd of the daemon is close-on-exec: clients see their
      * connections drop exactly as in a crash. */
     execv("/proc/self/exe", l->argv);

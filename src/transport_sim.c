@@ -728,21 +728,21 @@ static void print_lun_detail(struct sim_state *st, struct sim_lun *l, bool json,
                     rv.all_tg_pt ? "yes" : "no", rv.holder ? "yes" : "no", tid);
         }
     }
-    fprintf(out, "  pending unit attentions:\n");
+    /* Only nexuses with something pending: whether an idle unregistered
+     * nexus is still remembered depends on when its connection closed. */
     size_t shown = 0;
     for (size_t i = 0; pr_sim_nexus_at(lun, i, &nx); i++) {
+        if (!pr_sim_pending_ua_at(lun, &nx, 0, &s))
+            continue;
+        if (shown++ == 0)
+            fprintf(out, "  pending unit attentions:\n");
         nexus_string(&nx, who, sizeof(who));
-        if (!pr_sim_pending_ua_at(lun, &nx, 0, &s)) {
-            fprintf(out, "    %s: none\n", who);
-        } else {
-            fprintf(out, "    %s:\n", who);
-            for (size_t j = 0; pr_sim_pending_ua_at(lun, &nx, j, &s); j++)
-                fprintf(out, "      %s\n", scsi_sense_to_string(s, text, sizeof(text)));
-        }
-        shown++;
+        fprintf(out, "    %s:\n", who);
+        for (size_t j = 0; pr_sim_pending_ua_at(lun, &nx, j, &s); j++)
+            fprintf(out, "      %s\n", scsi_sense_to_string(s, text, sizeof(text)));
     }
     if (!shown)
-        fprintf(out, "    (no nexus known)\n");
+        fprintf(out, "  pending unit attentions: none\n");
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -1105,6 +1105,79 @@ static int ctl_fault(void *opaque, const struct prh_ctl_request *req, FILE *out)
     return -1;
 }
 
+/* access LUN INITIATOR...: who may read and write now (the conflict table). */
+static int ctl_access(void *opaque, const struct prh_ctl_request *req, FILE *out)
+{
+    static const uint8_t read10[10] = { 0x28 }, write10[10] = { 0x2a };
+    struct sim_state *st = opaque;
+    struct pr_sim_registration_view rv;
+
+    if (req->argc < 3) {
+        fprintf(out, "usage: access LUN INITIATOR[@RTPI]...\n");
+        return -1;
+    }
+    struct sim_lun *l = lun_find(st, req->argv[1]);
+    if (!l) {
+        fprintf(out, "no LUN '%.64s' has been used since the daemon started\n", req->argv[1]);
+        return -1;
+    }
+    struct pr_sim_nexus *nx = calloc((size_t)req->argc, sizeof(*nx));
+    if (!nx) {
+        fprintf(out, "out of memory\n");
+        return -1;
+    }
+    for (int i = 2; i < req->argc; i++) {
+        struct prh_peer peer = { 0 };
+        int n = snprintf(peer.addr, sizeof(peer.addr), SIM_NEXUS_ADDR_PREFIX "%s", req->argv[i]);
+        peer.addr_len = n > 0 && (size_t)n < sizeof(peer.addr) ? (size_t)n : 0;
+        if (!nexus_from_addr(&peer, &nx[i])) {
+            fprintf(out, "invalid initiator '%.64s' (NAME or NAME@RTPI, as prhelper-cli -I)\n",
+                    req->argv[i]);
+            free(nx);
+            return -1;
+        }
+    }
+    if (req->json)
+        fputs("{\"lun\":", out);
+    if (req->json) {
+        prh_json_string(out, l->name);
+        fputs(",\"initiators\":[", out);
+    } else {
+        fprintf(out, "%-24s %-18s %-5s %s\n", "INITIATOR", "KEY", "READ", "WRITE");
+    }
+    pthread_mutex_lock(&l->lock);
+    for (int i = 2; i < req->argc; i++) {
+        bool rd = pr_sim_check_access(l->lun, &nx[i], read10, 10) == SCSI_STATUS_GOOD;
+        bool wr = pr_sim_check_access(l->lun, &nx[i], write10, 10) == SCSI_STATUS_GOOD;
+        char key[24] = "-";
+        for (size_t k = 0; pr_sim_registration_at(l->lun, k, &rv); k++)
+            if (pr_tid_equal(&rv.nexus.initiator, &nx[i].initiator) &&
+                (rv.all_tg_pt || rv.nexus.rtpi == nx[i].rtpi)) {
+                snprintf(key, sizeof(key), "0x%llx", (unsigned long long)rv.key);
+                break;
+            }
+        if (req->json) {
+            fprintf(out, "%s{\"initiator\":", i > 2 ? "," : "");
+            prh_json_string(out, req->argv[i]);
+            fputs(",\"key\":", out);
+            if (key[0] == '-')
+                fputs("null", out);
+            else
+                prh_json_string(out, key);
+            fprintf(out, ",\"read\":%s,\"write\":%s}", rd ? "true" : "false",
+                    wr ? "true" : "false");
+        } else {
+            fprintf(out, "%-24s %-18s %-5s %s\n", req->argv[i], key, rd ? "yes" : "no",
+                    wr ? "yes" : "no");
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    if (req->json)
+        fputs("]}\n", out);
+    free(nx);
+    return 0;
+}
+
 static int sim_control_register(void *state, struct prh_control *ctl)
 {
     const struct prh_ctl_command cmds[] = {
@@ -1114,6 +1187,9 @@ static int sim_control_register(void *state, struct prh_control *ctl)
         { .name = "fault", .args = "add ACTION [FILTERS] | list | clear [ID]",
           .help = "make matching commands fail, wait or drop the connection",
           .handler = ctl_fault, .opaque = state },
+        { .name = "access", .args = "LUN INITIATOR[@RTPI]...",
+          .help = "who may read and write now (READ(10)/WRITE(10) against the reservation)",
+          .handler = ctl_access, .opaque = state },
         { .name = "power-cycle", .args = "LUN|all",
           .help = "power loss: non-APTPL state lost, POWER ON RESET to every nexus",
           .handler = ctl_power_cycle, .opaque = state },

@@ -34,6 +34,7 @@ struct cli_opts {
     const char *initiator;
     uint64_t key;
     bool aptpl;
+    bool unreg;
     bool json;
     unsigned alloc;
 };
@@ -61,6 +62,12 @@ static void usage(FILE *out)
             "  clear                     PR OUT CLEAR\n"
             "  preempt KEY TYPE          PR OUT PREEMPT the registrations of KEY\n"
             "  preempt-abort KEY TYPE    PR OUT PREEMPT AND ABORT\n"
+            "  register-move NEWKEY TYPE INITIATOR RTPI\n"
+            "                            PR OUT REGISTER AND MOVE: hand this initiator's\n"
+            "                            reservation (of TYPE) to INITIATOR on target port\n"
+            "                            RTPI, registered with NEWKEY (--unreg: and drop\n"
+            "                            this registration).  INITIATOR: a TransportID\n"
+            "                            (iqn...,i,0xISID) or a word as for --initiator\n"
             "\n"
             "TYPE: we, ea, we-ro, ea-ro, we-ar, ea-ar (or 1, 3, 5, 6, 7, 8)\n"
             "\n"
@@ -85,6 +92,7 @@ static void usage(FILE *out)
             "                            transport (iSCSI name or short word)\n"
             "  -K, --key=KEY             this initiator's reservation key\n"
             "      --aptpl               set APTPL (persist through power loss)\n"
+            "      --unreg               register-move: unregister this initiator\n"
             "  -a, --alloc=N             PR IN allocation length (default 8192)\n"
             "  -j, --json                print JSON\n"
             "  -C, --control=PATH        control socket (default $PRHELPER_CONTROL or\n"
@@ -97,13 +105,11 @@ static void usage(FILE *out)
             prog, prog, PRH_DEFAULT_SOCKET, PRH_DEFAULT_CONTROL);
 }
 
-/* A word naming an existing file or device becomes its LUN name. */
+/* A LUN argument naming an existing file or device becomes its LUN name. */
 static const char *lun_word(const char *w, char *buf, size_t len)
 {
     int fd;
 
-    if (!strchr(w, '/'))
-        return w;
     fd = open(w, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return w;
@@ -137,7 +143,8 @@ static int run_ctl(const struct cli_opts *o, int argc, char **argv)
             snprintf(bufs[i], sizeof(bufs[i]), "lun=%s", l);
             if (l == id)
                 words[i] = bufs[i];
-        } else {
+        } else if (i == 1 && (strcmp(argv[0], "state") == 0 || strcmp(argv[0], "access") == 0 ||
+                              strcmp(argv[0], "power-cycle") == 0)) {
             const char *l = lun_word(argv[i], bufs[i], sizeof(bufs[i]));
             words[i] = (char *)l;
         }
@@ -431,10 +438,13 @@ int main(int argc, char **argv)
         { "alloc", required_argument, NULL, 'a' },  { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
         { "control", required_argument, NULL, 'C' },
+        { "unreg", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
     struct cli_opts o = { .alloc = PRH_WIRE_DATA_SIZE };
-    uint8_t cdb[10] = { 0 }, params[24] = { 0 };
+    uint8_t cdb[10] = { 0 }, params[24 + PR_TID_MAX_LEN] = { 0 };
+    struct pr_tid move_tid;
+    unsigned move_rtpi = 0;
     size_t plen = 0;
     uint64_t v;
     int c;
@@ -455,6 +465,9 @@ int main(int argc, char **argv)
             break;
         case 'C':
             o.control_path = optarg;
+            break;
+        case 'U':
+            o.unreg = true;
             break;
         case 'K':
             if (!parse_u64(optarg, &o.key)) {
@@ -563,6 +576,26 @@ int main(int argc, char **argv)
         sa = cmd[7] == '-' ? PR_OUT_PREEMPT_AND_ABORT : PR_OUT_PREEMPT;
         PARSE_KEY(args[0], sark);
         PARSE_TYPE(args[1]);
+    } else if (strcmp(cmd, "register-move") == 0) {
+        NEED_ARGS(4, "NEWKEY TYPE INITIATOR RTPI");
+        sa = PR_OUT_REGISTER_AND_MOVE;
+        PARSE_KEY(args[0], sark);
+        PARSE_TYPE(args[1]);
+        char tidstr[PR_TID_ISCSI_NAME_MAX + 64];
+        if (strchr(args[2], ',') || strncmp(args[2], "iqn.", 4) == 0)
+            snprintf(tidstr, sizeof(tidstr), "%s", args[2]);
+        else
+            snprintf(tidstr, sizeof(tidstr), "iqn.2026-01.org.prhelper.sim:%s,i,0x800000000001",
+                     args[2]);
+        if (pr_tid_from_string(tidstr, &move_tid) < 0) {
+            fprintf(stderr, "%s: invalid initiator '%s'\n", prog, args[2]);
+            return EXIT_ERROR;
+        }
+        if (!parse_u64(args[3], &v) || v == 0 || v > 0xffff) {
+            fprintf(stderr, "%s: invalid relative target port '%s' (1..65535)\n", prog, args[3]);
+            return EXIT_ERROR;
+        }
+        move_rtpi = (unsigned)v;
     } else {
         fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
         fprintf(stderr, "Try `%s --help' for more information.\n", prog);
@@ -577,13 +610,23 @@ int main(int argc, char **argv)
         cdb[0] = SCSI_OP_PERSISTENT_RESERVE_OUT;
         cdb[1] = (uint8_t)sa;
         cdb[2] = (uint8_t)(PR_SCOPE_LU << 4 | type);
-        plen = sizeof(params);
+        plen = 24;
+        if (sa == PR_OUT_REGISTER_AND_MOVE) {
+            size_t tl = pr_tid_build(&move_tid, params + 24, sizeof(params) - 24);
+            scsi_put_be64(params, rk);
+            scsi_put_be64(params + 8, sark);
+            params[17] = (uint8_t)((o.unreg ? PR_MOVE_FLAG_UNREG : 0) | (o.aptpl ? 1 : 0));
+            scsi_put_be16(params + 18, (uint16_t)move_rtpi);
+            scsi_put_be32(params + 20, (uint32_t)tl);
+            plen = 24 + tl;
+        } else {
+            struct scsi_pr_out_basic *p = (struct scsi_pr_out_basic *)params;
+            scsi_put_be64(p->reservation_key, rk);
+            scsi_put_be64(p->service_action_key, sark);
+            if (o.aptpl)
+                p->flags |= PR_OUT_FLAG_APTPL;
+        }
         scsi_put_be32(cdb + 5, (uint32_t)plen);
-        struct scsi_pr_out_basic *p = (struct scsi_pr_out_basic *)params;
-        scsi_put_be64(p->reservation_key, rk);
-        scsi_put_be64(p->service_action_key, sark);
-        if (o.aptpl)
-            p->flags |= PR_OUT_FLAG_APTPL;
     }
 
     int dev = open(device, (pr_in ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
