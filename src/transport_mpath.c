@@ -224,6 +224,13 @@ const struct prh_mpath_ops prh_mpath_system_ops = {
     .close_path = system_close_path,
 };
 
+const char *const prh_mpath_syscalls[] = {
+    "open", "openat", "read", "close", "getdents64", "fstat", "newfstatat",
+    /* libdevmapper, for maps without an "mpath-" uuid */
+    "uname", "stat", "mknod", "mknodat", "mkdir", "mkdirat",
+    NULL,
+};
+
 static const struct prh_mpath_ops *mp_ops = &prh_mpath_system_ops;
 
 void prh_mpath_set_ops(const struct prh_mpath_ops *ops)

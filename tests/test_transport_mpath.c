@@ -1007,6 +1007,19 @@ static void test_mpath_system_open_path_refuses_non_block_node(void **state)
     remove_tree();
 }
 
+static void test_mpath_syscall_list_names_what_the_path_layer_uses(void **state)
+{
+    (void)state;
+    const char *need[] = { "openat", "getdents64", "read", "close", "uname" };
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+        bool found = false;
+        for (const char *const *p = prh_mpath_syscalls; *p; p++)
+            found = found || strcmp(*p, need[i]) == 0;
+        if (!found)
+            fail_msg("%s missing from prh_mpath_syscalls", need[i]);
+    }
+}
+
 static void test_mpath_nexus_is_the_hosts_own(void **state)
 {
     (void)state;
@@ -1086,6 +1099,7 @@ int main(void)
         T(test_mpath_system_unknown_dm_uuid_asks_device_mapper),
         T(test_mpath_system_lists_paths_sorted_with_state),
         T(test_mpath_system_open_path_refuses_non_block_node),
+        T(test_mpath_syscall_list_names_what_the_path_layer_uses),
         T(test_mpath_nexus_is_the_hosts_own),
         T(test_mpath_plain_fd_must_be_sg_capable),
     };

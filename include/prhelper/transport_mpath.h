@@ -66,6 +66,17 @@ void prh_mpath_set_roots(const char *sys, const char *dev);
  */
 int prh_mpath_is_multipath(dev_t dev);
 
+/*
+ * The system calls the mpath code makes at run time beyond the sg
+ * transport's (NULL-terminated names, for the seccomp filter's
+ * extra_syscalls).  The sg transport needs them too: it hands dm-multipath
+ * fds to mpath.  ioctl: SG_IO on the paths, and for maps recognised by
+ * their table (no "mpath-" uuid) the device-mapper ioctls DM_VERSION and
+ * DM_TABLE_STATUS on /dev/mapper/control (without them such a map is
+ * served as a single-path device, with a message).
+ */
+extern const char *const prh_mpath_syscalls[];
+
 /* What the transport knows about one path, for logs and tests. */
 struct prh_mpath_path_status {
     char name[32];
