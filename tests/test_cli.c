@@ -110,6 +110,23 @@ static void test_cli_socket_relative_rejected(void **state)
     assert_string_equal(errbuf, "prhelper: socket path must be absolute\n");
 }
 
+static void test_cli_control_and_trace_file_options(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_null(o.control_path);
+    assert_null(o.trace_file);
+    assert_int_equal(parse(&o, "--control=/run/c.sock", "--trace-file", "t.jsonl", NULL),
+                     PRH_CLI_RUN);
+    assert_string_equal(o.control_path, "/run/c.sock");
+    assert_string_equal(o.trace_file, "t.jsonl");
+    assert_int_equal(parse(&o, "--control=c.sock", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: control socket path must be absolute\n");
+    assert_int_equal(parse(&o, "--trace-file=", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: --trace-file needs a path\n");
+}
+
 static void test_cli_long_option_prefix_accepted(void **state)
 {
     struct prh_options o;
@@ -471,6 +488,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_defaults_match_qemu_pr_helper),
+        cmocka_unit_test(test_cli_control_and_trace_file_options),
         cmocka_unit_test(test_cli_help_short_and_long),
         cmocka_unit_test(test_cli_version_short_and_long),
         cmocka_unit_test(test_cli_help_text_shows_default_paths),

@@ -537,6 +537,26 @@ static void test_replay_through_a_helper_finds_the_first_divergence(void **state
     assert_non_null(strstr(out, "not a prhelper request record"));
 }
 
+/* ---- the trace on stderr at -v -v ------------------------------------------------ */
+
+static void test_trace_records_go_to_stderr_at_verbose_twice(void **state)
+{
+    struct fx *f = *state;
+    start_daemon_with(f, "-vv");
+    int n1 = node(f, "node1");
+    assert_int_equal(prin(f, n1, PR_IN_READ_KEYS), 0);
+    close(n1);
+    FILE *log = fopen(f->log, "r");
+    char line[8192];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), log))
+        found = strncmp(line, "{\"seq\":1,", 9) == 0 && strstr(line, "\"nexus\":\"" NODE1 "\"") &&
+                strstr(line, "\"service_action\":\"READ KEYS\"");
+    fclose(log);
+    assert_true(found);
+    assert_non_null(trace_find(f, 1, "READ KEYS", NULL)); /* and in the file */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +566,7 @@ int main(void)
         T_(test_qemu_reconnects_after_a_helper_restart_and_keeps_aptpl_state),
         T_(test_qemu_fails_the_command_when_the_helper_drops_a_request),
         T_(test_replay_through_a_helper_finds_the_first_divergence),
+        T_(test_trace_records_go_to_stderr_at_verbose_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
