@@ -24,6 +24,7 @@
 #include "prhelper/log.h"
 #include "prhelper/metrics.h"
 #include "prhelper/privs.h"
+#include "prhelper/seccomp.h"
 #include "prhelper/server.h"
 #include "prhelper/transport.h"
 
@@ -430,6 +431,17 @@ int main(int argc, char **argv)
     if (o.daemonize) {
         report_ready(&d, 0);
         detach_stdio();
+    }
+    /* Start-up is over (threads and -d's detach included): from here on
+     * only the transport's syscalls (docs/security.md). */
+    if (!o.no_seccomp) {
+        struct prh_seccomp_config sc = { .transport = t->name };
+        if (prh_seccomp_install(&sc, errmsg, sizeof(errmsg)) < 0) {
+            prh_error("%s (--no-seccomp runs without the filter)", errmsg);
+            if (scfg.socket_path)
+                unlink(scfg.socket_path);
+            fail(&d);
+        }
     }
     sd_notifyf(0, "READY=1\nSTATUS=Serving persistent reservations (%s transport)\nMAINPID=%lu",
                t->name, (unsigned long)getpid());

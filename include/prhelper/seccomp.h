@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * seccomp.h - the daemon's syscall filter (libseccomp), installed once
+ * start-up is over (socket, PID file, privilege drop, worker threads):
+ * from then on the process, all threads included, may make only the
+ * system calls its steady state needs.  See docs/security.md.
+ *
+ *  - every transport: the event loop (epoll, accept4, recvmsg/sendmsg,
+ *    eventfd/signalfd reads), memory, futexes, clocks, fstat of client
+ *    fds, sd_notify (socket(AF_UNIX) + sendmsg), exit;
+ *  - sg: ioctl(SG_IO) and nothing else: no open() at all;
+ *  - sim: the state directory's file calls (openat, rename, unlink,
+ *    fsync, ...); ioctl only TCGETS (stdio);
+ *  - mpath: sg's set plus open, any ioctl (device-mapper) and connect()
+ *    to multipathd.
+ *
+ * Calls that only an attacker would make (execve, ptrace, fork/clone,
+ * mount, module loading, bpf, setuid, ...) kill the process
+ * (SCMP_ACT_KILL_PROCESS); any other call outside the set fails with
+ * EPERM, so an overlooked rare path degrades into an error reply rather
+ * than killing the helper of every VM.
+ */
+#ifndef PRHELPER_SECCOMP_H
+#define PRHELPER_SECCOMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct prh_seccomp_config {
+    const char *transport;              /* "sg", "sim", "mpath"; other names: sim's set */
+    const char *const *extra_syscalls;  /* NULL-terminated names a module adds, or NULL */
+};
+
+/*
+ * Install the filter on every thread of the process (TSYNC).  0, or
+ * -errno with a message in errmsg.
+ */
+int prh_seccomp_install(const struct prh_seccomp_config *cfg, char *errmsg, size_t errmsg_len);
+
+/* Is syscall name (e.g. "openat") allowed for cfg?  For tests and docs. */
+bool prh_seccomp_allows(const struct prh_seccomp_config *cfg, const char *name);
+/* Does calling name kill the process (rather than fail with EPERM)? */
+bool prh_seccomp_kills(const char *name);
+
+#endif

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* seccomp.c - the daemon's syscall allow-list (seccomp.h, docs/security.md). */
+#include "prhelper/seccomp.h"
+
+#include <errno.h>
+#include <scsi/sg.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PRH_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PRH_SANITIZER_BUILD 1
+#endif
+#endif
+
+/* Every transport, once started. */
+static const char *const base_calls[] = {
+    /* event loop and sockets already open */
+    "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "accept4", "accept", "read",
+    "readv", "write", "writev", "recvmsg", "recvfrom", "sendmsg", "sendto", "shutdown",
+    "close", "getsockopt", "setsockopt", "getpeername", "getsockname", "poll", "ppoll",
+    "fcntl", "dup", "pread64", "pwrite64", "lseek",
+    /* fstat of client fds; stat/unlink of our socket path and PID file at exit */
+    "fstat", "newfstatat", "stat", "lstat", "statx", "unlink", "unlinkat",
+    /* memory, threads, time */
+    "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "set_robust_list",
+    "rseq", "sched_yield", "sched_getaffinity", "clock_gettime", "clock_getres",
+    "clock_nanosleep", "nanosleep", "gettimeofday", "time", "getrandom", "restart_syscall",
+    /* ids, signals, exit (abort() included) */
+    "getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "rt_sigprocmask",
+    "rt_sigreturn", "rt_sigaction", "tgkill", "exit", "exit_group",
+    /* sd_notify / the journal: a datagram to the socket named in NOTIFY_SOCKET */
+    "memfd_create",
+    NULL,
+};
+
+/* sim: the APTPL state directory (open, write, fsync, rename). */
+static const char *const file_calls[] = {
+    "open", "openat", "creat", "rename", "renameat", "renameat2", "fsync", "fdatasync",
+    "ftruncate", "fchmod", "fchown", "umask", "getdents64", "mkdir", "mkdirat",
+    NULL,
+};
+
+/* Runtime of ASan/LSan builds (leak check at exit, reports). */
+static const char *const sanitizer_calls[] = {
+    "clone", "clone3", "ptrace", "wait4", "waitid", "prctl", "sigaltstack", "readlink",
+    "readlinkat", "getppid", "kill", "uname", "getrlimit", "prlimit64", "pipe", "pipe2",
+    "dup2", "dup3", "sched_setaffinity", "process_vm_readv", "execve", "getdents", "access",
+    "faccessat", "faccessat2", "mincore", "msync",
+    NULL,
+};
+
+/* Only an attacker makes these: the process dies at once. */
+static const char *const kill_calls[] = {
+    "execve", "execveat", "fork", "vfork", "clone", "clone3", "ptrace", "process_vm_readv",
+    "process_vm_writev", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+    "delete_module", "mount", "umount2", "pivot_root", "chroot", "setns", "unshare", "bpf",
+    "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key", "iopl", "ioperm",
+    "reboot", "swapon", "swapoff", "setuid", "setgid", "setreuid", "setregid", "setresuid",
+    "setresgid", "setgroups", "setfsuid", "setfsgid", "capset", "personality",
+    "open_by_handle_at", "name_to_handle_at", "fanotify_init", "move_mount", "fsopen",
+    "fsmount", "open_tree",
+    NULL,
+};
+
+static bool in_list(const char *const *list, const char *name)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, name) == 0)
+            return true;
+    return false;
+}
+
+static bool wants_files(const char *t)
+{
+#if defined(PRH_SANITIZER_BUILD) || defined(PRH_COVERAGE_BUILD)
+    (void)t;
+    return true; /* leak reports and .gcda files are written at exit */
+#else
+    return strcmp(t, "sg") != 0;
+#endif
+}
+
+static bool sanitizer_allows(const char *name)
+{
+#ifdef PRH_SANITIZER_BUILD
+    return in_list(sanitizer_calls, name);
+#else
+    (void)name;
+    (void)sanitizer_calls;
+    return false;
+#endif
+}
+
+bool prh_seccomp_kills(const char *name)
+{
+    return in_list(kill_calls, name) && !sanitizer_allows(name);
+}
+
+bool prh_seccomp_allows(const struct prh_seccomp_config *cfg, const char *name)
+{
+    const char *t = cfg->transport ? cfg->transport : "sim";
+
+    if (in_list(base_calls, name) || in_list(cfg->extra_syscalls, name) ||
+        sanitizer_allows(name))
+        return true;
+    if (wants_files(t) && in_list(file_calls, name))
+        return true;
+    /* Allowed with argument checks (see add_conditional()). */
+    if (strcmp(name, "ioctl") == 0 || strcmp(name, "socket") == 0)
+        return true;
+    if (strcmp(t, "mpath") == 0 && strcmp(name, "connect") == 0)
+        return true;
+    return false;
+}
+
+static int add_list(scmp_filter_ctx ctx, uint32_t action, const char *const *list,
+                    const char **bad)
+{
+    for (; list && *list; list++) {
+        int nr = seccomp_syscall_resolve_name(*list);
+        if (nr == __NR_SCMP_ERROR)
+            continue; /* not a syscall on this architecture */
+        int r = seccomp_rule_add(ctx, action, nr, 0);
+        if (r < 0 && r != -EEXIST) {
+            *bad = *list;
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* ioctl, socket and connect, allowed only with the transport's arguments. */
+static int add_conditional(scmp_filter_ctx ctx, const char *t)
+{
+    int r;
+
+    /* sd_notify()/the journal: AF_UNIX datagram sockets only (no stream
+     * socket, so no connection to another daemon's control socket). */
+    r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+    if (r < 0)
+        return r;
+    if (strcmp(t, "mpath") == 0) {
+        /* device-mapper ioctls and multipathd's socket (issue: mpath). */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
+        if (r == 0)
+            r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                                 SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+                                 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+        if (r == 0)
+            r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
+        return r;
+    }
+    /* stdio asks whether a stream is a terminal. */
+    r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TCGETS));
+    if (r == 0 && strcmp(t, "sg") == 0)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, SG_IO));
+    return r;
+}
+
+int prh_seccomp_install(const struct prh_seccomp_config *cfg, char *errmsg, size_t len)
+{
+    const char *t = cfg->transport ? cfg->transport : "sim";
+    const char *bad = NULL;
+    int r;
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+
+    if (!ctx) {
+        snprintf(errmsg, len, "seccomp_init failed");
+        return -ENOMEM;
+    }
+    r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (r == 0) {
+        /* Kill rules first: an allow rule for the same call wins below. */
+        for (const char *const *k = kill_calls; *k && r == 0; k++) {
+            if (sanitizer_allows(*k) || in_list(cfg->extra_syscalls, *k))
+                continue;
+            int nr = seccomp_syscall_resolve_name(*k);
+            if (nr != __NR_SCMP_ERROR)
+                r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
+            if (r < 0)
+                bad = *k;
+        }
+    }
+    if (r == 0)
+        r = add_list(ctx, SCMP_ACT_ALLOW, base_calls, &bad);
+    if (r == 0 && wants_files(t))
+        r = add_list(ctx, SCMP_ACT_ALLOW, file_calls, &bad);
+#ifdef PRH_SANITIZER_BUILD
+    if (r == 0)
+        r = add_list(ctx, SCMP_ACT_ALLOW, sanitizer_calls, &bad);
+#endif
+    if (r == 0)
+        r = add_list(ctx, SCMP_ACT_ALLOW, cfg->extra_syscalls, &bad);
+    if (r == 0)
+        r = add_conditional(ctx, t);
+    if (r == 0)
+        r = seccomp_load(ctx);
+    if (r < 0) {
+        if (bad)
+            snprintf(errmsg, len, "cannot build the seccomp filter (%s): %s", bad, strerror(-r));
+        else
+            snprintf(errmsg, len, "cannot install the seccomp filter: %s", strerror(-r));
+    }
+    seccomp_release(ctx);
+    return r < 0 ? r : 0;
+}

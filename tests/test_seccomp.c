@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_seccomp.c - the syscall filter, installed in a forked child (a
+ * filter cannot be removed): what it allows works, what it forbids fails
+ * with EPERM or kills the process with SIGSYS, on every thread.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <scsi/sg.h>
+#include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "prh_test_util.h"
+#include "prhelper/seccomp.h"
+
+/* Run fn(arg) in a child under the filter for transport; its wait status. */
+static int in_filtered_child(const char *transport, int (*fn)(void *), void *arg)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[256];
+        struct prh_seccomp_config cfg = { .transport = transport };
+        if (prh_seccomp_install(&cfg, err, sizeof(err)) < 0)
+            _exit(100);
+        _exit(fn(arg));
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
+static int exit_code(int st)
+{
+    if (!WIFEXITED(st))
+        fail_msg("child died of signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
+    return WEXITSTATUS(st);
+}
+
+/* 0 if the call succeeded, 1 if it failed with EPERM, 2 otherwise. */
+static int outcome(long r)
+{
+    if (r >= 0)
+        return 0;
+    return errno == EPERM ? 1 : 2;
+}
+
+static int try_inet_socket(void *arg)
+{
+    (void)arg;
+    return outcome(socket(AF_INET, SOCK_STREAM, 0));
+}
+
+static void test_seccomp_inet_socket_refused_eperm(void **state)
+{
+    (void)state;
+    assert_int_equal(exit_code(in_filtered_child("sim", try_inet_socket, NULL)), 1);
+    assert_int_equal(exit_code(in_filtered_child("sg", try_inet_socket, NULL)), 1);
+}
+
+static int try_unix_sockets(void *arg)
+{
+    (void)arg;
+    int dgram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* sd_notify */
+    int stream = socket(AF_UNIX, SOCK_STREAM, 0);
+    return (dgram >= 0 ? 0 : 4) | outcome(stream);
+}
+
+static void test_seccomp_only_unix_datagram_sockets(void **state)
+{
+    (void)state;
+    assert_int_equal(exit_code(in_filtered_child("sim", try_unix_sockets, NULL)), 1);
+}
+
+static int try_execve(void *arg)
+{
+    (void)arg;
+    char *const argv[] = { (char *)"/bin/true", NULL };
+    execv("/bin/true", argv);
+    return errno == EPERM ? 1 : 2;
+}
+
+static void test_seccomp_execve_kills_the_process(void **state)
+{
+    (void)state;
+    int st = in_filtered_child("sim", try_execve, NULL);
+    if (prh_seccomp_kills("execve")) {
+        assert_true(WIFSIGNALED(st));
+        assert_int_equal(WTERMSIG(st), SIGSYS);
+    } else {
+        /* sanitizer builds: the runtime's symbolizer may exec; still not /bin/true's 0 */
+        assert_true(!WIFEXITED(st) || WEXITSTATUS(st) != 0);
+    }
+}
+
+static int try_ptrace(void *arg)
+{
+    (void)arg;
+    return outcome(ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+}
+
+static void test_seccomp_ptrace_kills_the_process(void **state)
+{
+    (void)state;
+    int st = in_filtered_child("sg", try_ptrace, NULL);
+    if (!prh_seccomp_kills("ptrace"))
+        skip(); /* LeakSanitizer needs ptrace: allowed in sanitizer builds */
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGSYS);
+}
+
+static int try_fork(void *arg)
+{
+    (void)arg;
+    long r = syscall(SYS_fork);
+    if (r == 0)
+        _exit(0);
+    return outcome(r);
+}
+
+static void test_seccomp_fork_kills_the_process(void **state)
+{
+    (void)state;
+    int st = in_filtered_child("sim", try_fork, NULL);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGSYS);
+}
+
+static int try_state_file_calls(void *arg)
+{
+    const char *dir = arg;
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/x.tmp", dir);
+    snprintf(b, sizeof(b), "%s/x.prstate", dir);
+    int fd = open(a, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return outcome(fd);
+    if (write(fd, "x", 1) != 1 || fsync(fd) < 0 || close(fd) < 0 || rename(a, b) < 0)
+        return 3;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0)
+        return 3;
+    close(dfd);
+    return unlink(b) == 0 ? 0 : 3;
+}
+
+static void test_seccomp_sim_may_write_its_state_dir(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    assert_int_equal(exit_code(in_filtered_child("sim", try_state_file_calls, dir)), 0);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_seccomp_sg_may_not_open_files(void **state)
+{
+    (void)state;
+    struct prh_seccomp_config cfg = { .transport = "sg" };
+    char *dir = tu_tmpdir();
+    int code = exit_code(in_filtered_child("sg", try_state_file_calls, dir));
+    /* Sanitizer and coverage builds write reports at exit: open allowed there. */
+    assert_int_equal(code, prh_seccomp_allows(&cfg, "openat") ? 0 : 1);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static int try_ioctls(void *arg)
+{
+    int fd = *(int *)arg;
+    sg_io_hdr_t hdr;
+    memset(&hdr, 0, sizeof(hdr));
+    errno = 0;
+    long r = ioctl(fd, SG_IO, &hdr); /* a regular file: ENOTTY if it gets through */
+    int sgio = r < 0 && errno == EPERM ? 1 : 0;
+    errno = 0;
+    r = ioctl(fd, FIONREAD, &(int){ 0 });
+    int fionread = r < 0 && errno == EPERM ? 2 : 0;
+    return sgio | fionread;
+}
+
+static void test_seccomp_ioctl_only_sg_io_for_sg(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *disk = tu_disk(dir, "d");
+    int fd = open(disk, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    /* sg: SG_IO passes the filter (the file answers ENOTTY), FIONREAD does not. */
+    assert_int_equal(exit_code(in_filtered_child("sg", try_ioctls, &fd)), 2);
+    /* sim: neither. */
+    assert_int_equal(exit_code(in_filtered_child("sim", try_ioctls, &fd)), 3);
+    close(fd);
+    tu_rm_rf(dir);
+    free(dir);
+    free(disk);
+}
+
+static void *thread_try_inet(void *arg)
+{
+    int *go = arg;
+    while (!__atomic_load_n(go, __ATOMIC_ACQUIRE))
+        tu_sleep_ms(1);
+    long r = socket(AF_INET, SOCK_DGRAM, 0);
+    return (void *)(intptr_t)outcome(r);
+}
+
+/* Threads that exist before the filter (the workers) get it too. */
+static void test_seccomp_applies_to_existing_threads(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static int go;
+        pthread_t th;
+        void *res;
+        char err[256];
+        struct prh_seccomp_config cfg = { .transport = "sim" };
+        if (pthread_create(&th, NULL, thread_try_inet, &go) != 0)
+            _exit(10);
+        if (prh_seccomp_install(&cfg, err, sizeof(err)) < 0)
+            _exit(11);
+        __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+        pthread_join(th, &res);
+        _exit((int)(intptr_t)res);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(exit_code(st), 1);
+}
+
+static void test_seccomp_extra_syscalls_allowed(void **state)
+{
+    (void)state;
+    const char *extra[] = { "connect", NULL };
+    struct prh_seccomp_config cfg = { .transport = "sim", .extra_syscalls = extra };
+    struct prh_seccomp_config plain = { .transport = "sim" };
+    assert_true(prh_seccomp_allows(&cfg, "connect"));
+    assert_false(prh_seccomp_allows(&plain, "connect"));
+    assert_true(prh_seccomp_allows(&plain, "epoll_wait"));
+    assert_true(prh_seccomp_allows(&plain, "recvmsg"));
+    assert_false(prh_seccomp_allows(&plain, "bind"));
+    assert_false(prh_seccomp_allows(&plain, "listen"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seccomp_inet_socket_refused_eperm),
+        cmocka_unit_test(test_seccomp_only_unix_datagram_sockets),
+        cmocka_unit_test(test_seccomp_execve_kills_the_process),
+        cmocka_unit_test(test_seccomp_ptrace_kills_the_process),
+        cmocka_unit_test(test_seccomp_fork_kills_the_process),
+        cmocka_unit_test(test_seccomp_sim_may_write_its_state_dir),
+        cmocka_unit_test(test_seccomp_sg_may_not_open_files),
+        cmocka_unit_test(test_seccomp_ioctl_only_sg_io_for_sg),
+        cmocka_unit_test(test_seccomp_applies_to_existing_threads),
+        cmocka_unit_test(test_seccomp_extra_syscalls_allowed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
