@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,14 @@ static struct {
     int ncalls;
     int map_fd, plain_fd;
     void *state;
+    bool block_path0; /* SG_IO on path 0 waits until blk.released */
 } fk;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool blocked, released;
+} blk = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false };
 
 static struct pr_sim_nexus path_nexus(int i)
 {
@@ -143,6 +151,14 @@ static int fake_sg_io(int fd, struct sg_io_hdr *h)
     c->len = h->dxfer_len;
     c->flags = h->dxfer_direction == SG_DXFER_TO_DEV && h->dxfer_len >= 24
                    ? ((const uint8_t *)h->dxferp)[20] : 0;
+    if (path == 0 && fk.block_path0) {
+        pthread_mutex_lock(&blk.lock);
+        blk.blocked = true;
+        pthread_cond_broadcast(&blk.cond);
+        while (!blk.released)
+            pthread_cond_wait(&blk.cond, &blk.lock);
+        pthread_mutex_unlock(&blk.lock);
+    }
     struct inject inj = { INJ_NONE, 0, SENSE_NONE };
     if (path >= 0 && fk.next_inj[path] < fk.ninj[path])
         inj = fk.inj[path][fk.next_inj[path]++];
@@ -879,6 +895,48 @@ static void test_mpath_pr_out_device_error_on_one_path_op_is_returned(void **sta
     assert_int_equal(calls_of(1, PR_OUT_RESERVE, 0x5f), 0);
 }
 
+/* ---- concurrency ------------------------------------------------------- */
+
+static void *register_thread(void *arg)
+{
+    (void)arg;
+    static uint8_t status;
+    status = prout(PR_OUT_REGISTER, 0, 0, 0xa);
+    return &status;
+}
+
+static void test_mpath_busy_map_does_not_block_other_devices(void **state)
+{
+    (void)state;
+    fk.block_path0 = true;
+    blk.blocked = blk.released = false;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, register_thread, NULL), 0);
+    pthread_mutex_lock(&blk.lock);
+    while (!blk.blocked)
+        pthread_cond_wait(&blk.cond, &blk.lock);
+    pthread_mutex_unlock(&blk.lock);
+    /* The map's REGISTER hangs on path 0; a plain device is served. */
+    uint8_t cdb[10] = { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 64 };
+    void *n = prh_transport_mpath.nexus_new(fk.state, NULL);
+    struct prh_request req;
+    memset(&req, 0, sizeof(req));
+    memcpy(req.cdb, cdb, 10);
+    req.fd = fk.plain_fd;
+    req.xfer_len = 64;
+    static struct prh_reply other;
+    prh_transport_execute(&prh_transport_mpath, fk.state, n, &req, &other);
+    assert_int_equal(other.status, SCSI_STATUS_GOOD);
+    pthread_mutex_lock(&blk.lock);
+    blk.released = true;
+    pthread_cond_broadcast(&blk.cond);
+    pthread_mutex_unlock(&blk.lock);
+    void *ret;
+    assert_int_equal(pthread_join(t, &ret), 0);
+    assert_int_equal(*(uint8_t *)ret, SCSI_STATUS_GOOD);
+    assert_int_equal(array_keys().count, 2);
+}
+
 /* ---- the real system ops, where they need no root and no map --------- */
 
 static void test_mpath_system_non_dm_device_is_not_multipath(void **state)
@@ -1091,6 +1149,7 @@ int main(void)
         T(test_mpath_clear_leaves_no_key_on_any_path),
         T(test_mpath_register_and_move_unreg_unregisters_other_paths),
         T(test_mpath_pr_out_device_error_on_one_path_op_is_returned),
+        T(test_mpath_busy_map_does_not_block_other_devices),
         T(test_mpath_system_non_dm_device_is_not_multipath),
         T(test_mpath_system_list_paths_of_missing_map_fails),
         T(test_mpath_system_open_path_refuses_other_device),
