@@ -537,6 +537,46 @@ static void test_replay_through_a_helper_finds_the_first_divergence(void **state
     assert_non_null(strstr(out, "not a prhelper request record"));
 }
 
+/* ---- replay of a trace that cannot name its nexuses (sg) ----------------------------- */
+
+static void test_replay_of_an_sg_trace_takes_device_nodes_as_nexuses(void **state)
+{
+    struct fx *f = *state;
+    char trace[300], cmd[1024], out[4096];
+    snprintf(trace, sizeof(trace), "%s/sg.jsonl", f->dir);
+    FILE *t = fopen(trace, "w");
+    /* REGISTER 0xa1 through /dev/sdb, READ KEYS through /dev/sdc of the same disk */
+    fprintf(t, "{\"seq\":1,\"client_id\":1,\"nexus\":\"host initiator port of the device "
+               "path\",\"lun\":\"blk-8-16\",\"status_code\":0,\"cdb_hex\":"
+               "\"5f000000000000001800\",\"params_hex\":\"000000000000000000000000000000a1"
+               "0000000000000000\",\"sense_hex\":\"\",\"data_hex\":\"\"}\n");
+    fprintf(t, "{\"seq\":2,\"client_id\":2,\"nexus\":\"host initiator port of the device "
+               "path\",\"lun\":\"blk-8-32\",\"status_code\":0,\"cdb_hex\":"
+               "\"5e000000000000200000\",\"params_hex\":\"\",\"sense_hex\":\"\",\"data_hex\":"
+               "\"000000010000000800000000000000a1\"}\n");
+    /* the same REGISTER again through /dev/sdb: a conflict (key already registered) */
+    fprintf(t, "{\"seq\":3,\"client_id\":3,\"nexus\":\"host initiator port of the device "
+               "path\",\"lun\":\"blk-8-16\",\"status_code\":24,\"cdb_hex\":"
+               "\"5f000000000000001800\",\"params_hex\":\"000000000000000000000000000000a1"
+               "0000000000000000\",\"sense_hex\":\"\",\"data_hex\":\"\"}\n");
+    fclose(t);
+    snprintf(cmd, sizeof(cmd), "'%s' --one-lun '%s' 2>&1", PRH_REPLAY_BIN, trace);
+    FILE *p = popen(cmd, "r");
+    out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+    assert_int_equal(WEXITSTATUS(pclose(p)), 0);
+    assert_non_null(strstr(out, "replayed 3 commands, no divergence"));
+    /* as two different disks, /dev/sdc sees no key */
+    snprintf(cmd, sizeof(cmd), "'%s' --profile=lio '%s' 2>&1", PRH_REPLAY_BIN, trace);
+    p = popen(cmd, "r");
+    out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+    assert_int_equal(WEXITSTATUS(pclose(p)), 2);
+    assert_non_null(strstr(out, "divergence in data at"));
+    assert_non_null(strstr(out, "LUN blk-8-32"));
+    assert_non_null(strstr(out, "data {\"generation\":0,\"additional_length\":0,\"keys\":[]}"));
+    snprintf(cmd, sizeof(cmd), "'%s' --profile=nope '%s' >/dev/null 2>&1", PRH_REPLAY_BIN, trace);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+}
+
 /* ---- the trace on stderr at -v -v ------------------------------------------------ */
 
 static void test_trace_records_go_to_stderr_at_verbose_twice(void **state)
@@ -567,6 +607,7 @@ int main(void)
         T_(test_qemu_fails_the_command_when_the_helper_drops_a_request),
         T_(test_replay_through_a_helper_finds_the_first_divergence),
         T_(test_trace_records_go_to_stderr_at_verbose_twice),
+        T_(test_replay_of_an_sg_trace_takes_device_nodes_as_nexuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

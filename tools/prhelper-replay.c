@@ -167,10 +167,13 @@ struct sim_backend {
     } luns[256];
     size_t nluns;
     enum pr_sim_profile profile;
+    bool one_lun; /* every traced LUN is a path to the same logical unit */
 };
 
 static struct pr_sim_lun *sim_lun(struct sim_backend *b, const char *name)
 {
+    if (b->one_lun)
+        name = "";
     for (size_t i = 0; i < b->nluns; i++)
         if (strcmp(b->luns[i].name, name) == 0)
             return b->luns[i].lun;
@@ -185,7 +188,11 @@ static struct pr_sim_lun *sim_lun(struct sim_backend *b, const char *name)
     return lun;
 }
 
-/* The traced nexus "TID@RTPI", or a stand-in for the client. */
+/*
+ * The traced nexus "TID@RTPI"; a transport that cannot name it (sg: the
+ * nexus is the host's port behind the device node) gets one initiator
+ * port per traced device node.
+ */
 static struct pr_sim_nexus nexus_of(const struct record *r)
 {
     struct pr_sim_nexus n = { .rtpi = 1 };
@@ -200,10 +207,10 @@ static struct pr_sim_nexus nexus_of(const struct record *r)
             return n;
         }
     }
-    char name[96];
-    uint8_t isid[6] = { 0x80, 0 };
-    snprintf(name, sizeof(name), "iqn.2026-01.org.prhelper.replay:client.%llu", r->client);
-    scsi_put_be32(isid + 2, (uint32_t)r->client);
+    static const uint8_t isid[6] = { 0x80, 0, 0, 0, 0, 1 };
+    char name[128];
+    snprintf(name, sizeof(name), "iqn.2026-01.org.prhelper.replay:%s",
+             r->lun[0] ? r->lun : "unknown");
     n.initiator = pr_tid_iscsi(name, isid);
     n.rtpi = 1;
     return n;
@@ -341,11 +348,15 @@ static void usage(FILE *out)
             "divergence in status, sense or PR IN data, both sides decoded.\n"
             "\n"
             "Without -k every traced LUN is a fresh simulator LUN and every traced nexus\n"
-            "sends its commands as itself.  With -k the commands go through the helper at\n"
+            "sends its commands as itself (where the trace cannot name the nexus, as with\n"
+            "the sg transport, each device node is one initiator port).  With -k the commands go through the helper at\n"
             "SOCKET to DEVICE, one connection per traced client.\n"
             "\n"
             "  -k, --socket=PATH     replay through this helper socket on DEVICE\n"
             "  -p, --profile=NAME    simulator profile: spc4 (default) or lio\n"
+            "  -1, --one-lun         every traced LUN is a path (device node) to one\n"
+            "                        logical unit, e.g. a trace of the sg transport\n"
+            "                        through several paths\n"
             "  -q, --quiet           print only a divergence\n"
             "  -h, --help            this help\n"
             "\n"
@@ -358,6 +369,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         { "socket", required_argument, NULL, 'k' }, { "profile", required_argument, NULL, 'p' },
         { "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
+        { "one-lun", no_argument, NULL, '1' },
         { NULL, 0, NULL, 0 },
     };
     static struct sim_backend simb;
@@ -369,7 +381,7 @@ int main(int argc, char **argv)
     int c;
 
     simb.profile = PR_SIM_PROFILE_SPC4;
-    while ((c = getopt_long(argc, argv, "k:p:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:p:qh1", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
             socket_path = optarg;
@@ -383,6 +395,9 @@ int main(int argc, char **argv)
             break;
         case 'q':
             quiet = true;
+            break;
+        case '1':
+            simb.one_lun = true;
             break;
         case 'h':
             usage(stdout);
