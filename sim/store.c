@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 bool pr_sim_store_name_valid(const char *name)
@@ -142,6 +143,46 @@ int pr_sim_store_load(const char *dir, const char *name, struct pr_sim_lun *lun,
     if (rc < 0)
         snprintf(errmsg, errmsg_len, "%s: %s (file left untouched)", path, why);
     return rc;
+}
+
+static int sync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    int rc = fsync(dfd) < 0 ? -errno : 0;
+    close(dfd);
+    return rc;
+}
+
+int pr_sim_store_set_aside(const char *dir, const char *name, char *out, size_t out_len)
+{
+    char path[4096], stamp[32];
+    int rc = pr_sim_store_path(dir, name, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm))
+        snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
+    for (unsigned n = 0; n < 1000; n++) {
+        int len = n ? snprintf(out, out_len, "%s.corrupt-%s-%u", path, stamp, n)
+                    : snprintf(out, out_len, "%s.corrupt-%s", path, stamp);
+        if (len < 0 || (size_t)len >= out_len)
+            return -ENAMETOOLONG;
+        /* link + unlink: never replaces an older kept-aside file. */
+        if (link(path, out) == 0) {
+            if (unlink(path) < 0) {
+                rc = -errno;
+                unlink(out);
+                return rc;
+            }
+            return sync_dir(dir);
+        }
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return -EEXIST;
 }
 
 int pr_sim_store_persist(void *binding, const uint8_t *image, size_t len)

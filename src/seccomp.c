@@ -42,7 +42,7 @@ static const char *const base_calls[] = {
 /* sim: the APTPL state directory (open, write, fsync, rename). */
 static const char *const file_calls[] = {
     "open", "openat", "creat", "rename", "renameat", "renameat2", "fsync", "fdatasync",
-    "ftruncate", "fchmod", "fchown", "umask", "getdents64", "mkdir", "mkdirat",
+    "ftruncate", "fchmod", "fchown", "umask", "getdents64", "mkdir", "mkdirat", "link", "linkat",
     NULL,
 };
 

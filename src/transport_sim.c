@@ -50,6 +50,7 @@ struct sim_lun {
     struct pr_sim_lun *lun;
     struct sim_state *st;
     char name[SIM_LUN_NAME_MAX];
+    bool save_blocked; /* an unusable state file could not be moved aside */
 };
 
 /* What an injected fault does to a matching command. */
@@ -102,7 +103,8 @@ struct sim_conn {
 static int sim_persist(void *opaque, const uint8_t *image, size_t len)
 {
     struct sim_lun *l = opaque;
-    int r = pr_sim_store_save(l->st->state_dir, l->name, image, len);
+    /* Never replace a state file we could neither load nor keep aside. */
+    int r = l->save_blocked ? -EEXIST : pr_sim_store_save(l->st->state_dir, l->name, image, len);
 
     prh_trace(PRH_TRACE_SIM_PERSIST, "lun=%s bytes=%zu result=%d", l->name, len, r);
     if (r < 0)
@@ -158,8 +160,26 @@ static struct pr_sim_lun *lun_restore(struct sim_state *st, struct sim_lun *l)
     if (!lun)
         return NULL;
     int r = pr_sim_store_load(st->state_dir, l->name, lun, msg, sizeof(msg));
-    if (r < 0) {
+    if (r == -ENOMEM) {
         prh_error("ignoring saved APTPL state: %s", msg[0] ? msg : strerror(-r));
+        pr_sim_lun_free(lun);
+        return lun_create(st, l);
+    }
+    if (r < 0) {
+        /* Unusable (corrupt, newer format, not a file, unreadable): keep
+         * it aside for inspection; the LUN starts without registrations. */
+        char aside[4200];
+        int a = pr_sim_store_set_aside(st->state_dir, l->name, aside, sizeof(aside));
+        if (a == 0) {
+            prh_error("APTPL state of %s is unusable: %s; kept aside as %s; the LUN starts "
+                      "with no registrations",
+                      l->name, msg[0] ? msg : strerror(-r), aside);
+        } else {
+            l->save_blocked = true;
+            prh_error("APTPL state of %s is unusable: %s; cannot move it aside (%s): "
+                      "APTPL changes to this LUN fail until the file is removed and prhelper restarted",
+                      l->name, msg[0] ? msg : strerror(-r), strerror(-a));
+        }
         pr_sim_lun_free(lun);
         return lun_create(st, l);
     }

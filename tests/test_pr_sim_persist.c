@@ -2034,6 +2034,42 @@ static void test_store_load_corrupt_file_names_file_and_leaves_it_unchanged(void
     free(img);
 }
 
+static void test_store_set_aside_renames_and_never_replaces(void **state)
+{
+    char path[4096], aside1[4200], aside2[4200];
+    char names[4][256];
+    state_path(state, "lun0", path, sizeof(path));
+    write_file(path, (const uint8_t *)"one", 3);
+    assert_int_equal(pr_sim_store_set_aside(dir_of(state), "lun0", aside1, sizeof(aside1)), 0);
+    assert_non_null(strstr(aside1, "/lun0.prstate.corrupt-"));
+    assert_int_equal(access(path, F_OK), -1);
+    write_file(path, (const uint8_t *)"two", 3);
+    assert_int_equal(pr_sim_store_set_aside(dir_of(state), "lun0", aside2, sizeof(aside2)), 0);
+    assert_string_not_equal(aside1, aside2); /* same second: a "-1" suffix, not a replacement */
+    size_t len;
+    uint8_t *a = read_file(aside1, &len);
+    assert_int_equal(len, 3);
+    assert_memory_equal(a, "one", 3);
+    free(a);
+    a = read_file(aside2, &len);
+    assert_memory_equal(a, "two", 3);
+    free(a);
+    assert_int_equal(dir_entries(dir_of(state), names, 4), 2);
+}
+
+static void test_store_set_aside_errors(void **state)
+{
+    char out[4200], small[16];
+    char path[4096];
+    assert_int_equal(pr_sim_store_set_aside(dir_of(state), "lun0", out, sizeof(out)), -ENOENT);
+    assert_int_equal(pr_sim_store_set_aside(dir_of(state), ".bad", out, sizeof(out)), -EINVAL);
+    state_path(state, "lun0", path, sizeof(path));
+    write_file(path, (const uint8_t *)"x", 1);
+    assert_int_equal(pr_sim_store_set_aside(dir_of(state), "lun0", small, sizeof(small)),
+                     -ENAMETOOLONG);
+    assert_int_equal(access(path, F_OK), 0); /* nothing moved */
+}
+
 static void test_store_load_truncated_file_is_corrupt(void **state)
 {
     size_t len;
@@ -2347,6 +2383,8 @@ int main(void)
         STORE_TEST(test_store_load_missing_file_is_empty_lun),
         STORE_TEST(test_store_load_corrupt_file_names_file_and_leaves_it_unchanged),
         STORE_TEST(test_store_load_truncated_file_is_corrupt),
+        STORE_TEST(test_store_set_aside_renames_and_never_replaces),
+        STORE_TEST(test_store_set_aside_errors),
         STORE_TEST(test_store_load_empty_file_is_corrupt),
         STORE_TEST(test_store_load_newer_version_file_is_eprotonosupport),
         STORE_TEST(test_store_load_oversize_file_is_efbig),

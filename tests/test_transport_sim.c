@@ -291,6 +291,87 @@ static void test_sim_corrupt_state_file_ignored(void **state)
     T->nexus_free(f->st, n);
 }
 
+/* Path of disk's state file, and its directory listing entries starting with it. */
+static void state_file_of(struct fx *f, const char *disk, char *path, size_t len)
+{
+    struct stat sb;
+    char name[64];
+    assert_int_equal(stat(disk, &sb), 0);
+    snprintf(name, sizeof(name), "file-%llx-%llu", (unsigned long long)sb.st_dev,
+             (unsigned long long)sb.st_ino);
+    assert_int_equal(pr_sim_store_path(f->state, name, path, len), 0);
+}
+
+static int count_kept_aside(const char *path, char *found, size_t len)
+{
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    *slash = '\0';
+    const char *base = slash + 1;
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strncmp(e->d_name, base, strlen(base)) == 0 &&
+            strncmp(e->d_name + strlen(base), ".corrupt-", 9) == 0) {
+            snprintf(found, len, "%s/%s", dir, e->d_name);
+            n++;
+        }
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_sim_corrupt_state_file_kept_aside_not_replaced(void **state)
+{
+    struct fx *f = *state;
+    char path[600], aside[800], buf[16] = "";
+    struct stat sb;
+    void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
+    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
+    T->nexus_free(f->st, n);
+    state_file_of(f, f->disk_a, path, sizeof(path));
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "garbage", 7), 7);
+    close(fd);
+    restart(f);
+    n = nexus_named(f->st, "@prhelper-nexus:a", 1);
+    assert_int_equal(tu_key_count(prin(f->st, n, f->disk_a, PR_IN_READ_KEYS)), 0);
+    /* The damaged file was moved aside, intact, before anything could replace it. */
+    assert_int_not_equal(stat(path, &sb), 0);
+    assert_int_equal(count_kept_aside(path, aside, sizeof(aside)), 1);
+    fd = open(aside, O_RDONLY);
+    assert_int_equal(read(fd, buf, sizeof(buf)), 7);
+    close(fd);
+    assert_memory_equal(buf, "garbage", 7);
+    /* New APTPL state goes to a new file; the kept-aside one stays. */
+    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 2, PR_OUT_FLAG_APTPL), 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(count_kept_aside(path, aside, sizeof(aside)), 1);
+    T->nexus_free(f->st, n);
+}
+
+static void test_sim_unmovable_bad_state_blocks_aptpl_writes(void **state)
+{
+    struct fx *f = *state;
+    char path[600];
+    struct stat sb;
+    /* A directory where the state file should be: unusable, and link() cannot move it. */
+    state_file_of(f, f->disk_a, path, sizeof(path));
+    assert_int_equal(mkdir(path, 0700), 0);
+    void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
+    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL),
+                     SCSI_STATUS_CHECK_CONDITION);
+    /* Memory agrees with disk: not registered.  The directory is untouched. */
+    assert_int_equal(tu_key_count(prin(f->st, n, f->disk_a, PR_IN_READ_KEYS)), 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    /* Without APTPL nothing is written: the LUN works. */
+    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, 0), 0);
+    T->nexus_free(f->st, n);
+}
+
 static void test_sim_unwritable_state_dir_fails_command(void **state)
 {
     struct fx *f = *state;
@@ -409,6 +490,8 @@ int main(void)
         TT(test_sim_no_aptpl_nothing_survives_restart),
         TT(test_sim_aptpl_turned_off_nothing_survives),
         TT(test_sim_corrupt_state_file_ignored),
+        TT(test_sim_corrupt_state_file_kept_aside_not_replaced),
+        TT(test_sim_unmovable_bad_state_blocks_aptpl_writes),
         TT(test_sim_unwritable_state_dir_fails_command),
         TT(test_sim_init_rejects_unknown_profile),
         TT(test_sim_init_rejects_relative_state_dir),

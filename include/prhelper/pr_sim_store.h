@@ -6,7 +6,9 @@
  * pr_sim_serialize().  Writes are atomic: a temporary file in the same
  * directory, fsync, rename over the old file, fsync of the directory, so
  * a crash leaves either the old or the new state, never a torn one.
- * Loading never modifies or removes a file, whatever it contains.
+ * Loading never modifies or removes a file, whatever it contains; a
+ * file the loader refuses can be moved aside (pr_sim_store_set_aside())
+ * so that the next save does not replace it.
  */
 #ifndef PRHELPER_PR_SIM_STORE_H
 #define PRHELPER_PR_SIM_STORE_H
@@ -38,6 +40,14 @@ int pr_sim_store_save(const char *dir, const char *name, const uint8_t *image, s
  */
 int pr_sim_store_load(const char *dir, const char *name, struct pr_sim_lun *lun, char *errmsg,
                       size_t errmsg_len);
+
+/*
+ * Move the state file of LUN name out of the way, renamed (never
+ * replacing anything) to "<name>.prstate.corrupt-<UTC time>" (with "-N"
+ * appended if that exists too), and sync the directory.  The new path in
+ * out.  0, or -errno (-ENOENT: there is no file).
+ */
+int pr_sim_store_set_aside(const char *dir, const char *name, char *out, size_t out_len);
 
 /*
  * A binding of one LUN to its state file, usable as the persist hook of
