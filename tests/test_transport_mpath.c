@@ -547,6 +547,27 @@ static void test_mpath_register_refused_on_later_path_rolls_back_with_its_sense(
     assert_int_equal(key, 0xa);
 }
 
+static void test_mpath_register_rollback_skips_failed_path_and_spares_later_ones(void **state)
+{
+    (void)state;
+    add_path("sdd", 48);
+    register_both(0xa);
+    inject(1, INJ_HOST, PRH_DID_NO_CONNECT, SENSE_NONE); /* path failure */
+    inject(2, INJ_SENSE, 0, SENSE_NO_RESOURCES);         /* device refuses */
+    inject(2, INJ_SENSE, 0, SENSE_NO_RESOURCES);         /* and the completion */
+    prout(PR_OUT_REGISTER, 0, 0xa, 0xb);
+    assert_reply_sense(SENSE_NO_RESOURCES);
+    struct th_keys k = array_keys();
+    assert_int_equal(k.count, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(k.keys[i], 0xa);
+    /* Path 0 was rolled back (one REGISTER AND IGNORE), path 1 is out of
+     * sync (its REGISTER may or may not have happened). */
+    assert_int_equal(calls_of(0, PR_OUT_REGISTER_AND_IGNORE, 0x5f), 1);
+    assert_false(path_status(1, NULL, NULL).in_sync);
+    assert_true(path_status(2, NULL, NULL).in_sync);
+}
+
 static void test_mpath_register_ignore_refused_on_later_path_rolls_back(void **state)
 {
     (void)state;
@@ -1122,6 +1143,7 @@ int main(void)
         T(test_mpath_no_usable_path_is_lun_communication_failure),
         T(test_mpath_register_conflict_on_first_path_changes_nothing),
         T(test_mpath_register_refused_on_later_path_rolls_back_with_its_sense),
+        T(test_mpath_register_rollback_skips_failed_path_and_spares_later_ones),
         T(test_mpath_register_ignore_refused_on_later_path_rolls_back),
         T(test_mpath_register_on_path_with_other_key_is_completed),
         T(test_mpath_rollback_failure_is_retried_by_next_pr_out),
