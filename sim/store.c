@@ -4,6 +4,7 @@
  */
 #include "prhelper/pr_sim_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -141,7 +142,7 @@ int pr_sim_store_load(const char *dir, const char *name, struct pr_sim_lun *lun,
     rc = pr_sim_deserialize(lun, buf, size, why, sizeof(why));
     free(buf);
     if (rc < 0)
-        snprintf(errmsg, errmsg_len, "%s: %s (file left untouched)", path, why);
+        snprintf(errmsg, errmsg_len, "%s: %s", path, why);
     return rc;
 }
 
@@ -183,6 +184,26 @@ int pr_sim_store_set_aside(const char *dir, const char *name, char *out, size_t 
             return -errno;
     }
     return -EEXIST;
+}
+
+int pr_sim_store_remove_stale(const char *dir, const char *name)
+{
+    char prefix[PR_SIM_STORE_NAME_MAX + 32];
+    if (!pr_sim_store_name_valid(name))
+        return -EINVAL;
+    int plen = snprintf(prefix, sizeof(prefix), "%s.prstate.tmp", name);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -errno;
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        /* mkstemp's template: exactly six characters after the prefix. */
+        if (strncmp(e->d_name, prefix, (size_t)plen) == 0 && strlen(e->d_name) == (size_t)plen + 6 &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }
 
 int pr_sim_store_persist(void *binding, const uint8_t *image, size_t len)

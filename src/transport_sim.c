@@ -159,6 +159,10 @@ static struct pr_sim_lun *lun_restore(struct sim_state *st, struct sim_lun *l)
 
     if (!lun)
         return NULL;
+    int stale = pr_sim_store_remove_stale(st->state_dir, l->name);
+    if (stale > 0)
+        prh_log(2, "removed %d temporary APTPL file(s) of %s left by an interrupted save", stale,
+                l->name);
     int r = pr_sim_store_load(st->state_dir, l->name, lun, msg, sizeof(msg));
     if (r == -ENOMEM) {
         prh_error("ignoring saved APTPL state: %s", msg[0] ? msg : strerror(-r));

@@ -2057,6 +2057,28 @@ static void test_store_set_aside_renames_and_never_replaces(void **state)
     assert_int_equal(dir_entries(dir_of(state), names, 4), 2);
 }
 
+static void test_store_remove_stale_only_temporary_files_of_the_lun(void **state)
+{
+    char path[4096], p[4200];
+    char names[8][256];
+    state_path(state, "lun0", path, sizeof(path));
+    write_file(path, (const uint8_t *)"state", 5);
+    snprintf(p, sizeof(p), "%s.tmpAbC123", path);
+    write_file(p, (const uint8_t *)"half", 4);
+    snprintf(p, sizeof(p), "%s.tmpXyZ789", path);
+    write_file(p, (const uint8_t *)"half", 4);
+    snprintf(p, sizeof(p), "%s.tmpTOOLONG1", path); /* not mkstemp's: kept */
+    write_file(p, (const uint8_t *)"x", 1);
+    snprintf(p, sizeof(p), "%s/lun1.prstate.tmpAbC123", dir_of(state)); /* another LUN's */
+    write_file(p, (const uint8_t *)"x", 1);
+    assert_int_equal(pr_sim_store_remove_stale(dir_of(state), "lun0"), 2);
+    assert_int_equal(dir_entries(dir_of(state), names, 8), 3);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(pr_sim_store_remove_stale(dir_of(state), "lun0"), 0);
+    assert_int_equal(pr_sim_store_remove_stale(dir_of(state), ".x"), -EINVAL);
+    assert_int_equal(pr_sim_store_remove_stale("/nonexistent-dir-xyz", "lun0"), -ENOENT);
+}
+
 static void test_store_set_aside_errors(void **state)
 {
     char out[4200], small[16];
@@ -2385,6 +2407,7 @@ int main(void)
         STORE_TEST(test_store_load_truncated_file_is_corrupt),
         STORE_TEST(test_store_set_aside_renames_and_never_replaces),
         STORE_TEST(test_store_set_aside_errors),
+        STORE_TEST(test_store_remove_stale_only_temporary_files_of_the_lun),
         STORE_TEST(test_store_load_empty_file_is_corrupt),
         STORE_TEST(test_store_load_newer_version_file_is_eprotonosupport),
         STORE_TEST(test_store_load_oversize_file_is_efbig),

@@ -50,6 +50,14 @@ int pr_sim_store_load(const char *dir, const char *name, struct pr_sim_lun *lun,
 int pr_sim_store_set_aside(const char *dir, const char *name, char *out, size_t out_len);
 
 /*
+ * Remove the temporary files a save of LUN name left behind when the
+ * process died before its rename ("<name>.prstate.tmpXXXXXX"); they never
+ * hold the LUN's state.  Call it before the LUN's first save, with no
+ * other process saving the same LUN.  Number removed, or -errno.
+ */
+int pr_sim_store_remove_stale(const char *dir, const char *name);
+
+/*
  * A binding of one LUN to its state file, usable as the persist hook of
  * struct pr_sim_config (persist = pr_sim_store_persist, opaque = binding).
  */
