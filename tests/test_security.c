@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/mount.h>
 #include <sys/wait.h>
 
 #include "prh_test_util.h"
@@ -67,6 +68,9 @@ static int teardown(void **state)
         kill(f->pid, SIGTERM);
         wait_exit(f->pid, 10000);
     }
+    if (geteuid() == 0)
+        umount2(f->state, MNT_DETACH); /* the tiny tmpfs, if a test mounted one */
+    chmod(f->state, 0700);
     close(f->devfd);
     tu_rm_rf(f->dir);
     free(f->dir);
@@ -442,6 +446,78 @@ static void test_security_sigkill_during_aptpl_updates_loses_nothing(void **stat
     assert_true(max_tmp <= 1);
 }
 
+
+/* An APTPL PR OUT that cannot be saved: HARDWARE ERROR 44h/00h, memory unchanged. */
+static void expect_save_failure_then_recovery(struct fx *f, void (*unblock)(struct fx *))
+{
+    static struct prh_reply r;
+    int s = tu_connect_hs(f->sock, "prhelper-nexus:disk-full");
+    assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa, PR_OUT_FLAG_APTPL, &r),
+                     SCSI_STATUS_CHECK_CONDITION);
+    assert_int_equal(r.sense[2] & 0x0f, 0x4); /* HARDWARE ERROR */
+    assert_int_equal(r.sense[12], 0x44);       /* INTERNAL TARGET FAILURE */
+    assert_int_equal(r.sense[13], 0x00);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 64, &r), 0);
+    assert_int_equal(tu_key_count(&r), 0); /* memory agrees with the disk */
+    unblock(f);
+    assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa, PR_OUT_FLAG_APTPL, &r), 0);
+    close(s);
+    /* And it is on disk: a SIGKILL loses nothing. */
+    assert_int_equal(stop_daemon(f, SIGKILL), 128 + SIGKILL);
+    start_daemon(f, "-q", NULL, NULL, NULL);
+    s = tu_connect_hs(f->sock, "prhelper-nexus:disk-full");
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 64, &r), 0);
+    assert_true(tu_has_key(&r, 0xa));
+    close(s);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+static void remove_filler(struct fx *f)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/filler", f->state);
+    assert_int_equal(unlink(path), 0);
+}
+
+static void test_security_full_disk_fails_pr_out_keeps_memory(void **state)
+{
+    struct fx *f = *state;
+    char path[400];
+    static char block[4096];
+    if (geteuid() != 0)
+        skip(); /* mounting the tiny tmpfs needs root */
+    assert_int_equal(mkdir(f->state, 0700), 0);
+    if (mount("prhelper-test", f->state, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0)
+        skip();
+    start_daemon(f, "-q", NULL, NULL, NULL);
+    /* Fill the file system to the last block: the next save gets ENOSPC. */
+    snprintf(path, sizeof(path), "%s/filler", f->state);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    while (write(fd, block, sizeof(block)) > 0)
+        ;
+    while (write(fd, block, 1) > 0)
+        ;
+    assert_int_equal(errno, ENOSPC);
+    close(fd);
+    expect_save_failure_then_recovery(f, remove_filler);
+    umount2(f->state, MNT_DETACH);
+}
+
+static void make_writable(struct fx *f)
+{
+    assert_int_equal(chmod(f->state, 0700), 0);
+}
+
+static void test_security_unwritable_state_dir_fails_pr_out_keeps_memory(void **state)
+{
+    struct fx *f = *state;
+    start_daemon(f, "-q", NULL, NULL, NULL);
+    /* Even a root daemon has no CAP_DAC_OVERRIDE left (sim keeps no capability). */
+    assert_int_equal(chmod(f->state, 0500), 0);
+    expect_save_failure_then_recovery(f, make_writable);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -455,6 +531,8 @@ int main(void)
         T(test_security_seccomp_filter_on_by_default),
         T(test_security_sd_notify_works_under_seccomp),
         T(test_security_sigkill_during_aptpl_updates_loses_nothing),
+        T(test_security_full_disk_fails_pr_out_keeps_memory),
+        T(test_security_unwritable_state_dir_fails_pr_out_keeps_memory),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
