@@ -326,8 +326,10 @@ static void collect(const struct prh_audit_record *r, struct items *l)
     if (r->event == PRH_AUDIT_EV_CLIENT_DENIED) {
         add(l, "result", false, "denied");
         add(l, "reason", false, "peer credentials not allowed");
-        snprintf(l->message, sizeof(l->message), "connection from %s refused by the access policy",
-                 who);
+        if (r->suppressed)
+            add(l, "suppressed", true, "%lu", r->suppressed);
+        fmt(l->message, sizeof(l->message), "connection from %s refused by the access policy%s",
+            who, r->suppressed ? " (more refusals left out: see PRH_SUPPRESSED)" : "");
         l->priority = LOG_WARNING;
         return;
     }

@@ -40,6 +40,7 @@
 #define PRH_DEFAULT_MAX_CLIENTS 1024
 #define PRH_DEFAULT_DRAIN_MS 5000
 #define TIMEOUT_SWEEP_MS 200
+#define DENY_RECORDS_PER_S 10
 
 enum client_state {
     C_HS_SEND,
@@ -91,6 +92,9 @@ struct prh_server {
     bool listen_paused;
     struct timespec drain_deadline;
     unsigned ntimed;    /* clients with a deadline */
+    long deny_window_ms; /* refused-connection records: rate limit */
+    unsigned deny_in_window;
+    unsigned long deny_suppressed;
     long next_sweep_ms;
     /* epoll tags */
     char tag_listen, tag_stop, tag_signal, tag_workers;
@@ -443,6 +447,22 @@ static void refuse_client(struct prh_server *srv, struct client *c)
 {
     atomic_fetch_add(&srv->rejected, 1);
     prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_POLICY);
+    /* A flood of refused connections must not stall the loop on log and
+     * audit writes: at most DENY_RECORDS_PER_S records a second, the
+     * rest counted and reported in the next record. */
+    long now = now_ms();
+    if (now - srv->deny_window_ms >= 1000) {
+        srv->deny_window_ms = now;
+        srv->deny_in_window = 0;
+    }
+    if (srv->deny_in_window >= DENY_RECORDS_PER_S) {
+        srv->deny_suppressed++;
+        close(c->sock);
+        free(c->audit_client);
+        free(c);
+        return;
+    }
+    srv->deny_in_window++;
     prh_log(1, "connection from pid %ld uid %ld gid %ld refused by the access policy",
             (long)c->peer.pid, (long)c->peer.uid, (long)c->peer.gid);
     if (srv->cfg.audit) {
@@ -451,7 +471,9 @@ static void refuse_client(struct prh_server *srv, struct client *c)
             .event = PRH_AUDIT_EV_CLIENT_DENIED,
             .transport = srv->cfg.transport->name,
             .client = c->audit_client,
+            .suppressed = srv->deny_suppressed,
         };
+        srv->deny_suppressed = 0;
         if (!rec.client) {
             prh_audit_client_fill(&fallback, &c->peer, "/nonexistent");
             rec.client = &fallback;

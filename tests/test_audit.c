@@ -618,6 +618,40 @@ static void test_audit_server_records_device_denied_pr_in(void **state)
     free(text);
 }
 
+static void test_audit_server_rate_limits_refused_connection_records(void **state)
+{
+    struct ops_fx *f = *state;
+    char line[4096];
+    f->policy.uids[f->policy.nuids++] = getuid() + 1;
+    assert_int_equal(ops_fx_start(f, true, true), 0);
+    for (int i = 0; i < 30; i++) {
+        int s = tu_connect(f->sock, NULL);
+        assert_true(tu_peer_closed(s, 5000));
+        close(s);
+    }
+    tu_sleep_ms(1100); /* a new window: this one is recorded */
+    int s = tu_connect(f->sock, NULL);
+    assert_true(tu_peer_closed(s, 5000));
+    close(s);
+    char *metrics = prh_metrics_render(f->metrics, NULL);
+    assert_non_null(strstr(metrics, "prhelper_connections_refused_total{reason=\"policy\"} 31\n"));
+    free(metrics);
+    ops_fx_stop(f);
+    char *text = ops_slurp(f->audit_path);
+    int lines = ops_count_lines(text);
+    assert_true(lines < 31);
+    /* Every refusal is a record or counted in a later record's "suppressed". */
+    long accounted = lines;
+    for (int i = 0; i < lines; i++) {
+        assert_true(ops_line(text, i, line, sizeof(line)));
+        const char *p = strstr(line, "\"suppressed\":");
+        if (p)
+            accounted += strtol(p + 13, NULL, 10);
+    }
+    assert_int_equal(accounted, 31);
+    free(text);
+}
+
 int main(void)
 {
     const char *child = getenv("PRH_TEST_AUDIT_CHILD");
@@ -649,6 +683,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_audit_server_records_device_denied_pr_in, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_audit_server_rate_limits_refused_connection_records,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

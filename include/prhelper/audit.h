@@ -90,6 +90,8 @@ struct prh_audit_record {
     const struct prh_request *req;         /* NULL for CLIENT_DENIED */
     const struct prh_reply *reply;         /* NULL for CLIENT_DENIED */
     uint64_t latency_ns;
+    unsigned long suppressed;              /* CLIENT_DENIED: records left out
+                                              (rate limit) since the last one */
 };
 
 /* Which requests are audited: every PR OUT (GOOD: state changed; anything
