@@ -5,14 +5,14 @@
 # raw SG_IO, the echo floor, prhelper and qemu-pr-helper measured in turn for
 # each client count, the order rotated every round so that drift hits all.
 # Env: PRH_BENCH_OUT (results directory, required), PRH_BUILD (build dir),
-#      PRH_BENCH_ROUNDS (default 3), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256").
+#      PRH_BENCH_ROUNDS (default 5), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256").
 # Writes: vm.tsv (one row per run), vm-mix.tsv, perf-*.txt or callgrind-*.txt, vm-env.txt.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../integration/lib.sh
 source "$ROOT/integration/lib.sh"
 OUT=${PRH_BENCH_OUT:?PRH_BENCH_OUT names the results directory}
 BENCH=$BUILD/bench/prhelper-bench
-ROUNDS=${PRH_BENCH_ROUNDS:-3}
+ROUNDS=${PRH_BENCH_ROUNDS:-5}
 CLIENTS=${PRH_BENCH_CLIENTS:-1 4 16 32 64 256}
 [ -x "$BENCH" ] || fail "no $BENCH (scripts/bench builds it)"
 mkdir -p "$OUT"
@@ -32,11 +32,11 @@ start_prhelper "$PRH_SOCK" -q
 start_qemu_pr_helper "$QPH_SOCK"
 log "prhelper pid $PRH_PID, qemu-pr-helper pid $QPH_PID, LUN $DEV"
 
-# requests per client for a client count: about 2000 requests per run
+# requests per client for a client count: 1000 to 4096 requests per run
 nreq() {
     case $1 in
-    1) echo 2000 ;; 2) echo 1000 ;; 4) echo 500 ;; 8) echo 250 ;; 16) echo 150 ;;
-    32) echo 100 ;; 64) echo 50 ;; *) echo $(( (4096 + $1 - 1) / $1 )) ;;
+    1) echo 1000 ;; 2) echo 600 ;; 4) echo 300 ;; 8) echo 200 ;; 16) echo 100 ;;
+    32) echo 60 ;; 64) echo 40 ;; *) echo $(( (4096 + $1 - 1) / $1 )) ;;
     esac
 }
 
@@ -96,22 +96,26 @@ for mix in read-reservation register-read-keys reserve-release; do
 done
 
 # where the time goes: a system-wide profile during single-client READ KEYS
-profile() { # label socket-args...
-    local label=$1
-    shift
+profile() { # label command-name socket-args...
+    local label=$1 comm=$2
+    shift 2
     if perf record -a -g -e cpu-clock -F 1999 -o "$WORK/perf-$label.data" -- \
         "$BENCH" "$@" -c 1 -n 3000 "$DEV" >"$WORK/perf-$label.bench" 2>&1; then
         perf report -i "$WORK/perf-$label.data" --stdio --no-children --sort comm,dso,sym \
             --percent-limit 0.7 -g none 2>/dev/null | grep -v '^$' | head -80 >"$OUT/perf-$label.txt"
         perf report -i "$WORK/perf-$label.data" --stdio --no-children --sort comm \
             -g none 2>/dev/null | grep -v '^$' | head -30 >"$OUT/perf-$label-comm.txt"
+        perf report -i "$WORK/perf-$label.data" --stdio --no-children --comms "$comm" \
+            --sort dso,sym -g none --percent-limit 0.5 2>/dev/null | grep -v '^$' |
+            head -60 >"$OUT/perf-$label-self.txt"
         cat "$WORK/perf-$label.bench" >>"$OUT/perf-$label.txt"
         return 0
     fi
     return 1
 }
-if profile prhelper -k "$PRH_SOCK" && profile qemu-pr-helper -k "$QPH_SOCK" &&
-   profile raw --raw && profile floor --floor; then
+if profile prhelper prhelper -k "$PRH_SOCK" &&
+   profile qemu-pr-helper qemu-pr-helper -k "$QPH_SOCK" &&
+   profile raw prhelper-bench --raw && profile floor prhelper-bench --floor; then
     log "perf profiles written"
 else
     log "perf does not work here: $(tail -2 "$WORK/perf-prhelper.bench" 2>/dev/null)"
