@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/sysmacros.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
@@ -479,10 +481,54 @@ void prh_audit_journal_fields(const struct prh_audit_record *r, struct prh_audit
 
 struct prh_audit {
     enum prh_audit_sink sink;
-    int fd;
+    int fd;                 /* file sink; syslog: the datagram socket or -1 */
+    char log_path[108];     /* syslog: the socket (default /dev/log) */
     pthread_mutex_t lock;
     unsigned long errors;
 };
+
+static void syslog_connect(struct prh_audit *a)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memcpy(addr.sun_path, a->log_path, strnlen(a->log_path, sizeof(addr.sun_path) - 1));
+    if (a->fd >= 0 && connect(a->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        close(a->fd);
+        a->fd = -1;
+    }
+}
+
+/* One RFC 3164 datagram: "<PRI>prhelper[PID]: audit: ...". */
+static int syslog_send(struct prh_audit *a, int priority, const char *text)
+{
+    char buf[2200];
+    int n = snprintf(buf, sizeof(buf), "<%d>prhelper[%ld]: %s", LOG_AUTHPRIV | priority,
+                     (long)getpid(), text);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+    int ret = 0;
+
+    pthread_mutex_lock(&a->lock);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (a->fd < 0)
+            syslog_connect(a);
+        if (a->fd >= 0 && send(a->fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len) {
+            ret = 0;
+            break;
+        }
+        ret = a->fd < 0 ? -ENOTCONN : -errno;
+        /* The syslog daemon restarted: reconnect once. */
+        if (a->fd >= 0)
+            close(a->fd);
+        a->fd = -1;
+    }
+    if (ret)
+        a->errors++;
+    pthread_mutex_unlock(&a->lock);
+    return ret;
+}
 
 struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, char *errmsg,
                                  size_t errmsg_len)
@@ -512,8 +558,11 @@ struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, cha
         break;
     }
     case PRH_AUDIT_SYSLOG:
-        /* LOG_NDELAY: connect to /dev/log now, before privileges go. */
-        openlog("prhelper", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+        /* Connected now, before privileges go; a host without a syslog
+         * daemon does not stop the helper (records are counted as errors
+         * and the socket is retried). */
+        fmt(a->log_path, sizeof(a->log_path), "%s", path ? path : "/dev/log");
+        syslog_connect(a);
         break;
     default:
         break;
@@ -553,12 +602,16 @@ int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
         struct items l;
         collect(r, &l);
         prh_audit_format_text(r, buf, sizeof(buf));
-        syslog(LOG_AUTHPRIV | l.priority, "%s", buf);
-        return 0;
+        return syslog_send(a, l.priority, buf);
     }
     case PRH_AUDIT_JOURNAL: {
         struct prh_audit_fields *f = malloc(sizeof(*f));
-        if (!f) {
+        /* sd_journal_sendv() drops records silently when journald is not
+         * running: count that as an error. */
+        if (access("/run/systemd/journal/socket", F_OK) != 0) {
+            ret = -errno;
+            free(f);
+        } else if (!f) {
             ret = -ENOMEM;
         } else {
             prh_audit_journal_fields(r, f);
@@ -597,8 +650,6 @@ void prh_audit_close(struct prh_audit *a)
         return;
     if (a->fd >= 0)
         close(a->fd);
-    if (a->sink == PRH_AUDIT_SYSLOG)
-        closelog();
     pthread_mutex_destroy(&a->lock);
     free(a);
 }

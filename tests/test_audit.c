@@ -512,6 +512,89 @@ static void test_audit_file_sink_counts_write_errors(void **state)
     free(dir);
 }
 
+static int bind_dgram(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memcpy(a.sun_path, path, strnlen(path, sizeof(a.sun_path) - 1));
+    unlink(path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = { .tv_sec = 5 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+static void test_audit_syslog_sink_sends_rfc3164_datagrams(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char err[256], path[300], msg[4096], want[64];
+    char *dir = tu_tmpdir();
+    snprintf(path, sizeof(path), "%s/log", dir);
+    int rx = bind_dgram(path);
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_SYSLOG, path, err, sizeof(err));
+    assert_non_null(a);
+    make_sample(&s, SCSI_STATUS_GOOD);
+    assert_int_equal(prh_audit_emit(a, &s.rec), 0);
+    ssize_t n = recv(rx, msg, sizeof(msg) - 1, 0);
+    assert_true(n > 0);
+    msg[n] = '\0';
+    snprintf(want, sizeof(want), "<85>prhelper[%ld]: audit: time=", (long)getpid());
+    assert_true(strncmp(msg, want, strlen(want)) == 0); /* authpriv.notice */
+    assert_non_null(strstr(msg, " service_action=\"PREEMPT AND ABORT\""));
+    make_sample(&s, SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(prh_audit_emit(a, &s.rec), 0);
+    n = recv(rx, msg, sizeof(msg) - 1, 0);
+    assert_true(n > 4);
+    assert_true(strncmp(msg, "<84>", 4) == 0); /* authpriv.warning */
+    /* The syslog daemon goes away: counted; it comes back: reconnected. */
+    close(rx);
+    unlink(path);
+    assert_true(prh_audit_emit(a, &s.rec) < 0);
+    assert_int_equal(prh_audit_errors(a), 1);
+    rx = bind_dgram(path);
+    assert_int_equal(prh_audit_emit(a, &s.rec), 0);
+    assert_true(recv(rx, msg, sizeof(msg) - 1, 0) > 0);
+    prh_audit_close(a);
+    close(rx);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_audit_syslog_sink_without_daemon_starts_and_counts(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char err[256];
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_SYSLOG, "/nonexistent-prh/log", err,
+                                         sizeof(err));
+    assert_non_null(a);
+    make_sample(&s, SCSI_STATUS_GOOD);
+    assert_true(prh_audit_emit(a, &s.rec) < 0);
+    assert_int_equal(prh_audit_errors(a), 1);
+    prh_audit_close(a);
+}
+
+static void test_audit_journal_sink_reports_delivery(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char err[256];
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_JOURNAL, NULL, err, sizeof(err));
+    assert_non_null(a);
+    make_sample(&s, SCSI_STATUS_GOOD);
+    int r = prh_audit_emit(a, &s.rec);
+    if (access("/run/systemd/journal/socket", W_OK) == 0) {
+        assert_int_equal(r, 0);
+        assert_int_equal(prh_audit_errors(a), 0);
+    } else {
+        /* No journald here: the failure is reported and counted. */
+        assert_true(r < 0);
+        assert_int_equal(prh_audit_errors(a), 1);
+    }
+    prh_audit_close(a);
+}
+
 /* ---- the server's records ------------------------------------------------------------ */
 
 static int setup(void **state)
@@ -677,6 +760,9 @@ int main(void)
         cmocka_unit_test(test_audit_file_sink_appends_one_line_per_record),
         cmocka_unit_test(test_audit_file_sink_refuses_what_is_not_a_file),
         cmocka_unit_test(test_audit_file_sink_counts_write_errors),
+        cmocka_unit_test(test_audit_syslog_sink_sends_rfc3164_datagrams),
+        cmocka_unit_test(test_audit_syslog_sink_without_daemon_starts_and_counts),
+        cmocka_unit_test(test_audit_journal_sink_reports_delivery),
         cmocka_unit_test_setup_teardown(test_audit_server_records_fence_with_guest_name, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_audit_server_records_refused_connection, setup,

@@ -119,7 +119,9 @@ struct prh_audit;
 
 /*
  * Open a sink (before the privilege drop: the file is opened, and the
- * syslog/journal sockets connected, here).  NULL with errmsg on failure.
+ * syslog socket connected, here).  path: the file of PRH_AUDIT_FILE; for
+ * PRH_AUDIT_SYSLOG the datagram socket (NULL: /dev/log; a missing one is
+ * retried at each record).  NULL with errmsg on failure.
  * PRH_AUDIT_NONE gives a valid handle that records nothing.
  */
 struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, char *errmsg,
