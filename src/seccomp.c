@@ -43,6 +43,7 @@ static const char *const base_calls[] = {
 static const char *const file_calls[] = {
     "open", "openat", "creat", "rename", "renameat", "renameat2", "fsync", "fdatasync",
     "ftruncate", "fchmod", "fchown", "umask", "getdents64", "mkdir", "mkdirat", "link", "linkat",
+    "access", "faccessat", "faccessat2",
     NULL,
 };
 
