@@ -53,19 +53,6 @@ def sweep_table(rs, labels, title):
                       fmt(med(rs, l, c, "p99_us"), 1)]
         w(f"| {c} | " + " | ".join(cells) + " |")
     w("")
-    helpers = [l for l in labels if l not in ("raw",)]
-    w("Idle memory per connected client (RSS growth after all clients connected and "
-      "handshaked, before any request; KiB), and fds of the helper with all clients connected:\n")
-    w("| clients | " + " | ".join(f"{l} KiB/client | {l} fds" for l in helpers) + " |")
-    w("|---:|" + "---:|" * (2 * len(helpers)))
-    for c in clients:
-        if c < 16:
-            continue
-        cells = []
-        for l in helpers:
-            cells += [fmt(med(rs, l, c, "idle_kib_per_client"), 2), fmt(med(rs, l, c, "fds_idle"))]
-        w(f"| {c} | " + " | ".join(cells) + " |")
-    w("")
 
 
 vm = rows("vm.tsv")
@@ -95,11 +82,6 @@ if vm:
                    f"prhelper {pr:,.0f} req/s vs qemu-pr-helper {qr:,.0f} req/s (ratio {pr / qr:.2f}x)")
             target(f"{c} clients: p99 <= 1/2 of qemu-pr-helper's", pp <= 0.5 * qp,
                    f"prhelper {pp:,.0f} us vs qemu-pr-helper {qp:,.0f} us (ratio {pp / qp:.2f})")
-    idle = med(vm, "prhelper", 256, "idle_kib_per_client")
-    if idle is not None:
-        target("idle memory per connected client < 16 KiB (256 clients, sg, VM)", idle < 16,
-               f"prhelper {idle:.2f} KiB per client "
-               f"(qemu-pr-helper {fmt(med(vm, 'qemu-pr-helper', 256, 'idle_kib_per_client'), 2)} KiB)")
 
 if mix:
     w("### Lab VM, other mixes (one round)\n")
@@ -119,10 +101,31 @@ if mix:
 
 if host:
     sweep_table(host, ["floor", "prhelper-sim"], "This machine, sim transport, READ KEYS")
-    idle = med(host, "prhelper-sim", 256, "idle_kib_per_client")
-    if idle is not None:
-        target("idle memory per connected client < 16 KiB (256 clients, sim, host)", idle < 16,
-               f"prhelper {idle:.2f} KiB per client")
+
+
+def mem_table(rs, title, where):
+    w(f"### {title}\n")
+    w("| helper | clients | RSS before KiB | RSS all connected KiB | idle KiB/client "
+      "| RSS after one request each KiB | KiB/client after use | fds connected |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rs:
+        n = int(r["clients"])
+        used = (float(r["rss_after_kib"]) - float(r["rss_before_kib"])) / n
+        w(f"| {r['label']} | {n} | {r['rss_before_kib']} | {r['rss_idle_kib']} | "
+          f"{float(r['idle_kib_per_client']):.2f} | {r['rss_after_kib']} | {used:.2f} | {r['fds_idle']} |")
+        if r["label"].startswith("prhelper"):
+            idle = float(r["idle_kib_per_client"])
+            target(f"idle memory per connected client < 16 KiB ({where}, {n} clients, fresh daemon)",
+                   idle < 16, f"{idle:.2f} KiB idle, {used:.2f} KiB after one request each")
+    w("")
+
+
+vmmem, hostmem = rows("vm-mem.tsv"), rows("host-mem.tsv")
+if vmmem:
+    mem_table(vmmem, "Memory per connected client, lab VM, sg (fresh helpers)", "sg, VM")
+if hostmem:
+    mem_table(hostmem, "Memory per connected client, this machine, sim transport (fresh daemon)",
+              "sim, host")
 
 simpath = os.path.join(out, "simbench.md")
 if os.path.exists(simpath):

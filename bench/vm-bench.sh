@@ -6,7 +6,7 @@
 # each client count, the order rotated every round so that drift hits all.
 # Env: PRH_BENCH_OUT (results directory, required), PRH_BUILD (build dir),
 #      PRH_BENCH_ROUNDS (default 5), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256").
-# Writes: vm.tsv (one row per run), vm-mix.tsv, perf-*.txt or callgrind-*.txt, vm-env.txt.
+# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-mem.tsv, perf-*.txt, vm-env.txt.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../integration/lib.sh
 source "$ROOT/integration/lib.sh"
@@ -94,6 +94,18 @@ for mix in read-reservation register-read-keys reserve-release; do
         done
     done
 done
+
+# memory per connected client, each helper started fresh (bench/mem.sh)
+source "$ROOT/bench/mem.sh"
+for n in 256 1024; do
+    start_prhelper /run/prh-mem.sock -q
+    mem_row "$OUT/vm-mem.tsv" prhelper /run/prh-mem.sock "$DEV" "$n" || fail "memory run (prhelper, $n)"
+    kill "$PRH_PID"; wait "$PRH_PID" 2>/dev/null
+    start_qemu_pr_helper /run/qph-mem.sock
+    mem_row "$OUT/vm-mem.tsv" qemu-pr-helper /run/qph-mem.sock "$DEV" "$n" || fail "memory run (qemu-pr-helper, $n)"
+    kill "$QPH_PID"; wait "$QPH_PID" 2>/dev/null
+done
+log "memory runs done"
 
 # where the time goes: a system-wide profile during single-client READ KEYS
 profile() { # label command-name socket-args...
