@@ -46,6 +46,15 @@ static char *xstrcat(char *a, const char *b, size_t blen)
     return r;
 }
 
+static void free_steps(void)
+{
+    for (int i = 0; i < nsteps; i++) {
+        free(steps[i].cmd);
+        free(steps[i].expected);
+    }
+    nsteps = 0;
+}
+
 static void load_tutorial(void)
 {
     char src[4096], path[4200];
@@ -58,7 +67,7 @@ static void load_tutorial(void)
     size_t cap = 0;
     bool in_block = false;
     int lineno = 0;
-    nsteps = 0;
+    free_steps();
     while (getline(&line, &cap, f) > 0) {
         lineno++;
         if (!in_block) {
@@ -189,6 +198,7 @@ static void test_tutorial_covers_every_topic_of_the_course(void **state)
         if (!found)
             fail_msg("the tutorial runs no '%s'", topics[t]);
     }
+    free_steps();
 }
 
 static void test_every_tutorial_command_prints_what_the_tutorial_shows(void **state)
@@ -226,7 +236,9 @@ static void test_every_tutorial_command_prints_what_the_tutorial_shows(void **st
     free(out);
     tu_rm_rf(dir);
     free(dir);
-    assert_int_equal(done, nsteps);
+    int total = nsteps;
+    free_steps();
+    assert_int_equal(done, total);
     assert_int_equal(bad, 0);
 }
 
