@@ -3,12 +3,15 @@
 #include "prhelper/seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <scsi/sg.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include "prhelper/transport_mpath.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PRH_SANITIZER_BUILD 1
@@ -87,6 +90,14 @@ static bool wants_files(const char *t)
 #endif
 }
 
+/* sg and mpath serve dm-multipath maps: they read sysfs and open the
+ * map's paths (prh_mpath_syscalls, transport_mpath.h).  open/openat only
+ * for existing files: nothing is created, truncated or appended to. */
+static bool serves_mpath(const char *t)
+{
+    return strcmp(t, "sg") == 0 || strcmp(t, "mpath") == 0;
+}
+
 static bool sanitizer_allows(const char *name)
 {
 #ifdef PRH_SANITIZER_BUILD
@@ -117,6 +128,10 @@ bool prh_seccomp_allows(const struct prh_seccomp_config *cfg, const char *name)
         return true;
     if (strcmp(t, "mpath") == 0 && strcmp(name, "connect") == 0)
         return true;
+    /* open/openat are conditional (existing files only): not listed. */
+    if (serves_mpath(t) && in_list(prh_mpath_syscalls, name) && strcmp(name, "open") != 0 &&
+        strcmp(name, "openat") != 0)
+        return true;
     return false;
 }
 
@@ -136,10 +151,39 @@ static int add_list(scmp_filter_ctx ctx, uint32_t action, const char *const *lis
     return 0;
 }
 
+static int add_mpath_calls(scmp_filter_ctx ctx)
+{
+    /* O_TMPFILE contains O_DIRECTORY, which opendir() needs. */
+    const unsigned long creating = O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY);
+    int r = 0;
+    for (const char *const *p = prh_mpath_syscalls; *p && r == 0; p++) {
+        int nr = seccomp_syscall_resolve_name(*p);
+        if (nr == __NR_SCMP_ERROR)
+            continue;
+        if (strcmp(*p, "openat") == 0)
+            r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                 SCMP_A2(SCMP_CMP_MASKED_EQ, creating, 0));
+        else if (strcmp(*p, "open") == 0)
+            r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                 SCMP_A1(SCMP_CMP_MASKED_EQ, creating, 0));
+        else
+            r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+        if (r == -EEXIST)
+            r = 0; /* already allowed outright (file_calls) */
+    }
+    return r;
+}
+
 /* ioctl, socket and connect, allowed only with the transport's arguments. */
 static int add_conditional(scmp_filter_ctx ctx, const char *t)
 {
     int r;
+
+    if (serves_mpath(t)) {
+        r = add_mpath_calls(ctx);
+        if (r < 0)
+            return r;
+    }
 
     /* sd_notify()/the journal: AF_UNIX datagram sockets only (no stream
      * socket, so no connection to another daemon's control socket). */

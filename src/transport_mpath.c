@@ -20,8 +20,8 @@
  * and only for a device-mapper map whose dm/uuid has no known prefix
  * (a multipath table made by hand without --uuid mpath-...), through
  * libdevmapper: uname, open/ioctl of /dev/mapper/control (DM_VERSION,
- * DM_TABLE_STATUS; CAP_SYS_ADMIN), stat/mknod/mkdir if the control node is
- * missing.  If that fails the map is treated as single-path (logged).
+ * DM_TABLE_STATUS; CAP_SYS_ADMIN).  If that fails the map is treated as
+ * single-path (logged).  The list is prh_mpath_syscalls.
  */
 #include "prhelper/transport_mpath.h"
 
@@ -225,9 +225,10 @@ const struct prh_mpath_ops prh_mpath_system_ops = {
 };
 
 const char *const prh_mpath_syscalls[] = {
+    /* open/openat: existing files only (sysfs, /dev/sdX), never O_CREAT */
     "open", "openat", "read", "close", "getdents64", "fstat", "newfstatat",
     /* libdevmapper, for maps without an "mpath-" uuid */
-    "uname", "stat", "mknod", "mknodat", "mkdir", "mkdirat",
+    "uname", "stat",
     NULL,
 };
 

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sim_helpers.h"
+#include "prhelper/seccomp.h"
 #include "prhelper/transport_id.h"
 #include "prhelper/transport_mpath.h"
 #include "prhelper/transport_sg.h"
@@ -1099,6 +1101,43 @@ static void test_mpath_syscall_list_names_what_the_path_layer_uses(void **state)
     }
 }
 
+/* Under the sg filter (sg hands maps to mpath): sysfs and path nodes can
+ * be opened and listed; nothing can be created. */
+static void test_mpath_sg_seccomp_filter_allows_path_layer_not_file_creation(void **state)
+{
+    (void)state;
+    make_tree();
+    put_file("dev/block/253:1/dm/uuid", "mpath-x\n");
+    put_file("dev/block/253:1/slaves/sdb", "");
+    put_file("class/block/sdb/dev", "8:16\n");
+    char created[128];
+    snprintf(created, sizeof(created), "%s/new-file", troot);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[128];
+        struct prh_seccomp_config cfg = { .transport = "sg" };
+        if (prh_seccomp_install(&cfg, err, sizeof(err)) < 0)
+            _exit(10);
+        prh_mpath_set_roots(troot, troot);
+        struct prh_mpath_path_info p[2];
+        if (prh_mpath_system_ops.is_multipath(makedev(253, 1)) != 1)
+            _exit(11);
+        if (prh_mpath_system_ops.list_paths(makedev(253, 1), p, 2) != 1)
+            _exit(12);
+        int fd = open(created, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        /* Sanitizer and coverage builds may write files (reports). */
+        if (prh_seccomp_allows(&cfg, "openat"))
+            _exit(fd >= 0 ? 0 : 14);
+        _exit(fd < 0 && errno == EPERM ? 0 : 13);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    remove_tree();
+}
+
 static void test_mpath_nexus_is_the_hosts_own(void **state)
 {
     (void)state;
@@ -1181,6 +1220,7 @@ int main(void)
         T(test_mpath_system_lists_paths_sorted_with_state),
         T(test_mpath_system_open_path_refuses_non_block_node),
         T(test_mpath_syscall_list_names_what_the_path_layer_uses),
+        T(test_mpath_sg_seccomp_filter_allows_path_layer_not_file_creation),
         T(test_mpath_nexus_is_the_hosts_own),
         T(test_mpath_plain_fd_must_be_sg_capable),
     };
