@@ -8,7 +8,9 @@
  *  - every transport: the event loop (epoll, accept4, recvmsg/sendmsg,
  *    eventfd/signalfd reads), memory, futexes, clocks, fstat of client
  *    fds, sd_notify (socket(AF_UNIX) + sendmsg), exit;
- *  - sg: ioctl(SG_IO) and nothing else: no open() at all;
+ *  - sg: ioctl(SG_IO), and for the dm-multipath maps it hands to mpath
+ *    the path layer's calls (prh_mpath_syscalls): sysfs reads and open of
+ *    existing path devices, never a file created (no O_CREAT/O_TRUNC);
  *  - sim: the state directory's file calls (openat, rename, unlink,
  *    fsync, ...); ioctl only TCGETS (stdio);
  *  - mpath: sg's set plus open, any ioctl (device-mapper) and connect()
