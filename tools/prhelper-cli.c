@@ -78,6 +78,8 @@ static void usage(FILE *out)
             "                            make the next N matching commands fail, wait or\n"
             "                            drop the connection (sim transport)\n"
             "  ctl fault list | ctl fault clear [ID]\n"
+            "  ctl access LUN INITIATOR...\n"
+            "                            who may read and write now (sim transport)\n"
             "  ctl power-cycle LUN|all   lose non-APTPL state, POWER ON RESET to every nexus\n"
             "  ctl crash | ctl restart   simulate a daemon crash (and restart)\n"
             "  stats                     the daemon's metrics, Prometheus text format\n"
