@@ -361,6 +361,10 @@ static void test_e2e_signals_exit_zero_and_clean_up(void **state)
     snprintf(opt, sizeof(opt), "--pidfile=%s", f->pidfile);
     for (size_t i = 0; i < 3; i++) {
         start_daemon(f, opt, NULL);
+        /* As in qemu-pr-helper, the PID file is written just after the
+         * socket appears: wait for it (bounded) rather than race. */
+        for (int t = 0; t < 500 && stat(f->pidfile, &sb) != 0; t++)
+            usleep(10000);
         assert_int_equal(stat(f->pidfile, &sb), 0);
         int idle = tu_connect_hs(f->sock, NULL);
         assert_int_equal(stop_daemon(f, sigs[i]), 0);
