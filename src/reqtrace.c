@@ -3,11 +3,13 @@
 #include "prhelper/reqtrace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prhelper/control.h"
 #include "prhelper/scsi.h"
@@ -24,7 +26,11 @@ int prh_reqtrace_open(const char *path, bool to_stderr, char *errmsg, size_t len
     FILE *f = NULL;
 
     if (path) {
-        f = fopen(path, "ae");
+        /* 0600: records carry reservation keys, which act as passwords. */
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        f = fd >= 0 ? fdopen(fd, "a") : NULL;
+        if (!f && fd >= 0)
+            close(fd);
         if (!f) {
             snprintf(errmsg, len, "cannot open the trace file '%s': %s", path, strerror(errno));
             return -1;

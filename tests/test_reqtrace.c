@@ -200,6 +200,9 @@ static void test_open_emit_close_writes_one_line_per_request(void **state)
     assert_non_null(strstr(err, "cannot open the trace file"));
     assert_int_equal(prh_reqtrace_open(path, false, err, sizeof(err)), 0);
     assert_true(prh_reqtrace_enabled());
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600); /* keys are secrets */
     prh_reqtrace_emit(&peer, "n", &req, &reply, NULL, &when);
     prh_reqtrace_emit(&peer, "n", &req, &reply, NULL, &when);
     prh_reqtrace_close();
