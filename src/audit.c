@@ -27,11 +27,17 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, con
     va_end(ap);
 }
 
-const char *const prh_ops_syscalls[] = {
-    "open", "openat", "read", "readlink", "readlinkat", "access", "faccessat", "faccessat2",
-    "write", "fsync", "fdatasync", "rename", "renameat", "renameat2", "unlink", "unlinkat",
-    "sendto", "sendmsg", "connect", "memfd_create", "fcntl", "futex", "clock_nanosleep",
-    NULL,
+/* Reading /proc and sysfs needs open/openat without O_CREAT: the sg and
+ * mpath filters allow that already, sim's allows open outright. */
+#define PRH_OPS_COMMON_SYSCALLS                                                                   \
+    "read", "readlink", "readlinkat", "access", "faccessat", "faccessat2", "write", "fdatasync", \
+        "sendto", "sendmsg", "connect", "memfd_create", "fcntl", "futex", "clock_nanosleep"
+
+const char *const prh_ops_syscalls[] = { PRH_OPS_COMMON_SYSCALLS, NULL };
+
+const char *const prh_ops_metrics_file_syscalls[] = {
+    PRH_OPS_COMMON_SYSCALLS, "open", "openat", "fsync", "rename", "renameat", "renameat2",
+    "unlink", "unlinkat", NULL,
 };
 
 /* journalctl MESSAGE_ID=... finds every audit record. */

@@ -435,7 +435,12 @@ int main(int argc, char **argv)
     /* Start-up is over (threads and -d's detach included): from here on
      * only the transport's syscalls (docs/security.md). */
     if (!o.no_seccomp) {
-        struct prh_seccomp_config sc = { .transport = t->name };
+        /* The audit trail and the metrics file need a few calls more
+         * (prh_ops_syscalls, audit.h). */
+        struct prh_seccomp_config sc = { .transport = t->name,
+                                         .extra_syscalls = o.metrics_file
+                                                               ? prh_ops_metrics_file_syscalls
+                                                               : prh_ops_syscalls };
         if (prh_seccomp_install(&sc, errmsg, sizeof(errmsg)) < 0) {
             prh_error("%s (--no-seccomp runs without the filter)", errmsg);
             if (scfg.socket_path)

@@ -134,8 +134,11 @@ void prh_audit_close(struct prh_audit *a);
 /*
  * The system calls the audit trail and the metrics file make after
  * start-up, for the seccomp filter's extra_syscalls (NULL-terminated):
- *  - per audited request: openat/read/readlinkat of /proc/PID/{cmdline,exe}
- *    at accept, openat/read/faccessat of /sys/dev/.../{wwid,dm/uuid};
+ * prh_ops_syscalls always, prh_ops_metrics_file_syscalls (a superset)
+ * with --metrics-file.
+ *  - per audited request: openat(O_RDONLY)/read/readlinkat of
+ *    /proc/PID/{cmdline,exe} at accept, of /sys/dev/.../{wwid,dm/uuid}
+ *    and faccessat (the transports' filters allow read-only opens);
  *  - file sink: write + fdatasync on the fd opened at start-up;
  *  - syslog sink: sendto on the socket connected at start-up, and
  *    socket(AF_UNIX, SOCK_DGRAM) + connect("/dev/log") when glibc
@@ -146,5 +149,6 @@ void prh_audit_close(struct prh_audit *a);
  *    rename over PATH (unlink on failure), futex/clock_nanosleep.
  */
 extern const char *const prh_ops_syscalls[];
+extern const char *const prh_ops_metrics_file_syscalls[];
 
 #endif
