@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "prh_test_util.h"
+#include <sys/wait.h>
 #include "prhelper/control.h"
 
 /* dispatch line into a string (static buffer). */
@@ -218,6 +219,34 @@ static void test_a_silent_or_overlong_client_does_not_block_the_next(void **stat
     free(dir);
 }
 
+static void test_another_user_cannot_reach_the_socket(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* needs root to become another user */
+    char *dir = tu_tmpdir(), path[256], err[256];
+    snprintf(path, sizeof(path), "%s/ctl", dir);
+    chmod(dir, 0755); /* the directory is not what keeps others out */
+    struct prh_control *ctl = prh_control_new();
+    assert_int_equal(prh_control_listen(ctl, path, err, sizeof(err)), 0);
+    assert_int_equal(prh_control_start(ctl, err, sizeof(err)), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *words[] = { "version" }, *body;
+        if (setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(3);
+        _exit(prh_control_call(path, 1, words, false, &body) == -EACCES ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    prh_control_free(ctl);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_listen_reports_an_unusable_path(void **state)
 {
     (void)state;
@@ -256,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_add_rejects_duplicates_and_malformed_commands),
         cmocka_unit_test(test_socket_is_mode_0600_and_answers_a_client_call),
         cmocka_unit_test(test_a_silent_or_overlong_client_does_not_block_the_next),
+        cmocka_unit_test(test_another_user_cannot_reach_the_socket),
         cmocka_unit_test(test_listen_reports_an_unusable_path),
         cmocka_unit_test(test_json_string_escapes_quotes_controls_and_high_bytes),
     };
