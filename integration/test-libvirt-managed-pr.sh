@@ -102,7 +102,7 @@ cat >"$WORK/domain.xml" <<XML
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$LAB_KERNEL</kernel>
     <initrd>$WORK/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 rdinit=/init prh.role=lv</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init prh.role=lv</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
@@ -122,7 +122,7 @@ cat >"$WORK/domain.xml" <<XML
 </domain>
 XML
 $V define "$WORK/domain.xml" >"$WORK/virsh.log" 2>&1 || fail "virsh define: $(cat "$WORK/virsh.log")"
-$V start "$DOM" >>"$WORK/virsh.log" 2>&1 || fail "virsh start: $(tail -5 "$WORK/virsh.log") $(tail -5 "$WORK/libvirtd.log")"
+$V start "$DOM" >>"$WORK/virsh.log" 2>&1 || fail "virsh start: $(tail -n 5 "$WORK/virsh.log" "$WORK/libvirtd.log")"
 
 # libvirt spawned prhelper with -k <socket>; QEMU is connected to it.
 [ -s "$WORK/prhelper-argv" ] || fail "libvirt did not run pr_helper"
@@ -133,6 +133,10 @@ helper_sock=${BASH_REMATCH[1]}
 [ -S "$helper_sock" ] || fail "no socket at $helper_sock"
 kill -0 "$helper_pid" 2>/dev/null || fail "prhelper (pid $helper_pid) is not running"
 [ "$(readlink /proc/$helper_pid/exe)" = "$(readlink -f "$PRHELPER")" ] || fail "pid $helper_pid is not prhelper"
+# libvirt's own PID file for it (libvirt daemonizes it; prhelper gets no -f).
+pidfile=$(ls /run/libvirt/qemu/*-"$DOM"-pr-helper0.pid 2>/dev/null | head -1)
+[ -n "$pidfile" ] && [ "$(cat "$pidfile")" = "$helper_pid" ] ||
+    fail "libvirt's pidfile does not name prhelper: $pidfile $(cat "$pidfile" 2>/dev/null)"
 OUT=$($V qemu-monitor-command "$DOM" '{"execute":"query-pr-managers"}' 2>&1)
 log "query-pr-managers: $OUT"
 grep -q '"id":"pr-helper0"' <<<"$OUT" || fail "no pr-helper0 manager: $OUT"
@@ -148,7 +152,7 @@ done
 qlog=/var/log/libvirt/qemu/$DOM.log
 grep PRH- "$WORK/guest.log"
 grep -q "PRH-LV: register rc=0" "$WORK/guest.log" ||
-    fail "guest REGISTER failed (domain $state): $(tail -5 "$WORK/guest.log" "$qlog")"
+    fail "guest REGISTER failed (domain $state): $(tail -n 5 "$WORK/guest.log" "$qlog")"
 grep -q "PRH-LV: preempt rc=0" "$WORK/guest.log" || fail "guest PREEMPT failed"
 sg_persist -n -i -k "${DEVS[1]}" >"$WORK/keys" 2>&1
 sg_persist -n -i -k "${DEVS[1]}" >"$WORK/keys" 2>&1
