@@ -102,6 +102,12 @@ static void test_audit_guest_name_implied_key_and_escaped_comma(void **state)
     const char *a2[] = { "qemu", "--name", "process=x,guest=late" };
     assert_true(guest_of(a2, 3, g, sizeof(g)));
     assert_string_equal(g, "late");
+    const char *a4[] = { "qemu", "-name=eq" };
+    assert_true(guest_of(a4, 2, g, sizeof(g)));
+    assert_string_equal(g, "eq");
+    const char *a5[] = { "qemu", "--name=guest=eq2" };
+    assert_true(guest_of(a5, 2, g, sizeof(g)));
+    assert_string_equal(g, "eq2");
     /* QEMU takes the last -name. */
     const char *a3[] = { "qemu", "-name", "first", "-name", "second" };
     assert_true(guest_of(a3, 5, g, sizeof(g)));
@@ -208,6 +214,10 @@ static void test_audit_device_fill_multipath_map_uuid(void **state)
     make_sysfs_attr(root, "dev/char/1:3/dm/uuid", "LVM-abcdef\n");
     prh_audit_device_fill(&d, fd, root);
     assert_string_equal(d.wwid, "");
+    /* NVMe namespaces: a wwid attribute of their own. */
+    make_sysfs_attr(root, "dev/char/1:3/wwid", "eui.0025388b91c2a1b4\n");
+    prh_audit_device_fill(&d, fd, root);
+    assert_string_equal(d.wwid, "eui.0025388b91c2a1b4");
     close(fd);
     tu_rm_rf(root);
     free(root);
@@ -429,6 +439,10 @@ static void test_audit_default_sink_journal_under_systemd(void **state)
     assert_int_equal(prh_audit_default_sink(), PRH_AUDIT_JOURNAL);
     unsetenv("INVOCATION_ID");
     assert_string_equal(prh_audit_sink_name(PRH_AUDIT_FILE), "file");
+    assert_string_equal(prh_audit_sink_name(PRH_AUDIT_NONE), "none");
+    assert_string_equal(prh_audit_sink_name(PRH_AUDIT_JOURNAL), "journal");
+    assert_string_equal(prh_audit_sink_name(PRH_AUDIT_SYSLOG), "syslog");
+    assert_string_equal(prh_audit_sink_name(PRH_AUDIT_DEFAULT), "default");
 }
 
 static void test_audit_file_sink_appends_one_line_per_record(void **state)

@@ -267,6 +267,16 @@ static void test_metrics_device_and_protocol_errors_by_kind(void **state)
     prh_metrics_request(m, in, &nr, false, 1);
     prh_metrics_request(m, in, &busy, false, 1);
     prh_metrics_request(m, in, &bad, false, 1); /* the command's fault, not the device's */
+    struct prh_reply medium =
+        reply_with(SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_CODE(SCSI_SENSE_MEDIUM_ERROR, 0x11, 0));
+    struct prh_reply aborted =
+        reply_with(SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_CODE(SCSI_SENSE_ABORTED_COMMAND, 0, 6));
+    struct prh_reply full = reply_with(SCSI_STATUS_TASK_SET_FULL, SENSE_NONE);
+    struct prh_reply task_aborted = reply_with(SCSI_STATUS_TASK_ABORTED, SENSE_NONE);
+    prh_metrics_request(m, in, &medium, false, 1);
+    prh_metrics_request(m, in, &aborted, false, 1);
+    prh_metrics_request(m, in, &full, false, 1);
+    prh_metrics_request(m, in, &task_aborted, false, 1);
     prh_metrics_protocol_error(m, PRH_WIRE_E_BAD_OPCODE);
     prh_metrics_protocol_error(m, PRH_WIRE_E_TOO_LONG);
     prh_metrics_protocol_error(m, PRH_WIRE_E_TOO_LONG);
@@ -279,7 +289,15 @@ static void test_metrics_device_and_protocol_errors_by_kind(void **state)
     assert_int_equal(sample(text, "prhelper_device_errors_total{kind=\"hardware_error\"}"), 1);
     assert_int_equal(sample(text, "prhelper_device_errors_total{kind=\"not_ready\"}"), 1);
     assert_int_equal(sample(text, "prhelper_device_errors_total{kind=\"busy\"}"), 1);
-    assert_int_equal(sample(text, "prhelper_device_errors_total{kind=\"aborted_command\"}"), 0);
+    assert_int_equal(sample(text, "prhelper_device_errors_total{kind=\"aborted_command\"}"), 1);
+    assert_int_equal(sample(text, "prhelper_device_errors_total{kind=\"medium_error\"}"), 1);
+    assert_int_equal(sample(text, "prhelper_device_errors_total{kind=\"task_set_full\"}"), 1);
+    assert_int_equal(sample(text, "prhelper_requests_total{op=\"pr_in\",service_action="
+                                  "\"read_keys\",result=\"other\"}"),
+                     1);
+    assert_int_equal(sample(text, "prhelper_requests_total{op=\"pr_in\",service_action="
+                                  "\"read_keys\",result=\"check_condition\"}"),
+                     5);
     assert_int_equal(sample(text, "prhelper_protocol_errors_total{reason=\"bad_opcode\"}"), 1);
     assert_int_equal(sample(text, "prhelper_protocol_errors_total{reason=\"too_long\"}"), 2);
     assert_int_equal(sample(text, "prhelper_protocol_errors_total{reason=\"frame_timeout\"}"), 1);
@@ -293,10 +311,10 @@ static void test_metrics_device_and_protocol_errors_by_kind(void **state)
 static void test_metrics_transport_label_is_escaped(void **state)
 {
     (void)state;
-    struct prh_metrics *m = prh_metrics_new("we\"ird\\");
+    struct prh_metrics *m = prh_metrics_new("we\"ird\\\n");
     char *text = prh_metrics_render(m, NULL);
     assert_null(check_exposition(text));
-    assert_non_null(strstr(text, "{transport=\"we\\\"ird\\\\\"}"));
+    assert_non_null(strstr(text, "{transport=\"we\\\"ird\\\\\\n\"}"));
     free(text);
     prh_metrics_free(m);
 }
@@ -320,6 +338,12 @@ static void test_metrics_write_file_is_atomic_and_complete(void **state)
     assert_int_equal(system(cmd), 0);
     snprintf(path, sizeof(path), "%s/missing/prhelper.prom", dir);
     assert_int_equal(prh_metrics_write_file(m, path), -ENOENT);
+    char *longpath = malloc(5000);
+    memset(longpath, 'x', 4999);
+    longpath[0] = '/';
+    longpath[4999] = '\0';
+    assert_int_equal(prh_metrics_write_file(m, longpath), -ENAMETOOLONG);
+    free(longpath);
     prh_metrics_free(m);
     tu_rm_rf(dir);
     free(dir);
