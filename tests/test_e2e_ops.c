@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ops_fixture.h"
+#include "prhelper/cli.h"
 
 #ifndef PRH_DAEMON_BIN
 #error "PRH_DAEMON_BIN comes from prh_daemon_lib"
@@ -292,6 +293,70 @@ static void test_e2e_ops_bad_sinks_fail_at_startup(void **state)
     assert_int_not_equal(access(f->sock, F_OK), 0); /* no socket left behind */
 }
 
+/* prh_cli_parse() of argv; the error text in err (empty when none). */
+static enum prh_cli_action parse(struct prh_options *o, char *err, size_t len, const char *a1,
+                                 const char *a2, const char *a3)
+{
+    char *argv[] = { (char *)"prhelper", (char *)a1, (char *)a2, (char *)a3, NULL };
+    int argc = 1 + (a1 != NULL) + (a2 != NULL) + (a3 != NULL);
+    FILE *fp = fmemopen(err, len, "w");
+    enum prh_cli_action r = prh_cli_parse(argc, argv, o, fp);
+    fclose(fp);
+    return r;
+}
+
+static void test_e2e_ops_cli_options_parse_and_reject(void **state)
+{
+    (void)state;
+    static struct prh_options o;
+    char err[512];
+    assert_int_equal(parse(&o, err, sizeof(err), "--audit=file:/var/log/a.jsonl",
+                           "--metrics-file=/run/m.prom", "--metrics-interval=30"),
+                     PRH_CLI_RUN);
+    assert_int_equal(o.audit_sink, PRH_AUDIT_FILE);
+    assert_string_equal(o.audit_path, "/var/log/a.jsonl");
+    assert_string_equal(o.metrics_file, "/run/m.prom");
+    assert_int_equal(o.metrics_interval_s, 30);
+    assert_int_equal(parse(&o, err, sizeof(err), "--allow-uid=0", "--allow-gid=root",
+                           "--allow-device=naa.6001405abc"),
+                     PRH_CLI_RUN);
+    assert_int_equal(o.policy.nuids, 1);
+    assert_int_equal(o.policy.ngids, 1);
+    assert_int_equal(o.policy.ndevices, 1);
+    assert_int_equal(parse(&o, err, sizeof(err), NULL, NULL, NULL), PRH_CLI_RUN);
+    assert_int_equal(o.audit_sink, PRH_AUDIT_DEFAULT);
+    assert_null(o.metrics_file);
+    assert_int_equal(o.policy.nuids + o.policy.ngids + o.policy.ndevices, 0);
+    static const struct {
+        const char *arg, *msg;
+    } bad[] = {
+        { "--audit=kafka", "prhelper: unknown audit sink 'kafka'" },
+        { "--audit=file:rel.log", "needs an absolute path" },
+        { "--metrics-file=m.prom", "--metrics-file needs an absolute path, not 'm.prom'" },
+        { "--metrics-interval=0", "--metrics-interval needs seconds from 1 to 86400" },
+        { "--allow-uid=no-such-user-prh", "--allow-uid: unknown user 'no-such-user-prh'" },
+        { "--allow-gid=no-such-group-prh", "--allow-gid: unknown group 'no-such-group-prh'" },
+        { "--allow-device=8:", "--allow-device needs a WWID or MAJOR:MINOR, not '8:'" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(err, 0, sizeof(err));
+        assert_int_equal(parse(&o, err, sizeof(err), bad[i].arg, NULL, NULL), PRH_CLI_ERROR);
+        if (!strstr(err, bad[i].msg))
+            fail_msg("%s: '%s' lacks '%s'", bad[i].arg, err, bad[i].msg);
+    }
+    /* --help documents them. */
+    char help[8192] = "";
+    FILE *fp = fmemopen(help, sizeof(help), "w");
+    prh_cli_usage(fp, "prhelper");
+    fclose(fp);
+    static const char *const opts[] = { "--audit=SINK", "--metrics-file=PATH",
+                                        "--metrics-interval=SECONDS", "--allow-uid=USER",
+                                        "--allow-gid=GROUP", "--allow-device=DEV" };
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (!strstr(help, opts[i]))
+            fail_msg("--help lacks %s", opts[i]);
+}
+
 /* ---- systemd units ------------------------------------------------------------------ */
 
 static void unit_dir(char *buf, size_t len)
@@ -440,6 +505,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_e2e_ops_cli_stats_over_the_control_socket, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_e2e_ops_bad_sinks_fail_at_startup, setup, teardown),
+        cmocka_unit_test(test_e2e_ops_cli_options_parse_and_reject),
         cmocka_unit_test_setup_teardown(test_e2e_ops_systemd_units_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_e2e_ops_socket_activation_runs_the_unit_exec_start,
                                         setup, teardown),
