@@ -463,7 +463,8 @@ static int refresh_paths(struct mp_map *m)
     for (int i = 0; i < n; i++) {
         struct mp_path *p = &next[i];
         memset(p, 0, sizeof(*p));
-        snprintf(p->name, sizeof(p->name), "%s", info[i].name);
+        /* Path names are kernel device names (sdX): bounded copy. */
+        snprintf(p->name, sizeof(p->name), "%.*s", (int)sizeof(p->name) - 1, info[i].name);
         p->dev = info[i].dev;
         p->running = info[i].running;
         /* A path we have not seen carries the key only if no key is
