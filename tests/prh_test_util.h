@@ -105,7 +105,7 @@ static inline int tu_connect(const char *path, const char *abstract)
             return -1;
         }
     }
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    snprintf(a.sun_path, sizeof(a.sun_path), "%.*s", (int)sizeof(a.sun_path) - 1, path);
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
         close(fd);
         return -1;
