@@ -314,7 +314,8 @@ static int count_kept_aside(const char *path, char *found, size_t len)
     for (struct dirent *e; d && (e = readdir(d));) {
         if (strncmp(e->d_name, base, strlen(base)) == 0 &&
             strncmp(e->d_name + strlen(base), ".corrupt-", 9) == 0) {
-            snprintf(found, len, "%s/%s", dir, e->d_name);
+            if ((size_t)snprintf(found, len, "%s/%.*s", dir, (int)(len / 2), e->d_name) >= len)
+                found[0] = '\0';
             n++;
         }
     }
