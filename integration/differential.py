@@ -42,6 +42,11 @@ def main():
     step("A read-keys (first)", ca, fa, prin(0, 8192))
     step("B read-keys (first)", cb, fb, prin(0, 8192))
     step("A read-keys (fresh)", ca, fa, prin(0, 8192))
+    # Unregistered, nothing reserved (pr-semantics D8 on LIO).
+    out("A reserve unregistered, none", ca, fa, 1, 0x01, rk=0)
+    out("A release unregistered, none", ca, fa, 2, 0x01, rk=0)
+    out("A clear unregistered, none", ca, fa, 3, rk=0)
+    out("A preempt unregistered, none", ca, fa, 4, 0x01, rk=0, sark=0x22)
     out("A register 11", ca, fa, 0, sark=K_A)
     out("B register 22", cb, fb, 0, sark=K_B)
     step("A read-keys", ca, fa, prin(0, 8192))
