@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,7 @@
 
 #define SG_TIMEOUT_MS 30000u
 #define CONNECT_RETRY_NS (10ull * 1000000000ull)
+static const struct timeval io_timeout = { 60, 0 };
 
 static const char *prog = "prhelper-bench";
 
@@ -416,9 +418,16 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
                     strerror(-c->sock));
             return 1;
         }
+        /* a helper that accepted nothing more (out of fds, --max-clients)
+         * or hangs must not hang the benchmark */
+        setsockopt(c->sock, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout));
+        setsockopt(c->sock, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout));
         int e = prh_wire_client_handshake(c->sock, NULL);
         if (e) {
-            fprintf(stderr, "%s: client %u: handshake failed: %s\n", prog, i, strerror(-e));
+            fprintf(stderr, "%s: client %u: handshake failed: %s%s\n", prog, i, strerror(-e),
+                    e == -EAGAIN ? " (no answer within 60 s: is the helper out of fds "
+                                   "or at its client limit?)"
+                                 : "");
             return 1;
         }
     }

@@ -97,7 +97,7 @@ done
 
 # memory per connected client, each helper started fresh (bench/mem.sh)
 source "$ROOT/bench/mem.sh"
-for n in 256 1024; do
+for n in 256 768; do
     start_prhelper /run/prh-mem.sock -q
     mem_row "$OUT/vm-mem.tsv" prhelper /run/prh-mem.sock "$DEV" "$n" || fail "memory run (prhelper, $n)"
     kill "$PRH_PID"; wait "$PRH_PID" 2>/dev/null
