@@ -249,9 +249,12 @@ int main(int argc, char **argv)
     register_n(lun, 1, max_regs);
     mi = mallinfo2();
     heap1 = mi.uordblks;
-    printf("%u registrations (each through its own I_T nexus) take %zu heap bytes: "
-           "%.0f bytes per registration (nexus record included).\n",
-           max_regs - 1, heap1 - heap0, (double)(heap1 - heap0) / (max_regs - 1));
+    if (heap1 <= heap0)
+        printf("mallinfo2() reports no heap growth (a sanitizer's allocator?): not measured.\n");
+    else
+        printf("%u registrations (each through its own I_T nexus) take %zu heap bytes: "
+               "%.0f bytes per registration (nexus record included).\n",
+               max_regs - 1, heap1 - heap0, (double)(heap1 - heap0) / (max_regs - 1));
     pr_sim_lun_free(lun);
     free(nexuses);
     return sink == 0xdeadbeef;
