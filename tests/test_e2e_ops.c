@@ -492,6 +492,45 @@ static void test_e2e_ops_socket_activation_runs_the_unit_exec_start(void **state
     free(text);
 }
 
+/*
+ * The service's SystemCallFilter= admits every call prhelper makes: the
+ * daemon (sg transport, audit file, metrics file, control socket) runs
+ * under strace through start-up, a PR OUT, a stats request, a metrics
+ * rewrite and shutdown; each call it made must be in the unit's list
+ * with its groups expanded by systemd-analyze.
+ */
+static void test_e2e_ops_unit_syscall_filter_admits_the_daemon(void **state)
+{
+    struct dfx *f = *state;
+    char src[400], script[6000], out[8192];
+    unit_dir(src, sizeof(src));
+    snprintf(script, sizeof(script),
+             "set -u; d='%s'; unit='%s/prhelper.service'\n"
+             "strace -f -qq -o \"$d/strace.log\" '%s' -k \"$d/sock\" -f \"$d/pid\" "
+             "--transport=sg --audit=file:\"$d/a.jsonl\" --metrics-file=\"$d/m.prom\" "
+             "--metrics-interval=1 --control=\"$d/ctl\" 2>\"$d/err\" &\n"
+             "for i in $(seq 200); do [ -S \"$d/sock\" ] && [ -s \"$d/pid\" ] && break; sleep 0.05; done\n"
+             "'%s' -k \"$d/sock\" /dev/null register 5 >/dev/null 2>&1\n"
+             "'%s' -C \"$d/ctl\" stats >/dev/null || { echo 'stats failed'; exit 1; }\n"
+             "sleep 1.3; kill \"$(cat \"$d/pid\")\"; wait\n"
+             "grep -q REGISTER \"$d/a.jsonl\" || { echo 'no audit record'; exit 1; }\n"
+             "expand() { systemd-analyze syscall-filter \"$1\" | sed -n '2,$p' | sed 's/^ *//' |\n"
+             "  grep -v '^#' | while read -r s; do [ -z \"$s\" ] && continue;\n"
+             "  case $s in @*) expand \"$s\";; *) echo \"$s\";; esac; done; }\n"
+             "for w in $(sed -n 's/^SystemCallFilter=//p' \"$unit\"); do\n"
+             "  case $w in @*) expand \"$w\";; *) echo \"$w\";; esac; done | sort -u >\"$d/allowed\"\n"
+             "awk '{ sub(/^[0-9]+ +/, \"\"); if (match($0, /^[a-z0-9_]+\\(/)) print substr($0, 1, RLENGTH-1) }' "
+             "\"$d/strace.log\" | sort -u >\"$d/used\"\n"
+             "[ $(wc -l <\"$d/used\") -gt 30 ] || { echo 'strace saw too little'; exit 1; }\n"
+             "missing=$(comm -23 \"$d/used\" \"$d/allowed\"); [ -z \"$missing\" ] || "
+             "{ echo \"not in SystemCallFilter: $missing\"; exit 1; }\n",
+             f->dir, src, PRH_DAEMON_BIN, PRH_CLI_BIN, PRH_CLI_BIN);
+    char *argv[] = { (char *)"/bin/bash", (char *)"-c", script, NULL };
+    int r = run(argv, out, sizeof(out), 60000);
+    if (r != 0)
+        fail_msg("status %d: %s", r, out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +548,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_e2e_ops_systemd_units_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_e2e_ops_socket_activation_runs_the_unit_exec_start,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_e2e_ops_unit_syscall_filter_admits_the_daemon, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
