@@ -143,12 +143,29 @@ grep -q '"id":"pr-helper0"' <<<"$OUT" || fail "no pr-helper0 manager: $OUT"
 grep -q '"connected":true' <<<"$OUT" || fail "QEMU is not connected to prhelper: $OUT"
 
 # The guest runs its PR commands and powers off; the domain stops.
-for _ in $(seq 900); do
-    grep -q PRH-GUEST-DONE "$WORK/guest.log" 2>/dev/null && break
-    state=$($V domstate "$DOM" 2>&1)
-    [ "$state" = running ] || break
-    sleep 0.5
-done
+wait_guest() {
+    for _ in $(seq 900); do
+        grep -q PRH-GUEST-DONE "$WORK/guest.log" 2>/dev/null && break
+        state=$($V domstate "$DOM" 2>&1)
+        [ "$state" = running ] || break
+        sleep 0.5
+    done
+}
+wait_guest
+# A kernel booted under two levels of TCG on a loaded host sometimes dies
+# before init ("IO-APIC + timer doesn't work"): that is the emulator, not
+# what is tested here, so the domain gets one more boot.
+if ! grep -q "PRH-GUEST: role" "$WORK/guest.log" 2>/dev/null; then
+    log "the nested guest did not reach init: one more boot ($(grep -a -m1 -i panic "$WORK/guest.log"))"
+    $V destroy "$DOM" >/dev/null 2>&1
+    for _ in $(seq 100); do kill -0 "$helper_pid" 2>/dev/null || break; sleep 0.1; done
+    : >"$WORK/guest.log"
+    : >"$WORK/prhelper-argv"
+    $V start "$DOM" >>"$WORK/virsh.log" 2>&1 || fail "virsh start (retry): $(tail -n 5 "$WORK/virsh.log")"
+    for _ in $(seq 100); do [ -s "$WORK/prhelper-argv" ] && break; sleep 0.1; done
+    read -r helper_pid helper_args <"$WORK/prhelper-argv"
+    wait_guest
+fi
 qlog=/var/log/libvirt/qemu/$DOM.log
 grep PRH- "$WORK/guest.log"
 grep -q "PRH-LV: register rc=0" "$WORK/guest.log" ||
