@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
@@ -224,6 +225,29 @@ static int write_pidfile(struct daemon_ctx *d, const char *path)
     return 0;
 }
 
+/*
+ * Every client holds a socket and, while a request runs, the fd it passed:
+ * --max-clients needs about twice as many descriptors, more than the usual
+ * soft limit of 1024.  Raise the soft limit towards the hard one (never
+ * above it: that needs privileges the daemon is about to give up).
+ */
+static void raise_fd_limit(unsigned max_clients)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    rlim_t want = (rlim_t)max_clients * 2 + 64;
+    if (rl.rlim_cur >= want || rl.rlim_cur == rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        prh_log(1, "cannot raise the open-files limit to %llu: %s", (unsigned long long)want,
+                 strerror(errno));
+    if (rl.rlim_cur < want)
+        prh_log(1, "open-files limit %llu is below what --max-clients=%u needs (%llu)",
+                 (unsigned long long)rl.rlim_cur, max_clients, (unsigned long long)want);
+}
+
 int main(int argc, char **argv)
 {
     struct prh_options o;
@@ -259,6 +283,7 @@ int main(int argc, char **argv)
         break;
     }
     prh_log_set_verbosity(prh_cli_verbosity(&o));
+    raise_fd_limit(o.max_clients);
     for (unsigned i = 0; i < o.ntrace; i++) {
         if (prh_trace_configure(o.trace[i], errmsg, sizeof(errmsg)) < 0) {
             prh_error("%s", errmsg);

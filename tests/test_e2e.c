@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "prh_test_util.h"
@@ -375,6 +376,32 @@ static void test_e2e_signals_exit_zero_and_clean_up(void **state)
     }
 }
 
+/* The open-files soft limit a process runs with (from /proc/PID/limits). */
+static unsigned long long soft_nofile(pid_t pid)
+{
+    char path[64], line[256];
+    unsigned long long soft = 0;
+    snprintf(path, sizeof(path), "/proc/%ld/limits", (long)pid);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp))
+        if (strncmp(line, "Max open files", 14) == 0)
+            soft = strtoull(line + 14, NULL, 10);
+    fclose(fp);
+    return soft;
+}
+
+static void test_e2e_max_clients_raises_open_files_limit(void **state)
+{
+    struct fx *f = *state;
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2 * 3000 + 64)
+        skip();
+    start_daemon(f, "--max-clients=3000", NULL);
+    assert_true(soft_nofile(f->pid) >= 2 * 3000 + 64);
+}
+
 static void test_e2e_restart_keeps_aptpl_state(void **state)
 {
     struct fx *f = *state;
@@ -684,6 +711,7 @@ int main(void)
         T(test_e2e_stalled_client_does_not_delay_others),
         T(test_e2e_signals_exit_zero_and_clean_up),
         T(test_e2e_restart_keeps_aptpl_state),
+        T(test_e2e_max_clients_raises_open_files_limit),
         T(test_e2e_second_instance_takes_path_over),
         T(test_e2e_daemonize_writes_pidfile),
         T(test_e2e_socket_activation_serves),
