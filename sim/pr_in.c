@@ -105,8 +105,10 @@ static void read_full_status(const struct pr_sim_lun *lun, struct pr_in_writer *
 {
     const struct sim_state *st = &lun->st;
     bool whole = sim_dev(lun, PR_DEV_D4_FULL_STATUS_WHOLE_DESCRIPTORS);
-    size_t addlen = 0;
-    for (const struct sim_reg *r = st->reg_head; r != NULL; r = r->next) {
+    /* The complete length is kept up to date as registrations come and
+     * go, so a short allocation length costs only what it transfers. */
+    size_t addlen = whole ? 0 : st->full_status_len;
+    for (const struct sim_reg *r = st->reg_head; whole && r != NULL; r = r->next) {
         size_t d = full_status_desc_len(r);
         /* D4: LIO stops at the first descriptor that does not fit and
          * counts only what it includes.  Its test (seen on a 6.1 kernel)

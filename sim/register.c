@@ -215,6 +215,10 @@ static bool register_new(struct pr_sim_lun *lun, struct sim_nexus *n, const stru
  * port, other target ports, made with ALL_TG_PT, with key `key`. */
 static void mark_siblings(struct sim_state *st, const struct sim_reg *reg, uint64_t key)
 {
+    /* Only an ALL_TG_PT registration has siblings: skip the linear scan
+     * otherwise (outside a command every doomed mark is false). */
+    if (!reg->all_tg_pt)
+        return;
     for (struct sim_reg *s = st->reg_head; s != NULL; s = s->next)
         s->doomed = s != reg && reg->all_tg_pt && s->all_tg_pt && s->key == key &&
                     pr_tid_equal(&s->nexus->id.initiator, &reg->nexus->id.initiator);
@@ -226,7 +230,7 @@ static void change_key(struct pr_sim_lun *lun, struct sim_reg *reg, const struct
     struct sim_state *st = &lun->st;
     /* SPC: an ALL_TG_PT registration is one registration for all its
      * nexuses; LIO changes only the sender's. */
-    if (!sim_dev(lun, PR_DEV_D13_RIEK_LEAVES_SIBLINGS)) {
+    if (!sim_dev(lun, PR_DEV_D13_RIEK_LEAVES_SIBLINGS) && reg->all_tg_pt) {
         mark_siblings(st, reg, reg->key);
         for (struct sim_reg *s = st->reg_head; s != NULL; s = s->next)
             if (s->doomed) {
@@ -249,8 +253,8 @@ static bool unregister(struct pr_sim_lun *lun, struct sim_nexus *n, struct sim_r
     /* LIO removes only siblings whose key equals the RESERVATION KEY
      * field, which RIEK leaves 0 (D13); SPC removes them all. */
     mark_siblings(st, reg, lio ? c->rkey : reg->key);
-    if (lio && !pr_type_is_all_registrants(st->res_type) && st->res_holder != NULL &&
-        st->res_holder != reg) {
+    if (lio && reg->all_tg_pt && !pr_type_is_all_registrants(st->res_type) &&
+        st->res_holder != NULL && st->res_holder != reg) {
         /* LIO will not drop a sibling that holds the reservation. */
         for (const struct sim_reg *s = st->reg_head; s != NULL; s = s->next)
             if (s->all_tg_pt && s != reg && s->key == reg->key && st->res_holder == s &&
@@ -265,12 +269,16 @@ static bool unregister(struct pr_sim_lun *lun, struct sim_nexus *n, struct sim_r
     unsigned type = st->res_type;
     bool released = !pr_type_is_all_registrants(type) && st->res_holder != NULL &&
                     st->res_holder->doomed;
-    struct sim_reg *s = st->reg_head;
-    while (s != NULL) {
-        struct sim_reg *next = s->next;
-        if (s->doomed)
-            sim_reg_remove_gc(st, s, n);
-        s = next;
+    if (!reg->all_tg_pt) {
+        sim_reg_remove_gc(st, reg, n); /* no siblings: O(1) */
+    } else {
+        struct sim_reg *s = st->reg_head;
+        while (s != NULL) {
+            struct sim_reg *next = s->next;
+            if (s->doomed)
+                sim_reg_remove_gc(st, s, n);
+            s = next;
+        }
     }
     /* SPC-4 5.14.11.2.3: the holder's unregistration releases a
      * registrants-only reservation with RESERVATIONS RELEASED to every

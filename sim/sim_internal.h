@@ -60,6 +60,7 @@ struct sim_state {
     struct sim_nexus *all_head;
     struct sim_reg *reg_head, *reg_tail;
     size_t nregs;
+    size_t full_status_len; /* READ FULL STATUS descriptor bytes, all registrations */
     /* persistent reservation */
     unsigned res_type; /* PR_TYPE_NONE when there is none */
     unsigned res_scope;

@@ -174,6 +174,7 @@ struct sim_reg *sim_reg_add(struct sim_state *st, struct sim_nexus *n, uint64_t 
         st->reg_head = r;
     st->reg_tail = r;
     st->nregs++;
+    st->full_status_len += sizeof(struct scsi_pr_in_full_status_desc) + n->tid_len;
     n->reg = r;
     return r;
 }
@@ -210,6 +211,7 @@ void sim_reg_remove(struct sim_state *st, struct sim_reg *r)
     else
         st->reg_tail = r->prev;
     st->nregs--;
+    st->full_status_len -= sizeof(struct scsi_pr_in_full_status_desc) + r->nexus->tid_len;
     r->nexus->reg = NULL;
     free(r);
 }
