@@ -203,3 +203,34 @@ keys_on() {
     done
     awk '/^ *0x[0-9a-f]+$/ {print $1}' <<<"$out"
 }
+
+# build_guest_initrd OUT.gz: the initramfs of the tiny guests that a real
+# QEMU client boots (test-qemu-*.sh, test-libvirt-*.sh): static busybox,
+# sg_persist and sg_raw with their libraries, the virtio-scsi/sd/sg
+# modules, integration/guest/init and every role script.
+build_guest_initrd() {
+    local out=$1 root=$WORK/initrd tool lib m ko
+    rm -rf "$root"
+    mkdir -p "$root"/{bin,dev,proc,sys,lib,lib64,usr/bin}
+    cp /bin/busybox "$root/bin/"
+    for tool in sg_persist sg_raw; do
+        cp "$(command -v $tool)" "$root/usr/bin/"
+        for lib in $(ldd "$(command -v $tool)" | grep -o '/[^ ]*'); do
+            mkdir -p "$root$(dirname "$lib")"
+            cp -L "$lib" "$root$lib"
+        done
+    done
+    : >"$root/modules.list"
+    for m in virtio_pci virtio_scsi sd_mod sg; do
+        modprobe --show-depends "$m" | awk '$1 == "insmod" {print $2}' | while read -r ko; do
+            grep -qx "$ko" "$root/modules.list" && continue
+            mkdir -p "$root$(dirname "$ko")"
+            cp "$ko" "$root$ko"
+            echo "$ko" >>"$root/modules.list"
+        done
+    done
+    cp "$ROOT/integration/guest/init" "$root/init"
+    cp "$ROOT/integration/guest/role-"*.sh "$root/"
+    chmod +x "$root/init"
+    (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out"
+}

@@ -16,31 +16,8 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 DOM=prh-lv-guest
 AUDIT=$WORK/audit.jsonl
 
-# The guest's initramfs: busybox, sg3-utils with its libraries, the modules.
-root=$WORK/initrd
-rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,lib,lib64,usr/bin}
-cp /bin/busybox "$root/bin/"
-for tool in sg_persist; do
-    cp "$(command -v $tool)" "$root/usr/bin/"
-    for lib in $(ldd "$(command -v $tool)" | grep -o '/[^ ]*'); do
-        mkdir -p "$root$(dirname "$lib")"
-        cp -L "$lib" "$root$lib"
-    done
-done
-: >"$root/modules.list"
-for m in virtio_pci virtio_scsi sd_mod sg; do
-    modprobe --show-depends "$m" | awk '$1 == "insmod" {print $2}' | while read -r ko; do
-        grep -qx "$ko" "$root/modules.list" && continue
-        mkdir -p "$root$(dirname "$ko")"
-        cp "$ko" "$root$ko"
-        echo "$ko" >>"$root/modules.list"
-    done
-done
-cp "$ROOT/integration/guest/init" "$root/init"
-cp "$ROOT/integration/guest/role-lv.sh" "$root/"
-chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$WORK/initrd.gz"
+# The guest's initramfs (integration/lib.sh).
+build_guest_initrd "$WORK/initrd.gz"
 
 make_lun fileio it_libvirt 2
 # The host's own registration on the second nexus: the guest fences it.

@@ -11,31 +11,8 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 [ -x /bin/busybox ] || skip "busybox-static is not installed"
 sock=$WORK/prh.sock
 
-# The guests' initramfs: busybox, sg3-utils with its libraries, the modules.
-root=$WORK/initrd
-rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,lib,lib64,usr/bin}
-cp /bin/busybox "$root/bin/"
-for tool in sg_persist sg_raw; do
-    cp "$(command -v $tool)" "$root/usr/bin/"
-    for lib in $(ldd "$(command -v $tool)" | grep -o '/[^ ]*'); do
-        mkdir -p "$root$(dirname "$lib")"
-        cp -L "$lib" "$root$lib"
-    done
-done
-: >"$root/modules.list"
-for m in virtio_pci virtio_scsi sd_mod sg; do
-    modprobe --show-depends "$m" | awk '$1 == "insmod" {print $2}' | while read -r ko; do
-        grep -qx "$ko" "$root/modules.list" && continue
-        mkdir -p "$root$(dirname "$ko")"
-        cp "$ko" "$root$ko"
-        echo "$ko" >>"$root/modules.list"
-    done
-done
-cp "$ROOT/integration/guest/init" "$root/init"
-cp "$ROOT/integration/guest/role-"*.sh "$root/"
-chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$WORK/initrd.gz"
+# The guest's initramfs (integration/lib.sh).
+build_guest_initrd "$WORK/initrd.gz"
 
 make_lun fileio it_qemu 2
 start_prhelper "$sock"
@@ -44,7 +21,7 @@ guest() { # role device
     qemu-system-x86_64 -accel tcg -m 256 -nodefaults -no-user-config -display none \
         -serial "file:$WORK/guest-$1.log" -no-reboot \
         -kernel "$LAB_KERNEL" -initrd "$WORK/initrd.gz" \
-        -append "console=ttyS0 quiet panic=-1 rdinit=/init prh.role=$1" \
+        -append "console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init prh.role=$1" \
         -object pr-manager-helper,id=helper0,path="$sock" \
         -device virtio-scsi-pci,id=scsi0 \
         -blockdev node-name=hd0,driver=host_device,filename="$2",pr-manager=helper0 \
