@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,22 @@ static inline void tu_sleep_ms(long ms)
 }
 
 /* A fresh temporary directory (mkdtemp). */
+/* Wait (bounded) for child pid to exit: its exit status, 128+signal, or
+ * -1 when it had to be killed. */
+static inline int tu_wait_exit(pid_t pid, int ms)
+{
+    int st;
+    long end = tu_now_ms() + ms;
+    while (tu_now_ms() < end) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        tu_sleep_ms(2);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
 static inline char *tu_tmpdir(void)
 {
     char tmpl[] = "/tmp/prhelper-test.XXXXXX";

@@ -46,28 +46,12 @@ static int setup(void **state)
     return 0;
 }
 
-/* Wait for pid to exit (bounded); its exit status, or -1 (then it is killed). */
-static int wait_exit(pid_t pid, int ms)
-{
-    int st;
-    long end = tu_now_ms() + ms;
-    while (tu_now_ms() < end) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        tu_sleep_ms(5);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
-
 static int teardown(void **state)
 {
     struct fx *f = *state;
     if (f->pid > 0) {
         kill(f->pid, SIGTERM);
-        wait_exit(f->pid, 10000);
+        tu_wait_exit(f->pid, 10000);
     }
     close(f->devfd);
     tu_rm_rf(f->dir);
@@ -104,7 +88,7 @@ static int run(char *out, size_t outlen, const char *const *argv)
     }
     out[got] = '\0';
     close(p[0]);
-    return wait_exit(pid, 30000);
+    return tu_wait_exit(pid, 30000);
 }
 
 /* Start the daemon with extra args; wait until its socket answers. */
@@ -135,7 +119,7 @@ static void start_daemon(struct fx *f, const char *extra1, const char *extra2)
 static int stop_daemon(struct fx *f, int sig)
 {
     kill(f->pid, sig);
-    int r = wait_exit(f->pid, 10000);
+    int r = tu_wait_exit(f->pid, 10000);
     f->pid = 0;
     return r;
 }
@@ -441,7 +425,7 @@ static void test_e2e_second_instance_takes_path_over(void **state)
     pid_t second = f->pid;
     /* The first one stops without removing the second one's socket. */
     kill(first, SIGTERM);
-    assert_int_equal(wait_exit(first, 10000), 0);
+    assert_int_equal(tu_wait_exit(first, 10000), 0);
     assert_int_equal(stat(f->sock, &sb), 0);
     f->pid = second;
     int s = tu_connect_hs(f->sock, NULL);
@@ -541,7 +525,7 @@ static int run_activated(struct fx *f, const char *nfds, const char *extra, char
     out[got] = '\0';
     close(p[0]);
     (void)f;
-    return wait_exit(pid, 10000);
+    return tu_wait_exit(pid, 10000);
 }
 
 static void test_e2e_socket_activation_errors(void **state)

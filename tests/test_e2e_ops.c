@@ -40,27 +40,12 @@ static int setup(void **state)
     return 0;
 }
 
-static int wait_pid(pid_t pid, int ms)
-{
-    long end = tu_now_ms() + ms;
-    int st;
-    while (tu_now_ms() < end) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        tu_sleep_ms(5);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
-
 static int teardown(void **state)
 {
     struct dfx *f = *state;
     if (f->pid > 0) {
         kill(f->pid, SIGTERM);
-        wait_pid(f->pid, 5000);
+        tu_wait_exit(f->pid, 5000);
     }
     tu_rm_rf(f->dir);
     free(f->dir);
@@ -93,7 +78,7 @@ static int run(char *const argv[], char *errbuf, size_t errlen, int timeout_ms)
     if (errbuf)
         errbuf[n] = '\0';
     close(p[0]);
-    return wait_pid(pid, timeout_ms);
+    return tu_wait_exit(pid, timeout_ms);
 }
 
 /* Start the daemon (sim transport) with extra options; wait for its socket. */
@@ -125,7 +110,7 @@ static void start_daemon(struct dfx *f, const char *const *extra)
 static int stop_daemon(struct dfx *f)
 {
     kill(f->pid, SIGTERM);
-    int st = wait_pid(f->pid, 5000);
+    int st = tu_wait_exit(f->pid, 5000);
     f->pid = -1;
     return st;
 }

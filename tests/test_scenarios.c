@@ -42,26 +42,12 @@ static int setup(void **state)
     return 0;
 }
 
-static int wait_exit(pid_t pid, int ms)
-{
-    int st;
-    long end = tu_now_ms() + ms;
-    while (tu_now_ms() < end) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        tu_sleep_ms(5);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
-
 static int teardown(void **state)
 {
     struct fx *f = *state;
     if (f->pid > 0) {
         kill(f->pid, SIGTERM);
-        wait_exit(f->pid, 10000);
+        tu_wait_exit(f->pid, 10000);
     }
     tu_rm_rf(f->dir);
     free(f->dir);
@@ -447,7 +433,7 @@ static void test_qemu_reconnects_after_a_helper_restart_and_keeps_aptpl_state(vo
 
     /* crash while the daemon is down: every attempt fails -> LUN COMM FAILURE */
     ctl(f, "crash");
-    assert_int_equal(wait_exit(f->pid, 5000), 128 + SIGKILL);
+    assert_int_equal(tu_wait_exit(f->pid, 5000), 128 + SIGKILL);
     f->pid = 0;
     unlink(f->sock); /* a crash leaves the socket file; nobody listens */
     assert_int_equal(qemu_read_keys(&q, &s), SCSI_STATUS_CHECK_CONDITION);

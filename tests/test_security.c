@@ -45,28 +45,12 @@ static int setup(void **state)
     return 0;
 }
 
-/* Wait for pid to exit (bounded); its exit status, 128+signal, or -1 (killed). */
-static int wait_exit(pid_t pid, int ms)
-{
-    int st;
-    long end = tu_now_ms() + ms;
-    while (tu_now_ms() < end) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        tu_sleep_ms(2);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
-
 static int teardown(void **state)
 {
     struct fx *f = *state;
     if (f->pid > 0) {
         kill(f->pid, SIGTERM);
-        wait_exit(f->pid, 10000);
+        tu_wait_exit(f->pid, 10000);
     }
     if (geteuid() == 0)
         umount2(f->state, MNT_DETACH); /* the tiny tmpfs, if a test mounted one */
@@ -109,7 +93,7 @@ static void start_daemon(struct fx *f, const char *a1, const char *a2, const cha
 static int stop_daemon(struct fx *f, int sig)
 {
     kill(f->pid, sig);
-    int r = wait_exit(f->pid, 10000);
+    int r = tu_wait_exit(f->pid, 10000);
     f->pid = 0;
     return r;
 }
@@ -172,7 +156,7 @@ static void test_security_socket_group_unknown_refused(void **state)
               "--socket-group=no-such-group-xyz", (char *)NULL);
         _exit(127);
     }
-    assert_int_equal(wait_exit(f->pid, 10000), 1);
+    assert_int_equal(tu_wait_exit(f->pid, 10000), 1);
     f->pid = 0;
     read_log(f, buf, sizeof(buf));
     assert_non_null(strstr(buf, "invalid group 'no-such-group-xyz'"));
@@ -198,7 +182,7 @@ static void test_security_socket_options_refused_with_activation(void **state)
               (char *)NULL);
         _exit(127);
     }
-    assert_int_equal(wait_exit(f->pid, 10000), 1);
+    assert_int_equal(tu_wait_exit(f->pid, 10000), 1);
     f->pid = 0;
     read_log(f, buf, sizeof(buf));
     assert_non_null(strstr(buf, "--socket-mode and --socket-group can't be used with socket "
@@ -341,7 +325,7 @@ static void test_security_sd_notify_works_under_seccomp(void **state)
     assert_true(n > 0);
     buf[n] = '\0';
     assert_non_null(strstr(buf, "STOPPING=1"));
-    assert_int_equal(wait_exit(f->pid, 10000), 0);
+    assert_int_equal(tu_wait_exit(f->pid, 10000), 0);
     f->pid = 0;
     close(ns);
 }
@@ -424,7 +408,7 @@ static void test_security_sigkill_during_aptpl_updates_loses_nothing(void **stat
         struct timespec ts = { 0, us * 1000 };
         nanosleep(&ts, NULL);
         kill(f->pid, SIGKILL);
-        assert_int_equal(wait_exit(f->pid, 10000), 128 + SIGKILL);
+        assert_int_equal(tu_wait_exit(f->pid, 10000), 128 + SIGKILL);
         f->pid = 0;
         close(s);
         uint64_t on_disk = key_on_disk(f, &tmp);
