@@ -227,23 +227,6 @@ out:
     return l;
 }
 
-/* The LUN name of an fd: see the comment at the top. */
-static int lun_name_of_fd(int fd, char *buf, size_t len)
-{
-    struct stat sb;
-
-    if (fstat(fd, &sb) < 0)
-        return -errno;
-    if (S_ISBLK(sb.st_mode))
-        snprintf(buf, len, "blk-%u-%u", major(sb.st_rdev), minor(sb.st_rdev));
-    else if (S_ISCHR(sb.st_mode))
-        snprintf(buf, len, "chr-%u-%u", major(sb.st_rdev), minor(sb.st_rdev));
-    else
-        snprintf(buf, len, "file-%llx-%llu", (unsigned long long)sb.st_dev,
-                 (unsigned long long)sb.st_ino);
-    return 0;
-}
-
 /* ---- nexus --------------------------------------------------------------- */
 
 /* Lower-case, and anything outside [a-z0-9.:-] becomes '-'. */
@@ -389,7 +372,9 @@ static int remember_lun(struct sim_conn *c, struct sim_lun *l)
 static int sim_open(void *state, void *nexus, int fd, void **dev, struct prh_result *res)
 {
     char name[SIM_LUN_NAME_MAX];
-    int r = lun_name_of_fd(fd, name, sizeof(name));
+    /* The LUN name of an fd (see the comment at the top): the same id the
+     * request trace uses. */
+    int r = prh_lun_id_of_fd(fd, name, sizeof(name));
 
     if (r < 0) {
         *res = prh_result_errno(-r);
