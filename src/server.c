@@ -189,6 +189,23 @@ static bool ops_before(struct prh_server *srv, struct client *c, struct ops_ctx 
     return false;
 }
 
+/* Send one audit record for client c: its client description (or one
+ * made from the peer's credentials alone), the time, and the metric when
+ * the sink fails. */
+static void audit_client_record(struct prh_server *srv, struct client *c,
+                                struct prh_audit_record *rec)
+{
+    struct prh_audit_client fallback;
+    rec->client = c->audit_client;
+    if (!rec->client) {
+        prh_audit_client_fill(&fallback, &c->peer, "/nonexistent");
+        rec->client = &fallback;
+    }
+    clock_gettime(CLOCK_REALTIME, &rec->time);
+    if (prh_audit_emit(srv->cfg.audit, rec) < 0)
+        prh_metrics_audit_error(srv->cfg.metrics);
+}
+
 static void ops_after(struct prh_server *srv, struct client *c, struct ops_ctx *o)
 {
     uint64_t latency = mono_ns() - c->t_start_ns;
@@ -199,20 +216,12 @@ static void ops_after(struct prh_server *srv, struct client *c, struct ops_ctx *
     struct prh_audit_record rec = {
         .event = o->denied ? PRH_AUDIT_EV_DEVICE_DENIED : PRH_AUDIT_EV_PR_OUT,
         .transport = srv->cfg.transport->name,
-        .client = c->audit_client,
         .device = &o->dev,
         .req = &c->req,
         .reply = &c->reply,
         .latency_ns = latency,
     };
-    struct prh_audit_client fallback;
-    if (!rec.client) {
-        prh_audit_client_fill(&fallback, &c->peer, "/nonexistent");
-        rec.client = &fallback;
-    }
-    clock_gettime(CLOCK_REALTIME, &rec.time);
-    if (prh_audit_emit(srv->cfg.audit, &rec) < 0)
-        prh_metrics_audit_error(srv->cfg.metrics);
+    audit_client_record(srv, c, &rec);
 }
 
 static void job_run(struct prh_job *job)
@@ -476,21 +485,13 @@ static void refuse_client(struct prh_server *srv, struct client *c)
     prh_log(1, "connection from pid %ld uid %ld gid %ld refused by the access policy",
             (long)c->peer.pid, (long)c->peer.uid, (long)c->peer.gid);
     if (srv->cfg.audit) {
-        struct prh_audit_client fallback;
         struct prh_audit_record rec = {
             .event = PRH_AUDIT_EV_CLIENT_DENIED,
             .transport = srv->cfg.transport->name,
-            .client = c->audit_client,
             .suppressed = srv->deny_suppressed,
         };
         srv->deny_suppressed = 0;
-        if (!rec.client) {
-            prh_audit_client_fill(&fallback, &c->peer, "/nonexistent");
-            rec.client = &fallback;
-        }
-        clock_gettime(CLOCK_REALTIME, &rec.time);
-        if (prh_audit_emit(srv->cfg.audit, &rec) < 0)
-            prh_metrics_audit_error(srv->cfg.metrics);
+        audit_client_record(srv, c, &rec);
     }
     close(c->sock);
     free(c->audit_client);
