@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <string.h>
 
 #include "prh_test_util.h"
 #include "prhelper/log.h"
@@ -151,8 +152,12 @@ static void *server_thread(void *arg)
 static int listen_unix(const char *path)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
+    size_t len = strlen(path);
+    /* A path that does not fit is an error, not a truncated socket name. */
+    if (len >= sizeof(a.sun_path))
+        return -1;
+    memcpy(a.sun_path, path, len + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
     if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 256) < 0) {
         close(fd);
         return -1;
