@@ -13,19 +13,54 @@ PRHELPER=$BUILD/src/prhelper
 CLI=$BUILD/src/prhelper-cli
 C=/sys/kernel/config/target
 TEST=$(basename "$0" .sh)
+# WORK: the test's runtime files (sockets, images, state); the guest's /run,
+# gone at power-off.  LOGS: its logs (helper and QEMU logs, guest consoles,
+# traces, command output), in the shared project directory, so they outlive
+# the VM: build/test-logs/integration/<test>/.  Write every log to $LOGS;
+# at exit, small files left in $WORK, the kernel messages and tcmu-runner's
+# log lines of the test's time are copied there too.
 WORK=/run/prh-it/$TEST
-mkdir -p "$WORK"
+LOGS=${PRH_IT_LOGS:-$ROOT/build/test-logs/integration}/$TEST
+mkdir -p "$WORK" "$LOGS"
+export PRH_IT_TEST_LOGS=$LOGS
+# The helpers' logs used to be in $WORK: the old names still lead there.
+ln -sfn "$LOGS/prhelper.log" "$WORK/prhelper.log"
+ln -sfn "$LOGS/qemu-pr-helper.log" "$WORK/qemu-pr-helper.log"
 PIDS=()
+EXIT_HOOKS=()
+_DMESG_FROM=$(dmesg 2>/dev/null | wc -l)
+_TCMU_LOG=/run/lab-luns/tcmu-runner.log
+_TCMU_FROM=$(cat "$_TCMU_LOG" 2>/dev/null | wc -l)
 
 log() { echo "[$TEST] $*"; }
 fail() { echo "FAIL: [$TEST] $*"; exit 1; }
 skip() { echo "SKIP: [$TEST] $*"; exit 77; }
 pass() { echo "PASS: [$TEST]"; exit 0; }
 
+# on_exit 'COMMAND': run at exit, after the started processes are stopped
+# and before the logs are collected (e.g. copy a log kept elsewhere to $LOGS).
+on_exit() { EXIT_HOOKS+=("$1"); }
+
+# collect_logs: what a failure needs besides the logs written to $LOGS.
+collect_logs() {
+    local f
+    dmesg 2>/dev/null | tail -n +"$((_DMESG_FROM + 1))" >"$LOGS/dmesg.log"
+    [ -s "$_TCMU_LOG" ] && tail -n +"$((_TCMU_FROM + 1))" "$_TCMU_LOG" >"$LOGS/tcmu-runner.log"
+    # Small regular files a test kept in $WORK (not images, initramfs, state).
+    find "$WORK" -maxdepth 1 -type f -size -4M ! -name '*.img' ! -name '*.gz' ! -name '*.qcow2' \
+        2>/dev/null | while read -r f; do
+        [ -e "$LOGS/${f##*/}" ] || cp -p "$f" "$LOGS/" 2>/dev/null
+    done
+    find "$LOGS" -type f -empty -delete 2>/dev/null
+    return 0
+}
+
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    for p in "${EXIT_HOOKS[@]}"; do eval "$p"; done
+    collect_logs
     return 0
 }
 trap cleanup EXIT
@@ -71,7 +106,7 @@ wait_for_socket() {
 start_prhelper() {
     local sock=$1; shift
     rm -f "$sock"
-    "$PRHELPER" -k "$sock" "$@" >>"$WORK/prhelper.log" 2>&1 &
+    "$PRHELPER" -k "$sock" "$@" >>"$LOGS/prhelper.log" 2>&1 &
     PIDS+=($!)
     PRH_PID=$!
     wait_for_socket "$sock"
@@ -80,7 +115,7 @@ start_prhelper() {
 start_qemu_pr_helper() {
     command -v qemu-pr-helper >/dev/null || skip "qemu-pr-helper is not installed"
     rm -f "$1"
-    qemu-pr-helper -k "$1" >>"$WORK/qemu-pr-helper.log" 2>&1 &
+    qemu-pr-helper -k "$1" >>"$LOGS/qemu-pr-helper.log" 2>&1 &
     PIDS+=($!)
     QPH_PID=$!
     wait_for_socket "$1"

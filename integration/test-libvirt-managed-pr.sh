@@ -14,7 +14,7 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 [ -n "${LAB_KERNEL:-}" ] && [ -r "$LAB_KERNEL" ] || skip "LAB_KERNEL is not set"
 [ -x /bin/busybox ] || skip "busybox-static is not installed"
 DOM=prh-lv-guest
-AUDIT=$WORK/audit.jsonl
+AUDIT=$LOGS/audit.jsonl
 
 # The guest's initramfs (integration/lib.sh).
 build_guest_initrd "$WORK/initrd.gz"
@@ -36,7 +36,7 @@ cat >/etc/libvirt/libvirtd.conf <<CONF
 unix_sock_group = "root"
 auth_unix_ro = "none"
 auth_unix_rw = "none"
-log_outputs = "1:file:$WORK/libvirtd.log"
+log_outputs = "1:file:$LOGS/libvirtd.log"
 log_filters = "1:qemu_process 1:command 3:object 3:util.json"
 CONF
 # pr_helper is what libvirt runs with "-k SOCKET"; the wrapper adds the
@@ -58,19 +58,19 @@ stdio_handler = "file"
 pr_helper = "$WORK/prhelper-wrapper"
 CONF
 
-libvirtd --pid-file "$WORK/libvirtd.pid" >"$WORK/libvirtd.out" 2>&1 &
+libvirtd --pid-file "$WORK/libvirtd.pid" >"$LOGS/libvirtd.out" 2>&1 &
 PIDS+=($!)
 LIBVIRTD=$!
 for _ in $(seq 300); do
     virsh -c qemu:///system version >/dev/null 2>&1 && break
-    kill -0 "$LIBVIRTD" 2>/dev/null || fail "libvirtd died: $(tail -5 "$WORK/libvirtd.out")"
+    kill -0 "$LIBVIRTD" 2>/dev/null || fail "libvirtd died: $(tail -5 "$LOGS/libvirtd.out")"
     sleep 0.2
 done
-virsh -c qemu:///system version >"$WORK/virsh-version" 2>&1 || fail "libvirtd does not answer: $(tail -5 "$WORK/libvirtd.out")"
-log "$(tr '\n' ' ' <"$WORK/virsh-version")"
+virsh -c qemu:///system version >"$LOGS/virsh-version" 2>&1 || fail "libvirtd does not answer: $(tail -5 "$LOGS/libvirtd.out")"
+log "$(tr '\n' ' ' <"$LOGS/virsh-version")"
 V="virsh -c qemu:///system"
 
-cat >"$WORK/domain.xml" <<XML
+cat >"$LOGS/domain.xml" <<XML
 <domain type='qemu'>
   <name>$DOM</name>
   <memory unit='MiB'>256</memory>
@@ -93,13 +93,15 @@ cat >"$WORK/domain.xml" <<XML
       </source>
       <target dev='sda' bus='scsi'/>
     </disk>
-    <serial type='file'><source path='$WORK/guest.log'/><target port='0'/></serial>
+    <serial type='file'><source path='$LOGS/guest.log'/><target port='0'/></serial>
     <memballoon model='none'/>
   </devices>
 </domain>
 XML
-$V define "$WORK/domain.xml" >"$WORK/virsh.log" 2>&1 || fail "virsh define: $(cat "$WORK/virsh.log")"
-$V start "$DOM" >>"$WORK/virsh.log" 2>&1 || fail "virsh start: $(tail -n 5 "$WORK/virsh.log" "$WORK/libvirtd.log")"
+# libvirt's own log of the domain (QEMU's command line and stderr).
+on_exit 'cp /var/log/libvirt/qemu/$DOM.log "$LOGS/qemu-$DOM.log" 2>/dev/null'
+$V define "$LOGS/domain.xml" >"$LOGS/virsh.log" 2>&1 || fail "virsh define: $(cat "$LOGS/virsh.log")"
+$V start "$DOM" >>"$LOGS/virsh.log" 2>&1 || fail "virsh start: $(tail -n 5 "$LOGS/virsh.log" "$LOGS/libvirtd.log")"
 
 # libvirt spawned prhelper with -k <socket>; QEMU is connected to it.
 [ -s "$WORK/prhelper-argv" ] || fail "libvirt did not run pr_helper"
@@ -122,7 +124,7 @@ grep -q '"connected":true' <<<"$OUT" || fail "QEMU is not connected to prhelper:
 # The guest runs its PR commands and powers off; the domain stops.
 wait_guest() {
     for _ in $(seq 900); do
-        grep -q PRH-GUEST-DONE "$WORK/guest.log" 2>/dev/null && break
+        grep -q PRH-GUEST-DONE "$LOGS/guest.log" 2>/dev/null && break
         state=$($V domstate "$DOM" 2>&1)
         [ "$state" = running ] || break
         sleep 0.5
@@ -132,26 +134,26 @@ wait_guest
 # A kernel booted under two levels of TCG on a loaded host sometimes dies
 # before init ("IO-APIC + timer doesn't work"): that is the emulator, not
 # what is tested here, so the domain gets one more boot.
-if ! grep -q "PRH-GUEST: role" "$WORK/guest.log" 2>/dev/null; then
-    log "the nested guest did not reach init: one more boot ($(grep -a -m1 -i panic "$WORK/guest.log"))"
+if ! grep -q "PRH-GUEST: role" "$LOGS/guest.log" 2>/dev/null; then
+    log "the nested guest did not reach init: one more boot ($(grep -a -m1 -i panic "$LOGS/guest.log"))"
     $V destroy "$DOM" >/dev/null 2>&1
     for _ in $(seq 100); do kill -0 "$helper_pid" 2>/dev/null || break; sleep 0.1; done
-    : >"$WORK/guest.log"
+    : >"$LOGS/guest.log"
     : >"$WORK/prhelper-argv"
-    $V start "$DOM" >>"$WORK/virsh.log" 2>&1 || fail "virsh start (retry): $(tail -n 5 "$WORK/virsh.log")"
+    $V start "$DOM" >>"$LOGS/virsh.log" 2>&1 || fail "virsh start (retry): $(tail -n 5 "$LOGS/virsh.log")"
     for _ in $(seq 100); do [ -s "$WORK/prhelper-argv" ] && break; sleep 0.1; done
     read -r helper_pid helper_args <"$WORK/prhelper-argv"
     wait_guest
 fi
 qlog=/var/log/libvirt/qemu/$DOM.log
-grep PRH- "$WORK/guest.log"
-grep -q "PRH-LV: register rc=0" "$WORK/guest.log" ||
-    fail "guest REGISTER failed (domain $state): $(tail -n 5 "$WORK/guest.log" "$qlog")"
-grep -q "PRH-LV: preempt rc=0" "$WORK/guest.log" || fail "guest PREEMPT failed"
-sg_persist -n -i -k "${DEVS[1]}" >"$WORK/keys" 2>&1
-sg_persist -n -i -k "${DEVS[1]}" >"$WORK/keys" 2>&1
-grep -q 0xc1 "$WORK/keys" || fail "the guest's key is not on the LUN: $(cat "$WORK/keys")"
-grep -q 0xb2 "$WORK/keys" && fail "the host's key survived the guest's PREEMPT: $(cat "$WORK/keys")"
+grep PRH- "$LOGS/guest.log"
+grep -q "PRH-LV: register rc=0" "$LOGS/guest.log" ||
+    fail "guest REGISTER failed (domain $state): $(tail -n 5 "$LOGS/guest.log" "$qlog")"
+grep -q "PRH-LV: preempt rc=0" "$LOGS/guest.log" || fail "guest PREEMPT failed"
+sg_persist -n -i -k "${DEVS[1]}" >"$LOGS/keys" 2>&1
+sg_persist -n -i -k "${DEVS[1]}" >"$LOGS/keys" 2>&1
+grep -q 0xc1 "$LOGS/keys" || fail "the guest's key is not on the LUN: $(cat "$LOGS/keys")"
+grep -q 0xb2 "$LOGS/keys" && fail "the host's key survived the guest's PREEMPT: $(cat "$LOGS/keys")"
 
 # The audit trail: who fenced whom, from which guest.
 grep -q "\"guest\":\"$DOM\"" "$AUDIT" || fail "no record names guest $DOM: $(cat "$AUDIT")"

@@ -32,7 +32,7 @@ path_state "$p0" offline
 expect 0 "$sock" "$map" --key=0xc1 release we
 sg_persist -n -i -r "$plain" | grep -qi 'no reservation' ||
     fail "reservation still held after RELEASE with the holder's path offline: $(sg_persist -n -i -r "$plain")"
-grep -q 'moving the reservation' "$WORK/prhelper.log" || fail "no move-and-release logged"
+grep -q 'moving the reservation' "$LOGS/prhelper.log" || fail "no move-and-release logged"
 # p1 still carries the key; p0 lost it to the self-preempt and gets it back.
 path_state "$p0" running
 expect 0 "$sock" "$map" --key=0xc1 reserve we-ro

@@ -60,7 +60,7 @@ path_state "$p0" running
 expect 0 "$sock" "$MPATH" --key=0xa3 reserve we-ro
 keys=$(keys_on "$p1" | sort | tr '\n' ' ')
 [ "$keys" = "0xa3 0xa3 " ] || fail "p0 was not re-registered when it came back: $keys"
-grep -q 'path .* now carries key 0xa3' "$WORK/prhelper.log" || fail "no re-registration logged"
+grep -q 'path .* now carries key 0xa3' "$LOGS/prhelper.log" || fail "no re-registration logged"
 
 # RELEASE reaches the holder whichever path it is; then unregister everywhere.
 expect 0 "$sock" "$MPATH" --key=0xa3 release we-ro

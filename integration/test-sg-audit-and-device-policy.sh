@@ -6,7 +6,7 @@
 # records the real WWID and device numbers; the metrics file counts it all.
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
-audit=$WORK/audit.jsonl
+audit=$LOGS/audit.jsonl
 prom=$WORK/prhelper.prom
 
 make_lun fileio it_pol_a 1
@@ -27,8 +27,8 @@ expect 0 "$sock" "$A" --key=0xa1 reserve we-ro
 cli "$sock" "$B" register 0xb1
 [ "$RC" != 0 ] || fail "REGISTER on the LUN not allowed succeeded"
 expect_out "ACCESS DENIED - NO ACCESS RIGHTS \\(20h/02h\\)"
-sg_persist -n -i -k "$B" >"$WORK/keys-b" 2>&1
-grep -q 0xb1 "$WORK/keys-b" && fail "the refused REGISTER reached LUN B"
+sg_persist -n -i -k "$B" >"$LOGS/keys-b" 2>&1
+grep -q 0xb1 "$LOGS/keys-b" && fail "the refused REGISTER reached LUN B"
 kill -TERM "$PRH_PID"; wait "$PRH_PID" 2>/dev/null
 
 grep -q "\"service_action\":\"RESERVE\".*\"wwid\":\"$wwid\"\|\"wwid\":\"$wwid\".*\"service_action\":\"RESERVE\"" "$audit" ||

@@ -11,16 +11,16 @@ run_with() { # helper-label start-function
     make_lun fileio "$name" 2
     "$2" "$WORK/$1.sock"
     python3 "$ROOT/integration/differential.py" "$WORK/$1.sock" "${DEVS[0]}" "${DEVS[1]}" \
-        >"$WORK/$1.out" 2>"$WORK/$1.err" || fail "$1 run failed: $(tail -3 "$WORK/$1.err")"
+        >"$LOGS/$1.out" 2>"$LOGS/$1.err" || fail "$1 run failed: $(tail -3 "$LOGS/$1.err")"
     remove_lun fileio "$name"
 }
 start_qph() { start_qemu_pr_helper "$1"; }
 start_prh() { start_prhelper "$1" --transport=sg; }
 run_with qemu-pr-helper start_qph
 run_with prhelper start_prh
-if ! diff -u "$WORK/qemu-pr-helper.out" "$WORK/prhelper.out" >"$WORK/diff.txt"; then
-    cat "$WORK/diff.txt"
+if ! diff -u "$LOGS/qemu-pr-helper.out" "$LOGS/prhelper.out" >"$LOGS/diff.txt"; then
+    cat "$LOGS/diff.txt"
     fail "replies differ from qemu-pr-helper (see above)"
 fi
-log "$(wc -l <"$WORK/prhelper.out") steps, identical replies"
+log "$(wc -l <"$LOGS/prhelper.out") steps, identical replies"
 pass

@@ -17,7 +17,7 @@ kill -STOP "$runner"
 # Two requests that will hang in the device for up to the SG_IO timeout.
 hung_pids=()
 for i in 1 2; do
-    timeout 60 "$CLI" -k "$sock" "$hung" read-keys >"$WORK/hung$i.out" 2>&1 &
+    timeout 60 "$CLI" -k "$sock" "$hung" read-keys >"$LOGS/hung$i.out" 2>&1 &
     hung_pids+=($!)
 done
 sleep 1

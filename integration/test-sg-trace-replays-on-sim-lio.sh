@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 REPLAY=$BUILD/src/prhelper-replay
 [ -x "$REPLAY" ] || fail "no $REPLAY"
-sock=$WORK/prh.sock trace=$WORK/trace.jsonl
+sock=$WORK/prh.sock trace=$LOGS/trace.jsonl
 make_lun fileio it_trace 2
 a=${DEVS[0]} b=${DEVS[1]}
 start_prhelper "$sock" --trace-file="$trace"

@@ -11,17 +11,17 @@ command -v python3 >/dev/null || skip "python3 is not installed"
 make_lun fileio it_simlio 2
 start_qemu_pr_helper "$WORK/qph.sock"
 python3 "$ROOT/integration/differential.py" "$WORK/qph.sock" "${DEVS[0]}" "${DEVS[1]}" \
-    >"$WORK/lio.out" 2>"$WORK/lio.err" || fail "run on LIO failed: $(tail -3 "$WORK/lio.err")"
+    >"$LOGS/lio.out" 2>"$LOGS/lio.err" || fail "run on LIO failed: $(tail -3 "$LOGS/lio.err")"
 truncate -s 64M "$WORK/disk.img"
 start_prhelper "$WORK/sim.sock" --transport=sim --sim-profile=lio --state-dir="$WORK/state"
 PRH_DIFF_IDENTITIES=1 python3 "$ROOT/integration/differential.py" "$WORK/sim.sock" \
-    "$WORK/disk.img" "$WORK/disk.img" >"$WORK/sim.out" 2>"$WORK/sim.err" ||
-    fail "run on the simulator failed: $(tail -3 "$WORK/sim.err")"
+    "$WORK/disk.img" "$WORK/disk.img" >"$LOGS/sim.out" 2>"$LOGS/sim.err" ||
+    fail "run on the simulator failed: $(tail -3 "$LOGS/sim.err")"
 # Steps are fixed-width: name (34 columns), status, sense, data.
 strip() { awk '{ if ($0 ~ /full-status/) { NF--; } print }' "$1"; }
-if ! diff -u <(strip "$WORK/lio.out") <(strip "$WORK/sim.out") >"$WORK/diff.txt"; then
-    cat "$WORK/diff.txt"
+if ! diff -u <(strip "$LOGS/lio.out") <(strip "$LOGS/sim.out") >"$LOGS/diff.txt"; then
+    cat "$LOGS/diff.txt"
     fail "the lio profile answers differently from real LIO"
 fi
-log "$(wc -l <"$WORK/sim.out") steps: the lio profile answers as real LIO does"
+log "$(wc -l <"$LOGS/sim.out") steps: the lio profile answers as real LIO does"
 pass
