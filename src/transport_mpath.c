@@ -53,11 +53,6 @@ void prh_mpath_set_roots(const char *sys, const char *dev)
     dev_root = dev != NULL ? dev : "/dev";
 }
 
-static int system_fstat(int fd, struct stat *st)
-{
-    return fstat(fd, st) < 0 ? -1 : 0;
-}
-
 /* Read a small sysfs attribute, newline stripped.  0 or -errno. */
 static int read_attr(const char *path, char *buf, size_t len)
 {
@@ -217,7 +212,6 @@ static void system_close_path(int fd)
 }
 
 const struct prh_mpath_ops prh_mpath_system_ops = {
-    .fstat = system_fstat,
     .is_multipath = system_is_multipath,
     .list_paths = system_list_paths,
     .open_path = system_open_path,
@@ -541,14 +535,9 @@ static void resync(struct mp_state *s, struct mp_map *m)
 
 /* ---- PR IN ------------------------------------------------------------- */
 
-static int plain_fd_check(int fd, struct prh_result *res)
+static int plain_fd_check(const struct stat *st, struct prh_result *res)
 {
-    struct stat st;
-    if (mp_ops->fstat(fd, &st) < 0) {
-        *res = prh_result_errno(errno);
-        return -1;
-    }
-    int r = prh_sg_check_fd(&st);
+    int r = prh_sg_check_fd(st);
     if (r < 0) {
         *res = prh_result_errno(-r);
         return -1;
@@ -556,30 +545,26 @@ static int plain_fd_check(int fd, struct prh_result *res)
     return 0;
 }
 
-static int mp_open(void *state, void *nexus, int fd, void **dev, struct prh_result *res)
+static int mp_open(void *state, void *nexus, int fd, const struct stat *st, void **dev,
+                   struct prh_result *res)
 {
     (void)nexus;
-    struct stat st;
-    if (mp_ops->fstat(fd, &st) < 0) {
-        *res = prh_result_errno(errno);
-        return -1;
-    }
     struct mp_map *m = NULL;
-    if (S_ISBLK(st.st_mode)) {
-        int r = mp_ops->is_multipath(st.st_rdev);
+    if (S_ISBLK(st->st_mode)) {
+        int r = mp_ops->is_multipath(st->st_rdev);
         if (r < 0) {
             *res = prh_result_errno(-r);
             return -1;
         }
         if (r == 1) {
-            m = map_find(state, st.st_rdev, true);
+            m = map_find(state, st->st_rdev, true);
             if (m == NULL) {
                 *res = prh_result_errno(ENOMEM);
                 return -1;
             }
         }
     }
-    if (m == NULL && plain_fd_check(fd, res) < 0)
+    if (m == NULL && plain_fd_check(st, res) < 0)
         return -1;
     struct mp_dev *d = malloc(sizeof(*d));
     if (d == NULL) {

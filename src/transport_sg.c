@@ -21,18 +21,12 @@
 #include "prhelper/log.h"
 #include "prhelper/transport_mpath.h"
 
-static int system_fstat(int fd, struct stat *st)
-{
-    return fstat(fd, st);
-}
-
 static int system_sg_io(int fd, struct sg_io_hdr *hdr)
 {
     return ioctl(fd, SG_IO, hdr);
 }
 
 const struct prh_sg_ops prh_sg_system_ops = {
-    .fstat = system_fstat,
     .sg_io = system_sg_io,
 };
 
@@ -211,16 +205,10 @@ struct sg_dev {
     void *mpath_dev; /* the fd is a dm-multipath map: mpath does the work */
 };
 
-static int sg_open(void *state, void *nexus, int fd, void **dev, struct prh_result *res)
+static int sg_open(void *state, void *nexus, int fd, const struct stat *st, void **dev,
+                   struct prh_result *res)
 {
-    (void)state;
-    (void)nexus;
-    struct stat st;
-    if (sg_ops->fstat(fd, &st) < 0) {
-        *res = prh_result_errno(errno);
-        return -1;
-    }
-    int r = prh_sg_check_fd(&st);
+    int r = prh_sg_check_fd(st);
     if (r < 0) {
         *res = prh_result_errno(-r);
         return -1;
@@ -232,9 +220,9 @@ static int sg_open(void *state, void *nexus, int fd, void **dev, struct prh_resu
     }
     d->fd = fd;
     d->mpath_dev = NULL;
-    if (S_ISBLK(st.st_mode) && prh_mpath_is_multipath(st.st_rdev) == 1) {
+    if (S_ISBLK(st->st_mode) && prh_mpath_is_multipath(st->st_rdev) == 1) {
         const struct sg_state *s = state;
-        if (prh_transport_mpath.open(s->mpath, nexus, fd, &d->mpath_dev, res) < 0) {
+        if (prh_transport_mpath.open(s->mpath, nexus, fd, st, &d->mpath_dev, res) < 0) {
             free(d);
             return -1;
         }

@@ -74,6 +74,8 @@ static struct pr_sim_nexus path_nexus(int i)
     return th_nexus((char)('H' + i), 1);
 }
 
+/* The fstat() the server takes of a client's fd: the map and the plain
+ * disk are fake block devices, any other fd is what it really is. */
 static int fake_fstat(int fd, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
@@ -82,8 +84,7 @@ static int fake_fstat(int fd, struct stat *st)
         st->st_rdev = fd == fk.map_fd ? MAP_DEV : PLAIN_DEV;
         return 0;
     }
-    errno = EBADF;
-    return -1;
+    return fstat(fd, st);
 }
 
 static int fake_is_multipath(dev_t dev)
@@ -123,7 +124,7 @@ static void fake_close_path(int fd)
 }
 
 static const struct prh_mpath_ops fake_mp_ops = {
-    fake_fstat, fake_is_multipath, fake_list_paths, fake_open_path, fake_close_path,
+    fake_is_multipath, fake_list_paths, fake_open_path, fake_close_path,
 };
 
 static void run_on_sim(int path, struct sg_io_hdr *h)
@@ -192,7 +193,7 @@ static int fake_sg_io(int fd, struct sg_io_hdr *h)
     }
 }
 
-static const struct prh_sg_ops fake_sg_ops = { fake_fstat, fake_sg_io };
+static const struct prh_sg_ops fake_sg_ops = { fake_sg_io };
 
 static void inject(int path, enum inject_kind kind, int value, struct scsi_sense s)
 {
@@ -257,7 +258,11 @@ static uint8_t send_raw(const struct prh_transport *t, void *st, int fd, const u
     req.xfer_len = len;
     req.params = params;
     void *nexus = t->nexus_new(st, NULL);
-    prh_transport_execute(t, st, nexus, &req, &reply);
+    struct stat sb;
+    if (fake_fstat(fd, &sb) < 0)
+        prh_transport_execute_st(t, st, nexus, &req, NULL, errno, &reply, NULL);
+    else
+        prh_transport_execute_st(t, st, nexus, &req, &sb, 0, &reply, NULL);
     t->nexus_free(st, nexus);
     return reply.status;
 }
@@ -948,7 +953,9 @@ static void test_mpath_busy_map_does_not_block_other_devices(void **state)
     req.fd = fk.plain_fd;
     req.xfer_len = 64;
     static struct prh_reply other;
-    prh_transport_execute(&prh_transport_mpath, fk.state, n, &req, &other);
+    struct stat sb;
+    assert_int_equal(fake_fstat(fk.plain_fd, &sb), 0);
+    prh_transport_execute_st(&prh_transport_mpath, fk.state, n, &req, &sb, 0, &other, NULL);
     assert_int_equal(other.status, SCSI_STATUS_GOOD);
     pthread_mutex_lock(&blk.lock);
     blk.released = true;
@@ -984,14 +991,6 @@ static void test_mpath_system_open_path_refuses_other_device(void **state)
     assert_int_equal(prh_mpath_system_ops.open_path(&p), -ENODEV);
     snprintf(p.name, sizeof(p.name), "no-such-path-xyz");
     assert_int_equal(prh_mpath_system_ops.open_path(&p), -ENOENT);
-}
-
-static void test_mpath_system_fstat_reports_errors(void **state)
-{
-    (void)state;
-    struct stat st;
-    assert_int_equal(prh_mpath_system_ops.fstat(-1, &st), -1);
-    assert_int_equal(errno, EBADF);
 }
 
 /* A sysfs tree in a temporary directory. */
@@ -1153,7 +1152,7 @@ static void test_mpath_plain_fd_must_be_sg_capable(void **state)
 {
     (void)state;
     uint8_t cdb[10] = { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 64 };
-    int bad = open("/dev/null", O_RDONLY); /* the fake fstat knows nothing of it */
+    int bad = open("/dev/null", O_RDONLY); /* a character device, not sg */
     assert_true(bad >= 0);
     send_raw(&prh_transport_mpath, fk.state, bad, cdb, NULL, 64);
     close(bad);
@@ -1214,7 +1213,6 @@ int main(void)
         T(test_mpath_system_non_dm_device_is_not_multipath),
         T(test_mpath_system_list_paths_of_missing_map_fails),
         T(test_mpath_system_open_path_refuses_other_device),
-        T(test_mpath_system_fstat_reports_errors),
         T(test_mpath_system_detects_mpath_uuid_and_skips_other_owners),
         T(test_mpath_system_unknown_dm_uuid_asks_device_mapper),
         T(test_mpath_system_lists_paths_sorted_with_state),

@@ -30,17 +30,12 @@ static struct {
     int calls;
 } fake;
 
-static int fake_fstat(int fd, struct stat *st)
+/* The fstat() the server takes of the client's fd. */
+static void fake_stat(struct stat *st)
 {
-    (void)fd;
-    if (fake.fstat_errno) {
-        errno = fake.fstat_errno;
-        return -1;
-    }
     memset(st, 0, sizeof(*st));
     st->st_mode = fake.mode;
     st->st_rdev = fake.rdev;
-    return 0;
 }
 
 static int fake_sg_io(int fd, struct sg_io_hdr *h)
@@ -66,7 +61,7 @@ static int fake_sg_io(int fd, struct sg_io_hdr *h)
     return 0;
 }
 
-static const struct prh_sg_ops fake_ops = { fake_fstat, fake_sg_io };
+static const struct prh_sg_ops fake_ops = { fake_sg_io };
 
 static int setup(void **state)
 {
@@ -101,7 +96,10 @@ static void run(const uint8_t cdb10[10], const uint8_t *params, int open_flags,
     req.params = params;
     req.fd = open("/dev/null", open_flags | O_CLOEXEC);
     assert_true(req.fd >= 0);
-    prh_transport_execute(t, st, nexus, &req, reply);
+    struct stat sb;
+    fake_stat(&sb);
+    prh_transport_execute_st(t, st, nexus, &req, fake.fstat_errno ? NULL : &sb,
+                             fake.fstat_errno, reply, NULL);
     close(req.fd);
     t->nexus_free(st, nexus);
     t->fini(st);
@@ -356,6 +354,7 @@ static void test_sg_fstat_failure_maps_errno(void **state)
     struct prh_reply r;
     run(read_keys, NULL, O_RDONLY, &r, NULL);
     expect_sense(&r, SCSI_SENSE_CODE(SCSI_SENSE_ABORTED_COMMAND, 0x00, 0x06));
+    assert_int_equal(fake.calls, 0);
 }
 
 static void test_sg_transport_is_registered_and_keeps_only_cap_sys_rawio(void **state)

@@ -40,7 +40,6 @@ struct prh_mpath_path_info {
 };
 
 struct prh_mpath_ops {
-    int (*fstat)(int fd, struct stat *st);
     /* Is block device dev a dm-multipath map?  1 yes, 0 no, -errno. */
     int (*is_multipath)(dev_t dev);
     /* The map's paths, sorted by name; count (<= max) or -errno. */

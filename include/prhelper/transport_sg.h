@@ -6,9 +6,10 @@
  * Raw SG_IO is used, not libsgutils2's sg_pt: the wire contract
  * (wire-protocol.md 5.3) is defined on the sg_io_hdr fields themselves
  * (errno, host_status, driver_status, status, sense as the device wrote
- * it), and sg_pt folds host and driver status into categories.  The
- * system calls go through struct prh_sg_ops so the unit tests can stand a
- * fake kernel in for the real one.
+ * it), and sg_pt folds host and driver status into categories.  SG_IO
+ * goes through struct prh_sg_ops so the unit tests can stand a fake
+ * kernel in for the real one (the fd's fstat() comes from the caller,
+ * prh_transport_execute_ex()).
  */
 #ifndef PRHELPER_TRANSPORT_SG_H
 #define PRHELPER_TRANSPORT_SG_H
@@ -48,7 +49,6 @@ enum prh_sg_host_status {
 
 /* The system calls the transport makes; tests replace them. */
 struct prh_sg_ops {
-    int (*fstat)(int fd, struct stat *st);
     int (*sg_io)(int fd, struct sg_io_hdr *hdr);
 };
 
