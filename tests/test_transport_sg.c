@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "sim_helpers.h"
-#include "prhelper/transport_sg.h"
+#include "prhelper/device.h"
 
 /* ---- the fake kernel ---- */
 
@@ -61,7 +61,65 @@ static int fake_sg_io(int fd, struct sg_io_hdr *h)
     return 0;
 }
 
-static const struct prh_sg_ops fake_ops = { fake_sg_io };
+/* A whole SCSI disk as sysfs describes it; no device-mapper here. */
+static int fake_disk_seq(int fd, uint64_t *seq)
+{
+    (void)fd;
+    *seq = 7;
+    return 0;
+}
+
+static int fake_block_info(dev_t dev, struct prh_dev_block_info *bi)
+{
+    (void)dev;
+    memset(bi, 0, sizeof(*bi));
+    bi->sectors = 131072;
+    return 0;
+}
+
+static int fake_dm_table(dev_t dev, struct prh_dev_dm_table *t)
+{
+    (void)dev;
+    (void)t;
+    return -ENXIO;
+}
+
+static int fake_dm_suspend(dev_t dev, bool suspend)
+{
+    (void)dev;
+    (void)suspend;
+    return -ENOSYS;
+}
+
+static int fake_list_paths(dev_t map, struct prh_dev_path *p, size_t max)
+{
+    (void)map;
+    (void)p;
+    (void)max;
+    return -ENOENT;
+}
+
+static int fake_open_path(const struct prh_dev_path *p)
+{
+    (void)p;
+    return -ENOENT;
+}
+
+static void fake_close_path(int fd)
+{
+    (void)fd;
+}
+
+static const struct prh_dev_ops fake_ops = {
+    .sg_io = fake_sg_io,
+    .disk_seq = fake_disk_seq,
+    .block_info = fake_block_info,
+    .dm_table = fake_dm_table,
+    .dm_suspend = fake_dm_suspend,
+    .list_paths = fake_list_paths,
+    .open_path = fake_open_path,
+    .close_path = fake_close_path,
+};
 
 static int setup(void **state)
 {
@@ -69,14 +127,16 @@ static int setup(void **state)
     memset(&fake, 0, sizeof(fake));
     fake.mode = S_IFBLK | 0660;
     fake.rdev = makedev(8, 16);
-    prh_sg_set_ops(&fake_ops);
+    prh_dev_set_ops(&fake_ops);
+    prh_dev_cache_flush();
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    prh_sg_set_ops(NULL);
+    prh_dev_set_ops(NULL);
+    prh_dev_cache_flush();
     return 0;
 }
 

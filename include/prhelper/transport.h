@@ -31,6 +31,7 @@
 #define PRH_TRANSPORT_API_VERSION 2
 
 struct prh_control;
+struct prh_metrics;
 
 /* Who is on the other end of a connection (for nexus identity). */
 struct prh_peer {
@@ -51,6 +52,10 @@ struct prh_transport_options {
     gid_t owner_gid;
     bool chown_state;
     unsigned sg_timeout_ms;  /* --sg-timeout; 0: PRH_SG_DEFAULT_TIMEOUT_MS */
+    /* sg, mpath: */
+    bool allow_partial_devices;   /* --allow-partial-devices */
+    const char *multipathd_socket; /* --multipathd-socket; NULL default, "none" never */
+    struct prh_metrics *metrics;  /* refusals are counted here (may be NULL) */
 };
 
 enum prh_result_kind {
