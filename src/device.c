@@ -146,8 +146,12 @@ static int system_block_info(dev_t dev, struct prh_dev_block_info *bi)
     bi->sectors = strtoull(buf, NULL, 10);
     snprintf(path, sizeof(path), "%s/partition", base);
     bi->partition = attr_exists(path);
-    snprintf(path, sizeof(path), "%s/dm/uuid", base);
-    r = read_attr(path, bi->dm_uuid, sizeof(bi->dm_uuid));
+    /* Only device-mapper's major has maps (when it is known). */
+    r = -ENOENT;
+    if (dm_major == 0 || major(dev) == dm_major) {
+        snprintf(path, sizeof(path), "%s/dm/uuid", base);
+        r = read_attr(path, bi->dm_uuid, sizeof(bi->dm_uuid));
+    }
     bi->dm = r == 0;
     if (r < 0)
         bi->dm_uuid[0] = '\0';

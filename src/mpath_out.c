@@ -96,6 +96,33 @@ static void resume_map(struct out_ctx *c, bool suspended)
 }
 
 /*
+ * After our own key was preempted through one path: the other paths get
+ * it back, through the fence check (mpath.c).  Without a reservation
+ * held by the key the device removed the sender's registration too
+ * (SPC-4 5.14.11.4.3): the host is then unregistered, as a one-path host
+ * would be, and nothing is registered again (libmpathpersist registers
+ * every path again regardless; docs/mpath.md).
+ */
+static void after_self_preempt(struct out_ctx *c)
+{
+    struct prh_mpath_map *m = c->m;
+    struct mp_keys k;
+    if (m->key != 0 && prh_mp_read_keys(c->mp, m, m->key, &k) == 0 && k.count == 0) {
+        char n[32];
+        prh_log(2, "mpath: %s: the preempt of our own key removed every registration of "
+                   "it (no reservation was held by it): the host is now unregistered",
+                dm_name(m, n, sizeof(n)));
+        m->key = 0;
+        m->key_known = true;
+        m->holding = false;
+        for (size_t i = 0; i < m->npaths; i++)
+            m->paths[i].in_sync = m->paths[i].info.running;
+        return;
+    }
+    prh_mp_recover(c->mp, m);
+}
+
+/*
  * Preempt our own key (or an all-registrants reservation) on one path:
  * every other registration of our key is removed (SPC-4 5.14.11.4), so
  * the other paths are registered again at once, through the fence check.
@@ -135,8 +162,7 @@ static int preempt_self(struct out_ctx *c, const struct prh_request *pre,
                 rc = -1;
             }
         }
-        /* The key stays ours unless the extra work unregistered it. */
-        prh_mp_recover(c->mp, m);
+        after_self_preempt(c);
     }
     resume_map(c, suspended);
     return rc;
