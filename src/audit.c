@@ -214,19 +214,26 @@ static bool read_attr(const char *path, char *out, size_t outlen)
 void prh_audit_device_fill(struct prh_audit_device *d, int fd, const char *sysfs_root)
 {
     struct stat sb;
+
+    prh_audit_device_fill_stat(d, fstat(fd, &sb) == 0 ? &sb : NULL, sysfs_root);
+}
+
+void prh_audit_device_fill_stat(struct prh_audit_device *d, const struct stat *sb,
+                                const char *sysfs_root)
+{
     char base[128], path[192], buf[sizeof(d->wwid) + 8];
 
     memset(d, 0, sizeof(*d));
-    if (fstat(fd, &sb) < 0)
+    if (!sb)
         return;
     d->known = true;
-    if (!S_ISBLK(sb.st_mode) && !S_ISCHR(sb.st_mode))
+    if (!S_ISBLK(sb->st_mode) && !S_ISCHR(sb->st_mode))
         return;
     d->is_dev = true;
-    d->major = major(sb.st_rdev);
-    d->minor = minor(sb.st_rdev);
+    d->major = major(sb->st_rdev);
+    d->minor = minor(sb->st_rdev);
     snprintf(base, sizeof(base), "%s/dev/%s/%u:%u", sysfs_root,
-             S_ISBLK(sb.st_mode) ? "block" : "char", d->major, d->minor);
+             S_ISBLK(sb->st_mode) ? "block" : "char", d->major, d->minor);
     snprintf(path, sizeof(path), "%s/device/wwid", base);
     if (read_attr(path, buf, sizeof(buf)))
         goto found;

@@ -31,6 +31,8 @@ enum {
     OPT_SOCKET_GROUP,
     OPT_FRAME_TIMEOUT,
     OPT_NO_SECCOMP,
+    OPT_ALLOW_PARTIAL_DEVICES,
+    OPT_MULTIPATHD_SOCKET,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +58,8 @@ static const struct option long_options[] = {
     { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
     { "frame-timeout", required_argument, NULL, OPT_FRAME_TIMEOUT },
     { "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+    { "allow-partial-devices", no_argument, NULL, OPT_ALLOW_PARTIAL_DEVICES },
+    { "multipathd-socket", required_argument, NULL, OPT_MULTIPATHD_SOCKET },
     { "audit", required_argument, NULL, OPT_AUDIT },
     { "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
     { "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
@@ -97,7 +101,14 @@ void prh_cli_usage(FILE *out, const char *prog)
             "      --sim-profile=NAME    sim: spc4 (default) or lio\n"
             "      --workers=N           worker threads for device calls (default 4)\n"
             "      --max-clients=N       concurrent connections (default 1024)\n"
-            "      --sg-timeout=SECONDS  sg: SG_IO timeout (default 30)\n"
+            "      --sg-timeout=SECONDS  sg, mpath: SG_IO timeout (default 30)\n"
+            "      --allow-partial-devices  sg, mpath: serve partitions and device-mapper\n"
+            "                            devices other than multipath maps (LVs, dm-crypt)\n"
+            "                            as qemu-pr-helper does: PR on them acts on the\n"
+            "                            whole LUN (default: refused, see prhelper(8))\n"
+            "      --multipathd-socket=NAME  sg, mpath: multipathd's command socket\n"
+            "                            (default its own names; '@NAME' abstract; 'none':\n"
+            "                            never tell multipathd about reservations)\n"
             "      --socket-mode=MODE    octal mode of the socket -k creates (default 0600,\n"
             "                            0660 with --socket-group)\n"
             "      --socket-group=GROUP  group owning the socket -k creates\n"
@@ -331,6 +342,18 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
                         prh_progname, optarg);
                 return PRH_CLI_ERROR;
             }
+            break;
+        case OPT_ALLOW_PARTIAL_DEVICES:
+            o->allow_partial_devices = true;
+            break;
+        case OPT_MULTIPATHD_SOCKET:
+            if (optarg[0] == '\0' || strlen(optarg) >= 108) {
+                fprintf(err, "%s: --multipathd-socket needs a socket name (at most 107 "
+                             "bytes) or 'none'\n",
+                        prh_progname);
+                return PRH_CLI_ERROR;
+            }
+            o->multipathd_socket = optarg;
             break;
         case OPT_NO_SECCOMP:
             o->no_seccomp = true;

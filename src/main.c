@@ -335,6 +335,11 @@ int main(int argc, char **argv)
     topts.state_dir = o.state_dir;
     topts.sim_profile = o.sim_profile;
     topts.sg_timeout_ms = o.sg_timeout_s * 1000u;
+    topts.allow_partial_devices = o.allow_partial_devices;
+    topts.multipathd_socket = o.multipathd_socket;
+    /* Created before the transport, which counts its refusals in it. */
+    struct prh_metrics *metrics = prh_metrics_new(t->name);
+    topts.metrics = metrics;
     if (privs.change_uid || privs.change_gid) {
         topts.chown_state = true;
         topts.owner_uid = privs.change_uid ? privs.uid : getuid();
@@ -385,7 +390,6 @@ int main(int argc, char **argv)
 
     /* The audit trail: the file opened (and syslog connected) while root. */
     struct prh_audit *audit = prh_audit_open(o.audit_sink, o.audit_path, errmsg, sizeof(errmsg));
-    struct prh_metrics *metrics = prh_metrics_new(t->name);
     struct prh_metrics_writer *metrics_writer = NULL;
     if (!audit || !metrics) {
         prh_error("%s", audit ? "out of memory" : errmsg);

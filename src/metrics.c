@@ -67,6 +67,7 @@ struct prh_metrics {
     atomic_ulong device_errors[D_N];
     atomic_ulong refused[PRH_REFUSED_NREASONS];
     atomic_ulong audit_errors;
+    atomic_ulong partial_devices;
     atomic_long clients;
     atomic_long in_flight;
     time_t start;
@@ -149,6 +150,12 @@ void prh_metrics_audit_error(struct prh_metrics *m)
 {
     if (m)
         atomic_fetch_add(&m->audit_errors, 1);
+}
+
+void prh_metrics_partial_device_refused(struct prh_metrics *m)
+{
+    if (m)
+        atomic_fetch_add(&m->partial_devices, 1);
 }
 
 void prh_metrics_clients_add(struct prh_metrics *m, int delta)
@@ -309,6 +316,12 @@ char *prh_metrics_render(struct prh_metrics *m, size_t *len)
              "# TYPE prhelper_audit_errors_total counter\n"
              "prhelper_audit_errors_total %lu\n",
          atomic_load(&m->audit_errors));
+    emit(&o, "# HELP prhelper_partial_device_refusals_total PR requests refused because the "
+             "fd is only part of a LUN (a partition, a device-mapper device that is not a "
+             "multipath map over whole disks).\n"
+             "# TYPE prhelper_partial_device_refusals_total counter\n"
+             "prhelper_partial_device_refusals_total %lu\n",
+         atomic_load(&m->partial_devices));
     emit(&o, "# HELP prhelper_start_time_seconds When the daemon started (Unix time).\n"
              "# TYPE prhelper_start_time_seconds gauge\n"
              "prhelper_start_time_seconds %lld\n",

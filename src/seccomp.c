@@ -8,10 +8,12 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/dm-ioctl.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#include "prhelper/transport_mpath.h"
+#include "prhelper/device.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PRH_SANITIZER_BUILD 1
@@ -86,13 +88,14 @@ static bool wants_files(const char *t)
     (void)t;
     return true; /* leak reports and .gcda files are written at exit */
 #else
-    return strcmp(t, "sg") != 0;
+    return strcmp(t, "sg") != 0 && strcmp(t, "mpath") != 0;
 #endif
 }
 
-/* sg and mpath serve dm-multipath maps: they read sysfs and open the
- * map's paths (prh_mpath_syscalls, transport_mpath.h).  open/openat only
- * for existing files: nothing is created, truncated or appended to. */
+/* sg and mpath (one device transport, device.h): sysfs reads, the paths
+ * of dm-multipath maps, multipathd's socket (prh_dev_syscalls).
+ * open/openat only for existing files: nothing is created, truncated or
+ * appended to. */
 static bool serves_mpath(const char *t)
 {
     return strcmp(t, "sg") == 0 || strcmp(t, "mpath") == 0;
@@ -126,10 +129,8 @@ bool prh_seccomp_allows(const struct prh_seccomp_config *cfg, const char *name)
     /* Allowed with argument checks (see add_conditional()). */
     if (strcmp(name, "ioctl") == 0 || strcmp(name, "socket") == 0)
         return true;
-    if (strcmp(t, "mpath") == 0 && strcmp(name, "connect") == 0)
-        return true;
     /* open/openat are conditional (existing files only): not listed. */
-    if (serves_mpath(t) && in_list(prh_mpath_syscalls, name) && strcmp(name, "open") != 0 &&
+    if (serves_mpath(t) && in_list(prh_dev_syscalls, name) && strcmp(name, "open") != 0 &&
         strcmp(name, "openat") != 0)
         return true;
     return false;
@@ -156,7 +157,7 @@ static int add_mpath_calls(scmp_filter_ctx ctx)
     /* O_TMPFILE contains O_DIRECTORY, which opendir() needs. */
     const unsigned long creating = O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY);
     int r = 0;
-    for (const char *const *p = prh_mpath_syscalls; *p && r == 0; p++) {
+    for (const char *const *p = prh_dev_syscalls; *p && r == 0; p++) {
         int nr = seccomp_syscall_resolve_name(*p);
         if (nr == __NR_SCMP_ERROR)
             continue;
@@ -174,7 +175,28 @@ static int add_mpath_calls(scmp_filter_ctx ctx)
     return r;
 }
 
-/* ioctl, socket and connect, allowed only with the transport's arguments. */
+size_t prh_seccomp_ioctls(const char *t, unsigned long *out, size_t max)
+{
+    /* The ioctls the code issues, by request number: stdio asks whether
+     * a stream is a terminal; sg and mpath send SG_IO and BLKGETDISKSEQ
+     * (device.h); mpath reads device-mapper tables and suspends maps. */
+    unsigned long all[5];
+    size_t n = 0;
+    all[n++] = TCGETS;
+    if (serves_mpath(t)) {
+        all[n++] = SG_IO;
+        all[n++] = BLKGETDISKSEQ;
+    }
+    if (strcmp(t, "mpath") == 0) {
+        all[n++] = DM_TABLE_STATUS;
+        all[n++] = DM_DEV_SUSPEND;
+    }
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = all[i];
+    return n < max ? n : max;
+}
+
+/* ioctl and socket, allowed only with the transport's arguments. */
 static int add_conditional(scmp_filter_ctx ctx, const char *t)
 {
     int r;
@@ -185,29 +207,21 @@ static int add_conditional(scmp_filter_ctx ctx, const char *t)
             return r;
     }
 
-    /* sd_notify()/the journal: AF_UNIX datagram sockets only (no stream
-     * socket, so no connection to another daemon's control socket). */
+    /* sd_notify()/the journal: AF_UNIX datagram sockets only. */
     r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
     if (r < 0)
         return r;
-    if (strcmp(t, "mpath") == 0) {
-        /* device-mapper ioctls and multipathd's socket (issue: mpath). */
-        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
-        if (r == 0)
-            r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-                                 SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
-                                 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
-        if (r == 0)
-            r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
-        return r;
-    }
-    /* stdio asks whether a stream is a terminal. */
-    r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TCGETS));
-    if (r == 0 && strcmp(t, "sg") == 0)
+    if (serves_mpath(t))
+        /* multipathd's command socket (multipathd.h): a Unix stream. */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                             SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+    unsigned long ioctls[8];
+    size_t n = prh_seccomp_ioctls(t, ioctls, 8);
+    for (size_t i = 0; i < n && r == 0; i++)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, SG_IO));
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, ioctls[i]));
     return r;
 }
 

@@ -107,19 +107,24 @@ void prh_result_to_reply(const struct prh_result *res, const struct prh_request 
     }
 }
 
+void prh_lun_id_of_stat(const struct stat *st, char *buf, size_t len)
+{
+    if (S_ISBLK(st->st_mode))
+        snprintf(buf, len, "blk-%u-%u", major(st->st_rdev), minor(st->st_rdev));
+    else if (S_ISCHR(st->st_mode))
+        snprintf(buf, len, "chr-%u-%u", major(st->st_rdev), minor(st->st_rdev));
+    else
+        snprintf(buf, len, "file-%llx-%llu", (unsigned long long)st->st_dev,
+                 (unsigned long long)st->st_ino);
+}
+
 int prh_lun_id_of_fd(int fd, char *buf, size_t len)
 {
     struct stat sb;
 
     if (fstat(fd, &sb) < 0)
         return -errno;
-    if (S_ISBLK(sb.st_mode))
-        snprintf(buf, len, "blk-%u-%u", major(sb.st_rdev), minor(sb.st_rdev));
-    else if (S_ISCHR(sb.st_mode))
-        snprintf(buf, len, "chr-%u-%u", major(sb.st_rdev), minor(sb.st_rdev));
-    else
-        snprintf(buf, len, "file-%llx-%llu", (unsigned long long)sb.st_dev,
-                 (unsigned long long)sb.st_ino);
+    prh_lun_id_of_stat(&sb, buf, len);
     return 0;
 }
 
@@ -133,13 +138,29 @@ void prh_transport_execute_ex(const struct prh_transport *t, void *state, void *
                               const struct prh_request *req, struct prh_reply *reply,
                               struct prh_exec_info *info)
 {
+    struct stat sb;
+    if (fstat(req->fd, &sb) < 0)
+        prh_transport_execute_st(t, state, nexus, req, NULL, errno, reply, info);
+    else
+        prh_transport_execute_st(t, state, nexus, req, &sb, 0, reply, info);
+}
+
+void prh_transport_execute_st(const struct prh_transport *t, void *state, void *nexus,
+                              const struct prh_request *req, const struct stat *st,
+                              int stat_err, struct prh_reply *reply,
+                              struct prh_exec_info *info)
+{
     struct prh_result res = prh_result_status(SCSI_STATUS_GOOD);
     void *dev = NULL;
 
     if (info) {
         memset(info, 0, sizeof(*info));
-        if (prh_lun_id_of_fd(req->fd, info->lun, sizeof(info->lun)) < 0)
-            info->lun[0] = '\0';
+        if (st)
+            prh_lun_id_of_stat(st, info->lun, sizeof(info->lun));
+    }
+    if (!st) {
+        res = prh_result_errno(stat_err != 0 ? stat_err : EBADF);
+        goto out;
     }
     if (prh_wire_is_pr_out(req->cdb)) {
         int flags = fcntl(req->fd, F_GETFL);
@@ -152,7 +173,7 @@ void prh_transport_execute_ex(const struct prh_transport *t, void *state, void *
             goto out;
         }
     }
-    if (t->open(state, nexus, req->fd, &dev, &res) < 0)
+    if (t->open(state, nexus, req->fd, st, &dev, &res) < 0)
         goto out;
     if (info && t->generation)
         info->gen_known_before = t->generation(state, nexus, dev, &info->gen_before);

@@ -369,17 +369,14 @@ static int remember_lun(struct sim_conn *c, struct sim_lun *l)
 
 /* ---- commands ------------------------------------------------------------ */
 
-static int sim_open(void *state, void *nexus, int fd, void **dev, struct prh_result *res)
+static int sim_open(void *state, void *nexus, int fd, const struct stat *st, void **dev,
+                    struct prh_result *res)
 {
+    (void)fd;
     char name[SIM_LUN_NAME_MAX];
     /* The LUN name of an fd (see the comment at the top): the same id the
      * request trace uses. */
-    int r = prh_lun_id_of_fd(fd, name, sizeof(name));
-
-    if (r < 0) {
-        *res = prh_result_errno(-r);
-        return -1;
-    }
+    prh_lun_id_of_stat(st, name, sizeof(name));
     struct sim_lun *l = lun_get(state, name);
     if (!l || remember_lun(nexus, l) < 0) {
         *res = prh_result_errno(ENOMEM);

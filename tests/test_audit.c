@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -219,6 +220,28 @@ static void test_audit_device_fill_multipath_map_uuid(void **state)
     prh_audit_device_fill(&d, fd, root);
     assert_string_equal(d.wwid, "eui.0025388b91c2a1b4");
     close(fd);
+    tu_rm_rf(root);
+    free(root);
+}
+
+static void test_audit_device_fill_stat_uses_the_callers_stat(void **state)
+{
+    (void)state;
+    char *root = tu_tmpdir();
+    struct prh_audit_device d;
+    struct stat st;
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFBLK | 0660;
+    st.st_rdev = makedev(8, 16);
+    make_sysfs_attr(root, "dev/block/8:16/device/wwid", "naa.600140512345\n");
+    prh_audit_device_fill_stat(&d, &st, root);
+    assert_true(d.known && d.is_dev);
+    assert_int_equal(d.major, 8);
+    assert_int_equal(d.minor, 16);
+    assert_string_equal(d.wwid, "naa.600140512345");
+    prh_audit_device_fill_stat(&d, NULL, root); /* the caller's fstat failed */
+    assert_false(d.known);
+    assert_string_equal(d.wwid, "");
     tu_rm_rf(root);
     free(root);
 }
@@ -761,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_audit_client_fill_reads_exe_and_cmdline),
         cmocka_unit_test(test_audit_device_fill_wwid_from_sysfs),
         cmocka_unit_test(test_audit_device_fill_multipath_map_uuid),
+        cmocka_unit_test(test_audit_device_fill_stat_uses_the_callers_stat),
         cmocka_unit_test(test_audit_device_fill_regular_file_has_no_device),
         cmocka_unit_test(test_audit_json_record_has_every_field),
         cmocka_unit_test(test_audit_json_refused_record_has_decoded_sense),

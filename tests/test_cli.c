@@ -285,6 +285,21 @@ static void test_cli_sg_timeout_seconds(void **state)
     assert_int_equal(parse(&o, "--sg-timeout=3601", NULL), PRH_CLI_ERROR);
 }
 
+static void test_cli_partial_devices_and_multipathd_socket(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_false(o.allow_partial_devices);
+    assert_null(o.multipathd_socket);
+    assert_int_equal(parse(&o, "--allow-partial-devices", "--multipathd-socket=none", NULL),
+                     PRH_CLI_RUN);
+    assert_true(o.allow_partial_devices);
+    assert_string_equal(o.multipathd_socket, "none");
+    assert_int_equal(parse(&o, "--multipathd-socket=", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "--multipathd-socket needs a socket name"));
+}
+
 static void test_cli_socket_mode_default_0600_or_0660_with_group(void **state)
 {
     struct prh_options o;
@@ -510,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_cli_sim_profile_unknown_rejected),
         cmocka_unit_test(test_cli_workers_out_of_range_rejected),
         cmocka_unit_test(test_cli_sg_timeout_seconds),
+        cmocka_unit_test(test_cli_partial_devices_and_multipathd_socket),
         cmocka_unit_test(test_cli_socket_mode_default_0600_or_0660_with_group),
         cmocka_unit_test(test_cli_socket_mode_invalid_rejected),
         cmocka_unit_test(test_cli_socket_prefixes_still_mean_socket),

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <linux/dm-ioctl.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <scsi/sg.h>
 #include <sys/ioctl.h>
@@ -203,6 +205,77 @@ static void test_seccomp_ioctl_only_sg_io_for_sg(void **state)
     free(disk);
 }
 
+/* Each ioctl the device transports issue passes the filter (a regular
+ * file answers ENOTTY); others fail with EPERM.  Bit i set: ioctl i was
+ * refused by the filter. */
+static const unsigned long device_ioctls[] = { SG_IO, BLKGETDISKSEQ, DM_TABLE_STATUS,
+                                               DM_DEV_SUSPEND, FIONREAD, BLKGETSIZE64,
+                                               DM_DEV_REMOVE };
+
+static int try_device_ioctls(void *arg)
+{
+    int fd = *(int *)arg, refused = 0;
+    char buf[512] = { 0 };
+    for (int i = 0; i < 7; i++) {
+        errno = 0;
+        if (ioctl(fd, device_ioctls[i], buf) < 0 && errno == EPERM)
+            refused |= 1 << i;
+    }
+    return refused;
+}
+
+static void test_seccomp_device_transports_issue_only_their_ioctls(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *disk = tu_disk(dir, "d");
+    int fd = open(disk, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    /* sg: SG_IO and BLKGETDISKSEQ; no device-mapper, nothing else. */
+    assert_int_equal(exit_code(in_filtered_child("sg", try_device_ioctls, &fd)),
+                     1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6);
+    /* mpath: also DM_TABLE_STATUS and DM_DEV_SUSPEND, no other dm ioctl. */
+    assert_int_equal(exit_code(in_filtered_child("mpath", try_device_ioctls, &fd)),
+                     1 << 4 | 1 << 5 | 1 << 6);
+    unsigned long l[8];
+    assert_int_equal(prh_seccomp_ioctls("mpath", l, 8), 5);
+    assert_int_equal(prh_seccomp_ioctls("sg", l, 8), 3);
+    assert_int_equal(prh_seccomp_ioctls("sim", l, 8), 1);
+    close(fd);
+    tu_rm_rf(dir);
+    free(dir);
+    free(disk);
+}
+
+static int try_sockets(void *arg)
+{
+    (void)arg;
+    int stream = outcome(socket(AF_UNIX, SOCK_STREAM, 0));
+    int dgram = outcome(socket(AF_UNIX, SOCK_DGRAM, 0));
+    int inet = outcome(socket(AF_INET, SOCK_STREAM, 0));
+    return stream | dgram << 2 | inet << 4;
+}
+
+static void test_seccomp_unix_stream_socket_for_multipathd_only_in_device_transports(void **state)
+{
+    (void)state;
+    /* 1: refused with EPERM (2 bits each: stream, datagram, inet). */
+    assert_int_equal(exit_code(in_filtered_child("sg", try_sockets, NULL)), 1 << 4);
+    assert_int_equal(exit_code(in_filtered_child("mpath", try_sockets, NULL)), 1 << 4);
+    assert_int_equal(exit_code(in_filtered_child("sim", try_sockets, NULL)), 1 | 1 << 4);
+}
+
+static void test_seccomp_mpath_may_not_create_files(void **state)
+{
+    (void)state;
+    struct prh_seccomp_config cfg = { .transport = "mpath" };
+    char *dir = tu_tmpdir();
+    int code = exit_code(in_filtered_child("mpath", try_state_file_calls, dir));
+    assert_int_equal(code, prh_seccomp_allows(&cfg, "rename") ? 0 : 1);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void *thread_try_inet(void *arg)
 {
     int *go = arg;
@@ -262,6 +335,9 @@ int main(void)
         cmocka_unit_test(test_seccomp_sim_may_write_its_state_dir),
         cmocka_unit_test(test_seccomp_sg_may_not_open_files),
         cmocka_unit_test(test_seccomp_ioctl_only_sg_io_for_sg),
+        cmocka_unit_test(test_seccomp_device_transports_issue_only_their_ioctls),
+        cmocka_unit_test(test_seccomp_unix_stream_socket_for_multipathd_only_in_device_transports),
+        cmocka_unit_test(test_seccomp_mpath_may_not_create_files),
         cmocka_unit_test(test_seccomp_applies_to_existing_threads),
         cmocka_unit_test(test_seccomp_extra_syscalls_allowed),
     };

@@ -62,11 +62,13 @@ static void gate_nexus_free(void *state, void *nexus)
     free(nexus);
 }
 
-static int gate_open_dev(void *state, void *nexus, int fd, void **dev, struct prh_result *res)
+static int gate_open_dev(void *state, void *nexus, int fd, const struct stat *st, void **dev,
+                         struct prh_result *res)
 {
     (void)state;
     (void)nexus;
     (void)fd;
+    (void)st;
     (void)res;
     *dev = NULL;
     return 0;

@@ -7,7 +7,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "prhelper/transport.h"
 
@@ -126,6 +130,143 @@ static void test_data_only_for_prin_good_clipped(void **state)
         assert_int_equal(reply.sense[i], 0);
 }
 
+/* ---- the request path: one fstat() per request, handed to open() ---- */
+
+static struct {
+    int opens;
+    struct stat seen;
+} rec;
+
+static int rec_open(void *state, void *nexus, int fd, const struct stat *st, void **dev,
+                    struct prh_result *res)
+{
+    (void)state;
+    (void)nexus;
+    (void)fd;
+    (void)res;
+    rec.opens++;
+    rec.seen = *st;
+    *dev = NULL;
+    return 0;
+}
+
+static void rec_pr_in(void *state, void *nexus, void *dev, const struct prh_request *req,
+                      uint8_t *data, size_t cap, struct prh_result *res)
+{
+    (void)state;
+    (void)nexus;
+    (void)dev;
+    (void)req;
+    (void)data;
+    (void)cap;
+    *res = prh_result_status(SCSI_STATUS_GOOD);
+}
+
+static void rec_close(void *state, void *nexus, void *dev)
+{
+    (void)state;
+    (void)nexus;
+    (void)dev;
+}
+
+static const struct prh_transport rec_transport = {
+    .struct_size = sizeof(struct prh_transport),
+    .api_version = PRH_TRANSPORT_API_VERSION,
+    .name = "rec",
+    .available = true,
+    .open = rec_open,
+    .pr_in = rec_pr_in,
+    .close = rec_close,
+};
+
+static const struct prh_request read_keys_req = {
+    .cdb = { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 8 }, .xfer_len = 8,
+};
+
+static void test_execute_hands_the_fds_stat_to_open_and_names_the_lun(void **state)
+{
+    (void)state;
+    struct prh_request req = read_keys_req;
+    req.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(req.fd >= 0);
+    struct prh_exec_info info;
+    memset(&rec, 0, sizeof(rec));
+    prh_transport_execute_ex(&rec_transport, NULL, NULL, &req, &reply, &info);
+    close(req.fd);
+    assert_int_equal(rec.opens, 1);
+    assert_true(S_ISCHR(rec.seen.st_mode));
+    assert_int_equal(major(rec.seen.st_rdev), 1);
+    assert_int_equal(minor(rec.seen.st_rdev), 3);
+    assert_string_equal(info.lun, "chr-1-3");
+}
+
+static void test_execute_st_uses_the_callers_stat_without_another_fstat(void **state)
+{
+    (void)state;
+    /* The fd is /dev/null; the caller's stat says a disk: only the
+     * caller's stat may reach the transport and the LUN name. */
+    struct prh_request req = read_keys_req;
+    req.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFBLK | 0660;
+    st.st_rdev = makedev(8, 16);
+    struct prh_exec_info info;
+    memset(&rec, 0, sizeof(rec));
+    prh_transport_execute_st(&rec_transport, NULL, NULL, &req, &st, 0, &reply, &info);
+    close(req.fd);
+    assert_int_equal(rec.opens, 1);
+    assert_true(S_ISBLK(rec.seen.st_mode));
+    assert_int_equal(rec.seen.st_rdev, makedev(8, 16));
+    assert_string_equal(info.lun, "blk-8-16");
+    assert_int_equal(reply.status, SCSI_STATUS_GOOD);
+}
+
+static void test_execute_st_failed_fstat_answers_its_errno_without_open(void **state)
+{
+    (void)state;
+    struct prh_request req = read_keys_req;
+    req.fd = -1;
+    struct prh_exec_info info;
+    memset(&rec, 0, sizeof(rec));
+    prh_transport_execute_st(&rec_transport, NULL, NULL, &req, NULL, EBADF, &reply, &info);
+    assert_int_equal(rec.opens, 0);
+    assert_string_equal(info.lun, "");
+    /* EBADF is not in the table: ABORTED COMMAND, I/O PROCESS TERMINATED. */
+    assert_sense(SCSI_SENSE_ABORTED_COMMAND, 0x00, 0x06);
+    /* The same through execute_ex on a closed fd. */
+    prh_transport_execute_ex(&rec_transport, NULL, NULL, &req, &reply, &info);
+    assert_int_equal(rec.opens, 0);
+    assert_sense(SCSI_SENSE_ABORTED_COMMAND, 0x00, 0x06);
+}
+
+static void test_lun_id_of_stat_names_devices_and_files(void **state)
+{
+    (void)state;
+    struct stat st;
+    char buf[64];
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFBLK | 0600;
+    st.st_rdev = makedev(253, 7);
+    prh_lun_id_of_stat(&st, buf, sizeof(buf));
+    assert_string_equal(buf, "blk-253-7");
+    st.st_mode = S_IFCHR | 0600;
+    st.st_rdev = makedev(21, 0);
+    prh_lun_id_of_stat(&st, buf, sizeof(buf));
+    assert_string_equal(buf, "chr-21-0");
+    st.st_mode = S_IFREG | 0600;
+    st.st_dev = 0x803;
+    st.st_ino = 1234;
+    prh_lun_id_of_stat(&st, buf, sizeof(buf));
+    assert_string_equal(buf, "file-803-1234");
+    /* prh_lun_id_of_fd() is the same name from fstat(). */
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_int_equal(prh_lun_id_of_fd(fd, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "chr-1-3");
+    close(fd);
+    assert_int_equal(prh_lun_id_of_fd(fd, buf, sizeof(buf)), -EBADF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +277,10 @@ int main(void)
         cmocka_unit_test(test_sense_result_is_fixed_format),
         cmocka_unit_test(test_raw_sense_forwarded_unchanged),
         cmocka_unit_test(test_data_only_for_prin_good_clipped),
+        cmocka_unit_test(test_execute_hands_the_fds_stat_to_open_and_names_the_lun),
+        cmocka_unit_test(test_execute_st_uses_the_callers_stat_without_another_fstat),
+        cmocka_unit_test(test_execute_st_failed_fstat_answers_its_errno_without_open),
+        cmocka_unit_test(test_lun_id_of_stat_names_devices_and_files),
     };
     return cmocka_run_group_tests_name("transport", tests, NULL, NULL);
 }

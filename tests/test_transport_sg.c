@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "sim_helpers.h"
-#include "prhelper/transport_sg.h"
+#include "prhelper/device.h"
 
 /* ---- the fake kernel ---- */
 
@@ -30,17 +30,12 @@ static struct {
     int calls;
 } fake;
 
-static int fake_fstat(int fd, struct stat *st)
+/* The fstat() the server takes of the client's fd. */
+static void fake_stat(struct stat *st)
 {
-    (void)fd;
-    if (fake.fstat_errno) {
-        errno = fake.fstat_errno;
-        return -1;
-    }
     memset(st, 0, sizeof(*st));
     st->st_mode = fake.mode;
     st->st_rdev = fake.rdev;
-    return 0;
 }
 
 static int fake_sg_io(int fd, struct sg_io_hdr *h)
@@ -66,7 +61,65 @@ static int fake_sg_io(int fd, struct sg_io_hdr *h)
     return 0;
 }
 
-static const struct prh_sg_ops fake_ops = { fake_fstat, fake_sg_io };
+/* A whole SCSI disk as sysfs describes it; no device-mapper here. */
+static int fake_disk_seq(int fd, uint64_t *seq)
+{
+    (void)fd;
+    *seq = 7;
+    return 0;
+}
+
+static int fake_block_info(dev_t dev, struct prh_dev_block_info *bi)
+{
+    (void)dev;
+    memset(bi, 0, sizeof(*bi));
+    bi->sectors = 131072;
+    return 0;
+}
+
+static int fake_dm_table(dev_t dev, struct prh_dev_dm_table *t)
+{
+    (void)dev;
+    (void)t;
+    return -ENXIO;
+}
+
+static int fake_dm_suspend(dev_t dev, bool suspend)
+{
+    (void)dev;
+    (void)suspend;
+    return -ENOSYS;
+}
+
+static int fake_list_paths(dev_t map, struct prh_dev_path *p, size_t max)
+{
+    (void)map;
+    (void)p;
+    (void)max;
+    return -ENOENT;
+}
+
+static int fake_open_path(const struct prh_dev_path *p)
+{
+    (void)p;
+    return -ENOENT;
+}
+
+static void fake_close_path(int fd)
+{
+    (void)fd;
+}
+
+static const struct prh_dev_ops fake_ops = {
+    .sg_io = fake_sg_io,
+    .disk_seq = fake_disk_seq,
+    .block_info = fake_block_info,
+    .dm_table = fake_dm_table,
+    .dm_suspend = fake_dm_suspend,
+    .list_paths = fake_list_paths,
+    .open_path = fake_open_path,
+    .close_path = fake_close_path,
+};
 
 static int setup(void **state)
 {
@@ -74,14 +127,16 @@ static int setup(void **state)
     memset(&fake, 0, sizeof(fake));
     fake.mode = S_IFBLK | 0660;
     fake.rdev = makedev(8, 16);
-    prh_sg_set_ops(&fake_ops);
+    prh_dev_set_ops(&fake_ops);
+    prh_dev_cache_flush();
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    prh_sg_set_ops(NULL);
+    prh_dev_set_ops(NULL);
+    prh_dev_cache_flush();
     return 0;
 }
 
@@ -101,7 +156,10 @@ static void run(const uint8_t cdb10[10], const uint8_t *params, int open_flags,
     req.params = params;
     req.fd = open("/dev/null", open_flags | O_CLOEXEC);
     assert_true(req.fd >= 0);
-    prh_transport_execute(t, st, nexus, &req, reply);
+    struct stat sb;
+    fake_stat(&sb);
+    prh_transport_execute_st(t, st, nexus, &req, fake.fstat_errno ? NULL : &sb,
+                             fake.fstat_errno, reply, NULL);
     close(req.fd);
     t->nexus_free(st, nexus);
     t->fini(st);
@@ -356,6 +414,7 @@ static void test_sg_fstat_failure_maps_errno(void **state)
     struct prh_reply r;
     run(read_keys, NULL, O_RDONLY, &r, NULL);
     expect_sense(&r, SCSI_SENSE_CODE(SCSI_SENSE_ABORTED_COMMAND, 0x00, 0x06));
+    assert_int_equal(fake.calls, 0);
 }
 
 static void test_sg_transport_is_registered_and_keeps_only_cap_sys_rawio(void **state)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -74,6 +75,10 @@ struct prh_audit_device {
  * or .../dm/uuid (a dm-multipath map: "mpath-WWID").  sysfs_root: "/sys".
  */
 void prh_audit_device_fill(struct prh_audit_device *d, int fd, const char *sysfs_root);
+/* The same from an fstat() the caller already took (NULL: it failed), so
+ * one request stats its fd once (prh_transport_execute_st()). */
+void prh_audit_device_fill_stat(struct prh_audit_device *d, const struct stat *sb,
+                                const char *sysfs_root);
 
 enum prh_audit_event {
     PRH_AUDIT_EV_PR_OUT,         /* a PR OUT ran (or was refused by the device) */

@@ -55,6 +55,8 @@ struct prh_options {
     const char *socket_group;  /* --socket-group, NULL: leave the group alone */
     unsigned frame_timeout_s;  /* --frame-timeout, 0 = no timeout */
     bool no_seccomp;           /* --no-seccomp */
+    bool allow_partial_devices; /* --allow-partial-devices */
+    const char *multipathd_socket; /* --multipathd-socket, NULL: multipathd's own names */
     enum prh_audit_sink audit_sink; /* --audit; PRH_AUDIT_DEFAULT: journal/syslog */
     const char *audit_path;    /* --audit=file:PATH */
     const char *metrics_file;  /* --metrics-file, NULL: none */

@@ -40,6 +40,8 @@ enum prh_metrics_refusal {
 };
 void prh_metrics_connection_refused(struct prh_metrics *m, enum prh_metrics_refusal why);
 void prh_metrics_audit_error(struct prh_metrics *m);
+/* A PR request refused because its fd is only part of a LUN (device.h). */
+void prh_metrics_partial_device_refused(struct prh_metrics *m);
 /* Gauges. */
 void prh_metrics_clients_add(struct prh_metrics *m, int delta);
 void prh_metrics_in_flight_add(struct prh_metrics *m, int delta);

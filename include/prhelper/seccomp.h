@@ -8,13 +8,14 @@
  *  - every transport: the event loop (epoll, accept4, recvmsg/sendmsg,
  *    eventfd/signalfd reads), memory, futexes, clocks, fstat of client
  *    fds, sd_notify (socket(AF_UNIX) + sendmsg), exit;
- *  - sg: ioctl(SG_IO), and for the dm-multipath maps it hands to mpath
- *    the path layer's calls (prh_mpath_syscalls): sysfs reads and open of
- *    existing path devices, never a file created (no O_CREAT/O_TRUNC);
+ *  - sg: ioctl SG_IO and BLKGETDISKSEQ, and the device layer's calls
+ *    (prh_dev_syscalls, device.h): sysfs reads and open of existing path
+ *    devices, never a file created (no O_CREAT/O_TRUNC);
+ *    socket(AF_UNIX, SOCK_STREAM) + connect for multipathd;
  *  - sim: the state directory's file calls (openat, rename, unlink,
  *    fsync, ...); ioctl only TCGETS (stdio);
- *  - mpath: sg's set plus open, any ioctl (device-mapper) and connect()
- *    to multipathd.
+ *  - mpath: sg's set plus ioctl DM_TABLE_STATUS and DM_DEV_SUSPEND on
+ *    /dev/mapper/control (opened at start-up).
  *
  * Calls that only an attacker would make (execve, ptrace, fork/clone,
  * mount, module loading, bpf, setuid, ...) kill the process
@@ -41,6 +42,9 @@ int prh_seccomp_install(const struct prh_seccomp_config *cfg, char *errmsg, size
 
 /* Is syscall name (e.g. "openat") allowed for cfg?  For tests and docs. */
 bool prh_seccomp_allows(const struct prh_seccomp_config *cfg, const char *name);
+/* The ioctl request numbers transport t may issue (TCGETS, SG_IO, ...):
+ * count written to out (<= max). */
+size_t prh_seccomp_ioctls(const char *transport, unsigned long *out, size_t max);
 /* Does calling name kill the process (rather than fail with EPERM)? */
 bool prh_seccomp_kills(const char *name);
 

@@ -20,14 +20,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "prhelper/scsi.h"
 #include "prhelper/wire.h"
 
-#define PRH_TRANSPORT_API_VERSION 1
+/* 2: open() is given the fstat() of the client's fd (taken once per
+ * request by prh_transport_execute_ex()). */
+#define PRH_TRANSPORT_API_VERSION 2
 
 struct prh_control;
+struct prh_metrics;
 
 /* Who is on the other end of a connection (for nexus identity). */
 struct prh_peer {
@@ -48,6 +52,10 @@ struct prh_transport_options {
     gid_t owner_gid;
     bool chown_state;
     unsigned sg_timeout_ms;  /* --sg-timeout; 0: PRH_SG_DEFAULT_TIMEOUT_MS */
+    /* sg, mpath: */
+    bool allow_partial_devices;   /* --allow-partial-devices */
+    const char *multipathd_socket; /* --multipathd-socket; NULL default, "none" never */
+    struct prh_metrics *metrics;  /* refusals are counted here (may be NULL) */
 };
 
 enum prh_result_kind {
@@ -110,8 +118,11 @@ struct prh_transport {
     /* Describe a nexus for logs ("iqn...,i,0x...@1"). */
     void (*nexus_describe)(void *state, void *nexus, char *buf, size_t len);
 
-    /* Open the device behind a client's fd; 0, or -1 with *res set. */
-    int (*open)(void *state, void *nexus, int fd, void **dev, struct prh_result *res);
+    /* Open the device behind a client's fd; 0, or -1 with *res set.  st
+     * is fstat(fd), taken once by the caller: transports do not stat the
+     * fd again. */
+    int (*open)(void *state, void *nexus, int fd, const struct stat *st, void **dev,
+                struct prh_result *res);
     /* PR IN into data (cap bytes; cap >= allocation length). */
     void (*pr_in)(void *state, void *nexus, void *dev, const struct prh_request *req,
                   uint8_t *data, size_t cap, struct prh_result *res);
@@ -155,22 +166,37 @@ void prh_transport_execute(const struct prh_transport *t, void *state, void *nex
 
 /* What prh_transport_execute_ex() learned besides the reply. */
 struct prh_exec_info {
-    char lun[64];           /* prh_lun_id_of_fd() of the request's fd, "" if unknown */
+    char lun[64];           /* prh_lun_id_of_stat() of the request's fd, "" if unknown */
     bool gen_known_before, gen_known_after; /* transport's generation() answered */
     uint32_t gen_before, gen_after;
     bool disconnect;        /* PRH_RESULT_DISCONNECT: close without a reply */
 };
 
-/* prh_transport_execute() that also fills info (which may be NULL). */
+/* prh_transport_execute() that also fills info (which may be NULL).  It
+ * takes fstat(req->fd) once and hands it to prh_transport_execute_st(). */
 void prh_transport_execute_ex(const struct prh_transport *t, void *state, void *nexus,
                               const struct prh_request *req, struct prh_reply *reply,
                               struct prh_exec_info *info);
 
 /*
+ * prh_transport_execute_ex() for a caller that has already taken
+ * fstat(req->fd) (for its device policy or audit record): st is that
+ * result, or NULL with stat_err the errno when fstat() failed (the
+ * request is then answered with that errno without calling the
+ * transport).  The fd is not stat'ed again.
+ */
+void prh_transport_execute_st(const struct prh_transport *t, void *state, void *nexus,
+                              const struct prh_request *req, const struct stat *st,
+                              int stat_err, struct prh_reply *reply,
+                              struct prh_exec_info *info);
+
+/*
  * The LUN an fd stands for, the same name on every transport: a block or
  * character device is its st_rdev ("blk-8-16", "chr-21-0"), anything
- * else its st_dev and st_ino ("file-803-1234").  0 or -errno.
+ * else its st_dev and st_ino ("file-803-1234").
  */
+void prh_lun_id_of_stat(const struct stat *st, char *buf, size_t len);
+/* prh_lun_id_of_stat() of fstat(fd).  0 or -errno. */
 int prh_lun_id_of_fd(int fd, char *buf, size_t len);
 
 #endif
