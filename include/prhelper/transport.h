@@ -48,6 +48,10 @@ struct prh_transport_options {
     gid_t owner_gid;
     bool chown_state;
     unsigned sg_timeout_ms;  /* --sg-timeout; 0: PRH_SG_DEFAULT_TIMEOUT_MS */
+    const char *sim_identity;       /* --sim-identity; NULL: guest (transport_sim.h) */
+    unsigned sim_max_registrations; /* --sim-max-registrations; 0: the default */
+    unsigned sim_max_luns;          /* --sim-max-luns; 0: the default */
+    const char *proc_root;          /* peers' /proc entries; NULL: "/proc" (tests) */
 };
 
 enum prh_result_kind {
