@@ -76,6 +76,34 @@ static inline int fq_start(struct fake_qemu *q, const char *sock, const char *co
     return 0;
 }
 
+/* A new connection from the same process (as QEMU reconnects); its fd, handshake done. */
+static inline int fq_reconnect(struct fake_qemu *q)
+{
+    char byte = 'c';
+    int fd = -1;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof(u.buf) };
+    if (write(q->ctl, &byte, 1) != 1 || recvmsg(q->ctl, &m, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (!c || c->cmsg_type != SCM_RIGHTS)
+        return -1;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    struct timeval tv = { .tv_sec = 10 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (prh_wire_client_handshake(fd, NULL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* A fake QEMU of guest name (libvirt's form) connected to sock. */
 static inline int fq_start_guest(struct fake_qemu *q, const char *sock, const char *guest)
 {
