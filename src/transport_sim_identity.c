@@ -124,13 +124,13 @@ static void guest_initiator_name(const struct prh_qemu_peer *q, char *out, size_
     for (const char *p = q->guest; clean && *p; p++)
         clean = name_char_ok(*p);
     if (clean) {
-        snprintf(out, len, "%s%s", head, q->guest);
+        snprintf(out, len, "%s%.*s", head, (int)room, q->guest);
         return;
     }
     char part[PRH_QEMU_GUEST_MAX];
     snprintf(part, sizeof(part), "%.*s", (int)(room - 9), q->guest);
     sim_sanitize_name(part);
-    snprintf(out, len, "%s%s.%08x", head, part, q->guest_hash);
+    snprintf(out, len, "%s%.*s.%08x", head, (int)(room - 9), part, q->guest_hash);
 }
 
 static void connection_identity(const struct prh_peer *peer, struct prh_sim_peer_identity *out)
