@@ -196,6 +196,11 @@ size_t pr_sim_pending_ua_count(const struct pr_sim_lun *lun, const struct pr_sim
     return n != NULL ? n->ua_count : 0;
 }
 
+size_t pr_sim_nexus_count(const struct pr_sim_lun *lun)
+{
+    return lun->st.nnexus;
+}
+
 bool pr_sim_nexus_at(const struct pr_sim_lun *lun, size_t i, struct pr_sim_nexus *out)
 {
     const struct sim_nexus *n = lun->st.all_head;

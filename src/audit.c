@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* audit.c - the audit trail (see audit.h and docs/operations.md). */
 #include "prhelper/audit.h"
+#include "prhelper/qemu_peer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,69 +91,6 @@ const char *prh_audit_sink_name(enum prh_audit_sink sink)
 
 /* ---- who and what ---------------------------------------------------------- */
 
-static bool name_value(const char *opt, char *out, size_t outlen)
-{
-    /* QemuOpts: comma-separated, ",," is a literal comma; the first item
-     * without '=' is the implied "guest" key. */
-    bool first = true;
-    const char *p = opt;
-
-    while (*p) {
-        char item[256];
-        size_t n = 0;
-        while (*p && !(p[0] == ',' && p[1] != ',')) {
-            if (p[0] == ',' && p[1] == ',')
-                p++;
-            if (n + 1 < sizeof(item))
-                item[n++] = *p;
-            p++;
-        }
-        item[n] = '\0';
-        if (*p == ',')
-            p++;
-        const char *eq = strchr(item, '=');
-        const char *val = NULL;
-        if (!eq && first)
-            val = item;
-        else if (eq && (size_t)(eq - item) == 5 && strncmp(item, "guest", 5) == 0)
-            val = eq + 1;
-        first = false;
-        if (val && *val) {
-            snprintf(out, outlen, "%s", val);
-            return true;
-        }
-    }
-    return false;
-}
-
-bool prh_audit_guest_name(const char *cmdline, size_t len, char *out, size_t outlen)
-{
-    const char *p = cmdline, *end = cmdline + len;
-    bool found = false;
-
-    while (p < end) {
-        const char *arg = p;
-        size_t n = strnlen(arg, (size_t)(end - p));
-        p += n + 1;
-        if (n == (size_t)(end - arg))
-            break; /* unterminated last argument: ignore */
-        const char *val = NULL;
-        if (strcmp(arg, "-name") == 0 || strcmp(arg, "--name") == 0) {
-            if (p >= end || strnlen(p, (size_t)(end - p)) == (size_t)(end - p))
-                break; /* no value, or an unterminated one */
-            val = p;
-        } else if (strncmp(arg, "-name=", 6) == 0) {
-            val = arg + 6;
-        } else if (strncmp(arg, "--name=", 7) == 0) {
-            val = arg + 7;
-        }
-        /* QEMU takes the last -name. */
-        if (val && name_value(val, out, outlen))
-            found = true;
-    }
-    return found;
-}
-
 void prh_audit_client_fill(struct prh_audit_client *c, const struct prh_peer *peer,
                            const char *proc_root)
 {
@@ -170,30 +108,17 @@ void prh_audit_client_fill(struct prh_audit_client *c, const struct prh_peer *pe
     ssize_t n = readlink(path, c->exe, sizeof(c->exe) - 1);
     c->exe[n > 0 ? n : 0] = '\0';
 
-    snprintf(path, sizeof(path), "%s/%ld/cmdline", proc_root, (long)peer->pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    char *buf = malloc(65536);
-    size_t len = 0;
-    if (buf) {
-        while (len < 65536) {
-            ssize_t r = read(fd, buf + len, 65536 - len);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            len += (size_t)r;
-        }
-        if (!prh_audit_guest_name(buf, len, c->guest, sizeof(c->guest)))
+    char *buf = malloc(PRH_QEMU_CMDLINE_MAX);
+    ssize_t len = buf ? prh_qemu_read_cmdline(proc_root, peer->pid, buf, PRH_QEMU_CMDLINE_MAX) : -1;
+    if (len >= 0) {
+        if (!prh_qemu_guest_name(buf, (size_t)len, c->guest, sizeof(c->guest), NULL))
             c->guest[0] = '\0';
         /* /proc/PID/exe needs ptrace access (same uid and no fewer
          * capabilities than the peer): after the privilege drop, argv[0]. */
-        if (!c->exe[0] && len > 0 && memchr(buf, '\0', len))
+        if (!c->exe[0] && len > 0 && memchr(buf, '\0', (size_t)len))
             fmt(c->exe, sizeof(c->exe), "%s", buf);
-        free(buf);
     }
-    close(fd);
+    free(buf);
 }
 
 static bool read_attr(const char *path, char *out, size_t outlen)
@@ -274,7 +199,7 @@ struct item {
 struct items {
     struct item it[MAX_ITEMS];
     size_t n;
-    char message[600];
+    char message[900];
     int priority;
 };
 
@@ -306,7 +231,7 @@ static const char *event_name(enum prh_audit_event e)
 static void collect(const struct prh_audit_record *r, struct items *l)
 {
     struct tm tm;
-    char ts[64], who[200], dev[160], res[200];
+    char ts[64], who[520], dev[160], res[200];
     const struct prh_audit_client *c = r->client;
     const struct prh_audit_device *d = r->device;
 
@@ -329,6 +254,8 @@ static void collect(const struct prh_audit_record *r, struct items *l)
         if (c->guest[0])
             add(l, "guest", false, "%s", c->guest);
     }
+    if (r->nexus && r->nexus[0])
+        add(l, "nexus", false, "%s", r->nexus);
     if (c && c->guest[0])
         snprintf(who, sizeof(who), "guest %s (pid %ld, uid %lu)", c->guest, (long)c->pid,
                  (unsigned long)c->uid);
@@ -337,6 +264,10 @@ static void collect(const struct prh_audit_record *r, struct items *l)
                  c->exe[0] ? c->exe : "?", (unsigned long)c->uid);
     else
         snprintf(who, sizeof(who), "an unknown peer");
+    if (r->nexus && r->nexus[0]) {
+        size_t wl = strlen(who);
+        fmt(who + wl, sizeof(who) - wl, " as %s", r->nexus);
+    }
 
     if (r->event == PRH_AUDIT_EV_CLIENT_DENIED) {
         add(l, "result", false, "denied");

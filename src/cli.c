@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli.c - prhelper's options, compatible with qemu-pr-helper's. */
 #include "prhelper/cli.h"
+#include "prhelper/transport_sim.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +20,9 @@ enum {
     OPT_ALLOW_UID,
     OPT_ALLOW_GID,
     OPT_ALLOW_DEVICE,
+    OPT_SIM_IDENTITY = 400,
+    OPT_SIM_MAX_REGISTRATIONS,
+    OPT_SIM_MAX_LUNS,
     OPT_CONTROL = 200,
     OPT_TRACE_FILE,
     OPT_TRANSPORT = 256,
@@ -51,6 +55,9 @@ static const struct option long_options[] = {
     { "trace-file", required_argument, NULL, OPT_TRACE_FILE },
     { "state-dir", required_argument, NULL, OPT_STATE_DIR },
     { "sim-profile", required_argument, NULL, OPT_SIM_PROFILE },
+    { "sim-identity", required_argument, NULL, OPT_SIM_IDENTITY },
+    { "sim-max-registrations", required_argument, NULL, OPT_SIM_MAX_REGISTRATIONS },
+    { "sim-max-luns", required_argument, NULL, OPT_SIM_MAX_LUNS },
     { "workers", required_argument, NULL, OPT_WORKERS },
     { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
     { "sg-timeout", required_argument, NULL, OPT_SG_TIMEOUT },
@@ -99,6 +106,12 @@ void prh_cli_usage(FILE *out, const char *prog)
             "                            (-v -v: also on stderr)\n"
             "      --state-dir=DIR       sim: APTPL state files (default '%s')\n"
             "      --sim-profile=NAME    sim: spc4 (default) or lio\n"
+            "      --sim-identity=MODE   sim: who is one initiator: guest (default; a QEMU\n"
+            "                            guest by its -name or -uuid, across reconnects and\n"
+            "                            restarts), process or connection\n"
+            "      --sim-max-registrations=N  sim: registrations per LUN; the next gets\n"
+            "                            INSUFFICIENT REGISTRATION RESOURCES (default %u)\n"
+            "      --sim-max-luns=N      sim: LUNs with PR state at once (default %u)\n"
             "      --workers=N           worker threads for device calls (default 4)\n"
             "      --max-clients=N       concurrent connections (default 1024)\n"
             "      --sg-timeout=SECONDS  sg, mpath: SG_IO timeout (default 30)\n"
@@ -130,7 +143,8 @@ void prh_cli_usage(FILE *out, const char *prog)
             "                            (repeatable; others get ACCESS DENIED)\n"
             "\n"
             "See prhelper(8).\n",
-            prog, PRH_DEFAULT_PIDFILE, PRH_DEFAULT_SOCKET, PRH_DEFAULT_STATE_DIR);
+            prog, PRH_DEFAULT_PIDFILE, PRH_DEFAULT_SOCKET, PRH_DEFAULT_STATE_DIR,
+            PRH_SIM_DEFAULT_MAX_REGISTRATIONS, PRH_SIM_DEFAULT_MAX_LUNS);
 }
 
 void prh_cli_version(FILE *out, const char *prog)
@@ -215,6 +229,9 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
     o->transport = PRH_DEFAULT_TRANSPORT;
     o->state_dir = PRH_DEFAULT_STATE_DIR;
     o->sim_profile = "spc4";
+    o->sim_identity = "guest";
+    o->sim_max_registrations = PRH_SIM_DEFAULT_MAX_REGISTRATIONS;
+    o->sim_max_luns = PRH_SIM_DEFAULT_MAX_LUNS;
     o->frame_timeout_s = PRH_DEFAULT_FRAME_TIMEOUT_S;
 
     optind = 0; /* full re-initialisation of getopt (GNU) */
@@ -290,6 +307,27 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
                 return PRH_CLI_ERROR;
             }
             o->sim_profile = optarg;
+            break;
+        case OPT_SIM_IDENTITY: {
+            enum prh_sim_identity id;
+            if (!prh_sim_identity_parse(optarg, &id)) {
+                fprintf(err, "%s: unknown sim identity '%s' (expected guest, process or "
+                             "connection)\n", prh_progname, optarg);
+                return PRH_CLI_ERROR;
+            }
+            o->sim_identity = optarg;
+            break;
+        }
+        case OPT_SIM_MAX_REGISTRATIONS:
+        case OPT_SIM_MAX_LUNS:
+            if (!parse_count(optarg, 1, PRH_SIM_MAX_LIMIT,
+                             c == OPT_SIM_MAX_LUNS ? &o->sim_max_luns
+                                                   : &o->sim_max_registrations)) {
+                fprintf(err, "%s: --%s needs a number from 1 to %u, not '%s'\n", prh_progname,
+                        c == OPT_SIM_MAX_LUNS ? "sim-max-luns" : "sim-max-registrations",
+                        PRH_SIM_MAX_LIMIT, optarg);
+                return PRH_CLI_ERROR;
+            }
             break;
         case OPT_WORKERS:
             if (!parse_count(optarg, 1, 64, &o->workers)) {

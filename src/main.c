@@ -334,6 +334,9 @@ int main(int argc, char **argv)
 
     topts.state_dir = o.state_dir;
     topts.sim_profile = o.sim_profile;
+    topts.sim_identity = o.sim_identity;
+    topts.sim_max_registrations = o.sim_max_registrations;
+    topts.sim_max_luns = o.sim_max_luns;
     topts.sg_timeout_ms = o.sg_timeout_s * 1000u;
     topts.allow_partial_devices = o.allow_partial_devices;
     topts.multipathd_socket = o.multipathd_socket;

@@ -216,6 +216,7 @@ static void ops_after(struct prh_server *srv, struct client *c, struct ops_ctx *
     struct prh_audit_record rec = {
         .event = o->denied ? PRH_AUDIT_EV_DEVICE_DENIED : PRH_AUDIT_EV_PR_OUT,
         .transport = srv->cfg.transport->name,
+        .nexus = c->who,
         .device = &o->dev,
         .req = &c->req,
         .reply = &c->reply,

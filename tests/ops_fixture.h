@@ -31,6 +31,27 @@ struct ops_fx {
     bool running;
 };
 
+/*
+ * The sim transport, except that every fd a client sends stands for one
+ * disk file: these tests send /dev/null, a device number that
+ * --allow-device and the audit record can name, but the simulator models
+ * only disks (a regular file, a block or an sg device).
+ */
+static int ops_fx_disk_fd = -1;
+static struct prh_transport ops_fx_sim;
+
+static int ops_fx_open(void *state, void *nexus, int fd, const struct stat *st, void **dev,
+                       struct prh_result *res)
+{
+    struct stat disk;
+
+    (void)fd;
+    (void)st;
+    if (fstat(ops_fx_disk_fd, &disk) < 0)
+        return -1;
+    return prh_transport_sim.open(state, nexus, ops_fx_disk_fd, &disk, dev, res);
+}
+
 static void *ops_fx_thread(void *arg)
 {
     prh_server_run(arg);
@@ -55,6 +76,11 @@ static inline int ops_fx_start(struct ops_fx *f, bool audit, bool metrics)
 
     snprintf(state_dir, sizeof(state_dir), "%s/state", f->dir);
     o.state_dir = state_dir;
+    char *disk = tu_disk(f->dir, "disk");
+    ops_fx_disk_fd = open(disk, O_RDWR | O_CLOEXEC);
+    free(disk);
+    ops_fx_sim = prh_transport_sim;
+    ops_fx_sim.open = ops_fx_open;
     if (prh_transport_sim.init(&o, &f->tstate, err, sizeof(err)) < 0)
         return -1;
     if (audit && !(f->audit = prh_audit_open(PRH_AUDIT_FILE, f->audit_path, err, sizeof(err))))
@@ -68,7 +94,7 @@ static inline int ops_fx_start(struct ops_fx *f, bool audit, bool metrics)
     struct prh_server_config cfg = {
         .listen_fd = lfd,
         .socket_path = f->sock,
-        .transport = &prh_transport_sim,
+        .transport = &ops_fx_sim,
         .transport_state = f->tstate,
         .workers = 4,
         .signal_fd = -1,
@@ -96,6 +122,9 @@ static inline void ops_fx_stop(struct ops_fx *f)
         prh_transport_sim.fini(f->tstate);
         f->running = false;
     }
+    if (ops_fx_disk_fd >= 0)
+        close(ops_fx_disk_fd);
+    ops_fx_disk_fd = -1;
     prh_audit_close(f->audit);
     f->audit = NULL;
     prh_metrics_free(f->metrics);

@@ -69,66 +69,6 @@ static int wait_exit(pid_t pid)
     return WEXITSTATUS(st);
 }
 
-/* ---- guest name ---------------------------------------------------------------- */
-
-static bool guest_of(const char *const *argv, size_t argc, char *out, size_t len)
-{
-    char buf[1024];
-    size_t n = 0;
-    for (size_t i = 0; i < argc; i++) {
-        size_t l = strlen(argv[i]) + 1;
-        memcpy(buf + n, argv[i], l);
-        n += l;
-    }
-    return prh_audit_guest_name(buf, n, out, len);
-}
-
-static void test_audit_guest_name_libvirt_form(void **state)
-{
-    (void)state;
-    char g[64];
-    const char *argv[] = { "/usr/bin/qemu-system-x86_64", "-name", "guest=db-1,debug-threads=on",
-                           "-S" };
-    assert_true(guest_of(argv, 4, g, sizeof(g)));
-    assert_string_equal(g, "db-1");
-}
-
-static void test_audit_guest_name_implied_key_and_escaped_comma(void **state)
-{
-    (void)state;
-    char g[64];
-    const char *a1[] = { "qemu", "-name", "web,,front,process=qemu-web" };
-    assert_true(guest_of(a1, 3, g, sizeof(g)));
-    assert_string_equal(g, "web,front");
-    const char *a2[] = { "qemu", "--name", "process=x,guest=late" };
-    assert_true(guest_of(a2, 3, g, sizeof(g)));
-    assert_string_equal(g, "late");
-    const char *a4[] = { "qemu", "-name=eq" };
-    assert_true(guest_of(a4, 2, g, sizeof(g)));
-    assert_string_equal(g, "eq");
-    const char *a5[] = { "qemu", "--name=guest=eq2" };
-    assert_true(guest_of(a5, 2, g, sizeof(g)));
-    assert_string_equal(g, "eq2");
-    /* QEMU takes the last -name. */
-    const char *a3[] = { "qemu", "-name", "first", "-name", "second" };
-    assert_true(guest_of(a3, 5, g, sizeof(g)));
-    assert_string_equal(g, "second");
-}
-
-static void test_audit_guest_name_absent_or_truncated(void **state)
-{
-    (void)state;
-    char g[64] = "";
-    const char *a1[] = { "sg_persist", "--out", "--register" };
-    assert_false(guest_of(a1, 3, g, sizeof(g)));
-    const char *a2[] = { "qemu", "-name" }; /* no value */
-    assert_false(guest_of(a2, 2, g, sizeof(g)));
-    const char *a3[] = { "qemu", "-name", "process=only" };
-    assert_false(guest_of(a3, 3, g, sizeof(g)));
-    /* A command line cut in the middle of its last argument. */
-    assert_false(prh_audit_guest_name("qemu\0-name\0vm", 13, g, sizeof(g)));
-}
-
 /* ---- client and device facts ------------------------------------------------------ */
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -778,9 +718,6 @@ int main(void)
     if (child)
         return child_main(child);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_audit_guest_name_libvirt_form),
-        cmocka_unit_test(test_audit_guest_name_implied_key_and_escaped_comma),
-        cmocka_unit_test(test_audit_guest_name_absent_or_truncated),
         cmocka_unit_test(test_audit_client_fill_reads_exe_and_cmdline),
         cmocka_unit_test(test_audit_device_fill_wwid_from_sysfs),
         cmocka_unit_test(test_audit_device_fill_multipath_map_uuid),

@@ -13,6 +13,7 @@
 
 #include "prhelper/cli.h"
 #include "prhelper/log.h"
+#include "prhelper/transport_sim.h"
 
 static char errbuf[4096];
 
@@ -76,6 +77,9 @@ static void test_cli_help_text_shows_default_paths(void **state)
     assert_non_null(strstr(buf, "Usage: prhelper [OPTIONS]"));
     assert_non_null(strstr(buf, "(default '/var/run/qemu-pr-helper.sock')"));
     assert_non_null(strstr(buf, "(default '/var/run/qemu-pr-helper.pid')"));
+    assert_non_null(strstr(buf, "--sim-identity=MODE"));
+    assert_non_null(strstr(buf, "--sim-max-registrations=N"));
+    assert_non_null(strstr(buf, "--sim-max-luns=N"));
     assert_non_null(strstr(buf, "-T, --trace"));
 }
 
@@ -242,6 +246,39 @@ static void test_cli_transport_state_dir_profile(void **state)
     assert_string_equal(o.sim_profile, "lio");
     assert_int_equal(o.workers, 8);
     assert_int_equal(o.max_clients, 16);
+}
+
+static void test_cli_sim_identity_and_limits(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_string_equal(o.sim_identity, "guest");
+    assert_int_equal(o.sim_max_registrations, PRH_SIM_DEFAULT_MAX_REGISTRATIONS);
+    assert_int_equal(o.sim_max_luns, PRH_SIM_DEFAULT_MAX_LUNS);
+    assert_int_equal(parse(&o, "--sim-identity=process", "--sim-max-registrations=3",
+                           "--sim-max-luns=1000000", NULL),
+                     PRH_CLI_RUN);
+    assert_string_equal(o.sim_identity, "process");
+    assert_int_equal(o.sim_max_registrations, 3);
+    assert_int_equal(o.sim_max_luns, 1000000);
+    assert_int_equal(parse(&o, "--sim-identity=connection", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.sim_identity, "connection");
+}
+
+static void test_cli_sim_identity_and_limits_rejected(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "--sim-identity=host", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: unknown sim identity 'host' (expected guest, process "
+                                "or connection)\n");
+    assert_int_equal(parse(&o, "--sim-max-registrations=0", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: --sim-max-registrations needs a number from 1 to "
+                                "1000000, not '0'\n");
+    assert_int_equal(parse(&o, "--sim-max-luns=1000001", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "--sim-max-luns needs a number from 1 to 1000000"));
+    assert_int_equal(parse(&o, "--sim-max-luns=-1", NULL), PRH_CLI_ERROR);
 }
 
 static void test_cli_state_dir_relative_rejected(void **state)
@@ -523,6 +560,8 @@ int main(void)
         cmocka_unit_test(test_cli_transport_state_dir_profile),
         cmocka_unit_test(test_cli_state_dir_relative_rejected),
         cmocka_unit_test(test_cli_sim_profile_unknown_rejected),
+        cmocka_unit_test(test_cli_sim_identity_and_limits),
+        cmocka_unit_test(test_cli_sim_identity_and_limits_rejected),
         cmocka_unit_test(test_cli_workers_out_of_range_rejected),
         cmocka_unit_test(test_cli_sg_timeout_seconds),
         cmocka_unit_test(test_cli_partial_devices_and_multipathd_socket),

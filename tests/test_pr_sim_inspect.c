@@ -25,6 +25,24 @@ static void test_nexus_at_lists_every_known_nexus_and_stops(void **state)
     pr_sim_lun_free(lun);
 }
 
+static void test_nexus_count_follows_known_nexuses(void **state)
+{
+    (void)state;
+    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+
+    assert_int_equal(pr_sim_nexus_count(lun), 0);
+    th_register(lun, &a, 0, 0xa);
+    assert_int_equal(pr_sim_nexus_count(lun), 1);
+    assert_int_equal(pr_sim_queue_ua(lun, &b, SENSE_UA_POWER_ON_RESET), 0);
+    assert_int_equal(pr_sim_nexus_count(lun), 2);
+    /* Forgotten with its unit attention: only the registered one stays. */
+    pr_sim_nexus_forget(lun, &b);
+    pr_sim_nexus_forget(lun, &a);
+    assert_int_equal(pr_sim_nexus_count(lun), 1);
+    pr_sim_lun_free(lun);
+}
+
 static void test_pending_ua_at_reports_oldest_first_then_nothing(void **state)
 {
     (void)state;
@@ -47,6 +65,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nexus_at_lists_every_known_nexus_and_stops),
+        cmocka_unit_test(test_nexus_count_follows_known_nexuses),
         cmocka_unit_test(test_pending_ua_at_reports_oldest_first_then_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,16 +121,6 @@ static void test_sim_hard_link_is_same_lun(void **state)
     T->nexus_free(f->st, n);
 }
 
-static void test_sim_character_device_is_a_lun(void **state)
-{
-    struct fx *f = *state;
-    void *n = nexus_named(f->st, NULL, 1);
-    /* /dev/null: a character device, identified by st_rdev. */
-    assert_int_equal(prout(f->st, n, "/dev/null", PR_OUT_REGISTER, 0, 0, 5, 0), 0);
-    assert_true(tu_has_key(prin(f->st, n, "/dev/null", PR_IN_READ_KEYS), 5));
-    T->nexus_free(f->st, n);
-}
-
 static void test_sim_bad_fd_is_aborted_command(void **state)
 {
     struct fx *f = *state;
@@ -479,7 +469,6 @@ int main(void)
         TT(test_sim_same_file_two_fds_same_lun),
         TT(test_sim_different_files_different_luns),
         TT(test_sim_hard_link_is_same_lun),
-        TT(test_sim_character_device_is_a_lun),
         TT(test_sim_bad_fd_is_aborted_command),
         TT(test_sim_default_nexus_per_connection),
         TT(test_sim_default_nexus_without_credentials),

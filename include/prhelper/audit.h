@@ -48,19 +48,12 @@ struct prh_audit_client {
     uid_t uid;
     gid_t gid;
     char exe[256];    /* /proc/PID/exe target, else argv[0], else "" */
-    char guest[128];  /* QEMU's -name guest=..., "" if none */
+    char guest[128];  /* QEMU's -name guest=..., "" if none (qemu_peer.h) */
 };
 
 /* Fill from a peer; reads /proc/PID/{exe,cmdline} (proc_root: "/proc"). */
 void prh_audit_client_fill(struct prh_audit_client *c, const struct prh_peer *peer,
                            const char *proc_root);
-
-/*
- * QEMU's guest name from its NUL-separated command line: "-name NAME",
- * "-name guest=NAME,..." (also "--name", "-name=..."), with QEMU's ","
- * escaping (",,") undone.  true and out set, or false.
- */
-bool prh_audit_guest_name(const char *cmdline, size_t len, char *out, size_t outlen);
 
 /* The device behind a client's fd. */
 struct prh_audit_device {
@@ -91,6 +84,8 @@ struct prh_audit_record {
     struct timespec time;                 /* CLOCK_REALTIME */
     const char *transport;
     const struct prh_audit_client *client;
+    const char *nexus;                    /* the transport's I_T nexus (sim:
+                                             "TransportID@RTPI"), NULL if none */
     const struct prh_audit_device *device; /* NULL for CLIENT_DENIED */
     const struct prh_request *req;         /* NULL for CLIENT_DENIED */
     const struct prh_reply *reply;         /* NULL for CLIENT_DENIED */

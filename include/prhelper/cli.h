@@ -2,7 +2,8 @@
 /*
  * cli.h - prhelper's command line, compatible with qemu-pr-helper's
  * (short options hVk:f:dT:u:g:vq and their long forms) plus prhelper's
- * own long options (--transport, --state-dir, --sim-profile, --workers,
+ * own long options (--transport, --state-dir, --sim-profile, --sim-identity,
+ * --sim-max-registrations, --sim-max-luns, --workers,
  * --max-clients, --socket-mode, --socket-group, --frame-timeout,
  * --no-seccomp, ...).
  */
@@ -47,6 +48,9 @@ struct prh_options {
     const char *trace_file;    /* --trace-file, NULL: none */
     const char *state_dir;
     const char *sim_profile;
+    const char *sim_identity;  /* --sim-identity: guest (default), process, connection */
+    unsigned sim_max_registrations; /* --sim-max-registrations */
+    unsigned sim_max_luns;     /* --sim-max-luns */
     unsigned workers;
     unsigned max_clients;
     unsigned sg_timeout_s;     /* --sg-timeout, 0 = default */

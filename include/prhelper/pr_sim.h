@@ -188,6 +188,8 @@ bool pr_sim_registration_at(const struct pr_sim_lun *lun, size_t i,
                             struct pr_sim_registration_view *out);
 /* Number of unit attentions pending for a nexus. */
 size_t pr_sim_pending_ua_count(const struct pr_sim_lun *lun, const struct pr_sim_nexus *nexus);
+/* Number of nexuses the LUN remembers (see pr_sim_nexus_at()). */
+size_t pr_sim_nexus_count(const struct pr_sim_lun *lun);
 /*
  * Known nexus number i (a nexus the LUN remembers: registered, with
  * pending unit attentions, or seen and not yet lost), most recently

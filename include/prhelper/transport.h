@@ -56,6 +56,10 @@ struct prh_transport_options {
     bool allow_partial_devices;   /* --allow-partial-devices */
     const char *multipathd_socket; /* --multipathd-socket; NULL default, "none" never */
     struct prh_metrics *metrics;  /* refusals are counted here (may be NULL) */
+    const char *sim_identity;       /* --sim-identity; NULL: guest (transport_sim.h) */
+    unsigned sim_max_registrations; /* --sim-max-registrations; 0: the default */
+    unsigned sim_max_luns;          /* --sim-max-luns; 0: the default */
+    const char *proc_root;          /* peers' /proc entries; NULL: "/proc" (tests) */
 };
 
 enum prh_result_kind {

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_e2e_guest.c - the built prhelper on the sim transport with QEMU-like
+ * clients: child processes whose command line carries "-name guest=..."
+ * (tests/fake_qemu.h).  A guest keeps its registrations across reconnects
+ * and QEMU restarts on the default settings; QEMU 11's PR live migration;
+ * the TransportID in ctl state, the audit record and the request trace;
+ * the registration and LUN bounds; non-disk fds.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/wait.h>
+
+#include "fake_qemu.h"
+#include "prh_test_util.h"
+
+#ifndef PRH_DAEMON_BIN
+#error "PRH_DAEMON_BIN comes from src/CMakeLists.txt"
+#endif
+
+#define VM1 "iqn.2026-01.org.prhelper.sim:guest.vm1,i,0x800000000001@1"
+
+struct fx {
+    char *dir;
+    char sock[256], ctl[256], state[256], log[256], audit[256], trace[256];
+    char *disk;
+    int devfd;
+    pid_t pid;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    f->dir = tu_tmpdir();
+    snprintf(f->sock, sizeof(f->sock), "%s/prh.sock", f->dir);
+    snprintf(f->ctl, sizeof(f->ctl), "%s/ctl.sock", f->dir);
+    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
+    snprintf(f->log, sizeof(f->log), "%s/stderr", f->dir);
+    snprintf(f->audit, sizeof(f->audit), "%s/audit.jsonl", f->dir);
+    snprintf(f->trace, sizeof(f->trace), "%s/trace.jsonl", f->dir);
+    f->disk = tu_disk(f->dir, "disk");
+    f->devfd = open(f->disk, O_RDWR | O_CLOEXEC);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f->pid > 0) {
+        kill(f->pid, SIGTERM);
+        tu_wait_exit(f->pid, 10000);
+    }
+    close(f->devfd);
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f->disk);
+    free(f);
+    return 0;
+}
+
+/* Start the daemon (control socket, audit file, trace file, -v -v) plus extra. */
+static void start_daemon(struct fx *f, const char *extra1, const char *extra2)
+{
+    char sockopt[300], stateopt[300], ctlopt[300], auditopt[300], traceopt[300];
+    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
+    snprintf(ctlopt, sizeof(ctlopt), "--control=%s", f->ctl);
+    snprintf(auditopt, sizeof(auditopt), "--audit=file:%s", f->audit);
+    snprintf(traceopt, sizeof(traceopt), "--trace-file=%s", f->trace);
+    const char *argv[] = { PRH_DAEMON_BIN, "--transport=sim", "-v", sockopt, stateopt, ctlopt,
+                           auditopt, traceopt, extra1, extra2, NULL };
+    f->pid = fork();
+    assert_true(f->pid >= 0);
+    if (f->pid == 0) {
+        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        dup2(fd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    long end = tu_now_ms() + 10000;
+    struct stat sb;
+    while (stat(f->sock, &sb) != 0 || stat(f->ctl, &sb) != 0) {
+        assert_true(tu_now_ms() < end);
+        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
+        tu_sleep_ms(5);
+    }
+}
+
+static int stop_daemon(struct fx *f)
+{
+    kill(f->pid, SIGTERM);
+    int r = tu_wait_exit(f->pid, 10000);
+    f->pid = 0;
+    return r;
+}
+
+/* Run argv with stdout+stderr into out (static); exit status. */
+static int run(const char *const *argv, char **out)
+{
+    static char buf[16384];
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    close(p[0]);
+    *out = buf;
+    return tu_wait_exit(pid, 30000);
+}
+
+static const char *ctl(struct fx *f, const char *a1, const char *a2)
+{
+    char c[300];
+    char *out;
+    snprintf(c, sizeof(c), "--control=%s", f->ctl);
+    const char *argv[] = { PRH_CLI_BIN, c, "ctl", a1, a2, NULL };
+    assert_int_equal(run(argv, &out), 0);
+    return out;
+}
+
+static int cli(struct fx *f, const char *dev, const char *a1, const char *a2, char **out)
+{
+    char k[300];
+    snprintf(k, sizeof(k), "--socket=%s", f->sock);
+    const char *argv[] = { PRH_CLI_BIN, k, dev, a1, a2, NULL };
+    return run(argv, out);
+}
+
+static struct prh_reply r;
+
+/* The whole of a file, malloc'd ("" if missing). */
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *buf = calloc(1, 1 << 20);
+    if (fp) {
+        buf[fread(buf, 1, (1 << 20) - 1, fp)] = '\0';
+        fclose(fp);
+    }
+    return buf;
+}
+
+static void guest(struct fx *f, struct fake_qemu *q, const char *name)
+{
+    assert_int_equal(fq_start_guest(q, f->sock, name), 0);
+}
+
+/* ---- one guest, one initiator, on the default settings ----------------------------------- */
+
+static void test_e2e_guest_keeps_registration_across_reconnect_and_restart(void **state)
+{
+    struct fx *f = *state;
+    struct fake_qemu q;
+    start_daemon(f, NULL, NULL);
+    guest(f, &q, "vm1");
+    assert_int_equal(tu_prout(q.conn, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa1, 0, &r),
+                     SCSI_STATUS_GOOD);
+    assert_int_equal(tu_prout(q.conn, f->devfd, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa1, 0, 0, &r),
+                     SCSI_STATUS_GOOD);
+    /* The connection drops and the same QEMU comes back (as after a
+     * helper restart): its own key still works, so it can change it. */
+    close(q.conn);
+    q.conn = fq_reconnect(&q);
+    assert_true(q.conn >= 0);
+    assert_int_equal(tu_prout(q.conn, f->devfd, PR_OUT_REGISTER, 0, 0xa1, 0xa2, 0, &r),
+                     SCSI_STATUS_GOOD);
+    assert_int_equal(fq_close(&q), 0);
+    /* QEMU restarted: a new process of the guest finds its reservation. */
+    guest(f, &q, "vm1");
+    assert_int_equal(tu_prin(q.conn, f->devfd, PR_IN_READ_RESERVATION, 64, &r), SCSI_STATUS_GOOD);
+    assert_int_equal(scsi_get_be64(r.data + 8), 0xa2);
+    assert_int_equal(tu_prout(q.conn, f->devfd, PR_OUT_RELEASE, PR_TYPE_WE_RO, 0xa2, 0, 0, &r),
+                     SCSI_STATUS_GOOD);
+    const char *st = ctl(f, "state", f->disk);
+    assert_non_null(strstr(st, "0xa2"));
+    assert_non_null(strstr(st, "iqn.2026-01.org.prhelper.sim:guest.vm1,i,0x800000000001"));
+    st = ctl(f, "state", NULL);
+    assert_non_null(strstr(st, "connections: 1"));
+    assert_non_null(strstr(st, "guest-name  " VM1));
+    assert_int_equal(fq_close(&q), 0);
+    assert_int_equal(stop_daemon(f), 0);
+
+    /* The TransportID in the audit record and the request trace. */
+    char *audit = slurp(f->audit);
+    assert_non_null(strstr(audit, "\"nexus\":\"" VM1 "\""));
+    assert_non_null(strstr(audit, "\"guest\":\"vm1\""));
+    free(audit);
+    char *trace = slurp(f->trace);
+    assert_non_null(strstr(trace, "\"nexus\":\"" VM1 "\""));
+    free(trace);
+}
+
+static void test_e2e_guest_two_guests_are_two_initiators(void **state)
+{
+    struct fx *f = *state;
+    struct fake_qemu a, b;
+    start_daemon(f, NULL, NULL);
+    guest(f, &a, "vm1");
+    guest(f, &b, "vm2");
+    assert_int_equal(tu_prout(a.conn, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa, 0, &r),
+                     SCSI_STATUS_GOOD);
+    assert_int_equal(tu_prout(b.conn, f->devfd, PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0, 0, &r),
+                     SCSI_STATUS_RESERVATION_CONFLICT);
+    fq_close(&a);
+    fq_close(&b);
+    assert_int_equal(stop_daemon(f), 0);
+}
+
+/* ---- PR live migration --------------------------------------------------------------- */
+
+struct mig {
+    int other;
+    struct fake_qemu src, dst;
+};
+
+static void mig_start(struct fx *f, struct mig *m)
+{
+    m->other = tu_connect_hs(f->sock, "prhelper-nexus:host-b/e2e");
+    assert_true(m->other >= 0);
+    assert_int_equal(tu_prout(m->other, f->devfd, PR_OUT_REGISTER, 0, 0, 0xb, 0, &r),
+                     SCSI_STATUS_GOOD);
+    guest(f, &m->src, "vm1");
+    assert_int_equal(tu_prout(m->src.conn, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa, 0, &r),
+                     SCSI_STATUS_GOOD);
+    assert_int_equal(tu_prout(m->src.conn, f->devfd, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa, 0, 0, &r),
+                     SCSI_STATUS_GOOD);
+    /* The destination QEMU on the same host, while the source is connected:
+     * REGISTER AND IGNORE EXISTING KEY, then PREEMPT with its own key and type. */
+    guest(f, &m->dst, "vm1");
+    assert_int_equal(tu_prout(m->dst.conn, f->devfd, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0xa, 0, &r),
+                     SCSI_STATUS_GOOD);
+    assert_int_equal(tu_prout(m->dst.conn, f->devfd, PR_OUT_PREEMPT, PR_TYPE_WE_RO, 0xa, 0xa, 0,
+                              &r),
+                     SCSI_STATUS_GOOD);
+}
+
+static void mig_end(struct fx *f, struct mig *m)
+{
+    close(m->other);
+    fq_close(&m->src);
+    fq_close(&m->dst);
+    assert_int_equal(stop_daemon(f), 0);
+}
+
+static void test_e2e_guest_live_migration_on_one_host(void **state)
+{
+    struct fx *f = *state;
+    struct mig m;
+    start_daemon(f, NULL, NULL);
+    mig_start(f, &m);
+    /* One initiator: the reservation and its key stay; host-b untouched,
+     * without a unit attention. */
+    assert_int_equal(tu_prin(m.other, f->devfd, PR_IN_READ_KEYS, 64, &r), SCSI_STATUS_GOOD);
+    assert_int_equal(tu_key_count(&r), 2);
+    assert_true(tu_has_key(&r, 0xa) && tu_has_key(&r, 0xb));
+    assert_int_equal(tu_prin(m.dst.conn, f->devfd, PR_IN_READ_RESERVATION, 64, &r),
+                     SCSI_STATUS_GOOD);
+    assert_int_equal(scsi_get_be64(r.data + 8), 0xa);
+    assert_int_equal(r.data[21], PR_TYPE_WE_RO);
+    /* The source goes away; the destination keeps the guest's reservation. */
+    fq_close(&m.src);
+    assert_int_equal(tu_prout(m.dst.conn, f->devfd, PR_OUT_RELEASE, PR_TYPE_WE_RO, 0xa, 0, 0, &r),
+                     SCSI_STATUS_GOOD);
+    mig_end(f, &m);
+}
+
+static void test_e2e_process_identity_live_migration_moves_the_reservation(void **state)
+{
+    struct fx *f = *state;
+    struct mig m;
+    start_daemon(f, "--sim-identity=process", NULL);
+    mig_start(f, &m);
+    assert_int_equal(tu_prin(m.other, f->devfd, PR_IN_READ_KEYS, 64, &r), SCSI_STATUS_GOOD);
+    assert_int_equal(tu_key_count(&r), 2);
+    /* The source process was preempted. */
+    assert_int_equal(tu_prin(m.src.conn, f->devfd, PR_IN_READ_KEYS, 64, &r),
+                     SCSI_STATUS_CHECK_CONDITION);
+    assert_int_equal(r.sense[12], 0x2a);
+    assert_int_equal(r.sense[13], 0x05);
+    char want[64];
+    snprintf(want, sizeof(want), "pid.%ld.", (long)m.dst.pid);
+    const char *st = ctl(f, "state", f->disk);
+    assert_non_null(strstr(st, want));
+    mig_end(f, &m);
+}
+
+/* ---- bounds and non-disks -------------------------------------------------------------- */
+
+static void test_e2e_registration_limit_answers_insufficient_registration_resources(void **state)
+{
+    struct fx *f = *state;
+    char *out;
+    start_daemon(f, "--sim-max-registrations=1", NULL);
+    int a = tu_connect_hs(f->sock, "prhelper-nexus:a/1");
+    assert_int_equal(tu_prout(a, f->devfd, PR_OUT_REGISTER, 0, 0, 1, 0, &r), SCSI_STATUS_GOOD);
+    assert_int_equal(cli(f, f->disk, "register", "0x2", &out), 2);
+    assert_non_null(strstr(out, "INSUFFICIENT REGISTRATION RESOURCES"));
+    close(a);
+    assert_int_equal(stop_daemon(f), 0);
+    char *log = slurp(f->log);
+    assert_non_null(strstr(log, "(--sim-max-registrations)"));
+    free(log);
+}
+
+static void test_e2e_lun_limit_and_non_disks_are_refused_with_a_log(void **state)
+{
+    struct fx *f = *state;
+    char *out;
+    start_daemon(f, "--sim-max-luns=1", NULL);
+    assert_int_equal(cli(f, f->disk, "register", "0x1", &out), 0);
+    char *other = tu_disk(f->dir, "other");
+    assert_int_equal(cli(f, other, "read-keys", NULL, &out), 2);
+    assert_non_null(strstr(out, "INSUFFICIENT RESOURCES"));
+    assert_int_equal(cli(f, "/dev/null", "read-keys", NULL, &out), 2);
+    assert_non_null(strstr(out, "LOGICAL UNIT NOT SUPPORTED"));
+    assert_int_equal(cli(f, f->dir, "read-keys", NULL, &out), 2);
+    assert_non_null(strstr(out, "LOGICAL UNIT NOT SUPPORTED"));
+    assert_int_equal(stop_daemon(f), 0);
+    char *log = slurp(f->log);
+    assert_non_null(strstr(log, "the LUN table is full (--sim-max-luns=1"));
+    assert_non_null(strstr(log, "character device 1:3, not an sg device"));
+    assert_non_null(strstr(log, "a directory, not a disk"));
+    free(log);
+    free(other);
+}
+
+#define TT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        TT(test_e2e_guest_keeps_registration_across_reconnect_and_restart),
+        TT(test_e2e_guest_two_guests_are_two_initiators),
+        TT(test_e2e_guest_live_migration_on_one_host),
+        TT(test_e2e_process_identity_live_migration_moves_the_reservation),
+        TT(test_e2e_registration_limit_answers_insufficient_registration_resources),
+        TT(test_e2e_lun_limit_and_non_disks_are_refused_with_a_log),
+    };
+    return cmocka_run_group_tests_name("e2e_guest", tests, NULL, NULL);
+}
