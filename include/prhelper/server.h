@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * server.h - the event loop: accepts connections on a listening Unix
- * socket, runs each through the handshake / request / reply state
- * machine without ever blocking on one of them, and hands requests to a
- * worker pool.  One request in flight per connection.
+ * server.h - the daemon's connections: the main loop accepts on the
+ * listening Unix socket and owns signals, timers and shutdown; an elastic
+ * pool of threads (workers.h) waits on the client sockets, and the thread
+ * that wakes for one reads its request, runs it and replies.  No client
+ * waits for another client or another client's device.  One request in
+ * flight per connection.  docs/daemon.md has the picture.
  */
 #ifndef PRHELPER_SERVER_H
 #define PRHELPER_SERVER_H
@@ -26,7 +28,9 @@ struct prh_server_config {
     ino_t socket_ino;
     const struct prh_transport *transport;
     void *transport_state;
-    unsigned workers;                    /* 0: default (4) */
+    unsigned workers;                    /* threads kept (MIN); 0: number of CPUs */
+    unsigned workers_max;                /* at most (MAX); 0: 64, and at least workers */
+    unsigned worker_idle_ms;             /* extra threads idle this long exit; 0: 10 s */
     unsigned max_clients;                /* 0: default (1024) */
     int signal_fd;                       /* signalfd to watch, or -1 */
     unsigned drain_timeout_ms;           /* replies after stop; 0: 5000 */
@@ -37,6 +41,10 @@ struct prh_server_config {
     struct prh_metrics *metrics;         /* NULL: none */
     const struct prh_policy *policy;     /* --allow-*; NULL: allow all */
     const char *sysfs_root;              /* WWIDs are read here; NULL: "/sys" */
+    bool untimed;                        /* nobody reads the duration histogram (no
+                                            --metrics-file, no --control): skip its
+                                            clock reads */
+    bool no_peer_pidfd;                  /* tests: as on kernels without SO_PEERPIDFD */
 };
 
 struct prh_server;
@@ -58,9 +66,14 @@ struct prh_server_stats {
     unsigned long accepted;
     unsigned long requests;
     unsigned long protocol_errors;
-    unsigned long rejected;  /* over max_clients */
+    unsigned long rejected;  /* over max_clients, refused by policy, out of fds */
+    unsigned long fd_limit;  /* of those: accepted and closed for lack of fds */
     unsigned long timeouts;  /* closed by frame_timeout_ms */
+    unsigned long busy_fd_lost; /* requests answered BUSY: their fd did not fit */
     unsigned clients;        /* currently connected */
+    unsigned threads;        /* pool threads now */
+    unsigned threads_peak;   /* most pool threads at once */
+    unsigned long thread_limit_hits; /* a thread was wanted beyond workers_max */
 };
 void prh_server_get_stats(struct prh_server *srv, struct prh_server_stats *out);
 
