@@ -49,7 +49,6 @@
 #include "prhelper/request.h"
 #include "prhelper/workers.h"
 
-#define PRH_DEFAULT_MAX_CLIENTS 1024
 #define PRH_DEFAULT_DRAIN_MS 5000
 #define SWEEP_MS 100       /* frame timeouts are checked this often (while any runs) */
 #define PAUSED_RETRY_MS 200 /* accepting paused for lack of fds: retried this often */
@@ -424,9 +423,10 @@ static void on_limit(void *opaque, unsigned threads)
 
     prh_metrics_worker_limit(srv->cfg.metrics);
     if (!atomic_exchange(&srv->limit_logged, true))
-        prh_log(1, "all %u worker threads are inside device calls: further requests wait for "
-                   "one of them (--workers=MIN:MAX raises the limit; logged once)",
-                threads);
+        prh_log(1, "all %u worker threads are inside device calls (more than --workers MAX, "
+                   "%u): other clients wait until one returns (logged once; counted in "
+                   "prhelper_worker_limit_reached_total)",
+                threads, srv->cfg.workers_max);
 }
 
 static void threads_changed(void *opaque, int delta)
@@ -605,14 +605,7 @@ static void begin_stop(struct prh_server *srv)
     close(srv->cfg.listen_fd);
     srv->cfg.listen_fd = -1;
     srv->listen_paused = false;
-    if (srv->cfg.socket_path) {
-        struct stat sb;
-        /* Another helper may have taken the path over: leave it alone. */
-        if (!srv->cfg.check_socket_inode ||
-            (stat(srv->cfg.socket_path, &sb) == 0 && sb.st_dev == srv->cfg.socket_dev &&
-             sb.st_ino == srv->cfg.socket_ino))
-            unlink(srv->cfg.socket_path);
-    }
+    prh_server_unlink_socket(&srv->cfg);
     srv->drain_deadline_ms = coarse_ms() + (long)srv->cfg.drain_timeout_ms;
     /* Wake the idle and half-received clients (EOF): their threads close
      * them.  A request in flight still sends its reply (SHUT_RD only). */
@@ -620,6 +613,18 @@ static void begin_stop(struct prh_server *srv)
     for (struct client *c = srv->clients; c; c = c->next)
         shutdown(c->sock, SHUT_RD);
     pthread_mutex_unlock(&srv->lock);
+}
+
+void prh_server_unlink_socket(const struct prh_server_config *cfg)
+{
+    struct stat sb;
+
+    if (!cfg->socket_path)
+        return;
+    /* Another helper may have taken the path over: leave it alone. */
+    if (!cfg->check_socket_inode || (stat(cfg->socket_path, &sb) == 0 &&
+                                     sb.st_dev == cfg->socket_dev && sb.st_ino == cfg->socket_ino))
+        unlink(cfg->socket_path);
 }
 
 static unsigned ncpus(void)
@@ -654,8 +659,10 @@ struct prh_server *prh_server_new(const struct prh_server_config *cfg)
         srv->cfg.workers_max = PRH_POOL_DEFAULT_MAX;
     if (srv->cfg.workers_max < srv->cfg.workers)
         srv->cfg.workers_max = srv->cfg.workers;
+    if (srv->cfg.workers_max >= PRH_POOL_MAX_THREADS)
+        srv->cfg.workers_max = PRH_POOL_MAX_THREADS - 1;
     if (!srv->cfg.max_clients)
-        srv->cfg.max_clients = PRH_DEFAULT_MAX_CLIENTS;
+        srv->cfg.max_clients = PRH_SERVER_DEFAULT_MAX_CLIENTS;
     if (!srv->cfg.drain_timeout_ms)
         srv->cfg.drain_timeout_ms = PRH_DEFAULT_DRAIN_MS;
     srv->main_ep = epoll_create1(EPOLL_CLOEXEC);
@@ -683,7 +690,9 @@ struct prh_server *prh_server_new(const struct prh_server_config *cfg)
     struct prh_pool_config pc = {
         .epfd = srv->client_ep,
         .min = srv->cfg.workers,
-        .max = srv->cfg.workers_max,
+        /* MAX threads inside device calls, and one more to read the
+         * other clients' sockets: MAX stalled devices stall nobody else. */
+        .max = srv->cfg.workers_max + 1,
         .idle_ms = srv->cfg.worker_idle_ms,
         .handle = client_event,
         .thread_exit = thread_exit,

@@ -20,6 +20,8 @@ struct prh_audit;
 struct prh_metrics;
 struct prh_policy;
 
+#define PRH_SERVER_DEFAULT_MAX_CLIENTS 1024u
+
 struct prh_server_config {
     int listen_fd;                       /* listening, taken over by the server */
     const char *socket_path;             /* unlinked when accepting stops; NULL: keep */
@@ -29,7 +31,9 @@ struct prh_server_config {
     const struct prh_transport *transport;
     void *transport_state;
     unsigned workers;                    /* threads kept (MIN); 0: number of CPUs */
-    unsigned workers_max;                /* at most (MAX); 0: 64, and at least workers */
+    unsigned workers_max;                /* at most this many inside device calls (MAX),
+                                            plus one reading the other sockets; 0: 64,
+                                            and at least workers */
     unsigned worker_idle_ms;             /* extra threads idle this long exit; 0: 10 s */
     unsigned max_clients;                /* 0: default (1024) */
     int signal_fd;                       /* signalfd to watch, or -1 */
@@ -57,6 +61,13 @@ struct prh_server *prh_server_new(const struct prh_server_config *cfg);
  * flight and send their replies, close every client.  Returns 0.
  */
 int prh_server_run(struct prh_server *srv);
+/*
+ * Remove cfg->socket_path if it still names the socket we bound (with
+ * check_socket_inode: st_dev and st_ino match), else leave it: another
+ * helper may have taken the path over.  The server calls it when it stops
+ * accepting; prhelper's start-up failures call it too.
+ */
+void prh_server_unlink_socket(const struct prh_server_config *cfg);
 /* Thread- and signal-safe request to stop. */
 void prh_server_stop(struct prh_server *srv);
 void prh_server_free(struct prh_server *srv);
