@@ -81,6 +81,7 @@ static const char *const kill_calls[] = {
  * read: it fails with ENOSYS, and glibc's pthread_create() then uses
  * clone().
  */
+#ifndef PRH_SANITIZER_BUILD /* sanitizer runtimes fork: clone stays allowed there */
 static int add_clone_rules(scmp_filter_ctx ctx)
 {
     int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
@@ -92,6 +93,7 @@ static int add_clone_rules(scmp_filter_ctx ctx)
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     return r;
 }
+#endif
 
 static bool in_list(const char *const *list, const char *name)
 {

@@ -481,6 +481,55 @@ static bool drop_with_reserve(struct prh_server *srv, int err)
     return true;
 }
 
+/* A new client the pool never saw: undo accept_clients(). */
+static void forget_client(struct prh_server *srv, struct client *c)
+{
+    set_timer(c, false, T_HANDSHAKE, false);
+    pthread_mutex_lock(&srv->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    close(c->sock);
+    pthread_mutex_unlock(&srv->lock);
+    atomic_fetch_sub(&srv->nclients, 1);
+    prh_metrics_clients_add(srv->cfg.metrics, -1);
+    free(c);
+}
+
+/* Policy, the feature word, the epoll set.  false: drop it. */
+static bool start_client(struct prh_server *srv, struct client *c)
+{
+    uint32_t events = EPOLLIN;
+
+    if (!prh_policy_allows_socket(srv->cfg.policy, c->sock)) {
+        /* The record (with /proc reads) is written by a pool thread. */
+        atomic_fetch_add(&srv->rejected, 1);
+        prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_POLICY);
+        c->state = C_REFUSED;
+        events = EPOLLOUT;
+    } else {
+        /* The word fits a fresh socket; if not, a pool thread sends the rest. */
+        uint8_t word[PRH_WIRE_FEATURE_SIZE];
+        prh_wire_encode_features(word, PRH_WIRE_FEATURES);
+        ssize_t n = send(c->sock, word, sizeof(word), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return false;
+        c->hs_off = (uint8_t)(n > 0 ? n : 0);
+        c->state = c->hs_off == sizeof(word) ? C_RECV : C_HS_SEND;
+        if (c->state == C_HS_SEND)
+            events = EPOLLOUT;
+        set_timer(c, true, T_HANDSHAKE, false);
+        atomic_fetch_add(&srv->accepted, 1);
+    }
+    atomic_store(&c->out_waiting, (events & EPOLLOUT) != 0);
+    struct epoll_event ev = { .events = events | EPOLLONESHOT, .data.ptr = c };
+    prh_pool_handoff(c);
+    return epoll_ctl(srv->client_ep, EPOLL_CTL_ADD, c->sock, &ev) == 0;
+}
+
 static void accept_clients(struct prh_server *srv)
 {
     for (;;) {
@@ -514,30 +563,8 @@ static void accept_clients(struct prh_server *srv)
         c->sock = fd;
         c->conn.peer.serial = ++srv->serial;
         prh_wire_frame_init(&c->rx);
-        uint32_t events = EPOLLIN;
-        if (!prh_policy_allows_socket(srv->cfg.policy, fd)) {
-            /* The record (with /proc reads) is written by a pool thread. */
-            atomic_fetch_add(&srv->rejected, 1);
-            prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_POLICY);
-            c->state = C_REFUSED;
-            events = EPOLLOUT;
-        } else {
-            /* The word fits a fresh socket; if not, a pool thread sends the rest. */
-            uint8_t word[PRH_WIRE_FEATURE_SIZE];
-            prh_wire_encode_features(word, PRH_WIRE_FEATURES);
-            ssize_t n = send(fd, word, sizeof(word), MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                close(fd);
-                free(c);
-                continue;
-            }
-            c->hs_off = (uint8_t)(n > 0 ? n : 0);
-            c->state = c->hs_off == sizeof(word) ? C_RECV : C_HS_SEND;
-            if (c->state == C_HS_SEND)
-                events = EPOLLOUT;
-            set_timer(c, true, T_HANDSHAKE, false);
-            atomic_fetch_add(&srv->accepted, 1);
-        }
+        /* Counted before its first byte goes out: whoever sees the
+         * handshake also sees the client in the stats. */
         pthread_mutex_lock(&srv->lock);
         c->next = srv->clients;
         if (srv->clients)
@@ -546,21 +573,8 @@ static void accept_clients(struct prh_server *srv)
         pthread_mutex_unlock(&srv->lock);
         atomic_fetch_add(&srv->nclients, 1);
         prh_metrics_clients_add(srv->cfg.metrics, 1);
-        atomic_store(&c->out_waiting, (events & EPOLLOUT) != 0);
-        struct epoll_event ev = { .events = events | EPOLLONESHOT, .data.ptr = c };
-        prh_pool_handoff(c);
-        if (epoll_ctl(srv->client_ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            set_timer(c, false, T_HANDSHAKE, false);
-            pthread_mutex_lock(&srv->lock);
-            srv->clients = c->next;
-            if (c->next)
-                c->next->prev = NULL;
-            pthread_mutex_unlock(&srv->lock);
-            atomic_fetch_sub(&srv->nclients, 1);
-            prh_metrics_clients_add(srv->cfg.metrics, -1);
-            close(fd);
-            free(c);
-        }
+        if (!start_client(srv, c))
+            forget_client(srv, c);
     }
 }
 
