@@ -211,7 +211,7 @@ static int add_conditional(scmp_filter_ctx ctx, const char *t)
 
     /* sd_notify()/the journal: AF_UNIX datagram sockets only (no stream
      * socket, so no connection to another daemon's control socket). */
-    r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+    r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
     if (r < 0)
         return r;
@@ -220,7 +220,7 @@ static int add_conditional(scmp_filter_ctx ctx, const char *t)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
         if (r == 0)
             r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-                                 SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+                                 SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
                                  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
         if (r == 0)
             r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);

@@ -82,6 +82,7 @@ struct reqbuf {
 struct client {
     struct prh_server *srv;
     struct client *prev, *next; /* srv->clients, under srv->lock */
+    uint64_t serial;            /* connection number, for the main loop's log lines */
     int sock;
     uint8_t state;              /* enum client_state */
     bool ready;                 /* prh_conn_setup() done */
@@ -213,14 +214,16 @@ static void set_timer(struct client *c, bool want, enum timer_what what, bool wa
 static void client_close(struct prh_pool_thread *t, struct client *c, const char *why);
 
 /* Wait for the next event of c: the last thing a thread does with c. */
-static void arm(struct prh_pool_thread *t, struct client *c, uint32_t events)
+static void client_arm(struct prh_pool_thread *t, struct client *c, uint32_t events)
 {
     struct epoll_event ev = { .events = events | EPOLLONESHOT, .data.ptr = c };
+    int ep = c->srv->client_ep, sock = c->sock;
 
     atomic_store(&c->out_waiting, (events & EPOLLOUT) != 0);
+    /* From here c may be another thread's: no more reads of it. */
     prh_pool_handoff(c);
-    if (epoll_ctl(c->srv->client_ep, EPOLL_CTL_MOD, c->sock, &ev) < 0)
-        client_close(t, c, "cannot wait for the socket");
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, sock, &ev) < 0)
+        client_close(t, c, "cannot wait for the socket"); /* not armed: still ours */
 }
 
 static void client_close(struct prh_pool_thread *t, struct client *c, const char *why)
@@ -274,7 +277,7 @@ static void client_send_reply(struct prh_pool_thread *t, struct client *c, struc
         buf_keep(t, c);
         c->state = C_REPLY;
         set_timer(c, true, T_REPLY, true);
-        return arm(t, c, EPOLLOUT);
+        return client_arm(t, c, EPOLLOUT);
     }
     buf_release(t, c);
     set_timer(c, false, T_REPLY, true);
@@ -284,7 +287,7 @@ static void client_send_reply(struct prh_pool_thread *t, struct client *c, struc
         return client_close(t, c, "shutdown");
     /* Re-arm rather than read on: a client rarely has its next request
      * queued already, and epoll reports it at once if it has. */
-    arm(t, c, EPOLLIN);
+    client_arm(t, c, EPOLLIN);
 }
 
 /* A whole request: run it on this thread and answer. */
@@ -329,7 +332,7 @@ static void client_recv(struct prh_pool_thread *t, struct client *c)
                 buf_keep(t, c); /* half a parameter list waits in it */
             set_timer(c, c->rx.state == PRH_RX_FEATURES || prh_wire_frame_mid(&c->rx),
                       c->rx.state == PRH_RX_FEATURES ? T_HANDSHAKE : T_REQUEST, true);
-            return arm(t, c, EPOLLIN);
+            return client_arm(t, c, EPOLLIN);
         }
         if (r == PRH_WIRE_CLOSED)
             return client_close(t, c, "eof");
@@ -361,13 +364,13 @@ static void client_send_word(struct prh_pool_thread *t, struct client *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return arm(t, c, EPOLLOUT);
+            return client_arm(t, c, EPOLLOUT);
         if (n < 0)
             return client_close(t, c, "write error");
         c->hs_off = (uint8_t)(c->hs_off + n);
     }
     c->state = C_RECV;
-    arm(t, c, EPOLLIN);
+    client_arm(t, c, EPOLLIN);
 }
 
 /* One event of one client, on a pool thread. */
@@ -526,8 +529,9 @@ static bool start_client(struct prh_server *srv, struct client *c)
     }
     atomic_store(&c->out_waiting, (events & EPOLLOUT) != 0);
     struct epoll_event ev = { .events = events | EPOLLONESHOT, .data.ptr = c };
+    int sock = c->sock;
     prh_pool_handoff(c);
-    return epoll_ctl(srv->client_ep, EPOLL_CTL_ADD, c->sock, &ev) == 0;
+    return epoll_ctl(srv->client_ep, EPOLL_CTL_ADD, sock, &ev) == 0;
 }
 
 static void accept_clients(struct prh_server *srv)
@@ -561,7 +565,7 @@ static void accept_clients(struct prh_server *srv)
         }
         c->srv = srv;
         c->sock = fd;
-        c->conn.peer.serial = ++srv->serial;
+        c->serial = c->conn.peer.serial = ++srv->serial;
         prh_wire_frame_init(&c->rx);
         /* Counted before its first byte goes out: whoever sees the
          * handshake also sees the client in the stats. */
@@ -598,11 +602,11 @@ static void kick_clients(struct prh_server *srv, long now, bool drain)
             prh_metrics_protocol_error(srv->cfg.metrics, PRH_METRICS_FRAME_TIMEOUT);
             unsigned what = atomic_load(&c->timer_what);
             prh_log(1, "client %llu: %s not completed within %u ms, closing socket.",
-                    (unsigned long long)c->conn.peer.serial,
+                    (unsigned long long)c->serial,
                     what == T_REPLY ? "reply" : what == T_HANDSHAKE ? "handshake" : "request",
                     srv->cfg.frame_timeout_ms);
             prh_trace(PRH_TRACE_PROTOCOL_ERROR, "client=%llu error=frame timeout",
-                      (unsigned long long)c->conn.peer.serial);
+                      (unsigned long long)c->serial);
         }
         /* Its pool thread wakes (EOF, HUP) and closes it. */
         shutdown(c->sock, SHUT_RDWR);
