@@ -15,6 +15,7 @@
 
 void prh_wire_frame_init(struct prh_wire_frame *f)
 {
+    memset(f, 0, sizeof(*f));
     f->state = PRH_RX_FEATURES;
     f->got = 0;
     f->fd = -1;
