@@ -1,17 +1,32 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""report.py RESULTS_DIR PNG - turn scripts/bench's raw rows into report.md
-(tables, the ratios against the issue's targets) and a gnuplot PNG of
-latency vs clients.  Every run's row stays in the *.tsv files; a table cell
-is the median over the rounds."""
+"""report.py RESULTS_DIR [--docs DOCS_DIR] - turn one scripts/bench run into
+report.md (tables, the issue's targets, the host load) and, with --docs,
+regenerate DOCS_DIR/performance.md, DOCS_DIR/performance-latency.png and
+DOCS_DIR/performance-data/<run>/ (the raw rows) from it.  Nothing in those
+files is written by hand: rerun scripts/bench (or this script on a results
+directory) to change them.  A table cell is the median over the rounds;
+every run's row stays in the *.tsv files."""
 import csv
+import glob
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 
-out, png = sys.argv[1], sys.argv[2]
+args = sys.argv[1:]
+if not args or args[0].startswith("-"):
+    sys.exit(__doc__)
+out = args[0]
+docs = None
+if "--docs" in args:
+    docs = args[args.index("--docs") + 1]
+
+HELPERS = ["raw", "floor", "prhelper", "prhelper-old", "qemu-pr-helper"]
+COLOURS = {"raw": "#2a9d8f", "floor": "#8d99ae", "prhelper": "#e76f51",
+           "prhelper-old": "#f4a261", "qemu-pr-helper": "#264653"}
 
 
 def rows(name):
@@ -20,6 +35,18 @@ def rows(name):
         return []
     with open(path) as f:
         return list(csv.DictReader(f, delimiter="\t"))
+
+
+def kv(name):
+    """'key: value' lines of env.txt / vm-env.txt."""
+    d = {}
+    path = os.path.join(out, name)
+    if os.path.exists(path):
+        for line in open(path):
+            if ":" in line:
+                k, v = line.split(":", 1)
+                d[k.strip()] = v.strip()
+    return d
 
 
 def med(rs, label, clients, field):
@@ -31,8 +58,77 @@ def fmt(v, nd=0):
     return "-" if v is None else f"{v:,.{nd}f}"
 
 
-lines = []
-w = lines.append
+def ratio(a, b, nd=2):
+    return "-" if a is None or b in (None, 0) else f"{a / b:.{nd}f}"
+
+
+env, venv = kv("env.txt"), kv("vm-env.txt")
+vm, vmmix, vmmem = rows("vm.tsv"), rows("vm-mix.tsv"), rows("vm-mem.tsv")
+host, hostmem = rows("host.tsv"), rows("host-mem.tsv")
+ncpu = int(env.get("host cpus", "2") or 2)
+
+# ---- host load ------------------------------------------------------------
+load = []
+lpath = os.path.join(out, "host-load.tsv")
+if os.path.exists(lpath):
+    for line in open(lpath):
+        p = line.rstrip("\n").split("\t")
+        if len(p) >= 5:
+            load.append((int(p[0]), float(p[1]), float(p[2]), float(p[3]), p[4]))
+
+
+def load_summary(phase_prefix):
+    v = [l[1] for l in load if l[4].startswith(phase_prefix)]
+    if not v:
+        return None
+    return min(v), statistics.median(v), max(v), len(v)
+
+
+QUIET = 0.75 * ncpu
+vm_load = load_summary("vm")
+host_load = load_summary("2.")
+loaded_vm = vm_load is not None and vm_load[1] > QUIET
+loaded_host = host_load is not None and host_load[1] > QUIET
+
+# ---- strace ----------------------------------------------------------------
+
+
+def strace(label):
+    path = os.path.join(out, f"strace-{label}.txt")
+    if not os.path.exists(path):
+        return None
+    calls, reqs = {}, 1000
+    for line in open(path):
+        t = line.split()
+        if line.startswith("requests:"):
+            reqs = int(t[1])
+            continue
+        if len(t) >= 5 and re.match(r"^[\d.]+$", t[0]) and t[-1] != "total":
+            try:
+                calls[t[-1]] = int(t[3])
+            except ValueError:
+                pass
+    return {k: v / reqs for k, v in calls.items()}
+
+
+sys_new, sys_old, sys_qph = strace("prhelper"), strace("prhelper-old"), strace("qemu-pr-helper")
+
+# ---- perf: CPU share per command ------------------------------------------
+
+
+def perf_comm(label):
+    path = os.path.join(out, f"perf-{label}-comm.txt")
+    if not os.path.exists(path):
+        return None
+    share = {}
+    for line in open(path):
+        m = re.match(r"^\s+([\d.]+)%\s+(\S+)", line)
+        if m:
+            share[m.group(2)] = float(m.group(1))
+    return share
+
+
+# ---- targets -------------------------------------------------------------------
 targets = []
 
 
@@ -40,10 +136,15 @@ def target(name, ok, detail):
     targets.append((name, ok, detail))
 
 
+lines = []
+w = lines.append
+
+
 def sweep_table(rs, labels, title):
     clients = sorted({int(r["clients"]) for r in rs})
     rounds = len({r.get("round", "1") for r in rs})
-    w(f"### {title} (median of {rounds} rounds)\n")
+    labels = [l for l in labels if any(r["label"] == l for r in rs)]
+    w(f"#### {title} (median of {rounds} round{'s' if rounds != 1 else ''})\n")
     w("| clients | " + " | ".join(f"{l} req/s | {l} p50 us | {l} p99 us" for l in labels) + " |")
     w("|---:|" + "---:|" * (3 * len(labels)))
     for c in clients:
@@ -55,101 +156,171 @@ def sweep_table(rs, labels, title):
     w("")
 
 
-vm = rows("vm.tsv")
-host = rows("host.tsv")
-mix = rows("vm-mix.tsv")
+def ratio_table(rs, new, old, qph, title):
+    clients = sorted({int(r["clients"]) for r in rs})
+    w(f"#### {title}\n")
+    w(f"| clients | p50 {new} / {qph} | p99 {new} / {qph} | req/s {new} / {qph} "
+      f"| p50 {new} / {old} | p99 {new} / {old} | req/s {new} / {old} |")
+    w("|---:|---:|---:|---:|---:|---:|---:|")
+    for c in clients:
+        g = lambda l, f: med(rs, l, c, f)
+        w(f"| {c} | {ratio(g(new, 'p50_us'), g(qph, 'p50_us'))} | "
+          f"{ratio(g(new, 'p99_us'), g(qph, 'p99_us'))} | {ratio(g(new, 'rps'), g(qph, 'rps'))} | "
+          f"{ratio(g(new, 'p50_us'), g(old, 'p50_us'))} | {ratio(g(new, 'p99_us'), g(old, 'p99_us'))} | "
+          f"{ratio(g(new, 'rps'), g(old, 'rps'))} |")
+    w("")
+
 
 if vm:
-    sweep_table(vm, ["raw", "floor", "prhelper", "qemu-pr-helper"],
-                "Lab VM (TCG), LIO fileio LUN, READ KEYS")
     raw1, floor1 = med(vm, "raw", 1, "p50_us"), med(vm, "floor", 1, "p50_us")
     prh1, qph1 = med(vm, "prhelper", 1, "p50_us"), med(vm, "qemu-pr-helper", 1, "p50_us")
     if None not in (raw1, floor1, prh1, qph1):
-        bound = 1.3 * (raw1 + floor1)
-        target("READ KEYS round trip <= 1.3 x (echo-with-fd + raw SG_IO), p50, 1 client",
-               prh1 <= bound,
-               f"prhelper {prh1:.1f} us vs 1.3 x ({floor1:.1f} + {raw1:.1f}) = {bound:.1f} us "
-               f"(ratio {prh1 / (raw1 + floor1):.2f}x the floor sum)")
-        target("READ KEYS round trip <= 1/2 of qemu-pr-helper's, p50, 1 client",
-               prh1 <= 0.5 * qph1,
-               f"prhelper {prh1:.1f} us vs qemu-pr-helper {qph1:.1f} us "
-               f"(ratio {prh1 / qph1:.2f}; qemu-pr-helper is {qph1 / raw1:.1f}x raw)")
+        fsum = raw1 + floor1
+        note = " (**loaded host: not a result**)" if loaded_vm else ""
+        ok = None if loaded_vm else prh1 <= 0.8 * qph1
+        target("1 client, READ KEYS p50 <= 0.8 x qemu-pr-helper's (stretch 0.5)", ok,
+               f"prhelper {prh1:.1f} us, qemu-pr-helper {qph1:.1f} us: {prh1 / qph1:.2f}x{note}")
+        ok = None if loaded_vm else prh1 <= 2.5 * fsum
+        target("1 client, READ KEYS p50 <= 2.5 x the floor sum (stretch 1.3)", ok,
+               f"prhelper {prh1:.1f} us, raw SG_IO {raw1:.1f} + echo floor {floor1:.1f} = "
+               f"{fsum:.1f} us: {prh1 / fsum:.2f}x{note}")
     for c in (32, 256):
         pr, qr = med(vm, "prhelper", c, "rps"), med(vm, "qemu-pr-helper", c, "rps")
         pp, qp = med(vm, "prhelper", c, "p99_us"), med(vm, "qemu-pr-helper", c, "p99_us")
         if None not in (pr, qr, pp, qp):
-            target(f"{c} clients: throughput >= 2x qemu-pr-helper's", pr >= 2 * qr,
-                   f"prhelper {pr:,.0f} req/s vs qemu-pr-helper {qr:,.0f} req/s (ratio {pr / qr:.2f}x)")
-            target(f"{c} clients: p99 <= 1/2 of qemu-pr-helper's", pp <= 0.5 * qp,
-                   f"prhelper {pp:,.0f} us vs qemu-pr-helper {qp:,.0f} us (ratio {pp / qp:.2f})")
+            target(f"{c} clients: throughput >= 2 x qemu-pr-helper's", pr >= 2 * qr,
+                   f"prhelper {pr:,.0f} req/s, qemu-pr-helper {qr:,.0f} req/s: {pr / qr:.2f}x")
+            target(f"{c} clients: p99 <= 0.5 x qemu-pr-helper's", pp <= 0.5 * qp,
+                   f"prhelper {pp:,.0f} us, qemu-pr-helper {qp:,.0f} us: {pp / qp:.2f}x")
 
-if mix:
-    w("### Lab VM, other mixes (one round)\n")
-    w("| mix | clients | raw req/s | raw p50 us | prhelper req/s | prhelper p50 us | prhelper p99 us "
-      "| qemu-pr-helper req/s | qemu-pr-helper p50 us | qemu-pr-helper p99 us | prhelper conflicts |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for m in ("read-reservation", "register-read-keys", "reserve-release"):
-        rm = [r for r in mix if r["mix"] == m]
-        for c in sorted({int(r["clients"]) for r in rm}):
-            w(f"| {m} | {c} | {fmt(med(rm, 'raw', c, 'rps'))} | {fmt(med(rm, 'raw', c, 'p50_us'), 1)} | "
-              f"{fmt(med(rm, 'prhelper', c, 'rps'))} | {fmt(med(rm, 'prhelper', c, 'p50_us'), 1)} | "
-              f"{fmt(med(rm, 'prhelper', c, 'p99_us'), 1)} | {fmt(med(rm, 'qemu-pr-helper', c, 'rps'))} | "
-              f"{fmt(med(rm, 'qemu-pr-helper', c, 'p50_us'), 1)} | "
-              f"{fmt(med(rm, 'qemu-pr-helper', c, 'p99_us'), 1)} | "
-              f"{fmt(med(rm, 'prhelper', c, 'conflict'))} |")
-    w("")
-
-if host:
-    sweep_table(host, ["floor", "prhelper-sim"], "This machine, sim transport, READ KEYS")
+if sys_new:
+    tot = sum(sys_new.values())
+    target("system calls per READ KEYS on sg <= 8 (strace -c -f, 1,000 requests)", tot <= 8.05,
+           f"prhelper {tot:.2f}" + (f", prhelper-old {sum(sys_old.values()):.2f}" if sys_old else "")
+           + (f", qemu-pr-helper {sum(sys_qph.values()):.2f}" if sys_qph else ""))
 
 
-def mem_table(rs, title, where):
-    w(f"### {title}\n")
+def mem_targets(rs, label, where):
+    for r in rs:
+        if r["label"] != label:
+            continue
+        n = int(r["clients"])
+        idle = float(r["idle_kib_per_client"])
+        used = (float(r["rss_after_kib"]) - float(r["rss_before_kib"])) / n
+        served = int(r["done"]) == n and int(r["errors"]) == 0
+        target(f"{where}, {n} clients: idle <= 2 KiB each", idle <= 2.0, f"{idle:.2f} KiB")
+        target(f"{where}, {n} clients: <= 4 KiB each after one request each", used <= 4.0,
+               f"{used:.2f} KiB")
+        if n >= 1024:
+            target(f"{where}, {n} clients: all served when each sends one request", served,
+                   f"{r['done']} of {n} answered, {r['errors']} clients failed")
+
+
+mem_targets(vmmem, "prhelper", "sg (lab VM)")
+mem_targets(hostmem, "prhelper-sim", "sim (this machine)")
+
+
+def mem_table(rs, title):
+    w(f"#### {title}\n")
     w("| helper | clients | RSS before KiB | RSS all connected KiB | idle KiB/client "
-      "| RSS after one request each KiB | KiB/client after use | fds connected |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+      "| RSS after one request each KiB | KiB/client after use | answered | threads after |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rs:
         n = int(r["clients"])
         used = (float(r["rss_after_kib"]) - float(r["rss_before_kib"])) / n
         w(f"| {r['label']} | {n} | {r['rss_before_kib']} | {r['rss_idle_kib']} | "
-          f"{float(r['idle_kib_per_client']):.2f} | {r['rss_after_kib']} | {used:.2f} | {r['fds_idle']} |")
-        if r["label"].startswith("prhelper"):
-            idle = float(r["idle_kib_per_client"])
-            target(f"idle memory per connected client < 16 KiB ({where}, {n} clients, fresh daemon)",
-                   idle < 16, f"{idle:.2f} KiB idle, {used:.2f} KiB after one request each")
+          f"{float(r['idle_kib_per_client']):.2f} | {r['rss_after_kib']} | {used:.2f} | "
+          f"{r['done']} of {n} | {r['threads_after']} |")
     w("")
 
 
-vmmem, hostmem = rows("vm-mem.tsv"), rows("host-mem.tsv")
+def syscall_table():
+    cols = [(l, s) for l, s in (("prhelper", sys_new), ("prhelper-old", sys_old),
+                                ("qemu-pr-helper", sys_qph)) if s]
+    if not cols:
+        return
+    names = sorted({k for _, s in cols for k in s}, key=lambda k: -max(s.get(k, 0) for _, s in cols))
+    w("| system call | " + " | ".join(l for l, _ in cols) + " |")
+    w("|---|" + "---:|" * len(cols))
+    for k in names:
+        if max(s.get(k, 0) for _, s in cols) < 0.005:
+            continue
+        w(f"| {k} | " + " | ".join(f"{s.get(k, 0):.2f}" for _, s in cols) + " |")
+    w("| **total** | " + " | ".join(f"**{sum(s.values()):.2f}**" for _, s in cols) + " |")
+    w("")
+
+
+def load_text():
+    t = []
+    if vm_load:
+        lo, md, hi, n = vm_load
+        t.append(f"during the lab-VM part the host's 1-minute load average was {lo:.2f} to "
+                 f"{hi:.2f} (median {md:.2f}, {n} samples) on {ncpu} CPUs: "
+                 + ("**the host was loaded** (median above "
+                    f"{QUIET:.2f}); single-client latencies from this run are scheduling noise of "
+                    "a TCG guest, not results, and only ratios inside one round mean something"
+                    if loaded_vm else "quiet"))
+    if host_load:
+        lo, md, hi, n = host_load
+        t.append(f"during the sim-transport runs on this machine {lo:.2f} to {hi:.2f} "
+                 f"(median {md:.2f})" + (" (**loaded**)" if loaded_host else ""))
+    return "; ".join(t) if t else "not recorded"
+
+
+# ---- report.md (the tables) ---------------------------------------------------------
+if vm:
+    sweep_table(vm, HELPERS, "Lab VM (TCG), LIO fileio LUN, sg, READ KEYS")
+    ratio_table(vm, "prhelper", "prhelper-old", "qemu-pr-helper", "Ratios (lab VM, READ KEYS)")
+if vmmix:
+    w("#### Lab VM, other mixes (one round)\n")
+    labels = [l for l in ("raw", "prhelper", "prhelper-old", "qemu-pr-helper")
+              if any(r["label"] == l for r in vmmix)]
+    w("| mix | clients | " + " | ".join(f"{l} req/s | {l} p50 us | {l} p99 us" for l in labels) + " |")
+    w("|---|---:|" + "---:|" * (3 * len(labels)))
+    for m in ("read-reservation", "register-read-keys", "reserve-release"):
+        rm = [r for r in vmmix if r["mix"] == m]
+        for c in sorted({int(r["clients"]) for r in rm}):
+            cells = []
+            for l in labels:
+                cells += [fmt(med(rm, l, c, "rps")), fmt(med(rm, l, c, "p50_us"), 1),
+                          fmt(med(rm, l, c, "p99_us"), 1)]
+            w(f"| {m} | {c} | " + " | ".join(cells) + " |")
+    w("")
+SYSCALLS_AT = len(lines)
+if sys_new or sys_qph:
+    w("#### System calls per READ KEYS (lab VM, sg, one client, strace -c -f over 1,000 requests)\n")
+    syscall_table()
 if vmmem:
-    mem_table(vmmem, "Memory per connected client, lab VM, sg (fresh helpers)", "sg, VM")
+    mem_table(vmmem, "Memory per connected client, lab VM, sg (fresh helpers)")
+if host:
+    sweep_table(host, ["floor", "prhelper-sim", "prhelper-old-sim"],
+                "This machine, sim transport, READ KEYS")
+    ratio_table(host, "prhelper-sim", "prhelper-old-sim", "floor",
+                "Ratios (this machine, sim; the floor stands in for the reference)")
 if hostmem:
-    mem_table(hostmem, "Memory per connected client, this machine, sim transport (fresh daemon)",
-              "sim, host")
+    mem_table(hostmem, "Memory per connected client, this machine, sim transport (fresh daemons)")
 
 simpath = os.path.join(out, "simbench.md")
-if os.path.exists(simpath):
-    sim = open(simpath).read()
-    m = re.search(r"^\| READ KEYS \| 8192 \| (\d+) \|", sim, re.M)
-    if m:
-        ops = int(m.group(1))
-        target("simulator >= 1,000,000 READ KEYS/s in-process, 8 registrants", ops >= 1_000_000,
-               f"{ops:,} READ KEYS/s")
+sim = open(simpath).read() if os.path.exists(simpath) else ""
 
-w("### Targets\n")
+w("#### Targets\n")
 w("| target | met | measured |")
 w("|---|---|---|")
 for name, ok, detail in targets:
-    w(f"| {name} | {'yes' if ok else '**no**'} | {detail} |")
+    mark = "not measurable" if ok is None else ("yes" if ok else "**no**")
+    w(f"| {name} | {mark} | {detail} |")
 w("")
+w(f"Host load: {load_text()}.\n")
 
+tables = "\n".join(lines) + "\n"
 with open(os.path.join(out, "report.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-print("\n".join(lines))
+    f.write(tables)
+print(tables)
 
-# the plot: p50 and p99 latency against clients, log-log, VM modes
+# ---- the plot ---------------------------------------------------------------------------
+png = os.path.join(out, "performance-latency.png")
 if vm:
-    labels = ["raw", "floor", "prhelper", "qemu-pr-helper"]
+    labels = [l for l in HELPERS if any(r["label"] == l for r in vm)]
     clients = sorted({int(r["clients"]) for r in vm})
     dat = os.path.join(out, "latency.dat")
     with open(dat, "w") as f:
@@ -159,15 +330,17 @@ if vm:
                                        f"{fmt(med(vm, l, c, 'p99_us'), 1).replace(',', '')}"
                                        for l in labels) + "\n")
     plots = []
-    colours = ["#2a9d8f", "#8d99ae", "#e76f51", "#264653"]
     for i, l in enumerate(labels):
-        plots.append(f"'{dat}' using 1:{2 + 2 * i} with linespoints lw 2 pt 7 lc rgb '{colours[i]}' "
+        plots.append(f"'{dat}' using 1:{2 + 2 * i} with linespoints lw 2 pt 7 lc rgb '{COLOURS[l]}' "
                      f"title '{l} p50'")
         plots.append(f"'{dat}' using 1:{3 + 2 * i} with linespoints lw 1 dt 2 pt 6 lc rgb "
-                     f"'{colours[i]}' title '{l} p99'")
+                     f"'{COLOURS[l]}' title '{l} p99'")
+    title = "READ KEYS latency vs concurrent clients (lab VM, TCG, LIO fileio LUN)"
+    if loaded_vm:
+        title += " - LOADED HOST"
     script = f"""set terminal pngcairo size 960,600 font 'DejaVu Sans,10'
 set output '{png}'
-set title 'READ KEYS latency vs concurrent clients (lab VM, TCG, LIO fileio LUN)'
+set title "{title}"
 set xlabel 'concurrent clients'
 set ylabel 'latency (us)'
 set logscale xy
@@ -180,3 +353,133 @@ plot {', '.join(plots)}
         f.write(script)
     subprocess.run(["gnuplot", os.path.join(out, "latency.gp")], check=True)
     print(f"plot: {png}")
+
+if not docs:
+    sys.exit(0)
+
+# ---- docs/performance.md ---------------------------------------------------------------------
+run = os.path.basename(os.path.normpath(out))
+datadir = os.path.join(docs, "performance-data")
+shutil.rmtree(datadir, ignore_errors=True)
+dest = os.path.join(datadir, run)
+os.makedirs(dest)
+for pat in ("*.tsv", "env.txt", "vm-env.txt", "simbench.md", "strace-*.txt", "perf-*-comm.txt",
+            "perf-*-self.txt", "callgrind-*.txt", "report.md", "latency.dat"):
+    for p in glob.glob(os.path.join(out, pat)):
+        shutil.copy(p, dest)
+if os.path.exists(png):
+    shutil.copy(png, os.path.join(docs, "performance-latency.png"))
+
+d = []
+p = d.append
+p("# prhelper performance: the request path, old and new, side by side with qemu-pr-helper\n")
+p("<!-- Generated by bench/report.py from performance-data/" + run + "; do not edit: rerun "
+  "scripts/bench. -->\n")
+p("Everything on this page was measured in one run of `scripts/bench` and written by "
+  f"`bench/report.py` from the raw rows in [performance-data/{run}/](performance-data/{run}/) "
+  "(every run's TSV row, the strace counts, the profiles, the host load every 5 s). "
+  "`prhelper` is the work tree, `prhelper-old` the request path before issue 13 (commit "
+  f"{env.get('base', '?').split()[0]}: one event-loop thread handing each request to a fixed "
+  "pool of 4 workers and back through an eventfd), built beside it by the same run.\n")
+p("## Conditions\n")
+p("| | |\n|---|---|")
+p(f"| date | {env.get('date', '?')} |")
+p(f"| commit | {env.get('commit', '?')}; base {env.get('base', '?')} |")
+p(f"| host | {ncpu} CPUs, {env.get('model name', '?')}, Linux {env.get('host kernel', '?')}, "
+  f"{env.get('compiler', '?')}, `-O2 -g` |")
+if venv:
+    p(f"| lab VM | `../shared/lab/vm.sh`, accelerator {env.get('accelerator', '?')}, "
+      f"{venv.get('guest cpus', '?')} vCPUs, guest {venv.get('guest kernel', '?')}, clocksource "
+      f"{venv.get('clocksource', '?')} |")
+    p(f"| reference | {venv.get('qemu-pr-helper', '?')} |")
+p("| LUN | LIO fileio, 64 MiB sparse file on the guest's tmpfs, one tcm_loop nexus |")
+p("| helpers | default options (`sg` transport, default pool), `-q` |")
+p(f"| host load | {load_text()} |")
+p("")
+if loaded_vm:
+    p("**This run was taken on a loaded host.** A TCG guest pays, for every wake-up of a "
+      "thread on its other vCPU, the wait until the host schedules that vCPU's thread, so the "
+      "single-client latencies below measure the host's scheduler, not the helpers; the "
+      "single-client targets are reported as not measurable. Rerun `scripts/bench` on a quiet "
+      "host for results.\n")
+p("## Targets\n")
+p("| target | met | measured |")
+p("|---|---|---|")
+for name, ok, detail in targets:
+    mark = "not measurable (loaded host)" if ok is None else ("yes" if ok else "**no**")
+    p(f"| {name} | {mark} | {detail} |")
+p("")
+missed = [t for t in targets if t[1] is False]
+if missed:
+    p("### Why the missed targets were missed (from this run's data)\n")
+    newc, qphc = perf_comm("prhelper"), perf_comm("qemu-pr-helper")
+    for name, _, _ in missed:
+        if name.startswith("1 client"):
+            hint = (f"prhelper makes {sum(sys_new.values()):.1f} system calls per READ KEYS"
+                    if sys_new else "")
+            if sys_qph:
+                hint += f", qemu-pr-helper {sum(sys_qph.values()):.1f}"
+            if newc and qphc:
+                hint += (f"; under `perf record -a` the prhelper process took "
+                         f"{newc.get('prhelper', 0):.1f} % of the guest's CPU samples, "
+                         f"qemu-pr-helper {qphc.get('qemu-pr-helper', 0):.1f} %")
+            p(f"- *{name}*: the time per request is kernel time around the system calls "
+              f"and the wake-ups of a TCG guest ({hint}). What would remove the rest: fewer "
+              "calls (the transport's own, issue 14) and no cross-CPU wake-up per request.")
+        elif "throughput" in name or "p99" in name:
+            p(f"- *{name}*: with one request in flight per connection, throughput is bounded "
+              "by CPU per request on the guest's vCPUs; see the system-call table and the "
+              "profiles in the data directory.")
+        elif "KiB" in name or "served" in name:
+            p(f"- *{name}*: RSS per client includes the pool threads' stacks and the allocator's "
+              "arenas that serving the requests touched; see `threads after` in the memory "
+              "table.")
+        else:
+            p(f"- *{name}*: see the tables below.")
+    p("")
+p("## Results\n")
+p(tables.split("#### Targets")[0])
+if os.path.exists(png):
+    p("![READ KEYS latency vs concurrent clients](performance-latency.png)\n")
+    p("p50 (solid) and p99 (dashed) per client count, log-log, from the lab-VM sweep above.\n")
+if sim:
+    p("#### The simulator in-process (prhelper-simbench)\n")
+    p(sim.strip().replace("\n## ", "\n##### ").replace("\n### ", "\n##### ") + "\n")
+p("## Method\n")
+p("""| program | what it does |
+|---|---|
+| `bench/prhelper-bench` | N concurrent clients (threads, one connection and one device fd each, one request in flight per connection, as N QEMU processes) x M requests of a mix (`read-keys`, `read-reservation`, `register-read-keys`, `reserve-release`): p50/p90/p99/max latency, throughput, SAM statuses, and the helper's RSS, fds and threads from `/proc` before connecting, with all clients connected and idle, after the run and after disconnecting. `--raw` issues the same CDBs by SG_IO, `--floor` runs them against a forked minimal echo server (CDB with its fd by `SCM_RIGHTS`, fd closed, 104 + 8 bytes back). |
+| `bench/prhelper-simbench` | the simulator in-process, one thread, no lock. |
+| `scripts/bench` | builds the work tree and the base commit (RelWithDebInfo), runs the simulator benchmark, the sim transport on this machine (floor, prhelper, prhelper-old, a fresh daemon per run), memory per client of fresh daemons (256 and 1,024 clients), then in the lab VM raw SG_IO, the floor, prhelper, prhelper-old and `qemu-pr-helper` for each client count in an order rotated every round, the other mixes, `strace -c -f` on each helper over 1,000 single-client READ KEYS, memory per client (256 and 1,024), a system-wide `perf` profile; then this report. The host's load is sampled every 5 s throughout. |
+
+Requests per run in the VM: 1,000 for one client down to 16 per client for 256
+clients, after 10 (2 at 64+ clients) unmeasured warm-up requests per client.
+Latency is measured per request around `sendmsg` and the full reply; throughput
+is all measured requests over the time from the start barrier to the last
+client's last reply. The floor sum is raw SG_IO + the echo floor: what a helper
+that added nothing would cost. Memory per client is the RSS growth of a freshly
+started helper from "no client" to "N clients connected and handshaked" (idle)
+and to "each has sent one READ KEYS" (after use), divided by N; a helper that
+already served clients keeps freed heap resident, hence fresh ones. The system
+call counts are per request, all threads of the helper, the one connection's own
+set-up included (about ten calls spread over 1,000 requests).
+
+Timings taken in a TCG guest measure the emulator as much as the code: compare
+them only with each other, inside one run.
+
+## Reproducing
+
+```sh
+scripts/bench                          # everything, then docs/performance.md is rewritten
+PRH_BENCH_DOCS=0 scripts/bench         # results directory only
+PRH_BENCH_SKIP_VM=1 scripts/bench      # simulator and sim transport only
+python3 bench/report.py RESULTS_DIR --docs docs   # regenerate this page from a run
+```
+
+`scripts/bench` waits up to `PRH_BENCH_QUIET_WAIT` seconds (600) for the host's
+1-minute load to drop below 0.75 per CPU before the VM part, and records the
+load every 5 s either way; this page says whether the host was quiet.
+""")
+with open(os.path.join(docs, "performance.md"), "w") as f:
+    f.write("\n".join(d))
+print(f"docs: {os.path.join(docs, 'performance.md')}, data in {dest}")

@@ -1,18 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # vm-bench.sh - the lab-VM half of scripts/bench (runs inside ../shared/lab/vm.sh).
-# One LIO fileio LUN; prhelper (sg) and the real qemu-pr-helper both running;
-# raw SG_IO, the echo floor, prhelper and qemu-pr-helper measured in turn for
-# each client count, the order rotated every round so that drift hits all.
+# One LIO fileio LUN; prhelper (sg, the work tree), prhelper-old (sg, the
+# base commit) and the real qemu-pr-helper all running; raw SG_IO, the echo
+# floor and the three helpers measured in turn for each client count, the
+# order rotated every round so that drift hits all.
 # Env: PRH_BENCH_OUT (results directory, required), PRH_BUILD (build dir),
-#      PRH_BENCH_ROUNDS (default 5), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256").
-# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-mem.tsv, perf-*.txt, vm-env.txt.
+#      PRH_BUILD_OLD (build of the base commit; without it no prhelper-old),
+#      PRH_BENCH_ROUNDS (default 3), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256").
+# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-mem.tsv, strace-*.txt,
+#         perf-*.txt, vm-env.txt.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../integration/lib.sh
 source "$ROOT/integration/lib.sh"
 OUT=${PRH_BENCH_OUT:?PRH_BENCH_OUT names the results directory}
 BENCH=$BUILD/bench/prhelper-bench
-ROUNDS=${PRH_BENCH_ROUNDS:-5}
+ROUNDS=${PRH_BENCH_ROUNDS:-3}
+OLD=${PRH_BUILD_OLD:-}
+[ -n "$OLD" ] && [ ! -x "$OLD/src/prhelper" ] && fail "no $OLD/src/prhelper"
 CLIENTS=${PRH_BENCH_CLIENTS:-1 4 16 32 64 256}
 [ -x "$BENCH" ] || fail "no $BENCH (scripts/bench builds it)"
 mkdir -p "$OUT"
@@ -22,15 +27,23 @@ mkdir -p "$OUT"
     echo "guest cpus: $(nproc)"
     grep -m1 'model name' /proc/cpuinfo
     echo "qemu-pr-helper: $(qemu-pr-helper --version | head -1)"
+    echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+    echo "open files limit: $(ulimit -Sn) soft, $(ulimit -Hn) hard"
 } >"$OUT/vm-env.txt"
+
+# start_old SOCKET [ARGS...]: the base commit's prhelper (lib.sh's start_prhelper)
+start_old() { PRHELPER=$OLD/src/prhelper start_prhelper "$@"; OLD_PID=$PRH_PID; }
 
 make_lun fileio bench 1
 DEV=${DEVS[0]}
 PRH_SOCK=/run/prh-bench.sock
 QPH_SOCK=/run/qph-bench.sock
+OLD_SOCK=/run/prh-old-bench.sock
 start_prhelper "$PRH_SOCK" -q
+NEW_PID=$PRH_PID
+[ -n "$OLD" ] && start_old "$OLD_SOCK" -q
 start_qemu_pr_helper "$QPH_SOCK"
-log "prhelper pid $PRH_PID, qemu-pr-helper pid $QPH_PID, LUN $DEV"
+log "prhelper pid $NEW_PID, prhelper-old pid ${OLD_PID:-none}, qemu-pr-helper pid $QPH_PID, LUN $DEV"
 
 # requests per client for a client count: 1000 to 4096 requests per run
 nreq() {
@@ -49,6 +62,7 @@ one() {
     raw) args=(--raw) ;;
     floor) args=(--floor) ;;
     prhelper) args=(-k "$PRH_SOCK") ;;
+    prhelper-old) args=(-k "$OLD_SOCK") ;;
     qemu-pr-helper) args=(-k "$QPH_SOCK") ;;
     esac
     local w=10
@@ -70,14 +84,17 @@ one() {
 # drain unit attentions of the fresh LUN through both helpers
 "$BENCH" -k "$PRH_SOCK" -c 1 -n 5 -w 5 "$DEV" >/dev/null 2>&1
 "$BENCH" -k "$QPH_SOCK" -c 1 -n 5 -w 5 "$DEV" >/dev/null 2>&1
+[ -n "$OLD" ] && "$BENCH" -k "$OLD_SOCK" -c 1 -n 5 -w 5 "$DEV" >/dev/null 2>&1
 
 TSV=$OUT/vm.tsv
 MODES=(raw floor prhelper qemu-pr-helper)
+[ -n "$OLD" ] && MODES+=(prhelper-old)
+NM=${#MODES[@]}
 start=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
     for c in $CLIENTS; do
-        for k in 0 1 2 3; do
-            m=${MODES[$(( (k + round + c) % 4 ))]}
+        for k in $(seq 0 $((NM - 1))); do
+            m=${MODES[$(( (k + round + c) % NM ))]}
             one "$m" "$c" "$(nreq "$c")" "$round"
         done
     done
@@ -89,22 +106,48 @@ TSV=$OUT/vm-mix.tsv
 HDR_DONE=0
 for mix in read-reservation register-read-keys reserve-release; do
     for c in 1 32; do
-        for m in raw prhelper qemu-pr-helper; do
+        for m in raw prhelper ${OLD:+prhelper-old} qemu-pr-helper; do
             one "$m" "$c" $(( $(nreq "$c") / 2 )) 1 --mix="$mix"
         done
     done
 done
 
-# memory per connected client, each helper started fresh (bench/mem.sh)
+# system calls per READ KEYS: strace -c -f on each helper while one client
+# sends 1,000 (the connection's own set-up is in the count too: ~10 calls)
+syscalls() { # label pid socket
+    local label=$1 pid=$2 sock=$3 st
+    "$BENCH" -k "$sock" -c 1 -n 20 -w 0 "$DEV" >/dev/null 2>&1
+    strace -c -f -p "$pid" -o "$OUT/strace-$label.txt" 2>"$WORK/strace-$label.err" &
+    st=$!
+    sleep 2
+    "$BENCH" -k "$sock" -p "$pid" -c 1 -n 1000 -w 0 "$DEV" >"$WORK/strace-$label.bench" 2>&1
+    sleep 1
+    kill -INT "$st"
+    wait "$st" 2>/dev/null
+    printf 'requests: 1000\n' >>"$OUT/strace-$label.txt"
+}
+syscalls prhelper "$NEW_PID" "$PRH_SOCK"
+[ -n "$OLD" ] && syscalls prhelper-old "$OLD_PID" "$OLD_SOCK"
+syscalls qemu-pr-helper "$QPH_PID" "$QPH_SOCK"
+log "strace counts written"
+
+# memory per connected client, each helper started fresh (bench/mem.sh):
+# idle clients, then one READ KEYS from each, all at once
 source "$ROOT/bench/mem.sh"
-for n in 256 768; do
-    start_prhelper /run/prh-mem.sock -q
+for n in 256 1024; do
+    start_prhelper /run/prh-mem.sock -q --max-clients=1024
     mem_row "$OUT/vm-mem.tsv" prhelper /run/prh-mem.sock "$DEV" "$n" ||
-        log "memory run (prhelper, $n clients) failed: see docs/performance.md (fd limit)"
+        log "memory run (prhelper, $n clients) failed"
     kill "$PRH_PID"; wait "$PRH_PID" 2>/dev/null
+    if [ -n "$OLD" ]; then
+        start_old /run/prh-old-mem.sock -q --max-clients=1024
+        mem_row "$OUT/vm-mem.tsv" prhelper-old /run/prh-old-mem.sock "$DEV" "$n" ||
+            log "memory run (prhelper-old, $n clients) failed"
+        kill "$OLD_PID"; wait "$OLD_PID" 2>/dev/null
+    fi
     start_qemu_pr_helper /run/qph-mem.sock
     mem_row "$OUT/vm-mem.tsv" qemu-pr-helper /run/qph-mem.sock "$DEV" "$n" ||
-        log "memory run (qemu-pr-helper, $n clients) failed"
+        log "memory run (qemu-pr-helper, $n clients) failed (its open-files limit: $(ulimit -Sn))"
     kill "$QPH_PID"; wait "$QPH_PID" 2>/dev/null
 done
 log "memory runs done"
@@ -128,6 +171,7 @@ profile() { # label command-name socket-args...
     return 1
 }
 if profile prhelper prhelper -k "$PRH_SOCK" &&
+   { [ -z "$OLD" ] || profile prhelper-old prhelper -k "$OLD_SOCK"; } &&
    profile qemu-pr-helper qemu-pr-helper -k "$QPH_SOCK" &&
    profile raw prhelper-bench --raw && profile floor prhelper-bench --floor; then
     log "perf profiles written"

@@ -112,7 +112,9 @@ void prh_cli_usage(FILE *out, const char *prog)
             "      --sim-max-registrations=N  sim: registrations per LUN; the next gets\n"
             "                            INSUFFICIENT REGISTRATION RESOURCES (default %u)\n"
             "      --sim-max-luns=N      sim: LUNs with PR state at once (default %u)\n"
-            "      --workers=N           worker threads for device calls (default 4)\n"
+            "      --workers=MIN[:MAX]   threads serving clients: MIN kept (default: one per\n"
+            "                            CPU), more while devices are slow, up to MAX inside\n"
+            "                            device calls at once (default 64)\n"
             "      --max-clients=N       concurrent connections (default 1024)\n"
             "      --sg-timeout=SECONDS  sg, mpath: SG_IO timeout (default 30)\n"
             "      --allow-partial-devices  sg, mpath: serve partitions and device-mapper\n"
@@ -170,6 +172,29 @@ static bool parse_count(const char *s, unsigned lo, unsigned hi, unsigned *out)
         return false;
     *out = (unsigned)v;
     return true;
+}
+
+/*
+ * --workers=MIN[:MAX]: MIN threads kept, at most MAX inside device calls
+ * (default 64, or MIN when MIN is larger).
+ */
+static bool parse_workers(const char *s, unsigned *min, unsigned *max)
+{
+    char buf[32];
+    const char *colon = strchr(s, ':');
+    size_t n = colon ? (size_t)(colon - s) : strlen(s);
+
+    if (n == 0 || n >= sizeof(buf))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (!parse_count(buf, 1, PRH_CLI_WORKERS_LIMIT, min))
+        return false;
+    if (!colon) {
+        *max = *min > PRH_CLI_WORKERS_DEFAULT_MAX ? *min : PRH_CLI_WORKERS_DEFAULT_MAX;
+        return true;
+    }
+    return parse_count(colon + 1, *min, PRH_CLI_WORKERS_LIMIT, max);
 }
 
 /*
@@ -330,9 +355,11 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
             }
             break;
         case OPT_WORKERS:
-            if (!parse_count(optarg, 1, 64, &o->workers)) {
-                fprintf(err, "%s: --workers needs a number from 1 to 64, not '%s'\n",
-                        prh_progname, optarg);
+            if (!parse_workers(optarg, &o->workers, &o->workers_max)) {
+                fprintf(err,
+                        "%s: --workers needs MIN or MIN:MAX, numbers from 1 to %u with MIN <= "
+                        "MAX, not '%s' (MIN threads kept, at most MAX inside device calls)\n",
+                        prh_progname, PRH_CLI_WORKERS_LIMIT, optarg);
                 return PRH_CLI_ERROR;
             }
             break;

@@ -28,12 +28,17 @@
 #include "prhelper/seccomp.h"
 #include "prhelper/server.h"
 #include "prhelper/transport.h"
+#include "prhelper/workers.h"
 
+/* What an exit has to undo, in one place: every failure after start-up
+ * began goes through fail(), the normal exit through daemon_exit(). */
 struct daemon_ctx {
     int ready_fd;  /* -d: the parent waits on this pipe */
     bool pidfile_written;
     const char *pidfile;
     int pidfile_fd;
+    struct prh_server_config *scfg; /* its socket_path: ours once bound */
+    struct prh_control *control;    /* --control */
 };
 
 static void report_ready(struct daemon_ctx *d, char status)
@@ -46,15 +51,14 @@ static void report_ready(struct daemon_ctx *d, char status)
     }
 }
 
-static struct prh_control *control; /* --control */
-
 static __attribute__((noreturn)) void fail(struct daemon_ctx *d)
 {
     report_ready(d, 1);
-    prh_control_free(control);
-    if (d->pidfile_written) {
+    prh_control_free(d->control);
+    if (d->scfg)
+        prh_server_unlink_socket(d->scfg);
+    if (d->pidfile_written)
         unlink(d->pidfile);
-    }
     exit(EXIT_FAILURE);
 }
 
@@ -248,21 +252,106 @@ static void raise_fd_limit(unsigned max_clients)
                  (unsigned long long)rl.rlim_cur, max_clients, (unsigned long long)want);
 }
 
+/* -u, -g and --socket-group to ids.  0, or -1 with the message printed. */
+static int resolve_ids(const struct prh_options *o, struct prh_privs *privs, gid_t *socket_gid)
+{
+    unsigned uid, gid;
+
+    if (o->user) {
+        if (prh_cli_resolve_user(o->user, &uid, &gid, stderr) < 0)
+            return -1;
+        privs->change_uid = true;
+        privs->uid = uid;
+        if (!o->group) {
+            privs->change_gid = true;
+            privs->gid = gid;
+        }
+    }
+    if (o->group) {
+        if (prh_cli_resolve_group(o->group, &gid, stderr) < 0)
+            return -1;
+        privs->change_gid = true;
+        privs->gid = gid;
+    }
+    *socket_gid = (gid_t)-1;
+    if (o->socket_group) {
+        if (prh_cli_resolve_group(o->socket_group, &gid, stderr) < 0)
+            return -1;
+        *socket_gid = (gid_t)gid;
+    }
+    return 0;
+}
+
+static const struct prh_transport *find_transport(const char *name)
+{
+    const struct prh_transport *t = prh_transport_find(name);
+
+    if (!t)
+        prh_error("unknown transport '%s' (known: sg, mpath, sim)", name);
+    else if (!t->available)
+        prh_error("transport '%s': %s", t->name, t->unavailable);
+    return t && t->available ? t : NULL;
+}
+
+/* --control: the socket and its commands, created while still root. */
+static void open_control(struct daemon_ctx *d, const struct prh_options *o,
+                         const struct prh_transport *t, void *tstate, char **argv,
+                         bool may_restart)
+{
+    char errmsg[512];
+
+    d->control = prh_control_new();
+    int cr = d->control ? 0 : -ENOMEM;
+    if (cr == 0 && t->control_register)
+        cr = t->control_register(tstate, d->control);
+    if (cr == 0)
+        cr = prh_control_add_lifecycle(d->control, argv, may_restart);
+    if (cr < 0)
+        snprintf(errmsg, sizeof(errmsg), "cannot set up the control commands: %s",
+                 strerror(-cr));
+    if (cr < 0 || prh_control_listen(d->control, o->control_path, errmsg, sizeof(errmsg)) < 0) {
+        prh_error("%s", errmsg);
+        fail(d);
+    }
+}
+
+/* Start-up is over (threads and -d's detach included): from here on only
+ * the transport's syscalls (docs/security.md). */
+static void install_filter(struct daemon_ctx *d, const struct prh_options *o,
+                           const struct prh_transport *t)
+{
+    char errmsg[512];
+    /* The audit trail and the metrics file need a few calls more
+     * (prh_ops_syscalls, audit.h). */
+    struct prh_seccomp_config sc = { .transport = t->name,
+                                     .extra_syscalls = o->metrics_file
+                                                           ? prh_ops_metrics_file_syscalls
+                                                           : prh_ops_syscalls };
+    if (prh_seccomp_install(&sc, errmsg, sizeof(errmsg)) < 0) {
+        prh_error("%s (--no-seccomp runs without the filter)", errmsg);
+        fail(d);
+    }
+}
+
+_Static_assert(PRH_CLI_WORKERS_LIMIT < PRH_POOL_MAX_THREADS,
+               "--workers MAX + 1 threads fit the pool");
+_Static_assert(PRH_CLI_WORKERS_DEFAULT_MAX == PRH_POOL_DEFAULT_MAX, "--workers MAX default");
+
 int main(int argc, char **argv)
 {
     struct prh_options o;
+    struct prh_server_config scfg = { .listen_fd = -1, .signal_fd = -1 };
     struct daemon_ctx d = { .ready_fd = -1, .pidfile_fd = -1 };
     struct prh_privs privs = { 0 };
     struct prh_transport_options topts = { 0 };
-    struct prh_server_config scfg = { .listen_fd = -1, .signal_fd = -1 };
+    struct prh_metrics_writer *metrics_writer = NULL;
     char errmsg[512];
     sigset_t sigs;
     void *tstate = NULL;
-    int listen_fd = -1;
+    gid_t socket_gid;
 
     prh_progname = basename(argv[0]);
-
-    /* Termination signals are read from a signalfd by the event loop. */
+    /* Termination signals are read from a signalfd by the main loop. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
@@ -283,52 +372,18 @@ int main(int argc, char **argv)
         break;
     }
     prh_log_set_verbosity(prh_cli_verbosity(&o));
-    raise_fd_limit(o.max_clients);
+    raise_fd_limit(o.max_clients ? o.max_clients : PRH_SERVER_DEFAULT_MAX_CLIENTS);
     for (unsigned i = 0; i < o.ntrace; i++) {
         if (prh_trace_configure(o.trace[i], errmsg, sizeof(errmsg)) < 0) {
             prh_error("%s", errmsg);
             return EXIT_FAILURE;
         }
     }
-
-    const struct prh_transport *t = prh_transport_find(o.transport);
-    if (!t) {
-        prh_error("unknown transport '%s' (known: sg, mpath, sim)", o.transport);
+    const struct prh_transport *t = find_transport(o.transport);
+    if (!t || resolve_ids(&o, &privs, &socket_gid) < 0)
         return EXIT_FAILURE;
-    }
-    if (!t->available) {
-        prh_error("transport '%s': %s", t->name, t->unavailable);
-        return EXIT_FAILURE;
-    }
-
-    if (o.user) {
-        unsigned uid, gid;
-        if (prh_cli_resolve_user(o.user, &uid, &gid, stderr) < 0)
-            return EXIT_FAILURE;
-        privs.change_uid = true;
-        privs.uid = uid;
-        if (!o.group) {
-            privs.change_gid = true;
-            privs.gid = gid;
-        }
-    }
-    if (o.group) {
-        unsigned gid;
-        if (prh_cli_resolve_group(o.group, &gid, stderr) < 0)
-            return EXIT_FAILURE;
-        privs.change_gid = true;
-        privs.gid = gid;
-    }
     privs.keep = t->capabilities;
-    gid_t socket_gid = (gid_t)-1;
-    if (o.socket_group) {
-        unsigned g;
-        if (prh_cli_resolve_group(o.socket_group, &g, stderr) < 0)
-            return EXIT_FAILURE;
-        socket_gid = (gid_t)g;
-    }
-
-    int activated = socket_activation(&o, &listen_fd);
+    int activated = socket_activation(&o, &scfg.listen_fd);
     if (activated < 0)
         return EXIT_FAILURE;
 
@@ -354,98 +409,66 @@ int main(int argc, char **argv)
     }
 
     if (!activated) {
-        listen_fd = listen_on(o.socket_path, prh_cli_socket_mode(&o), o.socket_group != NULL,
-                              socket_gid, &scfg.socket_dev, &scfg.socket_ino);
-        if (listen_fd < 0)
+        scfg.listen_fd = listen_on(o.socket_path, prh_cli_socket_mode(&o), o.socket_group != NULL,
+                                   socket_gid, &scfg.socket_dev, &scfg.socket_ino);
+        if (scfg.listen_fd < 0)
             fail(&d);
         scfg.socket_path = o.socket_path;
         scfg.check_socket_inode = true;
+        d.scfg = &scfg; /* from here fail() removes the socket */
     }
     /* The request trace and the control socket: opened while still root. */
     if ((o.trace_file || prh_cli_verbosity(&o) >= 3) &&
         prh_reqtrace_open(o.trace_file, prh_cli_verbosity(&o) >= 3, errmsg, sizeof(errmsg)) < 0) {
         prh_error("%s", errmsg);
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
         fail(&d);
     }
-    if (o.control_path) {
-        control = prh_control_new();
-        int cr = control ? 0 : -ENOMEM;
-        if (cr == 0 && t->control_register)
-            cr = t->control_register(tstate, control);
-        if (cr == 0)
-            /* restart executes the program again: not under the syscall
-             * filter, a privilege drop or socket activation. */
-            cr = prh_control_add_lifecycle(control, argv,
-                                           !activated && !privs.change_uid && !privs.change_gid &&
-                                               o.no_seccomp);
-        if (cr < 0)
-            snprintf(errmsg, sizeof(errmsg), "cannot set up the control commands: %s",
-                     strerror(-cr));
-        if (cr < 0 || prh_control_listen(control, o.control_path, errmsg, sizeof(errmsg)) < 0) {
-            prh_error("%s", errmsg);
-            if (scfg.socket_path)
-                unlink(scfg.socket_path);
-            fail(&d);
-        }
-    }
+    /* restart executes the program again: not under the syscall filter, a
+     * privilege drop or socket activation. */
+    if (o.control_path)
+        open_control(&d, &o, t, tstate, argv,
+                     !activated && !privs.change_uid && !privs.change_gid && o.no_seccomp);
 
     /* The audit trail: the file opened (and syslog connected) while root. */
     struct prh_audit *audit = prh_audit_open(o.audit_sink, o.audit_path, errmsg, sizeof(errmsg));
-    struct prh_metrics_writer *metrics_writer = NULL;
     if (!audit || !metrics) {
         prh_error("%s", audit ? "out of memory" : errmsg);
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
         fail(&d);
     }
-    if (control && (errno = -prh_metrics_control_register(metrics, control)) != 0) {
+    if (d.control && (errno = -prh_metrics_control_register(metrics, d.control)) != 0) {
         prh_error("cannot add the stats control command: %s", strerror(errno));
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
         fail(&d);
     }
-    scfg.audit = audit;
-    scfg.metrics = metrics;
-    scfg.policy = &o.policy;
-
     if (o.daemonize && daemonize(&d) < 0) {
         prh_error("Failed to daemonize: %s", strerror(errno));
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
         fail(&d);
     }
-    if ((o.daemonize || o.pidfile_given) && write_pidfile(&d, o.pidfile) < 0) {
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
+    if ((o.daemonize || o.pidfile_given) && write_pidfile(&d, o.pidfile) < 0)
         fail(&d);
-    }
     if (prh_privs_drop(&privs, errmsg, sizeof(errmsg)) < 0) {
         prh_error("Failed to drop privileges: %s", errmsg);
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
         fail(&d);
     }
 
-    scfg.listen_fd = listen_fd;
     scfg.transport = t;
     scfg.transport_state = tstate;
     scfg.workers = o.workers;
+    scfg.workers_max = o.workers_max;
     scfg.max_clients = o.max_clients;
     scfg.frame_timeout_ms = o.frame_timeout_s * 1000u;
+    scfg.audit = audit;
+    scfg.metrics = metrics;
+    scfg.policy = &o.policy;
+    /* Durations are measured only where they can be read. */
+    scfg.untimed = !o.metrics_file && !o.control_path;
     scfg.signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     struct prh_server *srv = scfg.signal_fd >= 0 ? prh_server_new(&scfg) : NULL;
     if (!srv) {
         prh_error("Failed to start the server: %s", strerror(errno));
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
         fail(&d);
     }
-    if (control && prh_control_start(control, errmsg, sizeof(errmsg)) < 0) {
+    if (d.control && prh_control_start(d.control, errmsg, sizeof(errmsg)) < 0) {
         prh_error("%s", errmsg);
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
         fail(&d);
     }
     /* Metrics: written as the unprivileged user, by a thread started
@@ -454,8 +477,6 @@ int main(int argc, char **argv)
         !(metrics_writer = prh_metrics_writer_start(
               metrics, o.metrics_file, o.metrics_interval_s ? o.metrics_interval_s : 15))) {
         prh_error("Cannot write metrics file '%s': %s", o.metrics_file, strerror(errno));
-        if (scfg.socket_path)
-            unlink(scfg.socket_path);
         fail(&d);
     }
     prh_log(2, "listening on %s with the %s transport", activated ? "fd 3" : o.socket_path,
@@ -464,34 +485,19 @@ int main(int argc, char **argv)
         report_ready(&d, 0);
         detach_stdio();
     }
-    /* Start-up is over (threads and -d's detach included): from here on
-     * only the transport's syscalls (docs/security.md). */
-    if (!o.no_seccomp) {
-        /* The audit trail and the metrics file need a few calls more
-         * (prh_ops_syscalls, audit.h). */
-        struct prh_seccomp_config sc = { .transport = t->name,
-                                         .extra_syscalls = o.metrics_file
-                                                               ? prh_ops_metrics_file_syscalls
-                                                               : prh_ops_syscalls };
-        if (prh_seccomp_install(&sc, errmsg, sizeof(errmsg)) < 0) {
-            prh_error("%s (--no-seccomp runs without the filter)", errmsg);
-            if (scfg.socket_path)
-                unlink(scfg.socket_path);
-            fail(&d);
-        }
-    }
+    if (!o.no_seccomp)
+        install_filter(&d, &o, t);
     sd_notifyf(0, "READY=1\nSTATUS=Serving persistent reservations (%s transport)\nMAINPID=%lu",
                t->name, (unsigned long)getpid());
 
-    prh_server_run(srv);
+    prh_server_run(srv); /* removes the socket when it stops accepting */
 
     sd_notify(0, "STOPPING=1");
     prh_server_free(srv);
     prh_metrics_writer_stop(metrics_writer); /* the last write */
     prh_metrics_free(metrics);
     prh_audit_close(audit);
-    prh_control_free(control); /* before the transport state it refers to */
-    control = NULL;
+    prh_control_free(d.control); /* before the transport state it refers to */
     prh_reqtrace_close();
     close(scfg.signal_fd);
     t->fini(tstate);

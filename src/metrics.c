@@ -50,7 +50,8 @@ static const char *const proto_names[N_PROTO] = {
     "frame_timeout",
 };
 
-static const char *const refusal_names[PRH_REFUSED_NREASONS] = { "policy", "max_clients" };
+static const char *const refusal_names[PRH_REFUSED_NREASONS] = { "policy", "max_clients",
+                                                                    "fd_limit" };
 
 /* Seconds; chosen around a ~1 ms SG_IO round trip and the 30 s timeout. */
 static const double buckets[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -70,6 +71,9 @@ struct prh_metrics {
     atomic_ulong partial_devices;
     atomic_long clients;
     atomic_long in_flight;
+    atomic_long worker_threads;
+    atomic_ulong worker_limit;
+    atomic_ulong fd_lost;
     time_t start;
 };
 
@@ -162,6 +166,26 @@ void prh_metrics_clients_add(struct prh_metrics *m, int delta)
 {
     if (m)
         atomic_fetch_add(&m->clients, delta);
+}
+
+void prh_metrics_worker_threads_add(struct prh_metrics *m, int delta)
+{
+    if (m)
+        atomic_fetch_add(&m->worker_threads, delta);
+}
+
+void prh_metrics_worker_limit(struct prh_metrics *m)
+{
+    if (m)
+        atomic_fetch_add(&m->worker_limit, 1);
+}
+
+void prh_metrics_request_fd_lost(struct prh_metrics *m, const uint8_t *cdb)
+{
+    if (!m)
+        return;
+    atomic_fetch_add(&m->requests[prh_wire_is_pr_out(cdb)][cdb[1] & 0x1f][R_BUSY], 1);
+    atomic_fetch_add(&m->fd_lost, 1);
 }
 
 void prh_metrics_in_flight_add(struct prh_metrics *m, int delta)
@@ -282,8 +306,8 @@ char *prh_metrics_render(struct prh_metrics *m, size_t *len)
              "# TYPE prhelper_clients_connected gauge\n"
              "prhelper_clients_connected %ld\n",
          atomic_load(&m->clients));
-    emit(&o, "# HELP prhelper_requests_in_flight Requests handed to a worker and not yet "
-             "answered.\n"
+    emit(&o, "# HELP prhelper_requests_in_flight Requests being executed (complete, not yet "
+             "answered).\n"
              "# TYPE prhelper_requests_in_flight gauge\n"
              "prhelper_requests_in_flight %ld\n",
          atomic_load(&m->in_flight));
@@ -312,6 +336,21 @@ char *prh_metrics_render(struct prh_metrics *m, size_t *len)
         emit(&o, "prhelper_connections_refused_total{reason=\"%s\"} %lu\n", refusal_names[i],
              atomic_load(&m->refused[i]));
 
+    emit(&o, "# HELP prhelper_worker_threads Threads serving client sockets now "
+             "(--workers=MIN:MAX).\n"
+             "# TYPE prhelper_worker_threads gauge\n"
+             "prhelper_worker_threads %ld\n",
+         atomic_load(&m->worker_threads));
+    emit(&o, "# HELP prhelper_worker_limit_reached_total Times every one of the MAX threads "
+             "was inside a device call when another was wanted.\n"
+             "# TYPE prhelper_worker_limit_reached_total counter\n"
+             "prhelper_worker_limit_reached_total %lu\n",
+         atomic_load(&m->worker_limit));
+    emit(&o, "# HELP prhelper_fd_lost_total Requests answered BUSY because the daemon had no "
+             "free file descriptor for the one they carried.\n"
+             "# TYPE prhelper_fd_lost_total counter\n"
+             "prhelper_fd_lost_total %lu\n",
+         atomic_load(&m->fd_lost));
     emit(&o, "# HELP prhelper_audit_errors_total Audit records that could not be written.\n"
              "# TYPE prhelper_audit_errors_total counter\n"
              "prhelper_audit_errors_total %lu\n",

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <scsi/sg.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -61,7 +62,8 @@ static const char *const sanitizer_calls[] = {
     NULL,
 };
 
-/* Only an attacker makes these: the process dies at once. */
+/* Only an attacker makes these: the process dies at once (clone: when it
+ * is not a thread, see add_clone_rules()). */
 static const char *const kill_calls[] = {
     "execve", "execveat", "fork", "vfork", "clone", "clone3", "ptrace", "process_vm_readv",
     "process_vm_writev", "kexec_load", "kexec_file_load", "init_module", "finit_module",
@@ -73,6 +75,27 @@ static const char *const kill_calls[] = {
     "fsmount", "open_tree",
     NULL,
 };
+
+/*
+ * The worker pool starts threads after the filter is in (workers.h), so
+ * clone() is allowed for a thread (CLONE_THREAD set) and kills the process
+ * otherwise (a fork).  clone3() passes its flags in memory a filter cannot
+ * read: it fails with ENOSYS, and glibc's pthread_create() then uses
+ * clone().
+ */
+#ifndef PRH_SANITIZER_BUILD /* sanitizer runtimes fork: clone stays allowed there */
+static int add_clone_rules(scmp_filter_ctx ctx)
+{
+    int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    if (r == 0)
+        r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+    if (r == 0)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    return r;
+}
+#endif
 
 static bool in_list(const char *const *list, const char *name)
 {
@@ -114,7 +137,8 @@ static bool sanitizer_allows(const char *name)
 
 bool prh_seccomp_kills(const char *name)
 {
-    return in_list(kill_calls, name) && !sanitizer_allows(name);
+    /* clone3 fails with ENOSYS instead (add_clone_rules()). */
+    return in_list(kill_calls, name) && !sanitizer_allows(name) && strcmp(name, "clone3") != 0;
 }
 
 bool prh_seccomp_allows(const struct prh_seccomp_config *cfg, const char *name)
@@ -242,6 +266,8 @@ int prh_seccomp_install(const struct prh_seccomp_config *cfg, char *errmsg, size
         for (const char *const *k = kill_calls; *k && r == 0; k++) {
             if (sanitizer_allows(*k) || in_list(cfg->extra_syscalls, *k))
                 continue;
+            if (strcmp(*k, "clone") == 0 || strcmp(*k, "clone3") == 0)
+                continue; /* add_clone_rules() */
             int nr = seccomp_syscall_resolve_name(*k);
             if (nr != __NR_SCMP_ERROR)
                 r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
@@ -249,6 +275,10 @@ int prh_seccomp_install(const struct prh_seccomp_config *cfg, char *errmsg, size
                 bad = *k;
         }
     }
+#ifndef PRH_SANITIZER_BUILD
+    if (r == 0 && (r = add_clone_rules(ctx)) < 0)
+        bad = "clone";
+#endif
     if (r == 0)
         r = add_list(ctx, SCMP_ACT_ALLOW, base_calls, &bad);
     if (r == 0 && wants_files(t))

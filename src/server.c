@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * server.c - epoll event loop and per-client state machine.
+ * server.c - the daemon's main loop (server.h): accept, signals, frame
+ * timeouts, shutdown.  The connections themselves are served by the pool
+ * threads (connection.c, workers.c):
  *
- *   HS_SEND --(feature word sent)--> RECV --(request framed)--> EXEC
- *      ^                                                         |
- *      +------- RECV <--(reply sent)-- REPLY <--(worker done)----+
+ *   main loop (one thread)               pool threads (workers.c), any number
+ *   ------------------------------------ ----------------------------------------
+ *   accept4; --max-clients, --allow-uid  epoll_wait(client set) -> one socket
+ *   send the 4-byte feature word         first event: prh_conn_setup() (request.c)
+ *   EPOLL_CTL_ADD, EPOLLONESHOT          RECV: frame -> prh_request_run() -> reply
+ *   signals, stop, frame timeouts        re-arm: one epoll_ctl(EPOLL_CTL_MOD)
  *
- * Sockets are non-blocking; a client's bytes are consumed only as far as
- * the wire state machine wants them, so a stalled or half-sent frame
- * costs one bounded buffer and nothing else.  Transport calls run on the
- * worker pool.  A client is freed only on this thread, after its nexus
- * has been released on a worker (the transport may block there too).
+ * The main loop never does blocking work: /proc reads, the transport's
+ * nexus and every device call happen on pool threads.  It only ever
+ * shutdown()s a client's socket (frame timeout, stop) and marks why, under
+ * srv->lock, which a thread closing a socket also holds: the socket it
+ * shuts down is still that client's.
  */
 #include "prhelper/server.h"
 
 #include <errno.h>
-#include <malloc.h>
-#include <stdatomic.h>
-#include <stddef.h>
-#include <stdint.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -26,477 +28,130 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "prhelper/audit.h"
 #include "prhelper/log.h"
 #include "prhelper/metrics.h"
 #include "prhelper/policy.h"
-#include "prhelper/reqtrace.h"
-#include "prhelper/workers.h"
+#include "server_internal.h"
 
-#define PRH_DEFAULT_WORKERS 4
-#define PRH_DEFAULT_MAX_CLIENTS 1024
 #define PRH_DEFAULT_DRAIN_MS 5000
-#define TIMEOUT_SWEEP_MS 200
-#define DENY_RECORDS_PER_S 10
+#define SWEEP_MS 100       /* frame timeouts are checked this often (while any runs) */
+#define PAUSED_RETRY_MS 200 /* accepting paused for lack of fds: retried this often */
+#define STOP_POLL_MS 50
 
-enum client_state {
-    C_HS_SEND,
-    C_RECV,
-    C_EXEC,
-    C_REPLY,
-    C_FREEING,
-};
-
-enum job_kind {
-    JOB_EXECUTE,
-    JOB_FREE_NEXUS,
-};
-
-struct client {
-    struct prh_job job; /* must stay first: jobs are cast back */
-    enum job_kind job_kind;
-    struct prh_server *srv;
-    struct client *prev, *next;
-    int sock;           /* -1 once closed */
-    enum client_state state;
-    bool closing;       /* socket gone while a job runs */
-    long deadline_ms;   /* frame timeout (monotonic ms), 0: none */
-    uint8_t hs[PRH_WIRE_FEATURE_SIZE];
-    size_t hs_off;
-    size_t tx_len, tx_off;
-    void *nexus;
-    struct prh_peer peer;
-    struct prh_audit_client *audit_client; /* with an audit trail: /proc facts at accept */
-    uint64_t t_start_ns; /* request complete (monotonic) */
-    char who[256];
-    struct prh_request req;
-    struct prh_wire_rx rx;
-    struct prh_reply reply;
-    bool drop;          /* the transport asked to close instead of replying */
-    uint8_t tx[PRH_WIRE_REPLY_MAX];
-};
-
-struct prh_server {
-    struct prh_server_config cfg;
-    int epfd;
-    int stop_fd;
-    struct prh_workers *workers;
-    struct client *clients;
-    struct client *graveyard; /* freed at the end of an epoll batch */
-    unsigned nclients;
-    uint64_t serial;
-    bool stopping;
-    bool listen_paused;
-    struct timespec drain_deadline;
-    unsigned ntimed;    /* clients with a deadline */
-    unsigned freed_since_trim;
-    bool trim_pending;  /* malloc_trim() after this epoll batch */
-    long deny_window_ms; /* refused-connection records: rate limit */
-    unsigned deny_in_window;
-    unsigned long deny_suppressed;
-    long next_sweep_ms;
-    /* epoll tags */
-    char tag_listen, tag_stop, tag_signal, tag_workers;
-    atomic_ulong accepted, requests, protocol_errors, rejected, timeouts;
-    atomic_uint clients_now;
-};
-
-static long now_ms(void)
+static void on_limit(void *opaque, unsigned threads)
 {
-    struct timespec ts;
+    struct prh_server *srv = opaque;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+    prh_metrics_worker_limit(srv->cfg.metrics);
+    if (!atomic_exchange(&srv->limit_logged, true))
+        prh_log(1, "all %u worker threads are inside device calls (more than --workers MAX, "
+                   "%u): other clients wait until one returns (logged once; counted in "
+                   "prhelper_worker_limit_reached_total)",
+                threads, srv->cfg.workers_max);
+}
+
+static void threads_changed(void *opaque, int delta)
+{
+    struct prh_server *srv = opaque;
+
+    prh_metrics_worker_threads_add(srv->cfg.metrics, delta);
+}
+
+static void listen_events(struct prh_server *srv, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = &srv->tag_listen };
+
+    if (epoll_ctl(srv->main_ep, EPOLL_CTL_MOD, srv->cfg.listen_fd, &ev) == 0)
+        srv->listen_paused = events == 0;
 }
 
 /*
- * The frame timeout runs while a transfer is half done: from accept until
- * the client's feature word is in, from a request's first byte until its
- * last, and while a reply waits for the client to read it.  Never while
- * the client is idle between requests (QEMU keeps its connection idle
- * for the life of the VM) or while its request executes.
+ * accept4() ran out of descriptors.  Closing the reserve descriptor makes
+ * room to accept the waiting connection and close it at once (the client
+ * sees EOF instead of hanging in the backlog, and the listening socket
+ * stops being readable, so the loop does not spin); then the reserve is
+ * taken again.  false: no reserve, or still no room.
  */
-static void update_timer(struct prh_server *srv, struct client *c)
+static bool drop_with_reserve(struct prh_server *srv, int err)
 {
-    bool want;
-
-    switch (c->state) {
-    case C_HS_SEND:
-    case C_REPLY:
-        want = c->sock >= 0;
-        break;
-    case C_RECV:
-        want = c->rx.state == PRH_RX_FEATURES || prh_wire_rx_mid_frame(&c->rx);
-        break;
-    default:
-        want = false;
-        break;
+    if (srv->reserve_fd < 0)
+        srv->reserve_fd = fcntl(srv->main_ep, F_DUPFD_CLOEXEC, 0);
+    if (srv->reserve_fd < 0)
+        return false;
+    close(srv->reserve_fd);
+    int fd = accept4(srv->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        close(fd);
+    srv->reserve_fd = fcntl(srv->main_ep, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    atomic_fetch_add(&srv->rejected, 1);
+    atomic_fetch_add(&srv->fd_limit, 1);
+    prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_FD_LIMIT);
+    long now = coarse_ms();
+    if (now - srv->fd_limit_window_ms >= 1000) {
+        prh_log(1, "out of file descriptors (%s, %u clients connected): connection refused"
+                   "%s",
+                strerror(err), atomic_load(&srv->nclients),
+                srv->fd_limit_unlogged ? " (and more since the last message)" : "");
+        srv->fd_limit_window_ms = now;
+        srv->fd_limit_unlogged = 0;
+    } else {
+        srv->fd_limit_unlogged++;
     }
-    if (!srv->cfg.frame_timeout_ms || c->sock < 0)
-        want = false;
-    if (want && !c->deadline_ms) {
-        c->deadline_ms = now_ms() + (long)srv->cfg.frame_timeout_ms;
-        if (!c->deadline_ms)
-            c->deadline_ms = 1;
-        srv->ntimed++;
-    } else if (!want && c->deadline_ms) {
-        c->deadline_ms = 0;
-        srv->ntimed--;
-    }
+    return true;
 }
 
-static void set_events(struct prh_server *srv, struct client *c, uint32_t events)
+/* A new client the pool never saw: undo accept_clients(). */
+static void forget_client(struct prh_server *srv, struct client *c)
 {
-    struct epoll_event ev = { .events = events, .data.ptr = c };
-
-    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->sock, &ev);
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Operations around one request: device policy, metrics, audit trail. */
-struct ops_ctx {
-    struct prh_audit_device dev;
-    bool denied;
-};
-
-/* false: the device policy refused the request (reply filled). */
-static bool ops_before(struct prh_server *srv, struct client *c, struct ops_ctx *o)
-{
-    bool rules = prh_policy_has_device_rules(srv->cfg.policy);
-
-    memset(o, 0, sizeof(*o));
-    if (rules || (srv->cfg.audit && prh_audit_wanted(&c->req)))
-        prh_audit_device_fill(&o->dev, c->req.fd,
-                              srv->cfg.sysfs_root ? srv->cfg.sysfs_root : "/sys");
-    if (!rules || prh_policy_allows_device(srv->cfg.policy, &o->dev))
-        return true;
-    struct prh_result res = prh_result_sense(SENSE_ACCESS_DENIED);
-    prh_result_to_reply(&res, &c->req, &c->reply);
-    prh_log(2, "client %llu: device %u:%u %s is not in --allow-device, refused",
-            (unsigned long long)c->peer.serial, o->dev.major, o->dev.minor, o->dev.wwid);
-    o->denied = true;
-    return false;
-}
-
-/* Send one audit record for client c: its client description (or one
- * made from the peer's credentials alone), the time, and the metric when
- * the sink fails. */
-static void audit_client_record(struct prh_server *srv, struct client *c,
-                                struct prh_audit_record *rec)
-{
-    struct prh_audit_client fallback;
-    rec->client = c->audit_client;
-    if (!rec->client) {
-        prh_audit_client_fill(&fallback, &c->peer, "/nonexistent");
-        rec->client = &fallback;
-    }
-    clock_gettime(CLOCK_REALTIME, &rec->time);
-    if (prh_audit_emit(srv->cfg.audit, rec) < 0)
-        prh_metrics_audit_error(srv->cfg.metrics);
-}
-
-static void ops_after(struct prh_server *srv, struct client *c, struct ops_ctx *o)
-{
-    uint64_t latency = mono_ns() - c->t_start_ns;
-
-    prh_metrics_request(srv->cfg.metrics, c->req.cdb, &c->reply, o->denied, latency);
-    if (!srv->cfg.audit || !(o->denied || prh_audit_wanted(&c->req)))
-        return;
-    struct prh_audit_record rec = {
-        .event = o->denied ? PRH_AUDIT_EV_DEVICE_DENIED : PRH_AUDIT_EV_PR_OUT,
-        .transport = srv->cfg.transport->name,
-        .nexus = c->who,
-        .device = &o->dev,
-        .req = &c->req,
-        .reply = &c->reply,
-        .latency_ns = latency,
-    };
-    audit_client_record(srv, c, &rec);
-}
-
-static void job_run(struct prh_job *job)
-{
-    struct client *c = (struct client *)job;
-    struct prh_server *srv = c->srv;
-    const struct prh_transport *t = srv->cfg.transport;
-
-    if (c->job_kind == JOB_FREE_NEXUS) {
-        if (c->nexus)
-            t->nexus_free(srv->cfg.transport_state, c->nexus);
-        c->nexus = NULL;
-        return;
-    }
-    prh_reply_init(&c->reply);
-    struct prh_exec_info info;
-    struct timespec start = { 0 };
-    bool traced = prh_reqtrace_enabled();
-    if (traced)
-        clock_gettime(CLOCK_REALTIME, &start);
-    struct ops_ctx ops;
-    if (ops_before(srv, c, &ops))
-        prh_transport_execute_ex(t, srv->cfg.transport_state, c->nexus, &c->req, &c->reply, &info);
-    else
-        memset(&info, 0, sizeof(info));
-    c->drop = info.disconnect;
-    if (traced)
-        prh_reqtrace_emit(&c->peer, c->who, &c->req, &c->reply, &info, &start);
-    ops_after(srv, c, &ops);
-    close(c->req.fd);
-    c->req.fd = -1;
-}
-
-static void client_unlink(struct prh_server *srv, struct client *c)
-{
+    prh_client_timer(c, false, T_HANDSHAKE, false);
+    pthread_mutex_lock(&srv->lock);
     if (c->prev)
         c->prev->next = c->next;
     else
         srv->clients = c->next;
     if (c->next)
         c->next->prev = c->prev;
-}
-
-/* Close the socket; the memory goes once no job refers to it. */
-static void client_close(struct prh_server *srv, struct client *c, const char *why)
-{
-    if (c->sock >= 0) {
-        prh_trace(PRH_TRACE_CLIENT_CLOSE, "client=%llu nexus=%s reason=%s",
-                  (unsigned long long)c->peer.serial, c->who, why);
-        close(c->sock);
-        c->sock = -1;
-    }
-    prh_wire_rx_reset(&c->rx);
-    update_timer(srv, c); /* sock < 0: disarmed */
-    if (c->state == C_EXEC) {
-        c->closing = true; /* job_done() continues */
-        return;
-    }
-    if (c->state == C_FREEING)
-        return;
-    c->state = C_FREEING;
-    c->job_kind = JOB_FREE_NEXUS;
-    prh_workers_submit(srv->workers, &c->job);
-}
-
-static void client_destroy(struct prh_server *srv, struct client *c)
-{
-    /* Small per-connection allocations (nexus, transport records) are
-     * spread over the heap and the workers' arenas: give freed memory
-     * back when the last client leaves, or every 256 departures. */
-    if (srv->nclients == 1 || ++srv->freed_since_trim >= 256) {
-        srv->freed_since_trim = 0;
-        srv->trim_pending = true;
-    }
-    srv->nclients--;
-    atomic_store(&srv->clients_now, srv->nclients);
-    prh_metrics_clients_add(srv->cfg.metrics, -1);
-    free(c->audit_client);
-    free(c);
-    if (srv->listen_paused && !srv->stopping) {
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &srv->tag_listen };
-        if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->cfg.listen_fd, &ev) == 0)
-            srv->listen_paused = false;
-    }
-}
-
-/* Send what the socket takes: true when everything went, false on EAGAIN. */
-static int send_some(struct client *c, const uint8_t *buf, size_t len, size_t *off)
-{
-    while (*off < len) {
-        ssize_t n = send(c->sock, buf + *off, len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            return -1;
-        }
-        *off += (size_t)n;
-    }
-    return 1;
-}
-
-static void client_read(struct prh_server *srv, struct client *c);
-
-/* Ready for the next request (or done, when stopping). */
-static void client_idle(struct prh_server *srv, struct client *c)
-{
-    if (srv->stopping) {
-        client_close(srv, c, "shutdown");
-        return;
-    }
-    c->state = C_RECV;
-    set_events(srv, c, EPOLLIN);
-}
-
-static void client_write(struct prh_server *srv, struct client *c)
-{
-    int r;
-
-    if (c->state == C_HS_SEND) {
-        r = send_some(c, c->hs, sizeof(c->hs), &c->hs_off);
-        if (r < 0)
-            return client_close(srv, c, "write error");
-        if (r == 0)
-            return set_events(srv, c, EPOLLOUT);
-        prh_wire_rx_init(&c->rx);
-        client_idle(srv, c);
-        return;
-    }
-    if (c->state != C_REPLY)
-        return;
-    r = send_some(c, c->tx, c->tx_len, &c->tx_off);
-    if (r < 0)
-        return client_close(srv, c, "write error");
-    if (r == 0)
-        return set_events(srv, c, EPOLLOUT);
-    prh_wire_rx_next(&c->rx);
-    client_idle(srv, c);
-}
-
-static void client_read(struct prh_server *srv, struct client *c)
-{
-    for (;;) {
-        int r = prh_wire_rx_step(&c->rx, c->sock);
-
-        if (r == PRH_WIRE_AGAIN)
-            return;
-        if (r == PRH_WIRE_CLOSED)
-            return client_close(srv, c, "eof");
-        if (r < 0) {
-            atomic_fetch_add(&srv->protocol_errors, 1);
-            prh_metrics_protocol_error(srv->cfg.metrics, r);
-            prh_log(1, "%s", prh_wire_error_str(r));
-            prh_trace(PRH_TRACE_PROTOCOL_ERROR, "client=%llu error=%s",
-                      (unsigned long long)c->peer.serial, prh_wire_error_str(r));
-            return client_close(srv, c, "protocol error");
-        }
-        if (c->rx.state == PRH_RX_CDB) {
-            prh_trace(PRH_TRACE_HANDSHAKE, "client=%llu features=0",
-                      (unsigned long long)c->peer.serial);
-            continue;
-        }
-        /* A whole request: hand it to a worker, read nothing more. */
-        prh_wire_rx_take(&c->rx, &c->req);
-        atomic_fetch_add(&srv->requests, 1);
-        prh_trace(PRH_TRACE_REQUEST, "client=%llu op=%02x sa=%02x len=%u",
-                  (unsigned long long)c->peer.serial, c->req.cdb[0], c->req.cdb[1] & 0x1f,
-                  c->req.xfer_len);
-        c->state = C_EXEC;
-        c->job_kind = JOB_EXECUTE;
-        c->t_start_ns = mono_ns();
-        prh_metrics_in_flight_add(srv->cfg.metrics, 1);
-        set_events(srv, c, 0);
-        prh_workers_submit(srv->workers, &c->job);
-        return;
-    }
-}
-
-static void job_done(struct prh_server *srv, struct client *c)
-{
-    if (c->job_kind == JOB_FREE_NEXUS) {
-        /* Freed after this epoll batch: a later event may still name it. */
-        client_unlink(srv, c);
-        c->next = srv->graveyard;
-        srv->graveyard = c;
-        return;
-    }
-    prh_metrics_in_flight_add(srv->cfg.metrics, -1);
-    c->state = C_REPLY;
-    if (c->drop && !c->closing && c->sock >= 0) {
-        c->drop = false;
-        client_close(srv, c, "fault injection: closed instead of replying");
-        return;
-    }
-    if (c->closing || c->sock < 0) {
-        c->closing = false;
-        client_close(srv, c, "closed during request");
-        return;
-    }
-    prh_trace(PRH_TRACE_REPLY, "client=%llu status=%02x size=%u",
-              (unsigned long long)c->peer.serial, c->reply.status, c->reply.data_len);
-    c->tx_len = prh_wire_encode_reply(&c->reply, c->tx);
-    c->tx_off = 0;
-    client_write(srv, c);
-    update_timer(srv, c);
-}
-
-static void fill_peer(struct client *c, uint64_t serial)
-{
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    struct sockaddr_un addr;
-    socklen_t alen = sizeof(addr);
-
-    memset(&c->peer, 0, sizeof(c->peer));
-    c->peer.serial = serial;
-    if (getsockopt(c->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-        c->peer.has_cred = true;
-        c->peer.pid = cred.pid;
-        c->peer.uid = cred.uid;
-        c->peer.gid = cred.gid;
-    }
-    memset(&addr, 0, sizeof(addr));
-    if (getpeername(c->sock, (struct sockaddr *)&addr, &alen) == 0 &&
-        alen > offsetof(struct sockaddr_un, sun_path)) {
-        size_t n = alen - offsetof(struct sockaddr_un, sun_path);
-        if (n > sizeof(c->peer.addr) - 1)
-            n = sizeof(c->peer.addr) - 1;
-        memcpy(c->peer.addr, addr.sun_path, n);
-        if (c->peer.addr[0] == '\0')
-            c->peer.addr[0] = '@'; /* abstract */
-        else
-            n = strnlen(c->peer.addr, n);
-        c->peer.addr[n] = '\0';
-        c->peer.addr_len = n;
-    }
-}
-
-/* --allow-uid/--allow-gid said no: audit, count, close; no byte is read. */
-static void refuse_client(struct prh_server *srv, struct client *c)
-{
-    atomic_fetch_add(&srv->rejected, 1);
-    prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_POLICY);
-    /* A flood of refused connections must not stall the loop on log and
-     * audit writes: at most DENY_RECORDS_PER_S records a second, the
-     * rest counted and reported in the next record. */
-    long now = now_ms();
-    if (now - srv->deny_window_ms >= 1000) {
-        srv->deny_window_ms = now;
-        srv->deny_in_window = 0;
-    }
-    if (srv->deny_in_window >= DENY_RECORDS_PER_S) {
-        srv->deny_suppressed++;
-        close(c->sock);
-        free(c->audit_client);
-        free(c);
-        return;
-    }
-    srv->deny_in_window++;
-    prh_log(1, "connection from pid %ld uid %ld gid %ld refused by the access policy",
-            (long)c->peer.pid, (long)c->peer.uid, (long)c->peer.gid);
-    if (srv->cfg.audit) {
-        struct prh_audit_record rec = {
-            .event = PRH_AUDIT_EV_CLIENT_DENIED,
-            .transport = srv->cfg.transport->name,
-            .suppressed = srv->deny_suppressed,
-        };
-        srv->deny_suppressed = 0;
-        audit_client_record(srv, c, &rec);
-    }
     close(c->sock);
-    free(c->audit_client);
+    pthread_mutex_unlock(&srv->lock);
+    atomic_fetch_sub(&srv->nclients, 1);
+    prh_metrics_clients_add(srv->cfg.metrics, -1);
     free(c);
+}
+
+/* Policy, the feature word, the epoll set.  false: drop it. */
+static bool start_client(struct prh_server *srv, struct client *c)
+{
+    uint32_t events = EPOLLIN;
+
+    if (!prh_policy_allows_socket(srv->cfg.policy, c->sock)) {
+        /* The record (with /proc reads) is written by a pool thread. */
+        atomic_fetch_add(&srv->rejected, 1);
+        prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_POLICY);
+        c->state = C_REFUSED;
+        events = EPOLLOUT;
+    } else {
+        /* The word fits a fresh socket; if not, a pool thread sends the rest. */
+        uint8_t word[PRH_WIRE_FEATURE_SIZE];
+        prh_wire_encode_features(word, PRH_WIRE_FEATURES);
+        ssize_t n = send(c->sock, word, sizeof(word), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return false;
+        c->hs_off = (uint8_t)(n > 0 ? n : 0);
+        c->state = c->hs_off == sizeof(word) ? C_RECV : C_HS_SEND;
+        if (c->state == C_HS_SEND)
+            events = EPOLLOUT;
+        prh_client_timer(c, true, T_HANDSHAKE, false);
+        atomic_fetch_add(&srv->accepted, 1);
+    }
+    atomic_store(&c->out_waiting, (events & EPOLLOUT) != 0);
+    struct epoll_event ev = { .events = events | EPOLLONESHOT, .data.ptr = c };
+    int sock = c->sock;
+    prh_pool_handoff(c);
+    return epoll_ctl(srv->client_ep, EPOLL_CTL_ADD, sock, &ev) == 0;
 }
 
 static void accept_clients(struct prh_server *srv)
@@ -504,19 +159,19 @@ static void accept_clients(struct prh_server *srv)
     for (;;) {
         int fd = accept4(srv->cfg.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            int e = errno;
+            if (e == EINTR || e == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* Out of fds: stop accepting until a client goes away. */
-                struct epoll_event ev = { .events = 0, .data.ptr = &srv->tag_listen };
-                prh_log(1, "cannot accept a connection: %s", strerror(errno));
-                if (srv->nclients > 0 &&
-                    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->cfg.listen_fd, &ev) == 0)
-                    srv->listen_paused = true;
+            if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+                if (drop_with_reserve(srv, e))
+                    continue;
+                /* No room at all: stop watching the socket, retry on a timer. */
+                prh_log(1, "cannot accept a connection: %s", strerror(e));
+                listen_events(srv, 0);
             }
             return;
         }
-        if (srv->nclients >= srv->cfg.max_clients) {
+        if (atomic_load(&srv->nclients) >= srv->cfg.max_clients) {
             atomic_fetch_add(&srv->rejected, 1);
             prh_metrics_connection_refused(srv->cfg.metrics, PRH_REFUSED_MAX_CLIENTS);
             prh_log(2, "too many clients (%u), connection refused", srv->cfg.max_clients);
@@ -529,118 +184,91 @@ static void accept_clients(struct prh_server *srv)
             continue;
         }
         c->srv = srv;
-        c->job.run = job_run;
         c->sock = fd;
-        c->req.fd = -1;
-        c->rx.fd = -1;
-        fill_peer(c, ++srv->serial);
-        if (srv->cfg.audit) {
-            c->audit_client = malloc(sizeof(*c->audit_client));
-            if (c->audit_client)
-                prh_audit_client_fill(c->audit_client, &c->peer, "/proc");
-        }
-        if (!prh_policy_allows_socket(srv->cfg.policy, fd)) {
-            refuse_client(srv, c);
-            continue;
-        }
-        c->nexus = srv->cfg.transport->nexus_new(srv->cfg.transport_state, &c->peer);
-        if (!c->nexus) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        if (srv->cfg.transport->nexus_describe)
-            srv->cfg.transport->nexus_describe(srv->cfg.transport_state, c->nexus, c->who,
-                                               sizeof(c->who));
-        struct epoll_event ev = { .events = 0, .data.ptr = c };
-        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            srv->cfg.transport->nexus_free(srv->cfg.transport_state, c->nexus);
-            close(fd);
-            free(c);
-            continue;
-        }
+        c->serial = c->conn.peer.serial = ++srv->serial;
+        prh_wire_frame_init(&c->rx);
+        /* Counted before its first byte goes out: whoever sees the
+         * handshake also sees the client in the stats. */
+        pthread_mutex_lock(&srv->lock);
         c->next = srv->clients;
         if (srv->clients)
             srv->clients->prev = c;
         srv->clients = c;
-        srv->nclients++;
-        atomic_store(&srv->clients_now, srv->nclients);
+        pthread_mutex_unlock(&srv->lock);
+        atomic_fetch_add(&srv->nclients, 1);
         prh_metrics_clients_add(srv->cfg.metrics, 1);
-        atomic_fetch_add(&srv->accepted, 1);
-        prh_trace(PRH_TRACE_CLIENT_ACCEPT, "client=%llu pid=%ld uid=%ld nexus=%s",
-                  (unsigned long long)c->peer.serial, (long)c->peer.pid, (long)c->peer.uid,
-                  c->who);
-        c->state = C_HS_SEND;
-        prh_wire_encode_features(c->hs, PRH_WIRE_FEATURES);
-        client_write(srv, c);
-        update_timer(srv, c);
+        if (!start_client(srv, c))
+            forget_client(srv, c);
     }
+}
+
+/* Shut down the sockets of the clients kick() selects, marking why. */
+static void kick_clients(struct prh_server *srv, long now, bool drain)
+{
+    pthread_mutex_lock(&srv->lock);
+    for (struct client *c = srv->clients; c; c = c->next) {
+        if (atomic_load(&c->kicked) != KICK_NONE)
+            continue;
+        if (drain) {
+            if (!atomic_load(&c->out_waiting))
+                continue;
+            atomic_store(&c->kicked, KICK_DRAIN);
+        } else {
+            long d = atomic_load(&c->deadline_ms);
+            if (!d || now < d)
+                continue;
+            atomic_store(&c->kicked, KICK_TIMEOUT);
+            atomic_fetch_add(&srv->timeouts, 1);
+            prh_metrics_protocol_error(srv->cfg.metrics, PRH_METRICS_FRAME_TIMEOUT);
+            unsigned what = atomic_load(&c->timer_what);
+            prh_log(1, "client %llu: %s not completed within %u ms, closing socket.",
+                    (unsigned long long)c->serial,
+                    what == T_REPLY ? "reply" : what == T_HANDSHAKE ? "handshake" : "request",
+                    srv->cfg.frame_timeout_ms);
+            prh_trace(PRH_TRACE_PROTOCOL_ERROR, "client=%llu error=frame timeout",
+                      (unsigned long long)c->serial);
+        }
+        /* Its pool thread wakes (EOF, HUP) and closes it. */
+        shutdown(c->sock, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&srv->lock);
 }
 
 static void begin_stop(struct prh_server *srv)
 {
-    if (srv->stopping)
+    if (atomic_load(&srv->stopping))
         return;
-    srv->stopping = true;
+    atomic_store(&srv->stopping, true);
+    epoll_ctl(srv->main_ep, EPOLL_CTL_DEL, srv->cfg.listen_fd, NULL);
     close(srv->cfg.listen_fd);
     srv->cfg.listen_fd = -1;
-    if (srv->cfg.socket_path) {
-        struct stat sb;
-        /* Another helper may have taken the path over: leave it alone. */
-        if (!srv->cfg.check_socket_inode ||
-            (stat(srv->cfg.socket_path, &sb) == 0 && sb.st_dev == srv->cfg.socket_dev &&
-             sb.st_ino == srv->cfg.socket_ino))
-            unlink(srv->cfg.socket_path);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &srv->drain_deadline);
-    srv->drain_deadline.tv_sec += srv->cfg.drain_timeout_ms / 1000;
-    srv->drain_deadline.tv_nsec += (long)(srv->cfg.drain_timeout_ms % 1000) * 1000000L;
-    if (srv->drain_deadline.tv_nsec >= 1000000000L) {
-        srv->drain_deadline.tv_sec++;
-        srv->drain_deadline.tv_nsec -= 1000000000L;
-    }
-    /* Idle and half-received clients go now; requests in flight finish. */
-    for (struct client *c = srv->clients, *next; c; c = next) {
-        next = c->next;
-        if (c->state == C_RECV || c->state == C_HS_SEND)
-            client_close(srv, c, "shutdown");
-    }
+    srv->listen_paused = false;
+    prh_server_unlink_socket(&srv->cfg);
+    srv->drain_deadline_ms = coarse_ms() + (long)srv->cfg.drain_timeout_ms;
+    /* Wake the idle and half-received clients (EOF): their threads close
+     * them.  A request in flight still sends its reply (SHUT_RD only). */
+    pthread_mutex_lock(&srv->lock);
+    for (struct client *c = srv->clients; c; c = c->next)
+        shutdown(c->sock, SHUT_RD);
+    pthread_mutex_unlock(&srv->lock);
 }
 
-/* Close the clients whose frame timeout passed (at most every sweep period). */
-static void sweep_timeouts(struct prh_server *srv)
+void prh_server_unlink_socket(const struct prh_server_config *cfg)
 {
-    long now = now_ms();
+    struct stat sb;
 
-    if (now < srv->next_sweep_ms)
+    if (!cfg->socket_path)
         return;
-    srv->next_sweep_ms = now + TIMEOUT_SWEEP_MS / 2;
-    for (struct client *c = srv->clients; c; c = c->next) {
-        if (!c->deadline_ms || now < c->deadline_ms)
-            continue;
-        atomic_fetch_add(&srv->timeouts, 1);
-        prh_metrics_protocol_error(srv->cfg.metrics, PRH_METRICS_FRAME_TIMEOUT);
-        prh_log(1, "client %llu (%s): %s not completed within %u ms, closing socket.",
-                (unsigned long long)c->peer.serial, c->who,
-                c->state == C_REPLY     ? "reply"
-                : c->state == C_HS_SEND ? "handshake"
-                : c->rx.state == PRH_RX_FEATURES ? "handshake"
-                                                 : "request",
-                srv->cfg.frame_timeout_ms);
-        prh_trace(PRH_TRACE_PROTOCOL_ERROR, "client=%llu error=frame timeout",
-                  (unsigned long long)c->peer.serial);
-        client_close(srv, c, "frame timeout");
-    }
+    /* Another helper may have taken the path over: leave it alone. */
+    if (!cfg->check_socket_inode || (stat(cfg->socket_path, &sb) == 0 &&
+                                     sb.st_dev == cfg->socket_dev && sb.st_ino == cfg->socket_ino))
+        unlink(cfg->socket_path);
 }
 
-static bool drain_expired(const struct prh_server *srv)
+static unsigned ncpus(void)
 {
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > srv->drain_deadline.tv_sec ||
-           (now.tv_sec == srv->drain_deadline.tv_sec &&
-            now.tv_nsec >= srv->drain_deadline.tv_nsec);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1u : n > (long)PRH_POOL_DEFAULT_MAX ? PRH_POOL_DEFAULT_MAX : (unsigned)n;
 }
 
 struct prh_server *prh_server_new(const struct prh_server_config *cfg)
@@ -651,44 +279,77 @@ struct prh_server *prh_server_new(const struct prh_server_config *cfg)
     if (!srv)
         return NULL;
     srv->cfg = *cfg;
-    /* Each client (~26 KiB) gets its own mapping, unmapped when it goes:
-     * after a flood of connections the memory goes back to the system
-     * instead of staying in the heap (prh-stress checks RSS). */
-    mallopt(M_MMAP_THRESHOLD, (int)sizeof(struct client));
+    srv->main_ep = srv->client_ep = srv->stop_fd = srv->wake_fd = srv->reserve_fd = -1;
+    pthread_mutex_init(&srv->lock, NULL);
+    prh_request_ctx_init(&srv->rq);
+    srv->rq.transport = cfg->transport;
+    srv->rq.transport_state = cfg->transport_state;
+    srv->rq.audit = cfg->audit;
+    srv->rq.metrics = cfg->metrics;
+    srv->rq.policy = cfg->policy;
+    if (cfg->sysfs_root)
+        srv->rq.sysfs_root = cfg->sysfs_root;
+    srv->rq.timed = !cfg->untimed;
+    srv->rq.no_peer_pidfd = cfg->no_peer_pidfd;
     if (!srv->cfg.workers)
-        srv->cfg.workers = PRH_DEFAULT_WORKERS;
+        srv->cfg.workers = ncpus();
+    if (!srv->cfg.workers_max)
+        srv->cfg.workers_max = PRH_POOL_DEFAULT_MAX;
+    if (srv->cfg.workers_max < srv->cfg.workers)
+        srv->cfg.workers_max = srv->cfg.workers;
+    if (srv->cfg.workers_max >= PRH_POOL_MAX_THREADS)
+        srv->cfg.workers_max = PRH_POOL_MAX_THREADS - 1;
     if (!srv->cfg.max_clients)
-        srv->cfg.max_clients = PRH_DEFAULT_MAX_CLIENTS;
+        srv->cfg.max_clients = PRH_SERVER_DEFAULT_MAX_CLIENTS;
     if (!srv->cfg.drain_timeout_ms)
         srv->cfg.drain_timeout_ms = PRH_DEFAULT_DRAIN_MS;
-    srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+    srv->main_ep = epoll_create1(EPOLL_CLOEXEC);
+    srv->client_ep = epoll_create1(EPOLL_CLOEXEC);
     srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    srv->workers = prh_workers_new(srv->cfg.workers);
-    if (srv->epfd < 0 || srv->stop_fd < 0 || !srv->workers)
+    srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (srv->main_ep < 0 || srv->client_ep < 0 || srv->stop_fd < 0 || srv->wake_fd < 0)
         goto fail;
+    srv->reserve_fd = fcntl(srv->main_ep, F_DUPFD_CLOEXEC, 0);
     ev.events = EPOLLIN;
     ev.data.ptr = &srv->tag_listen;
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, cfg->listen_fd, &ev) < 0)
+    if (srv->reserve_fd < 0 || epoll_ctl(srv->main_ep, EPOLL_CTL_ADD, cfg->listen_fd, &ev) < 0)
         goto fail;
     ev.data.ptr = &srv->tag_stop;
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->stop_fd, &ev) < 0)
+    if (epoll_ctl(srv->main_ep, EPOLL_CTL_ADD, srv->stop_fd, &ev) < 0)
         goto fail;
-    ev.data.ptr = &srv->tag_workers;
-    if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, prh_workers_done_fd(srv->workers), &ev) < 0)
+    ev.data.ptr = &srv->tag_wake;
+    if (epoll_ctl(srv->main_ep, EPOLL_CTL_ADD, srv->wake_fd, &ev) < 0)
         goto fail;
     if (cfg->signal_fd >= 0) {
         ev.data.ptr = &srv->tag_signal;
-        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, cfg->signal_fd, &ev) < 0)
+        if (epoll_ctl(srv->main_ep, EPOLL_CTL_ADD, cfg->signal_fd, &ev) < 0)
             goto fail;
     }
+    struct prh_pool_config pc = {
+        .epfd = srv->client_ep,
+        .min = srv->cfg.workers,
+        /* MAX threads inside device calls, and one more to read the
+         * other clients' sockets: MAX stalled devices stall nobody else. */
+        .max = srv->cfg.workers_max + 1,
+        .idle_ms = srv->cfg.worker_idle_ms,
+        .handle = prh_client_event,
+        .thread_exit = prh_client_thread_exit,
+        .on_limit = on_limit,
+        .threads_changed = threads_changed,
+        .opaque = srv,
+    };
+    srv->pool = prh_pool_new(&pc);
+    if (!srv->pool)
+        goto fail;
     return srv;
 fail:;
     int e = errno;
-    prh_workers_free(srv->workers);
-    if (srv->epfd >= 0)
-        close(srv->epfd);
-    if (srv->stop_fd >= 0)
-        close(srv->stop_fd);
+    int fds[] = { srv->main_ep, srv->client_ep, srv->stop_fd, srv->wake_fd, srv->reserve_fd };
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    prh_request_ctx_fini(&srv->rq);
+    pthread_mutex_destroy(&srv->lock);
     free(srv);
     errno = e;
     return NULL;
@@ -696,25 +357,20 @@ fail:;
 
 int prh_server_run(struct prh_server *srv)
 {
-    struct epoll_event events[64];
+    struct epoll_event events[8];
 
     for (;;) {
-        if (srv->stopping) {
-            if (srv->nclients == 0)
+        if (atomic_load(&srv->stopping)) {
+            if (atomic_load(&srv->nclients) == 0)
                 break;
-            if (drain_expired(srv)) {
-                /* Replies nobody reads: give up on them. */
-                for (struct client *c = srv->clients, *next; c; c = next) {
-                    next = c->next;
-                    if (c->state == C_REPLY)
-                        client_close(srv, c, "shutdown timeout");
-                }
-            }
+            if (coarse_ms() >= srv->drain_deadline_ms)
+                kick_clients(srv, 0, true); /* replies nobody reads: give up on them */
         }
-        int wait_ms = srv->stopping ? 50 : -1;
-        if (srv->ntimed && (wait_ms < 0 || wait_ms > TIMEOUT_SWEEP_MS))
-            wait_ms = TIMEOUT_SWEEP_MS;
-        int n = epoll_wait(srv->epfd, events, 64, wait_ms);
+        int wait_ms = atomic_load(&srv->stopping) ? STOP_POLL_MS : -1;
+        int every = srv->listen_paused ? PAUSED_RETRY_MS : atomic_load(&srv->ntimed) ? SWEEP_MS : -1;
+        if (every > 0 && (wait_ms < 0 || wait_ms > every))
+            wait_ms = every;
+        int n = epoll_wait(srv->main_ep, events, 8, wait_ms);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -724,56 +380,32 @@ int prh_server_run(struct prh_server *srv)
         }
         for (int i = 0; i < n; i++) {
             void *tag = events[i].data.ptr;
+            uint64_t v;
             if (tag == &srv->tag_listen) {
-                if (!srv->stopping)
+                if (!atomic_load(&srv->stopping))
                     accept_clients(srv);
             } else if (tag == &srv->tag_stop) {
-                uint64_t v;
                 ssize_t r = read(srv->stop_fd, &v, sizeof(v));
                 (void)r;
                 begin_stop(srv);
+            } else if (tag == &srv->tag_wake) {
+                ssize_t r = read(srv->wake_fd, &v, sizeof(v));
+                (void)r; /* the wait is recomputed above */
             } else if (tag == &srv->tag_signal) {
                 struct signalfd_siginfo si;
                 if (read(srv->cfg.signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                     prh_trace(PRH_TRACE_SIGNAL, "signal=%u", si.ssi_signo);
                     begin_stop(srv);
                 }
-            } else if (tag == &srv->tag_workers) {
-                struct prh_job *job = prh_workers_take_done(srv->workers);
-                while (job) {
-                    struct prh_job *next = job->next;
-                    job_done(srv, (struct client *)job);
-                    job = next;
-                }
-            } else {
-                struct client *c = tag;
-                uint32_t e = events[i].events;
-                if (c->sock < 0 || c->state == C_FREEING)
-                    continue;
-                if (c->state == C_EXEC) {
-                    /* Only HUP/ERR arrive here: the peer left mid-request. */
-                    client_close(srv, c, "hangup during request");
-                } else if (c->state == C_RECV && (e & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-                    client_read(srv, c);
-                } else if (e & (EPOLLERR | EPOLLHUP)) {
-                    client_close(srv, c, "hangup");
-                } else if (e & EPOLLOUT) {
-                    client_write(srv, c);
-                }
-                update_timer(srv, c);
             }
         }
-        if (srv->ntimed)
-            sweep_timeouts(srv);
-        while (srv->graveyard) {
-            struct client *c = srv->graveyard;
-            srv->graveyard = c->next;
-            client_destroy(srv, c);
+        long now = coarse_ms();
+        if (atomic_load(&srv->ntimed) && now >= srv->next_sweep_ms) {
+            srv->next_sweep_ms = now + SWEEP_MS / 2;
+            kick_clients(srv, now, false);
         }
-        if (srv->trim_pending) {
-            srv->trim_pending = false;
-            malloc_trim(0);
-        }
+        if (srv->listen_paused && !atomic_load(&srv->stopping))
+            listen_events(srv, EPOLLIN); /* try again; paused again if still no room */
     }
     return 0;
 }
@@ -790,34 +422,44 @@ void prh_server_free(struct prh_server *srv)
 {
     if (!srv)
         return;
-    /* Jobs still queued reference clients: let them finish first. */
-    prh_workers_free(srv->workers);
+    /* Threads finish what they handle (a device call included) first. */
+    prh_pool_free(srv->pool);
     while (srv->clients) {
         struct client *c = srv->clients;
-        if (c->sock >= 0)
-            close(c->sock);
-        prh_wire_rx_reset(&c->rx);
-        if (c->req.fd >= 0)
-            close(c->req.fd);
-        if (c->nexus)
-            srv->cfg.transport->nexus_free(srv->cfg.transport_state, c->nexus);
-        client_unlink(srv, c);
-        free(c->audit_client);
+        srv->clients = c->next;
+        close(c->sock);
+        prh_wire_frame_reset(&c->rx);
+        free(c->buf);
+        prh_conn_teardown(&srv->rq, &c->conn, NULL);
         free(c);
     }
     if (srv->cfg.listen_fd >= 0)
         close(srv->cfg.listen_fd);
     close(srv->stop_fd);
-    close(srv->epfd);
+    close(srv->wake_fd);
+    if (srv->reserve_fd >= 0)
+        close(srv->reserve_fd);
+    close(srv->client_ep);
+    close(srv->main_ep);
+    prh_request_ctx_fini(&srv->rq);
+    pthread_mutex_destroy(&srv->lock);
     free(srv);
 }
 
 void prh_server_get_stats(struct prh_server *srv, struct prh_server_stats *out)
 {
+    struct prh_pool_stats ps;
+
+    prh_pool_get_stats(srv->pool, &ps);
     out->accepted = atomic_load(&srv->accepted);
     out->requests = atomic_load(&srv->requests);
     out->protocol_errors = atomic_load(&srv->protocol_errors);
     out->rejected = atomic_load(&srv->rejected);
+    out->fd_limit = atomic_load(&srv->fd_limit);
     out->timeouts = atomic_load(&srv->timeouts);
-    out->clients = atomic_load(&srv->clients_now);
+    out->busy_fd_lost = atomic_load(&srv->fd_lost);
+    out->clients = atomic_load(&srv->nclients);
+    out->threads = ps.threads;
+    out->threads_peak = ps.peak;
+    out->thread_limit_hits = ps.limit_hits;
 }

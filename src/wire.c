@@ -13,34 +13,37 @@
 /* Room for the most fds one message can carry (the kernel's SCM_MAX_FD). */
 #define PRH_WIRE_MAX_FDS_PER_MSG 253
 
-void prh_wire_rx_init(struct prh_wire_rx *rx)
+void prh_wire_frame_init(struct prh_wire_frame *f)
 {
-    rx->state = PRH_RX_FEATURES;
-    rx->got = 0;
-    rx->fd = -1;
-    rx->xfer_len = 0;
+    memset(f, 0, sizeof(*f));
+    f->state = PRH_RX_FEATURES;
+    f->got = 0;
+    f->fd = -1;
+    f->fd_lost = false;
+    f->xfer_len = 0;
 }
 
-void prh_wire_rx_next(struct prh_wire_rx *rx)
+void prh_wire_frame_next(struct prh_wire_frame *f)
 {
-    prh_wire_rx_reset(rx);
-    rx->state = PRH_RX_CDB;
-    rx->got = 0;
-    rx->xfer_len = 0;
+    prh_wire_frame_reset(f);
+    f->state = PRH_RX_CDB;
+    f->got = 0;
+    f->fd_lost = false;
+    f->xfer_len = 0;
 }
 
-void prh_wire_rx_reset(struct prh_wire_rx *rx)
+void prh_wire_frame_reset(struct prh_wire_frame *f)
 {
-    if (rx->fd >= 0) {
-        close(rx->fd);
-        rx->fd = -1;
+    if (f->fd >= 0) {
+        close(f->fd);
+        f->fd = -1;
     }
 }
 
-bool prh_wire_rx_mid_frame(const struct prh_wire_rx *rx)
+bool prh_wire_frame_mid(const struct prh_wire_frame *f)
 {
-    return rx->state == PRH_RX_PARAMS || rx->state == PRH_RX_DONE ||
-           ((rx->state == PRH_RX_CDB || rx->state == PRH_RX_FEATURES) && rx->got > 0);
+    return f->state == PRH_RX_PARAMS || f->state == PRH_RX_DONE ||
+           ((f->state == PRH_RX_CDB || f->state == PRH_RX_FEATURES) && f->got > 0);
 }
 
 uint32_t prh_wire_cdb_xfer_len(const uint8_t cdb[PRH_WIRE_CDB_SIZE])
@@ -83,11 +86,17 @@ const char *prh_wire_error_str(int err)
 /*
  * One recvmsg() of at most len bytes.  Every fd that arrives is either
  * stored in *fd (the first one, when want_fd and *fd is free) or closed at
- * once; *extra is set when any fd was refused.  Returns the byte count,
- * 0 on EOF, -1 with errno.
+ * once; *extra is set when any fd was refused.  *lost is set when the
+ * kernel truncated the fds (MSG_CTRUNC) without delivering any while one
+ * was wanted: the control buffer holds SCM_MAX_FD, so that means this
+ * process's fd table is full (net/core/scm.c stops at the first fd it
+ * cannot install), not that the client sent too many.  Returns the byte
+ * count, 0 on EOF, -1 with errno.
  */
-static ssize_t recv_collect(int sock, void *buf, size_t len, bool want_fd, int *fd, bool *extra)
+static ssize_t recv_collect(int sock, void *buf, size_t len, bool want_fd, int *fd, bool *extra,
+                            bool *lost)
 {
+    size_t delivered = 0;
     union {
         char buf[CMSG_SPACE(PRH_WIRE_MAX_FDS_PER_MSG * sizeof(int))];
         struct cmsghdr align;
@@ -115,6 +124,7 @@ static ssize_t recv_collect(int sock, void *buf, size_t len, bool want_fd, int *
         for (size_t i = 0; i < nfds; i++) {
             int f;
             memcpy(&f, data + i * sizeof(int), sizeof(int));
+            delivered++;
             if (want_fd && *fd < 0) {
                 *fd = f;
             } else {
@@ -123,92 +133,99 @@ static ssize_t recv_collect(int sock, void *buf, size_t len, bool want_fd, int *
             }
         }
     }
-    /* The kernel dropped fds that did not fit: that is more than one. */
-    if (msg.msg_flags & MSG_CTRUNC)
-        *extra = true;
+    /* The kernel dropped fds: with one delivered (or none wanted) the
+     * client sent more than one; with none, we had no room for it. */
+    if (msg.msg_flags & MSG_CTRUNC) {
+        if (want_fd && *fd < 0 && delivered == 0)
+            *lost = true;
+        else
+            *extra = true;
+    }
     return n;
 }
 
-static int rx_fail(struct prh_wire_rx *rx, int err)
+static int frame_fail(struct prh_wire_frame *f, int err)
 {
-    prh_wire_rx_reset(rx);
+    prh_wire_frame_reset(f);
     return err;
 }
 
-int prh_wire_rx_step(struct prh_wire_rx *rx, int sock)
+int prh_wire_frame_step(struct prh_wire_frame *f, int sock, uint8_t *params)
 {
     for (;;) {
         uint8_t *dst;
         size_t want;
-        bool want_fd = false, extra = false;
+        bool want_fd = false, extra = false, lost = false;
 
-        switch (rx->state) {
+        switch (f->state) {
         case PRH_RX_FEATURES:
-            dst = rx->features + rx->got;
-            want = PRH_WIRE_FEATURE_SIZE - rx->got;
+            dst = f->features + f->got;
+            want = PRH_WIRE_FEATURE_SIZE - f->got;
             break;
         case PRH_RX_CDB:
-            dst = rx->cdb + rx->got;
-            want = PRH_WIRE_CDB_SIZE - rx->got;
-            want_fd = true;
+            dst = f->cdb + f->got;
+            want = PRH_WIRE_CDB_SIZE - f->got;
+            want_fd = !f->fd_lost;
             break;
         case PRH_RX_PARAMS:
-            dst = rx->params + rx->got;
-            want = rx->xfer_len - rx->got;
+            dst = params + f->got;
+            want = f->xfer_len - f->got;
             break;
         case PRH_RX_DONE:
         default:
             return PRH_WIRE_READY;
         }
 
-        int fd = rx->fd;
-        ssize_t n = recv_collect(sock, dst, want, want_fd, &fd, &extra);
-        rx->fd = fd;
+        int fd = f->fd;
+        ssize_t n = recv_collect(sock, dst, want, want_fd, &fd, &extra, &lost);
+        f->fd = fd;
         if (extra)
-            return rx_fail(rx, PRH_WIRE_E_TOO_MANY_FDS);
+            return frame_fail(f, PRH_WIRE_E_TOO_MANY_FDS);
+        if (lost)
+            f->fd_lost = true;
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return PRH_WIRE_AGAIN;
-            return rx_fail(rx, PRH_WIRE_E_IO);
+            return frame_fail(f, PRH_WIRE_E_IO);
         }
         if (n == 0) {
-            if ((rx->state == PRH_RX_CDB || rx->state == PRH_RX_FEATURES) && rx->got == 0 &&
-                rx->fd < 0)
+            if ((f->state == PRH_RX_CDB || f->state == PRH_RX_FEATURES) && f->got == 0 &&
+                f->fd < 0 && !f->fd_lost)
                 return PRH_WIRE_CLOSED;
-            return rx_fail(rx, PRH_WIRE_E_EOF);
+            return frame_fail(f, PRH_WIRE_E_EOF);
         }
-        rx->got += (size_t)n;
+        f->got = (uint16_t)(f->got + (size_t)n);
 
-        switch (rx->state) {
+        switch (f->state) {
         case PRH_RX_FEATURES:
-            if (rx->got < PRH_WIRE_FEATURE_SIZE)
+            if (f->got < PRH_WIRE_FEATURE_SIZE)
                 continue;
-            if (scsi_get_be32(rx->features) & ~PRH_WIRE_FEATURES)
-                return rx_fail(rx, PRH_WIRE_E_FEATURES);
-            rx->state = PRH_RX_CDB;
-            rx->got = 0;
+            if (scsi_get_be32(f->features) & ~PRH_WIRE_FEATURES)
+                return frame_fail(f, PRH_WIRE_E_FEATURES);
+            f->state = PRH_RX_CDB;
+            f->got = 0;
             return PRH_WIRE_READY;
         case PRH_RX_CDB: {
-            if (rx->got < PRH_WIRE_CDB_SIZE)
+            if (f->got < PRH_WIRE_CDB_SIZE)
                 continue;
-            if (rx->fd < 0)
-                return rx_fail(rx, PRH_WIRE_E_NO_FD);
-            int bad = prh_wire_check_cdb(rx->cdb);
+            if (f->fd < 0 && !f->fd_lost)
+                return frame_fail(f, PRH_WIRE_E_NO_FD);
+            int bad = prh_wire_check_cdb(f->cdb);
             if (bad)
-                return rx_fail(rx, bad);
-            rx->xfer_len = prh_wire_cdb_xfer_len(rx->cdb);
-            rx->got = 0;
-            if (prh_wire_is_pr_out(rx->cdb) && rx->xfer_len > 0) {
-                rx->state = PRH_RX_PARAMS;
+                return frame_fail(f, bad);
+            f->xfer_len = prh_wire_cdb_xfer_len(f->cdb);
+            f->got = 0;
+            if (prh_wire_is_pr_out(f->cdb) && f->xfer_len > 0) {
+                f->state = PRH_RX_PARAMS;
                 continue;
             }
-            rx->state = PRH_RX_DONE;
+            f->state = PRH_RX_DONE;
             return PRH_WIRE_READY;
         }
         case PRH_RX_PARAMS:
-            if (rx->got < rx->xfer_len)
+            if (f->got < f->xfer_len)
                 continue;
-            rx->state = PRH_RX_DONE;
+            f->state = PRH_RX_DONE;
             return PRH_WIRE_READY;
         default:
             return PRH_WIRE_READY;
@@ -216,13 +233,90 @@ int prh_wire_rx_step(struct prh_wire_rx *rx, int sock)
     }
 }
 
+void prh_wire_frame_take(struct prh_wire_frame *f, const uint8_t *params,
+                         struct prh_request *req)
+{
+    memcpy(req->cdb, f->cdb, sizeof(req->cdb));
+    req->fd = f->fd;
+    req->xfer_len = f->xfer_len;
+    req->params = prh_wire_is_pr_out(f->cdb) ? params : NULL;
+    f->fd = -1;
+}
+
+/* ---- struct prh_wire_rx: a frame and its buffer --------------------------- */
+
+static void rx_to_frame(const struct prh_wire_rx *rx, struct prh_wire_frame *f)
+{
+    f->state = (uint8_t)rx->state;
+    f->fd_lost = rx->fd_lost;
+    f->got = (uint16_t)rx->got;
+    memcpy(f->features, rx->features, sizeof(f->features));
+    memcpy(f->cdb, rx->cdb, sizeof(f->cdb));
+    f->fd = rx->fd;
+    f->xfer_len = rx->xfer_len;
+}
+
+static void frame_to_rx(const struct prh_wire_frame *f, struct prh_wire_rx *rx)
+{
+    rx->state = (enum prh_wire_rx_state)f->state;
+    rx->fd_lost = f->fd_lost;
+    rx->got = f->got;
+    memcpy(rx->features, f->features, sizeof(f->features));
+    memcpy(rx->cdb, f->cdb, sizeof(f->cdb));
+    rx->fd = f->fd;
+    rx->xfer_len = f->xfer_len;
+}
+
+void prh_wire_rx_init(struct prh_wire_rx *rx)
+{
+    struct prh_wire_frame f;
+
+    prh_wire_frame_init(&f);
+    frame_to_rx(&f, rx);
+}
+
+void prh_wire_rx_next(struct prh_wire_rx *rx)
+{
+    struct prh_wire_frame f;
+
+    rx_to_frame(rx, &f);
+    prh_wire_frame_next(&f);
+    frame_to_rx(&f, rx);
+}
+
+void prh_wire_rx_reset(struct prh_wire_rx *rx)
+{
+    if (rx->fd >= 0) {
+        close(rx->fd);
+        rx->fd = -1;
+    }
+}
+
+bool prh_wire_rx_mid_frame(const struct prh_wire_rx *rx)
+{
+    struct prh_wire_frame f;
+
+    rx_to_frame(rx, &f);
+    return prh_wire_frame_mid(&f);
+}
+
+int prh_wire_rx_step(struct prh_wire_rx *rx, int sock)
+{
+    struct prh_wire_frame f;
+
+    rx_to_frame(rx, &f);
+    int r = prh_wire_frame_step(&f, sock, rx->params);
+    frame_to_rx(&f, rx);
+    return r;
+}
+
 void prh_wire_rx_take(struct prh_wire_rx *rx, struct prh_request *req)
 {
-    memcpy(req->cdb, rx->cdb, sizeof(req->cdb));
-    req->fd = rx->fd;
-    req->xfer_len = rx->xfer_len;
-    req->params = prh_wire_is_pr_out(rx->cdb) ? rx->params : NULL;
-    rx->fd = -1;
+    struct prh_wire_frame f;
+
+    rx_to_frame(rx, &f);
+    prh_wire_frame_take(&f, rx->params, req);
+    frame_to_rx(&f, rx);
 }
 
 void prh_wire_encode_features(uint8_t out[PRH_WIRE_FEATURE_SIZE], uint32_t features)
@@ -237,17 +331,56 @@ void prh_reply_init(struct prh_reply *reply)
     reply->data_len = 0;
 }
 
-size_t prh_wire_encode_reply(const struct prh_reply *reply, uint8_t *out)
+size_t prh_wire_encode_reply_header(const struct prh_reply *reply,
+                                    uint8_t hdr[PRH_WIRE_REPLY_HEADER_SIZE])
 {
-    struct prh_wire_reply_header hdr;
+    struct prh_wire_reply_header h;
     uint32_t len = reply->data_len <= PRH_WIRE_DATA_SIZE ? reply->data_len : PRH_WIRE_DATA_SIZE;
 
-    scsi_put_be32(hdr.result, reply->status);
-    scsi_put_be32(hdr.size, len);
-    memcpy(hdr.sense, reply->sense, sizeof(hdr.sense));
-    memcpy(out, &hdr, sizeof(hdr));
-    memcpy(out + sizeof(hdr), reply->data, len);
-    return sizeof(hdr) + len;
+    scsi_put_be32(h.result, reply->status);
+    scsi_put_be32(h.size, len);
+    memcpy(h.sense, reply->sense, sizeof(h.sense));
+    memcpy(hdr, &h, sizeof(h));
+    return sizeof(h) + len;
+}
+
+int prh_wire_send_reply(int sock, const uint8_t hdr[PRH_WIRE_REPLY_HEADER_SIZE],
+                        const uint8_t *data, size_t total, size_t *off)
+{
+    while (*off < total) {
+        struct iovec iov[2];
+        struct msghdr msg = { .msg_iov = iov };
+        size_t o = *off;
+        if (o < PRH_WIRE_REPLY_HEADER_SIZE) {
+            iov[0].iov_base = (void *)(hdr + o);
+            iov[0].iov_len = PRH_WIRE_REPLY_HEADER_SIZE - o;
+            iov[1].iov_base = (void *)data;
+            iov[1].iov_len = total - PRH_WIRE_REPLY_HEADER_SIZE;
+            msg.msg_iovlen = iov[1].iov_len ? 2 : 1;
+        } else {
+            iov[0].iov_base = (void *)(data + (o - PRH_WIRE_REPLY_HEADER_SIZE));
+            iov[0].iov_len = total - o;
+            msg.msg_iovlen = 1;
+        }
+        ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return -1;
+        }
+        *off += (size_t)n;
+    }
+    return 1;
+}
+
+size_t prh_wire_encode_reply(const struct prh_reply *reply, uint8_t *out)
+{
+    size_t total = prh_wire_encode_reply_header(reply, out);
+
+    memcpy(out + PRH_WIRE_REPLY_HEADER_SIZE, reply->data, total - PRH_WIRE_REPLY_HEADER_SIZE);
+    return total;
 }
 
 bool prh_wire_decode_reply_header(const uint8_t *in, struct prh_reply *reply)

@@ -1,155 +1,248 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* workers.c - fixed thread pool; finished jobs come back through an eventfd. */
+/*
+ * workers.c - the elastic pool: threads that wait in epoll_wait() on the
+ * shared epoll set and handle one event each (workers.h).
+ *
+ * The hot path touches two atomics (busy in, busy out) and nothing else
+ * of the pool: no lock, no condition variable, no eventfd.  The mutex is
+ * taken only to start or end a thread.
+ */
 #include "prhelper/workers.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdbool.h>
-#include <stdint.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define PRH_WORKERS_MAX 64
-
-struct prh_workers {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct prh_job *queue_head, *queue_tail;
-    struct prh_job *done_head, *done_tail;
-    size_t pending;
-    bool stopping;
-    int done_fd;
-    unsigned nthreads;
-    pthread_t threads[PRH_WORKERS_MAX];
+enum slot_state {
+    SLOT_FREE,    /* never used, or joined */
+    SLOT_RUNNING, /* a thread runs here */
+    SLOT_EXITED,  /* its thread has returned (or is returning): join it */
 };
 
-static void push(struct prh_job **head, struct prh_job **tail, struct prh_job *job)
+struct prh_pool_thread {
+    struct prh_pool *pool;
+    pthread_t tid;
+    enum slot_state state; /* under pool->lock */
+    void *scratch;
+};
+
+struct prh_pool {
+    struct prh_pool_config cfg;
+    pthread_mutex_t lock;
+    int stop_fd;           /* readable (level-triggered) once stopping: wakes every thread */
+    char stop_tag;
+    atomic_bool stopping;
+    atomic_uint nthreads;  /* counted threads; changed under lock */
+    atomic_uint busy;      /* threads inside a device call */
+    atomic_ulong limit_hits;
+    unsigned peak;         /* under lock */
+    unsigned long started, exited;
+    struct prh_pool_thread *slots; /* cfg.max */
+};
+
+static void *pool_thread(void *arg);
+
+/* Start one thread (lock held).  0 or an errno. */
+static int spawn_locked(struct prh_pool *p)
 {
-    job->next = NULL;
-    if (*tail)
-        (*tail)->next = job;
-    else
-        *head = job;
-    *tail = job;
+    struct prh_pool_thread *t = NULL;
+    sigset_t all, old;
+
+    for (unsigned i = 0; i < p->cfg.max; i++) {
+        if (p->slots[i].state == SLOT_EXITED) {
+            pthread_join(p->slots[i].tid, NULL);
+            p->slots[i].state = SLOT_FREE;
+        }
+        if (p->slots[i].state == SLOT_FREE) {
+            t = &p->slots[i];
+            break;
+        }
+    }
+    if (!t)
+        return EAGAIN;
+    t->pool = p;
+    t->scratch = NULL;
+    /* Pool threads never take signals: the main loop owns them. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int r = pthread_create(&t->tid, NULL, pool_thread, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0)
+        return r;
+    t->state = SLOT_RUNNING;
+    unsigned n = atomic_fetch_add(&p->nthreads, 1) + 1;
+    if (n > p->peak)
+        p->peak = n;
+    p->started++;
+    if (p->cfg.threads_changed)
+        p->cfg.threads_changed(p->cfg.opaque, 1);
+    return 0;
 }
 
-static void *worker_main(void *arg)
+/* Leave the pool: the count drops now, the slot is joined later. */
+static void *thread_leaves(struct prh_pool_thread *t, bool counted)
 {
-    struct prh_workers *w = arg;
+    struct prh_pool *p = t->pool;
 
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        while (!w->queue_head && !w->stopping)
-            pthread_cond_wait(&w->cond, &w->lock);
-        struct prh_job *job = w->queue_head;
-        if (!job)
-            break; /* stopping and the queue is empty */
-        w->queue_head = job->next;
-        if (!w->queue_head)
-            w->queue_tail = NULL;
-        pthread_mutex_unlock(&w->lock);
-
-        job->run(job);
-
-        pthread_mutex_lock(&w->lock);
-        push(&w->done_head, &w->done_tail, job);
-        uint64_t one = 1;
-        ssize_t n = write(w->done_fd, &one, sizeof(one));
-        (void)n; /* the counter cannot overflow in practice; EAGAIN is harmless */
+    if (!counted) {
+        pthread_mutex_lock(&p->lock);
+        atomic_fetch_sub(&p->nthreads, 1);
+        pthread_mutex_unlock(&p->lock);
     }
-    pthread_mutex_unlock(&w->lock);
+    if (p->cfg.threads_changed)
+        p->cfg.threads_changed(p->cfg.opaque, -1);
+    if (p->cfg.thread_exit)
+        p->cfg.thread_exit(p->cfg.opaque, t->scratch);
+    t->scratch = NULL;
+    pthread_mutex_lock(&p->lock);
+    t->state = SLOT_EXITED;
+    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-struct prh_workers *prh_workers_new(unsigned n)
+static void *pool_thread(void *arg)
 {
-    struct prh_workers *w;
-    sigset_t all, old;
+    struct prh_pool_thread *t = arg;
+    struct prh_pool *p = t->pool;
 
-    if (n == 0 || n > PRH_WORKERS_MAX) {
+    for (;;) {
+        struct epoll_event ev;
+        int n = epoll_wait(p->cfg.epfd, &ev, 1, (int)p->cfg.idle_ms);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return thread_leaves(t, false); /* the epoll set is gone */
+        }
+        if (n == 0) {
+            /* Idle: an extra thread goes, unless it is the last one not
+             * inside a device call (the one a ready socket needs). */
+            pthread_mutex_lock(&p->lock);
+            unsigned threads = atomic_load(&p->nthreads);
+            bool leave = !atomic_load(&p->stopping) && threads > p->cfg.min &&
+                         threads - 1 > atomic_load(&p->busy);
+            if (leave) {
+                atomic_fetch_sub(&p->nthreads, 1);
+                p->exited++;
+            }
+            pthread_mutex_unlock(&p->lock);
+            if (leave)
+                return thread_leaves(t, true);
+            continue;
+        }
+        if (ev.data.ptr == &p->stop_tag)
+            return thread_leaves(t, false);
+        prh_pool_takeover(ev.data.ptr);
+        p->cfg.handle(p->cfg.opaque, t, ev.data.ptr, ev.events);
+    }
+}
+
+void prh_pool_busy(struct prh_pool_thread *t, bool busy)
+{
+    struct prh_pool *p = t->pool;
+
+    if (!busy) {
+        atomic_fetch_sub(&p->busy, 1);
+        return;
+    }
+    unsigned b = atomic_fetch_add(&p->busy, 1) + 1;
+    if (b < atomic_load(&p->nthreads))
+        return; /* someone still waits for sockets */
+    pthread_mutex_lock(&p->lock);
+    if (!atomic_load(&p->stopping) && atomic_load(&p->busy) >= atomic_load(&p->nthreads)) {
+        if (atomic_load(&p->nthreads) >= p->cfg.max || spawn_locked(p) != 0) {
+            atomic_fetch_add(&p->limit_hits, 1);
+            if (p->cfg.on_limit)
+                p->cfg.on_limit(p->cfg.opaque, atomic_load(&p->nthreads));
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+void **prh_pool_scratch(struct prh_pool_thread *t)
+{
+    return &t->scratch;
+}
+
+struct prh_pool *prh_pool_new(const struct prh_pool_config *cfg)
+{
+    if (!cfg->handle || cfg->min == 0 || cfg->max < cfg->min || cfg->max > PRH_POOL_MAX_THREADS) {
         errno = EINVAL;
         return NULL;
     }
-    w = calloc(1, sizeof(*w));
-    if (!w)
+    struct prh_pool *p = calloc(1, sizeof(*p));
+    if (!p)
         return NULL;
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
-    w->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (w->done_fd < 0) {
-        int e = errno;
-        free(w);
-        errno = e;
+    p->cfg = *cfg;
+    if (!p->cfg.idle_ms)
+        p->cfg.idle_ms = PRH_POOL_DEFAULT_IDLE_MS;
+    if (p->cfg.idle_ms > (unsigned)INT32_MAX)
+        p->cfg.idle_ms = (unsigned)INT32_MAX;
+    pthread_mutex_init(&p->lock, NULL);
+    p->slots = calloc(cfg->max, sizeof(*p->slots));
+    p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &p->stop_tag };
+    if (!p->slots || p->stop_fd < 0 || epoll_ctl(cfg->epfd, EPOLL_CTL_ADD, p->stop_fd, &ev) < 0)
+        goto fail;
+    pthread_mutex_lock(&p->lock);
+    int r = 0;
+    for (unsigned i = 0; i < cfg->min && r == 0; i++)
+        r = spawn_locked(p);
+    pthread_mutex_unlock(&p->lock);
+    if (r != 0) {
+        prh_pool_free(p);
+        errno = r;
         return NULL;
     }
-    /* Workers never take signals: the event loop owns them. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    for (unsigned i = 0; i < n; i++) {
-        int r = pthread_create(&w->threads[i], NULL, worker_main, w);
-        if (r != 0) {
-            pthread_sigmask(SIG_SETMASK, &old, NULL);
-            prh_workers_free(w);
-            errno = r;
-            return NULL;
-        }
-        w->nthreads++;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return w;
+    return p;
+fail:;
+    int e = errno ? errno : ENOMEM;
+    if (p->stop_fd >= 0)
+        close(p->stop_fd);
+    free(p->slots);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    errno = e;
+    return NULL;
 }
 
-int prh_workers_done_fd(const struct prh_workers *w)
+void prh_pool_get_stats(struct prh_pool *p, struct prh_pool_stats *out)
 {
-    return w->done_fd;
+    pthread_mutex_lock(&p->lock);
+    out->threads = atomic_load(&p->nthreads);
+    out->busy = atomic_load(&p->busy);
+    out->peak = p->peak;
+    out->started = p->started;
+    out->exited = p->exited;
+    out->limit_hits = atomic_load(&p->limit_hits);
+    pthread_mutex_unlock(&p->lock);
 }
 
-void prh_workers_submit(struct prh_workers *w, struct prh_job *job)
+void prh_pool_free(struct prh_pool *p)
 {
-    pthread_mutex_lock(&w->lock);
-    push(&w->queue_head, &w->queue_tail, job);
-    w->pending++;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
-
-struct prh_job *prh_workers_take_done(struct prh_workers *w)
-{
-    uint64_t v;
-    ssize_t n = read(w->done_fd, &v, sizeof(v));
-
-    (void)n;
-    pthread_mutex_lock(&w->lock);
-    struct prh_job *jobs = w->done_head;
-    for (struct prh_job *j = jobs; j; j = j->next)
-        w->pending--;
-    w->done_head = w->done_tail = NULL;
-    pthread_mutex_unlock(&w->lock);
-    return jobs;
-}
-
-size_t prh_workers_pending(struct prh_workers *w)
-{
-    pthread_mutex_lock(&w->lock);
-    size_t n = w->pending;
-    pthread_mutex_unlock(&w->lock);
-    return n;
-}
-
-void prh_workers_free(struct prh_workers *w)
-{
-    if (!w)
+    if (!p)
         return;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = true;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-    for (unsigned i = 0; i < w->nthreads; i++)
-        pthread_join(w->threads[i], NULL);
-    close(w->done_fd);
-    pthread_cond_destroy(&w->cond);
-    pthread_mutex_destroy(&w->lock);
-    free(w);
+    uint64_t one = 1;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->stopping, true); /* from here no thread is started */
+    pthread_mutex_unlock(&p->lock);
+    ssize_t w = write(p->stop_fd, &one, sizeof(one));
+    (void)w; /* a fresh eventfd takes one write */
+    for (unsigned i = 0; i < p->cfg.max; i++) {
+        pthread_mutex_lock(&p->lock);
+        enum slot_state st = p->slots[i].state;
+        pthread_mutex_unlock(&p->lock);
+        if (st != SLOT_FREE)
+            pthread_join(p->slots[i].tid, NULL);
+    }
+    epoll_ctl(p->cfg.epfd, EPOLL_CTL_DEL, p->stop_fd, NULL);
+    close(p->stop_fd);
+    free(p->slots);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
 }

@@ -245,6 +245,7 @@ static void test_cli_transport_state_dir_profile(void **state)
     assert_string_equal(o.state_dir, "/tmp/st");
     assert_string_equal(o.sim_profile, "lio");
     assert_int_equal(o.workers, 8);
+    assert_int_equal(o.workers_max, 64);
     assert_int_equal(o.max_clients, 16);
 }
 
@@ -281,6 +282,26 @@ static void test_cli_sim_identity_and_limits_rejected(void **state)
     assert_int_equal(parse(&o, "--sim-max-luns=-1", NULL), PRH_CLI_ERROR);
 }
 
+static void test_cli_workers_min_and_max(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, NULL), PRH_CLI_RUN);
+    assert_int_equal(o.workers, 0); /* the server's defaults: CPUs, 64 */
+    assert_int_equal(o.workers_max, 0);
+    assert_int_equal(parse(&o, "--workers=2:16", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.workers, 2);
+    assert_int_equal(o.workers_max, 16);
+    assert_int_equal(parse(&o, "--workers=3:3", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.workers_max, 3);
+    /* MIN above the default MAX raises MAX with it. */
+    assert_int_equal(parse(&o, "--workers=100", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.workers, 100);
+    assert_int_equal(o.workers_max, 100);
+    assert_int_equal(parse(&o, "--workers=1:1000", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.workers_max, 1000);
+}
+
 static void test_cli_state_dir_relative_rejected(void **state)
 {
     struct prh_options o;
@@ -302,9 +323,16 @@ static void test_cli_workers_out_of_range_rejected(void **state)
     struct prh_options o;
     (void)state;
     assert_int_equal(parse(&o, "--workers=0", NULL), PRH_CLI_ERROR);
-    assert_non_null(strstr(errbuf, "--workers needs a number from 1 to 64, not '0'"));
-    assert_int_equal(parse(&o, "--workers=65", NULL), PRH_CLI_ERROR);
-    assert_int_equal(parse(&o, "--workers=x", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "--workers needs MIN or MIN:MAX, numbers from 1 to 1000 "
+                                   "with MIN <= MAX, not '0'"));
+    static const char *const bad[] = { "--workers=1001", "--workers=x", "--workers=4:2",
+                                       "--workers=:8",   "--workers=2:", "--workers=2:0",
+                                       "--workers=2:8:9", "--workers=-1", "--workers=1:2000",
+                                       "--workers=" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse(&o, bad[i], NULL), PRH_CLI_ERROR);
+        assert_non_null(strstr(errbuf, "--workers needs MIN or MIN:MAX"));
+    }
     assert_int_equal(parse(&o, "--max-clients=-1", NULL), PRH_CLI_ERROR);
     assert_non_null(strstr(errbuf, "--max-clients"));
 }
@@ -563,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_cli_sim_identity_and_limits),
         cmocka_unit_test(test_cli_sim_identity_and_limits_rejected),
         cmocka_unit_test(test_cli_workers_out_of_range_rejected),
+        cmocka_unit_test(test_cli_workers_min_and_max),
         cmocka_unit_test(test_cli_sg_timeout_seconds),
         cmocka_unit_test(test_cli_partial_devices_and_multipathd_socket),
         cmocka_unit_test(test_cli_socket_mode_default_0600_or_0660_with_group),

@@ -476,8 +476,40 @@ static void test_metrics_server_counts_move_under_load(void **state)
     assert_int_equal(sample(text, "prhelper_clients_connected"), 0);
     assert_int_equal(sample(text, "prhelper_requests_in_flight"), 0);
     assert_int_equal(sample(text, "prhelper_protocol_errors_total{reason=\"no_fd\"}"), 1);
+    /* The pool's threads are in the gauge (4 kept, from the fixture). */
+    assert_true(sample(text, "prhelper_worker_threads") >= 4);
     free(text);
     ops_fx_fini(&f);
+}
+
+/* The pool's gauge and limit counter, the fd-limit refusals, the BUSY answers
+ * for lost fds. */
+static void test_metrics_pool_and_fd_limit(void **state)
+{
+    (void)state;
+    struct prh_metrics *m = prh_metrics_new("sg");
+    uint8_t cdb[16];
+    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
+    prh_metrics_worker_threads_add(m, 5);
+    prh_metrics_worker_threads_add(m, -2);
+    prh_metrics_worker_limit(m);
+    prh_metrics_connection_refused(m, PRH_REFUSED_FD_LIMIT);
+    prh_metrics_connection_refused(m, PRH_REFUSED_FD_LIMIT);
+    prh_metrics_request_fd_lost(m, cdb);
+    char *text = prh_metrics_render(m, NULL);
+    assert_null(check_exposition(text));
+    assert_int_equal(sample(text, "prhelper_worker_threads"), 3);
+    assert_int_equal(sample(text, "prhelper_worker_limit_reached_total"), 1);
+    assert_int_equal(sample(text, "prhelper_connections_refused_total{reason=\"fd_limit\"}"), 2);
+    assert_int_equal(sample(text, "prhelper_fd_lost_total"), 1);
+    assert_int_equal(sample(text, "prhelper_requests_total{op=\"pr_out\",service_action="
+                                  "\"register\",result=\"busy\"}"),
+                     1);
+    /* Not a device error, and not a duration sample. */
+    assert_int_equal(sample(text, "prhelper_device_errors_total{kind=\"busy\"}"), 0);
+    assert_int_equal(sample(text, "prhelper_request_duration_seconds_count{transport=\"sg\"}"), 0);
+    free(text);
+    prh_metrics_free(m);
 }
 
 int main(void)
@@ -489,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_metrics_histogram_buckets_are_cumulative),
         cmocka_unit_test(test_metrics_device_and_protocol_errors_by_kind),
         cmocka_unit_test(test_metrics_transport_label_is_escaped),
+        cmocka_unit_test(test_metrics_pool_and_fd_limit),
         cmocka_unit_test(test_metrics_write_file_is_atomic_and_complete),
         cmocka_unit_test(test_metrics_writer_rewrites_periodically_and_at_stop),
         cmocka_unit_test(test_metrics_stats_control_command),

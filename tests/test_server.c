@@ -10,8 +10,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "prh_test_util.h"
 #include "prhelper/log.h"
@@ -49,16 +52,20 @@ static bool gate_wait_blocked(int n)
     }
 }
 
+static atomic_int gate_nexus_made, gate_nexus_freed;
+
 static void *gate_nexus_new(void *state, const struct prh_peer *peer)
 {
     (void)state;
     (void)peer;
+    atomic_fetch_add(&gate_nexus_made, 1);
     return malloc(1);
 }
 
 static void gate_nexus_free(void *state, void *nexus)
 {
     (void)state;
+    atomic_fetch_add(&gate_nexus_freed, 1);
     free(nexus);
 }
 
@@ -168,6 +175,7 @@ static int listen_unix(const char *path)
 }
 
 static unsigned fx_frame_timeout_ms; /* 0 in setup(); tests of the timeout set it */
+static unsigned fx_workers, fx_workers_max, fx_idle_ms; /* 4, 0, 0 in setup() */
 
 static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_clients)
 {
@@ -186,7 +194,9 @@ static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_cl
         .socket_path = f->sock,
         .transport = t,
         .transport_state = f->tstate,
-        .workers = 4,
+        .workers = fx_workers,
+        .workers_max = fx_workers_max,
+        .worker_idle_ms = fx_idle_ms,
         .max_clients = max_clients,
         .signal_fd = -1,
         .drain_timeout_ms = 2000,
@@ -223,6 +233,11 @@ static int setup(void **state)
     f->fds_before = tu_fd_count(0);
     gate_set(false);
     fx_frame_timeout_ms = 0;
+    fx_workers = 4;
+    fx_workers_max = 0;
+    fx_idle_ms = 0;
+    atomic_store(&gate_nexus_made, 0);
+    atomic_store(&gate_nexus_freed, 0);
     prh_log_set_verbosity(0);
     *state = f;
     return 0;
@@ -809,6 +824,324 @@ static void test_server_stop_gives_up_on_unread_reply(void **state)
     close(a);
 }
 
+
+/* ---- the request path: pool, order, clean-up, fd exhaustion, memory ------------ */
+
+static struct prh_server_stats stats(struct fx *f)
+{
+    struct prh_server_stats st;
+    prh_server_get_stats(f->srv, &st);
+    return st;
+}
+
+/* Send a READ FULL STATUS (stalls at the gate) on a new connection. */
+static int stalled_client(struct fx *f)
+{
+    uint8_t cdb[16];
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_true(s >= 0);
+    tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
+    assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, NULL, 0), 0);
+    return s;
+}
+
+/* 64 clients whose device calls hang (one stalled LUN) do not delay a
+ * client of another LUN: the pool grows to one thread each plus one. */
+static void test_server_64_stalled_clients_do_not_delay_another_lun(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    int stalled[64];
+    fx_workers = 2;
+    fx_start(f, &gate_transport, 0);
+    for (int i = 0; i < 64; i++)
+        stalled[i] = stalled_client(f);
+    assert_true(gate_wait_blocked(64));
+    int b = tu_connect_hs(f->sock, NULL);
+    long t0 = tu_now_ms();
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_true(tu_now_ms() - t0 < 1000);
+    assert_int_equal(r.data[3], 0x42);
+    /* 64 inside device calls, one more to read the others' sockets. */
+    assert_int_equal(stats(f).threads, 65);
+    gate_set(true);
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
+        assert_int_equal(r.status, 0);
+        close(stalled[i]);
+    }
+    close(b);
+}
+
+/* The pool grows under stalled device calls and shrinks back when idle. */
+static void test_server_pool_grows_under_stalls_and_shrinks_when_idle(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    int stalled[8];
+    fx_workers = 1;
+    fx_idle_ms = 100;
+    fx_start(f, &gate_transport, 0);
+    assert_int_equal(stats(f).threads, 1);
+    for (int i = 0; i < 8; i++)
+        stalled[i] = stalled_client(f);
+    assert_true(gate_wait_blocked(8));
+    assert_int_equal(stats(f).threads, 9);
+    gate_set(true);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
+        close(stalled[i]);
+    }
+    long end = tu_now_ms() + 5000;
+    while (stats(f).threads > 1 && tu_now_ms() < end)
+        tu_sleep_ms(10);
+    struct prh_server_stats st = stats(f);
+    assert_int_equal(st.threads, 1);
+    assert_int_equal(st.threads_peak, 9);
+    /* The one left still serves. */
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(b);
+}
+
+/* Past MAX stalled device calls the next request waits for a thread, is
+ * counted, and is answered once one returns. */
+static void test_server_worker_limit_counted_and_requests_wait(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    int stalled[3];
+    fx_workers = 1;
+    fx_workers_max = 2;
+    fx_start(f, &gate_transport, 0);
+    for (int i = 0; i < 3; i++)
+        stalled[i] = stalled_client(f);
+    assert_true(gate_wait_blocked(3)); /* MAX inside device calls + the reader */
+    struct prh_server_stats st = stats(f);
+    assert_int_equal(st.threads, 3);
+    assert_true(st.thread_limit_hits >= 1);
+    int b = tu_connect_hs(f->sock, NULL);
+    uint8_t cdb[16];
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
+    assert_int_equal(prh_wire_client_send(b, cdb, 16, f->devfd, NULL, 0), 0);
+    assert_false(tu_peer_closed(b, 200)); /* nothing read it yet: no reply, no close */
+    gate_set(true);
+    assert_int_equal(prh_wire_client_recv(b, &r), 0);
+    assert_int_equal(r.status, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
+        close(stalled[i]);
+    }
+    close(b);
+}
+
+/* One connection's requests are answered in the order sent, whichever
+ * thread takes each: REGISTER AND IGNORE k, READ KEYS shows k, ... */
+static void test_server_one_connections_requests_stay_in_order(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16], p[24];
+    fx_workers = 8;
+    fx_start(f, &prh_transport_sim, 0);
+    int s = tu_connect_hs(f->sock, NULL);
+    for (unsigned i = 1; i <= 100; i++) {
+        tu_cdb_prout(cdb, PR_OUT_REGISTER_AND_IGNORE, 0, 24);
+        tu_params(p, 0, 0x1000 + i, 0);
+        assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, p, 24), 0);
+        tu_cdb_prin(cdb, PR_IN_READ_KEYS, 64);
+        assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, NULL, 0), 0);
+    }
+    for (unsigned i = 1; i <= 100; i++) {
+        assert_int_equal(prh_wire_client_recv(s, &r), 0);
+        assert_int_equal(r.status, 0);
+        assert_int_equal(r.data_len, 0);
+        assert_int_equal(prh_wire_client_recv(s, &r), 0);
+        assert_int_equal(tu_key_count(&r), 1);
+        assert_true(tu_has_key(&r, 0x1000 + i));
+        assert_int_equal(scsi_get_be32(r.data), i); /* PRgeneration: one per REGISTER */
+    }
+    close(s);
+}
+
+/* A client that leaves while its request runs is cleaned up once, after
+ * the device call returns: its nexus freed once, its fd closed once. */
+static void test_server_disconnect_during_request_cleaned_up_once(void **state)
+{
+    struct fx *f = *state;
+    fx_start(f, &gate_transport, 0);
+    int fds0 = tu_fd_count(0);
+    int a = stalled_client(f);
+    assert_true(gate_wait_blocked(1));
+    close(a);
+    tu_sleep_ms(50);
+    assert_int_equal(stats(f).clients, 1); /* the request still runs */
+    gate_set(true);
+    wait_no_clients(f);
+    assert_int_equal(atomic_load(&gate_nexus_made), 1);
+    assert_int_equal(atomic_load(&gate_nexus_freed), 1);
+    assert_int_equal(tu_fd_count(0), fds0);
+    /* Nothing refers to the freed client any more: the server goes on. */
+    static struct prh_reply r;
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(b);
+}
+
+struct fd_fill {
+    struct rlimit saved;
+    int fds[8192];
+    int n;
+};
+
+/* Leave this process (the server's too: one process) no free descriptor. */
+static void fill_fd_table(struct fd_fill *ff)
+{
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &ff->saved), 0);
+    rl = ff->saved;
+    rl.rlim_cur = (rlim_t)tu_fd_count(0) + 32;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    for (ff->n = 0;;) {
+        int d = dup(0);
+        if (d < 0)
+            break;
+        ff->fds[ff->n++] = d;
+    }
+}
+
+static void unfill_fd_table(struct fd_fill *ff)
+{
+    while (ff->n > 0)
+        close(ff->fds[--ff->n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &ff->saved), 0);
+}
+
+static long cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec * 1000L + ru.ru_utime.tv_usec / 1000 + ru.ru_stime.tv_sec * 1000L +
+           ru.ru_stime.tv_usec / 1000;
+}
+
+/* Out of fds at accept: the connection is accepted with the reserve fd and
+ * closed (the client sees EOF, not a hang), the loop does not spin, and
+ * accepting works again once fds are free. */
+static void test_server_emfile_on_accept_does_not_spin(void **state)
+{
+    struct fx *f = *state;
+    static struct fd_fill ff;
+    static struct prh_reply r;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    uint8_t w[4];
+    fx_start(f, &prh_transport_sim, 0);
+    memcpy(a.sun_path, f->sock, strnlen(f->sock, sizeof(a.sun_path) - 1));
+    int idle = tu_connect_hs(f->sock, NULL);
+    int c1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int c2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fill_fd_table(&ff);
+    assert_int_equal(connect(c1, (struct sockaddr *)&a, sizeof(a)), 0);
+    bool c1_closed = tu_peer_closed(c1, 3000);
+    long cpu0 = cpu_ms();
+    assert_int_equal(connect(c2, (struct sockaddr *)&a, sizeof(a)), 0);
+    tu_sleep_ms(500);
+    long spent = cpu_ms() - cpu0;
+    bool c2_closed = tu_peer_closed(c2, 3000);
+    unfill_fd_table(&ff);
+    assert_true(c1_closed);
+    assert_true(c2_closed);
+    assert_true(spent < 250); /* a spinning loop burns the whole 500 ms */
+    assert_int_equal(prh_wire_read_all(c1, w, 4), -EPIPE); /* no handshake: refused */
+    struct prh_server_stats st = stats(f);
+    assert_int_equal(st.fd_limit, 2);
+    assert_int_equal(st.rejected, 2);
+    close(c1);
+    close(c2);
+    /* Fds again: accepted and served; the client connected before is too. */
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_true(b >= 0);
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_int_equal(tu_prin(idle, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(b);
+    close(idle);
+}
+
+/* The request's fd does not fit the server's full fd table: BUSY (retry),
+ * not "too many file descriptors", and the connection stays usable. */
+static void test_server_full_fd_table_answers_busy(void **state)
+{
+    struct fx *f = *state;
+    static struct fd_fill ff;
+    static struct prh_reply r;
+    uint8_t cdb[16], p[24];
+    fx_start(f, &prh_transport_sim, 0);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    fill_fd_table(&ff);
+    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
+    tu_params(p, 0, 0x5a, 0);
+    int e1 = prh_wire_client_send(s, cdb, 16, f->devfd, p, 24);
+    int e2 = prh_wire_client_recv(s, &r);
+    unfill_fd_table(&ff);
+    assert_int_equal(e1, 0);
+    assert_int_equal(e2, 0);
+    assert_int_equal(r.status, SCSI_STATUS_BUSY);
+    assert_int_equal(r.data_len, 0);
+    struct prh_server_stats st = stats(f);
+    assert_int_equal(st.busy_fd_lost, 1);
+    assert_int_equal(st.protocol_errors, 0);
+    /* The REGISTER never ran; sent again it does. */
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 64, &r), 0);
+    assert_false(tu_has_key(&r, 0x5a));
+    assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 0x5a, 0, &r), 0);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 64, &r), 0);
+    assert_true(tu_has_key(&r, 0x5a));
+    close(s);
+}
+
+/* Heap bytes in use (all arenas). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* An idle connection holds no request buffer: at most 2 KiB of heap
+ * each while connected idle, at most 4 KiB (nexus included) after each has
+ * sent a request (issue 13's memory targets). */
+static void test_server_idle_connection_costs_under_2_kib(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    static int socks[256];
+    fx_start(f, &prh_transport_sim, 0);
+    /* Warm up: the LUN, the threads' buffers. */
+    int w = tu_connect_hs(f->sock, NULL);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(tu_prin(w, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(w);
+    wait_no_clients(f);
+    size_t before = heap_in_use();
+    for (int i = 0; i < 256; i++) {
+        socks[i] = tu_connect_hs(f->sock, NULL);
+        assert_true(socks[i] >= 0);
+    }
+    wait_clients(f, 256);
+    size_t idle = heap_in_use();
+    for (int i = 0; i < 256; i++)
+        assert_int_equal(tu_prin(socks[i], f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    size_t after = heap_in_use();
+    size_t per_idle = idle > before ? (idle - before) / 256 : 0;
+    size_t per = after > before ? (after - before) / 256 : 0;
+    print_message("heap per connected client: %zu bytes idle, %zu after one request each\n",
+                  per_idle, per);
+    assert_true(per_idle <= 2048);
+    assert_true(per <= 4096);
+    for (int i = 0; i < 256; i++)
+        close(socks[i]);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -840,6 +1173,14 @@ int main(void)
         T(test_server_frame_timeout_closes_silent_handshake),
         T(test_server_frame_timeout_closes_unread_reply),
         T(test_server_no_frame_timeout_when_zero),
+        T(test_server_64_stalled_clients_do_not_delay_another_lun),
+        T(test_server_pool_grows_under_stalls_and_shrinks_when_idle),
+        T(test_server_worker_limit_counted_and_requests_wait),
+        T(test_server_one_connections_requests_stay_in_order),
+        T(test_server_disconnect_during_request_cleaned_up_once),
+        T(test_server_emfile_on_accept_does_not_spin),
+        T(test_server_full_fd_table_answers_busy),
+        T(test_server_idle_connection_costs_under_2_kib),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests_name("server", tests, NULL, NULL);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/resource.h>
+
 #include "prh_test_util.h"
 #include "prhelper/wire.h"
 
@@ -593,6 +595,179 @@ static void test_write_to_closed_peer_is_epipe(void **state)
     assert_int_equal(prh_wire_client_handshake(p->client, NULL), -EPIPE);
 }
 
+/* ---- a full fd table (MSG_CTRUNC) and the compact frame ------------------ */
+
+struct fd_fill {
+    struct rlimit saved;
+    int fds[4096];
+    int n;
+};
+
+/* Leave this process no free descriptor (a low soft limit, every slot used). */
+static void fill_fd_table(struct fd_fill *f)
+{
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &f->saved), 0);
+    rl = f->saved;
+    rl.rlim_cur = (rlim_t)tu_fd_count(0) + 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    f->n = 0;
+    for (;;) {
+        int d = dup(0);
+        if (d < 0) {
+            assert_int_equal(errno, EMFILE);
+            break;
+        }
+        assert_true(f->n < (int)(sizeof(f->fds) / sizeof(f->fds[0])));
+        f->fds[f->n++] = d;
+    }
+}
+
+static void unfill_fd_table(struct fd_fill *f)
+{
+    while (f->n > 0)
+        close(f->fds[--f->n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &f->saved), 0);
+}
+
+/* The daemon's own fd table is full: the CDB completes without its fd
+ * (fd_lost), the PR OUT parameters still arrive, nothing says "too many". */
+static void test_full_fd_table_loses_fd_not_the_frame(void **state)
+{
+    struct pair *p = *state;
+    static struct fd_fill fill;
+    uint8_t cdb[16], params[24];
+    struct prh_request req;
+
+    handshake(p);
+    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
+    tu_params(params, 0, 0x77, 0);
+    send_cdb(p, cdb, &p->devfd, 1);
+    assert_int_equal(prh_wire_write_all(p->client, params, 24), 0);
+    fill_fd_table(&fill);
+    int r = prh_wire_rx_step(&p->rx, p->server);
+    unfill_fd_table(&fill);
+    assert_int_equal(r, PRH_WIRE_READY);
+    assert_int_equal(p->rx.state, PRH_RX_DONE);
+    assert_true(p->rx.fd_lost);
+    prh_wire_rx_take(&p->rx, &req);
+    assert_int_equal(req.fd, -1);
+    assert_memory_equal(req.params, params, 24);
+    /* The next request starts clean. */
+    prh_wire_rx_next(&p->rx);
+    assert_false(p->rx.fd_lost);
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
+    send_cdb(p, cdb, &p->devfd, 1);
+    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
+    assert_true(p->rx.fd >= 0);
+    assert_false(p->rx.fd_lost);
+}
+
+/* Two fds and room for one: the client did send more than one. */
+static void test_full_fd_table_second_fd_is_still_too_many(void **state)
+{
+    struct pair *p = *state;
+    static struct fd_fill fill;
+    uint8_t cdb[16];
+    int fds[2] = { p->devfd, p->devfd };
+
+    handshake(p);
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
+    send_cdb(p, cdb, fds, 2);
+    fill_fd_table(&fill);
+    close(fill.fds[--fill.n]); /* room for exactly one */
+    int r = prh_wire_rx_step(&p->rx, p->server);
+    unfill_fd_table(&fill);
+    assert_int_equal(r, PRH_WIRE_E_TOO_MANY_FDS);
+    assert_int_equal(tu_fd_count(0), p->fds_before);
+}
+
+/* The frame a connection keeps takes its parameters from the caller's
+ * buffer, which can change between requests (a per-thread pool). */
+static void test_frame_params_go_to_the_callers_buffer(void **state)
+{
+    struct pair *p = *state;
+    static uint8_t buf_a[PRH_WIRE_DATA_SIZE], buf_b[PRH_WIRE_DATA_SIZE];
+    struct prh_wire_frame f;
+    struct prh_request req;
+    uint8_t cdb[16], params[24];
+
+    prh_wire_frame_init(&f);
+    send_features(p, 0);
+    assert_int_equal(prh_wire_frame_step(&f, p->server, NULL), PRH_WIRE_READY);
+    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
+    tu_params(params, 0, 0x99, 0);
+    send_cdb(p, cdb, &p->devfd, 1);
+    assert_int_equal(prh_wire_write_all(p->client, params, 10), 0);
+    assert_int_equal(prh_wire_frame_step(&f, p->server, buf_a), PRH_WIRE_AGAIN);
+    assert_true(prh_wire_frame_mid(&f));
+    assert_int_equal(prh_wire_write_all(p->client, params + 10, 14), 0);
+    assert_int_equal(prh_wire_frame_step(&f, p->server, buf_a), PRH_WIRE_READY);
+    prh_wire_frame_take(&f, buf_a, &req);
+    assert_ptr_equal(req.params, buf_a);
+    assert_memory_equal(buf_a, params, 24);
+    close(req.fd);
+    prh_wire_frame_next(&f);
+    /* Another request, another buffer. */
+    params[23] = 1;
+    send_cdb(p, cdb, &p->devfd, 1);
+    assert_int_equal(prh_wire_write_all(p->client, params, 24), 0);
+    assert_int_equal(prh_wire_frame_step(&f, p->server, buf_b), PRH_WIRE_READY);
+    prh_wire_frame_take(&f, buf_b, &req);
+    assert_memory_equal(buf_b, params, 24);
+    close(req.fd);
+    prh_wire_frame_reset(&f);
+    assert_int_equal(tu_fd_count(0), p->fds_before);
+}
+
+/* The reply goes out as header + data in pieces as the socket takes them,
+ * byte for byte what prh_wire_encode_reply() makes. */
+static void test_send_reply_in_pieces_matches_encoding(void **state)
+{
+    struct pair *p = *state;
+    static struct prh_reply r;
+    static uint8_t expect[PRH_WIRE_REPLY_MAX], got[PRH_WIRE_REPLY_MAX];
+    uint8_t hdr[PRH_WIRE_REPLY_HEADER_SIZE];
+    size_t off = 0, have = 0;
+    int sz = 4096;
+
+    prh_reply_init(&r);
+    r.status = SCSI_STATUS_GOOD;
+    r.sense[0] = 0x70;
+    r.data_len = PRH_WIRE_DATA_SIZE;
+    for (size_t i = 0; i < PRH_WIRE_DATA_SIZE; i++)
+        r.data[i] = (uint8_t)(i * 7);
+    size_t total = prh_wire_encode_reply(&r, expect);
+    assert_int_equal(prh_wire_encode_reply_header(&r, hdr), total);
+    setsockopt(p->server, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    setsockopt(p->client, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    for (int rounds = 0; rounds < 1000; rounds++) {
+        int rc = prh_wire_send_reply(p->server, hdr, r.data, total, &off);
+        assert_true(rc >= 0);
+        ssize_t n = read(p->client, got + have, total - have);
+        assert_true(n > 0);
+        have += (size_t)n;
+        if (rc == 1 && have == total)
+            break;
+    }
+    assert_int_equal(off, total);
+    assert_int_equal(have, total);
+    assert_memory_equal(got, expect, total);
+    /* A reply without data is the header alone. */
+    r.data_len = 0;
+    off = 0;
+    assert_int_equal(prh_wire_encode_reply_header(&r, hdr), 104);
+    assert_int_equal(prh_wire_send_reply(p->server, hdr, r.data, 104, &off), 1);
+    assert_int_equal(prh_wire_read_all(p->client, got, 104), 0);
+    assert_memory_equal(got, hdr, 104);
+    /* A closed peer is an error, not "would block". */
+    close(p->client);
+    p->client = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    off = 0;
+    assert_int_equal(prh_wire_send_reply(p->server, hdr, r.data, 104, &off), -1);
+    assert_int_equal(errno, EPIPE);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -639,6 +814,10 @@ int main(void)
         T(test_client_recv_eof_is_epipe),
         T(test_client_recv_malformed_is_eproto),
         T(test_write_to_closed_peer_is_epipe),
+        T(test_full_fd_table_loses_fd_not_the_frame),
+        T(test_full_fd_table_second_fd_is_still_too_many),
+        T(test_frame_params_go_to_the_callers_buffer),
+        T(test_send_reply_in_pieces_matches_encoding),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests_name("wire", tests, NULL, NULL);

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test_workers.c - the worker pool: jobs run off-thread and come back. */
+/*
+ * test_workers.c - the elastic pool: threads wait on one epoll set, the
+ * pool grows while every thread is inside a (stalled) device call, shrinks
+ * back when idle, stops at max and says so.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,81 +11,306 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "prh_test_util.h"
 #include "prhelper/workers.h"
 
-struct counted {
-    struct prh_job job;
-    pthread_t ran_on;
-    int ran;
+#define NSOCK 12
+
+/* A socket whose event "runs a device call" that waits for the gate. */
+struct conn {
+    int fds[2]; /* [0] registered, [1] the test writes here */
+    atomic_int handled;
 };
 
-static void run_job(struct prh_job *job)
+struct fx {
+    int epfd;
+    struct prh_pool *pool;
+    struct conn conns[NSOCK];
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool open;           /* the gate */
+    int blocked;         /* handlers waiting at the gate */
+    atomic_int limit_calls;
+    atomic_int exits_with_scratch;
+    atomic_int thread_delta;
+};
+
+static void arm(struct fx *f, struct conn *c)
 {
-    struct counted *c = (struct counted *)job;
-    c->ran_on = pthread_self();
-    c->ran++;
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = c };
+    assert_int_equal(epoll_ctl(f->epfd, EPOLL_CTL_MOD, c->fds[0], &ev), 0);
 }
 
-static void test_workers_rejects_bad_sizes(void **state)
+static void handle(void *opaque, struct prh_pool_thread *t, void *data, uint32_t events)
 {
-    (void)state;
-    errno = 0;
-    assert_null(prh_workers_new(0));
+    struct fx *f = opaque;
+    struct conn *c = data;
+    char b;
+    (void)events;
+
+    if (!*prh_pool_scratch(t))
+        *prh_pool_scratch(t) = malloc(16);
+    if (read(c->fds[0], &b, 1) != 1)
+        return;
+    prh_pool_busy(t, true);
+    pthread_mutex_lock(&f->lock);
+    f->blocked++;
+    pthread_cond_broadcast(&f->cond);
+    while (!f->open)
+        pthread_cond_wait(&f->cond, &f->lock);
+    f->blocked--;
+    pthread_mutex_unlock(&f->lock);
+    prh_pool_busy(t, false);
+    atomic_fetch_add(&c->handled, 1);
+    arm(f, c);
+}
+
+static void on_limit(void *opaque, unsigned max)
+{
+    struct fx *f = opaque;
+    (void)max;
+    atomic_fetch_add(&f->limit_calls, 1);
+}
+
+static void thread_exit(void *opaque, void *scratch)
+{
+    struct fx *f = opaque;
+    if (scratch)
+        atomic_fetch_add(&f->exits_with_scratch, 1);
+    free(scratch);
+}
+
+static void threads_changed(void *opaque, int delta)
+{
+    struct fx *f = opaque;
+    atomic_fetch_add(&f->thread_delta, delta);
+}
+
+static void gate(struct fx *f, bool open)
+{
+    pthread_mutex_lock(&f->lock);
+    f->open = open;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Wait (bounded) until n handlers are blocked at the gate. */
+static bool wait_blocked(struct fx *f, int n, int ms)
+{
+    long end = tu_now_ms() + ms;
+    pthread_mutex_lock(&f->lock);
+    while (f->blocked < n && tu_now_ms() < end) {
+        pthread_mutex_unlock(&f->lock);
+        tu_sleep_ms(2);
+        pthread_mutex_lock(&f->lock);
+    }
+    bool ok = f->blocked >= n;
+    pthread_mutex_unlock(&f->lock);
+    return ok;
+}
+
+static unsigned threads_now(struct fx *f)
+{
+    struct prh_pool_stats st;
+    prh_pool_get_stats(f->pool, &st);
+    return st.threads;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    f->epfd = epoll_create1(EPOLL_CLOEXEC);
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    for (int i = 0; i < NSOCK; i++) {
+        struct conn *c = &f->conns[i];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                                    c->fds), 0);
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = c };
+        assert_int_equal(epoll_ctl(f->epfd, EPOLL_CTL_ADD, c->fds[0], &ev), 0);
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    gate(f, true);
+    prh_pool_free(f->pool);
+    for (int i = 0; i < NSOCK; i++) {
+        close(f->conns[i].fds[0]);
+        close(f->conns[i].fds[1]);
+    }
+    close(f->epfd);
+    free(f);
+    return 0;
+}
+
+static void start(struct fx *f, unsigned min, unsigned max, unsigned idle_ms)
+{
+    struct prh_pool_config cfg = {
+        .epfd = f->epfd, .min = min, .max = max, .idle_ms = idle_ms, .handle = handle,
+        .thread_exit = thread_exit, .on_limit = on_limit, .threads_changed = threads_changed,
+        .opaque = f,
+    };
+    f->pool = prh_pool_new(&cfg);
+    assert_non_null(f->pool);
+    assert_int_equal(threads_now(f), min);
+}
+
+static void poke(struct fx *f, int i)
+{
+    assert_int_equal(write(f->conns[i].fds[1], "x", 1), 1);
+}
+
+static void test_pool_rejects_bad_sizes(void **state)
+{
+    struct fx *f = *state;
+    struct prh_pool_config cfg = { .epfd = f->epfd, .min = 0, .max = 4, .handle = handle };
+    assert_null(prh_pool_new(&cfg));
+    cfg.min = 5;
+    assert_null(prh_pool_new(&cfg));
+    cfg.min = 1;
+    cfg.max = PRH_POOL_MAX_THREADS + 1;
+    assert_null(prh_pool_new(&cfg));
+    cfg.max = 4;
+    cfg.handle = NULL;
+    assert_null(prh_pool_new(&cfg));
     assert_int_equal(errno, EINVAL);
-    assert_null(prh_workers_new(65));
-    prh_workers_free(NULL);
+    prh_pool_free(NULL);
 }
 
-static void test_workers_run_jobs_and_hand_them_back(void **state)
+/* Every thread stalled in a device call: one more starts each time, so
+ * a ready socket always finds a thread; the stalled ones pin only their own. */
+static void test_pool_grows_under_stalled_device_calls(void **state)
 {
-    struct prh_workers *w = prh_workers_new(3);
-    struct counted jobs[50];
-    int back = 0;
-    (void)state;
-    assert_non_null(w);
-    for (int i = 0; i < 50; i++) {
-        jobs[i] = (struct counted){ .job.run = run_job };
-        prh_workers_submit(w, &jobs[i].job);
-    }
-    struct pollfd p = { .fd = prh_workers_done_fd(w), .events = POLLIN };
-    for (int tries = 0; back < 50 && tries < 1000; tries++) {
-        poll(&p, 1, 10);
-        for (struct prh_job *j = prh_workers_take_done(w); j; j = j->next)
-            back++;
-    }
-    assert_int_equal(back, 50);
-    assert_int_equal(prh_workers_pending(w), 0);
-    for (int i = 0; i < 50; i++) {
-        assert_int_equal(jobs[i].ran, 1);
-        assert_false(pthread_equal(jobs[i].ran_on, pthread_self()));
-    }
-    prh_workers_free(w);
+    struct fx *f = *state;
+    start(f, 1, 16, 60000);
+    for (int i = 0; i < 8; i++)
+        poke(f, i);
+    assert_true(wait_blocked(f, 8, 5000));
+    struct prh_pool_stats st;
+    prh_pool_get_stats(f->pool, &st);
+    assert_int_equal(st.busy, 8);
+    assert_int_equal(st.threads, 9); /* 8 inside a device call, one waiting */
+    assert_int_equal(atomic_load(&f->limit_calls), 0);
+    gate(f, true);
+    long end = tu_now_ms() + 5000;
+    for (int i = 0; i < 8; i++)
+        while (atomic_load(&f->conns[i].handled) < 1 && tu_now_ms() < end)
+            tu_sleep_ms(2);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(atomic_load(&f->conns[i].handled), 1);
 }
 
-static void test_workers_free_finishes_queued_jobs(void **state)
+/* Threads above min that stay idle exit; min stay. */
+static void test_pool_shrinks_when_idle(void **state)
 {
-    struct prh_workers *w = prh_workers_new(1);
-    struct counted jobs[20];
-    (void)state;
-    for (int i = 0; i < 20; i++) {
-        jobs[i] = (struct counted){ .job.run = run_job };
-        prh_workers_submit(w, &jobs[i].job);
-    }
-    prh_workers_free(w);
-    for (int i = 0; i < 20; i++)
-        assert_int_equal(jobs[i].ran, 1);
+    struct fx *f = *state;
+    start(f, 2, 16, 100);
+    for (int i = 0; i < 6; i++)
+        poke(f, i);
+    assert_true(wait_blocked(f, 6, 5000));
+    assert_int_equal(threads_now(f), 7);
+    /* Stalled threads never time out, and the one waiting stays. */
+    tu_sleep_ms(400);
+    assert_int_equal(threads_now(f), 7);
+    gate(f, true);
+    long end = tu_now_ms() + 5000;
+    while (threads_now(f) > 2 && tu_now_ms() < end)
+        tu_sleep_ms(10);
+    struct prh_pool_stats st;
+    prh_pool_get_stats(f->pool, &st);
+    assert_int_equal(st.threads, 2);
+    assert_int_equal(st.peak, 7);
+    assert_int_equal(st.exited, 5);
+    assert_int_equal(atomic_load(&f->thread_delta), 2);
+    /* Each exiting thread handed back its scratch. */
+    assert_true(atomic_load(&f->exits_with_scratch) >= 4); /* the 6 that handled one */
+    /* Still serving. */
+    poke(f, 7);
+    end = tu_now_ms() + 5000;
+    while (atomic_load(&f->conns[7].handled) < 1 && tu_now_ms() < end)
+        tu_sleep_ms(2);
+    assert_int_equal(atomic_load(&f->conns[7].handled), 1);
 }
+
+/* At max, the next stalled call finds no spare thread: reported, and the
+ * socket waits for a thread instead of being lost. */
+static void test_pool_limit_is_reported_and_requests_wait(void **state)
+{
+    struct fx *f = *state;
+    start(f, 1, 3, 60000);
+    for (int i = 0; i < 4; i++)
+        poke(f, i);
+    assert_true(wait_blocked(f, 3, 5000));
+    tu_sleep_ms(100);
+    pthread_mutex_lock(&f->lock);
+    int blocked = f->blocked;
+    pthread_mutex_unlock(&f->lock);
+    assert_int_equal(blocked, 3);
+    struct prh_pool_stats st;
+    prh_pool_get_stats(f->pool, &st);
+    assert_int_equal(st.threads, 3);
+    assert_true(st.limit_hits >= 1);
+    assert_true(atomic_load(&f->limit_calls) >= 1);
+    gate(f, true);
+    long end = tu_now_ms() + 5000;
+    for (int i = 0; i < 4; i++)
+        while (atomic_load(&f->conns[i].handled) < 1 && tu_now_ms() < end)
+            tu_sleep_ms(2);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(atomic_load(&f->conns[i].handled), 1);
+}
+
+/* One socket's events are handled one at a time and in order. */
+static void test_pool_one_socket_is_handled_by_one_thread_at_a_time(void **state)
+{
+    struct fx *f = *state;
+    gate(f, true);
+    start(f, 4, 8, 60000);
+    for (int i = 0; i < 50; i++)
+        poke(f, 0);
+    long end = tu_now_ms() + 5000;
+    while (atomic_load(&f->conns[0].handled) < 50 && tu_now_ms() < end)
+        tu_sleep_ms(2);
+    assert_int_equal(atomic_load(&f->conns[0].handled), 50);
+}
+
+/* Free stops every thread, also those above min, and hands back scratch. */
+static void test_pool_free_stops_every_thread(void **state)
+{
+    struct fx *f = *state;
+    start(f, 3, 8, 60000);
+    for (int i = 0; i < 3; i++)
+        poke(f, i);
+    assert_true(wait_blocked(f, 3, 5000));
+    gate(f, true);
+    prh_pool_free(f->pool);
+    f->pool = NULL;
+    assert_int_equal(atomic_load(&f->thread_delta), 0);
+    assert_int_equal(atomic_load(&f->exits_with_scratch), 3);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_workers_rejects_bad_sizes),
-        cmocka_unit_test(test_workers_run_jobs_and_hand_them_back),
-        cmocka_unit_test(test_workers_free_finishes_queued_jobs),
+        T(test_pool_rejects_bad_sizes),
+        T(test_pool_grows_under_stalled_device_calls),
+        T(test_pool_shrinks_when_idle),
+        T(test_pool_limit_is_reported_and_requests_wait),
+        T(test_pool_one_socket_is_handled_by_one_thread_at_a_time),
+        T(test_pool_free_stops_every_thread),
     };
     return cmocka_run_group_tests_name("workers", tests, NULL, NULL);
 }

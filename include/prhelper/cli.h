@@ -51,7 +51,8 @@ struct prh_options {
     const char *sim_identity;  /* --sim-identity: guest (default), process, connection */
     unsigned sim_max_registrations; /* --sim-max-registrations */
     unsigned sim_max_luns;     /* --sim-max-luns */
-    unsigned workers;
+    unsigned workers;          /* --workers MIN, 0 = default (number of CPUs) */
+    unsigned workers_max;      /* --workers MAX, 0 = default (64) */
     unsigned max_clients;
     unsigned sg_timeout_s;     /* --sg-timeout, 0 = default */
     unsigned socket_mode;      /* --socket-mode (octal); see prh_cli_socket_mode() */
@@ -71,6 +72,8 @@ struct prh_options {
 #define PRH_DEFAULT_SOCKET_MODE 0600u
 #define PRH_DEFAULT_SOCKET_GROUP_MODE 0660u
 #define PRH_DEFAULT_FRAME_TIMEOUT_S 30u
+#define PRH_CLI_WORKERS_LIMIT 1000u      /* < PRH_POOL_MAX_THREADS: MAX + 1 threads */
+#define PRH_CLI_WORKERS_DEFAULT_MAX 64u  /* = PRH_POOL_DEFAULT_MAX */
 
 /* The socket's mode: --socket-mode, else 0660 with --socket-group, else 0600. */
 unsigned prh_cli_socket_mode(const struct prh_options *o);

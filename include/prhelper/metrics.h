@@ -36,6 +36,7 @@ void prh_metrics_protocol_error(struct prh_metrics *m, int wire_err);
 enum prh_metrics_refusal {
     PRH_REFUSED_POLICY,      /* --allow-uid / --allow-gid */
     PRH_REFUSED_MAX_CLIENTS, /* --max-clients */
+    PRH_REFUSED_FD_LIMIT,    /* out of file descriptors: accepted and closed */
     PRH_REFUSED_NREASONS,
 };
 void prh_metrics_connection_refused(struct prh_metrics *m, enum prh_metrics_refusal why);
@@ -45,6 +46,12 @@ void prh_metrics_partial_device_refused(struct prh_metrics *m);
 /* Gauges. */
 void prh_metrics_clients_add(struct prh_metrics *m, int delta);
 void prh_metrics_in_flight_add(struct prh_metrics *m, int delta);
+/* The pool's thread count changed by delta. */
+void prh_metrics_worker_threads_add(struct prh_metrics *m, int delta);
+/* Every one of --workers MAX threads was busy when another was wanted. */
+void prh_metrics_worker_limit(struct prh_metrics *m);
+/* A request answered BUSY because its fd did not fit in the fd table. */
+void prh_metrics_request_fd_lost(struct prh_metrics *m, const uint8_t *cdb);
 
 /* The exposition text, malloc'd and NUL-terminated; NULL on ENOMEM. */
 char *prh_metrics_render(struct prh_metrics *m, size_t *len);

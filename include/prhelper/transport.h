@@ -6,10 +6,16 @@
  * callbacks.  The server never interprets SCSI beyond framing; transports
  * never touch sockets.  New members are only ever added at the end.
  *
- * Threading: nexus_new runs on the event-loop thread; open, pr_in, pr_out,
- * close and nexus_free run on worker threads (they may block), never two
- * at once for the same connection.  Different connections run in
- * parallel: a transport serialises what it shares.
+ * Threading: every callback but init, fini and control_register runs on a
+ * pool thread of the server, never on the thread that accepts connections,
+ * and any of them may block (the pool starts another thread meanwhile).
+ * nexus_new runs the first time a thread handles the connection (before
+ * its first request; the peer is connected and its credentials and
+ * address are filled in); then open, pr_in, pr_out, close and generation
+ * for each request; nexus_free once, after the last.  Calls for one
+ * connection never overlap, though successive ones may come from
+ * different threads.  Different connections run in parallel: a transport
+ * serialises what it shares.
  *
  * Outcomes are neutral (struct prh_result); prh_result_to_reply() is the
  * one place they become status + sense on the wire.

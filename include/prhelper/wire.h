@@ -8,8 +8,10 @@
  * BE16 in CDB bytes 7-8 (max 8192).  Reply: BE32 status, BE32 data size,
  * 96 sense bytes, data.  See docs/daemon.md and the shared wire-protocol.md.
  *
- * The receive side is an incremental state machine (struct prh_wire_rx)
- * fed from a non-blocking socket, so a server never blocks on one client.
+ * The receive side is an incremental state machine (struct prh_wire_frame,
+ * 32 bytes per connection, with the parameter list in a buffer the caller
+ * lends per request; struct prh_wire_rx bundles one) fed from a
+ * non-blocking socket, so a server never blocks on one client.
  * The send side and a blocking client API are here too (prhelper-cli,
  * tests).
  */
@@ -79,6 +81,47 @@ enum prh_wire_rx_state {
     PRH_RX_DONE,
 };
 
+/*
+ * The receive state of one connection without its parameter buffer: what
+ * a connection keeps between requests (32 bytes).  The PR OUT parameter
+ * list goes to a buffer the caller passes to each step, so an idle
+ * connection holds no 8 KiB buffer (docs/daemon.md, "Memory").
+ */
+struct prh_wire_frame {
+    uint8_t state;              /* enum prh_wire_rx_state */
+    bool fd_lost;               /* the CDB's fd was sent but the kernel could not
+                                   install it: this process's fd table is full */
+    uint16_t got;               /* bytes of the current part */
+    uint8_t features[PRH_WIRE_FEATURE_SIZE];
+    uint8_t cdb[PRH_WIRE_CDB_SIZE];
+    int fd;                     /* -1 until received */
+    uint32_t xfer_len;
+};
+_Static_assert(sizeof(struct prh_wire_frame) == 32, "a connection's frame state is 32 bytes");
+
+/* Start at the handshake (the server has sent or will send its word). */
+void prh_wire_frame_init(struct prh_wire_frame *f);
+/* Wait for the next request (after a reply has been sent). */
+void prh_wire_frame_next(struct prh_wire_frame *f);
+/* Close a stashed fd (connection closing); safe to call twice. */
+void prh_wire_frame_reset(struct prh_wire_frame *f);
+/* True when part of a frame has been received. */
+bool prh_wire_frame_mid(const struct prh_wire_frame *f);
+/*
+ * prh_wire_rx_step() on a frame: params (PRH_WIRE_DATA_SIZE bytes) receives
+ * the PR OUT parameter list and must be the same buffer for every step of
+ * one frame; it is not touched in the other states.  A CDB whose fd the
+ * kernel could not install because this process is out of descriptors
+ * (MSG_CTRUNC, no fd delivered) is not a protocol error: the frame
+ * completes with fd -1 and fd_lost set, and the caller answers it with a
+ * temporary error.
+ */
+int prh_wire_frame_step(struct prh_wire_frame *f, int sock, uint8_t *params);
+/* Move the request out (params: the buffer of the steps). */
+void prh_wire_frame_take(struct prh_wire_frame *f, const uint8_t *params,
+                         struct prh_request *req);
+
+/* The same with the parameter buffer inside (tests, fuzzing, simple clients). */
 struct prh_wire_rx {
     enum prh_wire_rx_state state;
     size_t got;                 /* bytes of the current part */
@@ -86,6 +129,7 @@ struct prh_wire_rx {
     uint8_t cdb[PRH_WIRE_CDB_SIZE];
     int fd;                     /* -1 until received */
     uint32_t xfer_len;
+    bool fd_lost;               /* see struct prh_wire_frame */
     uint8_t params[PRH_WIRE_DATA_SIZE];
 };
 
@@ -128,6 +172,20 @@ void prh_wire_encode_features(uint8_t out[PRH_WIRE_FEATURE_SIZE], uint32_t featu
  * of bytes to send: 104 + data_len.
  */
 size_t prh_wire_encode_reply(const struct prh_reply *reply, uint8_t *out);
+/*
+ * The 104-byte header of a reply (the data follows it on the wire).
+ * Returns the length of the whole reply: 104 + data_len (clipped to 8192).
+ */
+size_t prh_wire_encode_reply_header(const struct prh_reply *reply,
+                                    uint8_t hdr[PRH_WIRE_REPLY_HEADER_SIZE]);
+/*
+ * Send what a non-blocking socket takes of a reply, header and data in one
+ * sendmsg(), from byte *off of total (prh_wire_encode_reply_header()'s
+ * result).  1 all sent, 0 the socket is full (wait for EPOLLOUT), -1 with
+ * errno on error.
+ */
+int prh_wire_send_reply(int sock, const uint8_t hdr[PRH_WIRE_REPLY_HEADER_SIZE],
+                        const uint8_t *data, size_t total, size_t *off);
 /* Decode a 104-byte header; false if size > 8192 or status is negative. */
 bool prh_wire_decode_reply_header(const uint8_t *in, struct prh_reply *reply);
 

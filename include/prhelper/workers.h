@@ -1,31 +1,96 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * workers.h - a small fixed pool of threads for calls that may block
- * (transport open, PR IN/OUT).  Finished jobs are handed back through a
- * queue and an eventfd the event loop watches.
+ * workers.h - the elastic pool of threads that serve client sockets.
+ *
+ * Every thread waits in epoll_wait() on one shared epoll set and takes one
+ * event at a time (sockets are registered EPOLLONESHOT by their owner, so
+ * an event belongs to the thread that got it until the socket is re-armed).
+ * The thread that wakes does the whole job: read, run the device call,
+ * reply, re-arm.  Nothing is handed from thread to thread.
+ *
+ * Size: min threads always; one more is started when a thread enters a
+ * device call (prh_pool_busy()) and every thread is then inside one, so a
+ * socket that becomes ready always finds a thread waiting, up to max.  A
+ * thread above min that waits idle_ms without an event exits.  Wanting a
+ * thread beyond max calls on_limit (the server logs it once and counts it).
  */
 #ifndef PRHELPER_WORKERS_H
 #define PRHELPER_WORKERS_H
 
-#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
 
-struct prh_job {
-    void (*run)(struct prh_job *job);
-    struct prh_job *next;
+#define PRH_POOL_MAX_THREADS 1024u
+#define PRH_POOL_DEFAULT_MAX 64u       /* as QEMU's thread pool */
+#define PRH_POOL_DEFAULT_IDLE_MS 10000u /* as QEMU's thread pool */
+
+struct prh_pool;
+struct prh_pool_thread;
+
+struct prh_pool_config {
+    int epfd;          /* the shared epoll set (the pool adds its stop eventfd) */
+    unsigned min;      /* threads kept (1..max) */
+    unsigned max;      /* at most (min..PRH_POOL_MAX_THREADS) */
+    unsigned idle_ms;  /* an extra thread idle this long exits; 0: default */
+    /* One event (data.ptr and events of an epoll_event), on a pool thread. */
+    void (*handle)(void *opaque, struct prh_pool_thread *t, void *data, uint32_t events);
+    /* Optional: a thread ends; its scratch (prh_pool_scratch()) is the caller's to free. */
+    void (*thread_exit)(void *opaque, void *scratch);
+    /* Optional: a thread was wanted but max are running, all in device calls. */
+    void (*on_limit)(void *opaque, unsigned max);
+    /* Optional: the number of threads changed by delta (metrics). */
+    void (*threads_changed)(void *opaque, int delta);
+    void *opaque;
 };
 
-struct prh_workers;
+/* Start min threads; NULL with errno set on failure. */
+struct prh_pool *prh_pool_new(const struct prh_pool_config *cfg);
+/*
+ * The calling pool thread enters (true) or leaves (false) a call that may
+ * block (a device).  Entering may start a thread (see above).
+ */
+void prh_pool_busy(struct prh_pool_thread *t, bool busy);
+/* One pointer of the calling thread's own (NULL at first), e.g. a buffer. */
+void **prh_pool_scratch(struct prh_pool_thread *t);
 
-/* n threads (1..64); NULL with errno set on failure. */
-struct prh_workers *prh_workers_new(unsigned n);
-/* The eventfd that becomes readable when jobs have finished. */
-int prh_workers_done_fd(const struct prh_workers *w);
-void prh_workers_submit(struct prh_workers *w, struct prh_job *job);
-/* Pop every finished job (oldest first); clears the eventfd. */
-struct prh_job *prh_workers_take_done(struct prh_workers *w);
-/* Jobs submitted but not yet taken back. */
-size_t prh_workers_pending(struct prh_workers *w);
-/* Finish queued jobs, join the threads, free.  NULL is fine. */
-void prh_workers_free(struct prh_workers *w);
+struct prh_pool_stats {
+    unsigned threads;       /* running now */
+    unsigned busy;          /* inside a device call now */
+    unsigned peak;          /* most threads at once */
+    unsigned long started;  /* threads started since prh_pool_new() */
+    unsigned long exited;   /* threads that ended idle */
+    unsigned long limit_hits; /* a thread was wanted beyond max */
+};
+void prh_pool_get_stats(struct prh_pool *p, struct prh_pool_stats *out);
+
+/*
+ * The kernel orders what a thread wrote to an object before handing it to
+ * epoll (epoll_ctl) before what the thread epoll_wait() gives it to reads;
+ * ThreadSanitizer cannot see that.  Call prh_pool_handoff(obj) before
+ * epoll_ctl(); the pool takes it over after epoll_wait().  No code in other
+ * builds.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define PRH_TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PRH_TSAN_BUILD 1
+#endif
+#endif
+#ifdef PRH_TSAN_BUILD
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define prh_pool_handoff(obj) __tsan_release(obj)
+#define prh_pool_takeover(obj) __tsan_acquire(obj)
+#else
+#define prh_pool_handoff(obj) ((void)(obj))
+#define prh_pool_takeover(obj) ((void)(obj))
+#endif
+
+/*
+ * Stop: every thread finishes the event it is handling and exits; then
+ * join them all and free.  NULL is fine.  Not from a pool thread.
+ */
+void prh_pool_free(struct prh_pool *p);
 
 #endif

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_request.c - the per-connection steps of request.c: the peer's /proc
+ * facts are kept only while they are about the process that connected
+ * (SO_PEERPIDFD on 6.5+, the connection still open before), and the
+ * transport's nexus is made and freed once.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/syscall.h>
+
+#include "prh_test_util.h"
+#include "prhelper/audit.h"
+#include "prhelper/log.h"
+#include "prhelper/request.h"
+
+static int made, freed;
+
+static void *nx_new(void *state, const struct prh_peer *peer)
+{
+    (void)state;
+    (void)peer;
+    made++;
+    return malloc(1);
+}
+
+static void nx_free(void *state, void *nexus)
+{
+    (void)state;
+    freed++;
+    free(nexus);
+}
+
+static void nx_describe(void *state, void *nexus, char *buf, size_t len)
+{
+    (void)state;
+    (void)nexus;
+    snprintf(buf, len, "test-nexus");
+}
+
+static const struct prh_transport nx_transport = {
+    .struct_size = sizeof(struct prh_transport),
+    .api_version = PRH_TRANSPORT_API_VERSION,
+    .name = "test",
+    .available = true,
+    .nexus_new = nx_new,
+    .nexus_free = nx_free,
+    .nexus_describe = nx_describe,
+};
+
+static int pidfd_of(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* With a pidfd: current while the process lives, not once it has exited. */
+static void test_peer_facts_current_follows_the_pidfd(void **state)
+{
+    int p[2], sv[2];
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char c;
+        close(p[1]);
+        ssize_t n = read(p[0], &c, 1); /* until the parent closes the pipe */
+        _exit(n < 0);
+    }
+    close(p[0]);
+    int pidfd = pidfd_of(pid);
+    if (pidfd < 0) {
+        close(p[1]);
+        waitpid(pid, NULL, 0);
+        skip(); /* kernel before 5.3 */
+    }
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_true(prh_peer_facts_current(pidfd, sv[0]));
+    close(p[1]);
+    assert_int_equal(tu_wait_exit(pid, 5000), 0);
+    assert_false(prh_peer_facts_current(pidfd, sv[0]));
+    close(pidfd);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* Without one (before Linux 6.5): current while the peer has not hung up. */
+static void test_peer_facts_current_without_pidfd_follows_the_connection(void **state)
+{
+    int sv[2];
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_true(prh_peer_facts_current(-1, sv[0]));
+    close(sv[1]);
+    assert_false(prh_peer_facts_current(-1, sv[0]));
+    close(sv[0]);
+}
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+static bool have_so_peerpidfd(void)
+{
+    int sv[2], fd = -1;
+    socklen_t len = sizeof(fd);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    bool ok = getsockopt(sv[0], SOL_SOCKET, SO_PEERPIDFD, &fd, &len) == 0;
+    if (ok)
+        close(fd);
+    close(sv[0]);
+    close(sv[1]);
+    return ok;
+}
+
+static void setup_ctx(struct prh_request_ctx *x, struct prh_audit **a, bool no_pidfd)
+{
+    char err[128];
+    prh_request_ctx_init(x);
+    *a = prh_audit_open(PRH_AUDIT_NONE, NULL, err, sizeof(err));
+    assert_non_null(*a);
+    x->transport = &nx_transport;
+    x->audit = *a;
+    x->no_peer_pidfd = no_pidfd;
+}
+
+/* Set-up reads the peer's facts (here: this process, through a socketpair)
+ * and makes the nexus; teardown frees it once. */
+static void test_conn_setup_reads_facts_and_makes_the_nexus(void **state)
+{
+    struct prh_request_ctx x;
+    struct prh_audit *a;
+    struct prh_conn conn = { .peer.serial = 7 };
+    char exe[300], who[64];
+    int sv[2];
+    (void)state;
+    made = freed = 0;
+    setup_ctx(&x, &a, false);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    prh_conn_describe(&x, &conn, who, sizeof(who));
+    assert_string_equal(who, "-");
+    assert_int_equal(prh_conn_setup(&x, &conn, sv[0], NULL), 0);
+    assert_int_equal(conn.peer.serial, 7);
+    assert_true(conn.peer.has_cred);
+    assert_int_equal(conn.peer.pid, getpid());
+    assert_non_null(conn.audit_client);
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    assert_string_equal(conn.audit_client->exe, exe);
+    prh_conn_describe(&x, &conn, who, sizeof(who));
+    assert_string_equal(who, "test-nexus");
+    assert_int_equal(made, 1);
+    prh_conn_teardown(&x, &conn, NULL);
+    prh_conn_teardown(&x, &conn, NULL); /* safe twice: freed once */
+    assert_int_equal(freed, 1);
+    assert_null(conn.audit_client);
+    close(sv[0]);
+    close(sv[1]);
+    prh_audit_close(a);
+    prh_request_ctx_fini(&x);
+}
+
+/* The peer hung up before its facts were read: without a pidfd they may
+ * be another process's (a reused PID), so they are dropped; with one, the
+ * process is known to be alive and they are kept. */
+static void test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd(void **state)
+{
+    struct prh_request_ctx x;
+    struct prh_audit *a;
+    int sv[2];
+    (void)state;
+    prh_log_set_verbosity(0);
+    for (int with_pidfd = 0; with_pidfd < 2; with_pidfd++) {
+        struct prh_conn conn = { .peer.serial = 1 };
+        setup_ctx(&x, &a, !with_pidfd);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        close(sv[1]);
+        assert_int_equal(prh_conn_setup(&x, &conn, sv[0], NULL), 0);
+        assert_int_equal(conn.peer.pid, getpid()); /* the credentials stay */
+        if (with_pidfd) {
+            /* The pidfd shows the process alive: its facts stay.  Before
+             * 6.5 there is no pidfd and the rule without one applies. */
+            if (have_so_peerpidfd())
+                assert_string_not_equal(conn.audit_client->exe, "");
+            else
+                assert_string_equal(conn.audit_client->exe, "");
+        } else {
+            assert_string_equal(conn.audit_client->exe, "");
+            assert_string_equal(conn.audit_client->guest, "");
+        }
+        prh_conn_teardown(&x, &conn, NULL);
+        close(sv[0]);
+        prh_audit_close(a);
+        prh_request_ctx_fini(&x);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_peer_facts_current_follows_the_pidfd),
+        cmocka_unit_test(test_peer_facts_current_without_pidfd_follows_the_connection),
+        cmocka_unit_test(test_conn_setup_reads_facts_and_makes_the_nexus),
+        cmocka_unit_test(test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd),
+    };
+    return cmocka_run_group_tests_name("request", tests, NULL, NULL);
+}
