@@ -1,0 +1,36 @@
+# Guest of test-qemu-client-libiscsi.sh (nested.sh, 9p root): libiscsi's
+# PR conformance tests on the guest's /dev/sg node of its scsi-block disk,
+# once per helper the host puts behind the pr-manager socket (PRH_PHASES,
+# each started by /xchg/go-PHASE), each time unmodified and with the
+# PR IN allocation-length shim (LD_PRELOAD /xchg/prin-shim.so).
+say() { echo "PRH-LIBISCSI: $*"; }
+sg=/dev/$(ls /sys/block/sda/device/scsi_generic/)
+say "disk sda is $sg: $(cat /sys/block/sda/device/vendor /sys/block/sda/device/model | tr -s ' \n' ' ')"
+say "$(iscsi-test-cu --help 2>&1 | head -0)$(dpkg-query -W -f='libiscsi-bin ${Version}' libiscsi-bin 2>/dev/null)"
+# add_tests() in iscsi-test-cu takes a comma list from the end: RESERVE(6)
+# runs first (LIO refuses it while PR registrations exist), then PR IN,
+# then PR OUT.
+tests=SCSI.Prout*,SCSI.Prin*,SCSI.Reserve6*
+# Start each run from a LUN without registrations or reservation: clear
+# it through the current helper, then eat the unit attentions.
+reset_lun() {
+    sg_persist -n -o -I -S 0x5eed "$sg" >/dev/null 2>&1 ||
+        sg_persist -n -o -I -S 0x5eed "$sg" >/dev/null 2>&1
+    sg_persist -n -o -C -K 0x5eed "$sg" >/dev/null 2>&1
+    for _ in 1 2 3; do sg_turs "$sg" >/dev/null 2>&1; done
+}
+for phase in $PRH_PHASES; do
+    i=0
+    while [ ! -e "/xchg/go-$phase" ] && [ $i -lt 1800 ]; do sleep 0.5; i=$((i + 1)); done
+    [ -e "/xchg/go-$phase" ] || { say "no go-$phase"; break; }
+    for mode in plain shim; do
+        reset_lun
+        pre=
+        [ "$mode" = shim ] && pre=/xchg/prin-shim.so
+        start=$(date +%s)
+        LD_PRELOAD=$pre timeout 900 iscsi-test-cu -d -t "$tests" "$sg" >"/xchg/$phase-$mode.out" 2>&1
+        say "$phase $mode rc=$? $(($(date +%s) - start))s"
+    done
+    reset_lun
+    : >"/xchg/done-$phase"
+done
