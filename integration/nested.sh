@@ -23,8 +23,8 @@ NESTED_GUESTS=()
 nested_save_logs() {
     local g
     for g in "${NESTED_GUESTS[@]}"; do
-        mkdir -p "$NESTED_LOGS/$g"
-        cp -f "$WORK/$g"/*.log "$WORK/$g"/*.out "$WORK/$g"/*.tsv "$NESTED_LOGS/$g/" 2>/dev/null
+        rm -rf "${NESTED_LOGS:?}/$g"
+        cp -r "$WORK/$g" "$NESTED_LOGS/$g" 2>/dev/null
     done
     cp -f "$WORK"/*.log "$WORK"/*.tsv "$NESTED_LOGS/" 2>/dev/null
     return 0
