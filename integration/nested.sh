@@ -34,6 +34,9 @@ nested_cleanup() {
     nested_save_logs
 }
 trap nested_cleanup EXIT
+# run-all.sh's time limit sends TERM: exit through the EXIT trap so that
+# the guests' logs are kept.
+trap 'exit 143' TERM INT
 
 # nested_prepare NAME ROLE [VAR=VALUE...]: the exchange directory of guest
 # NAME with the stage-2 and role scripts and the env file.
@@ -100,7 +103,10 @@ nested_wait_up() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.5
         done
-        [ "$up" = 1 ] && continue
+        if [ "$up" = 1 ]; then
+            log "guest $name up after $SECONDS s of the test ($(grep -a -m1 'stage2 up' "$WORK/$name/console.log" | tr -d '\r'))"
+            continue
+        fi
         log "guest $name did not reach init: one more boot ($(grep -a -m1 -i -E 'panic|timer' "$WORK/$name/console.log" | tr -d '\r'))"
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null

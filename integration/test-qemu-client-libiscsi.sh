@@ -21,9 +21,12 @@ command -v iscsi-test-cu >/dev/null || skip "iscsi-test-cu is not installed (lib
 command -v cc >/dev/null || skip "no C compiler for the PR IN shim"
 sock=$WORK/pr.sock
 phases="qemu-pr-helper prhelper-sg prhelper-sim"
+# iscsi-test-cu -t: a comma list, added from its end, so RESERVE(6) runs
+# first (LIO refuses it while PR registrations exist), then PR IN, PR OUT.
+tests=${PRH_LIBISCSI_TESTS:-SCSI.Prout*,SCSI.Prin*,SCSI.Reserve6*}
 
 make_lun fileio it_libiscsi 2
-nested_prepare lib libiscsi PRH_PHASES="$phases"
+nested_prepare lib libiscsi PRH_PHASES="$phases" PRH_TESTS="$tests"
 cc -std=c11 -Wall -Wextra -Werror -Wshadow -Wconversion -O2 -shared -fPIC \
     -o "$WORK/lib/prin-shim.so" "$ROOT/integration/guest/prin-shim.c" -ldl || fail "cannot build the PR IN shim"
 

@@ -6,11 +6,7 @@
 say() { echo "PRH-LIBISCSI: $*"; }
 sg=/dev/$(ls /sys/block/sda/device/scsi_generic/)
 say "disk sda is $sg: $(cat /sys/block/sda/device/vendor /sys/block/sda/device/model | tr -s ' \n' ' ')"
-say "$(iscsi-test-cu --help 2>&1 | head -0)$(dpkg-query -W -f='libiscsi-bin ${Version}' libiscsi-bin 2>/dev/null)"
-# add_tests() in iscsi-test-cu takes a comma list from the end: RESERVE(6)
-# runs first (LIO refuses it while PR registrations exist), then PR IN,
-# then PR OUT.
-tests=SCSI.Prout*,SCSI.Prin*,SCSI.Reserve6*
+say "$(dpkg-query -W -f='libiscsi-bin ${Version}' libiscsi-bin 2>/dev/null), tests $PRH_TESTS"
 # Start each run from a LUN without registrations or reservation: clear
 # it through the current helper, then eat the unit attentions.
 reset_lun() {
@@ -28,7 +24,7 @@ for phase in $PRH_PHASES; do
         pre=
         [ "$mode" = shim ] && pre=/xchg/prin-shim.so
         start=$(date +%s)
-        LD_PRELOAD=$pre timeout 900 iscsi-test-cu -d -t "$tests" "$sg" >"/xchg/$phase-$mode.out" 2>&1
+        LD_PRELOAD=$pre timeout 900 iscsi-test-cu -d -t "$PRH_TESTS" "$sg" >"/xchg/$phase-$mode.out" 2>&1
         say "$phase $mode rc=$? $(($(date +%s) - start))s"
     done
     reset_lun

@@ -15,7 +15,7 @@ ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 ln -sf /proc/self/mounts /etc/mtab
 hostname "prh-$1"
-echo "PRH-GUEST: stage2 up"
+echo "PRH-GUEST: stage2 up, uptime $(cut -d" " -f1 /proc/uptime) s"
 bash "/xchg/role-$1.sh" 2>&1 </dev/null | tee /xchg/role.log
 echo "PRH-GUEST-DONE"
 sync -f /xchg 2>/dev/null
