@@ -98,9 +98,10 @@ nested_wait_up() {
     for name in "$@"; do
         pid=$(nested_pid "$name")
         up=0
-        for ((i = 0; i < 2 * ${PRH_NESTED_BOOT_TIMEOUT:-420}; i++)); do
+        for ((i = 0; i < 2 * ${PRH_NESTED_BOOT_TIMEOUT:-900}; i++)); do
             grep -q "PRH-GUEST: stage2 up" "$WORK/$name/console.log" 2>/dev/null && { up=1; break; }
             kill -0 "$pid" 2>/dev/null || break
+            grep -q -a "Kernel panic" "$WORK/$name/console.log" 2>/dev/null && break
             sleep 0.5
         done
         if [ "$up" = 1 ]; then
@@ -114,7 +115,7 @@ nested_wait_up() {
         eval "args=($(cat "$WORK/$name/boot-args"))"
         nested_boot "$name" "${args[@]}"
         pid=$(nested_pid "$name")
-        for ((i = 0; i < 2 * ${PRH_NESTED_BOOT_TIMEOUT:-420}; i++)); do
+        for ((i = 0; i < 2 * ${PRH_NESTED_BOOT_TIMEOUT:-900}; i++)); do
             grep -q "PRH-GUEST: stage2 up" "$WORK/$name/console.log" 2>/dev/null && { up=1; break; }
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.5

@@ -26,6 +26,7 @@
 # that names the cluster; fence_mpath does not apply in the guests (see
 # docs/compat.md, "Real clients").
 # Takes about N minutes in the lab VM on the 2-core CI machine.
+# prh-it-timeout: 1500
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nested.sh"
 command -v fence_scsi >/dev/null || skip "fence_scsi is not installed (fence-agents)"

@@ -15,6 +15,7 @@
 # through prhelper (sg); the tables go to build/test-logs/ and
 # integration/real-clients.py puts them into docs/compat.md.
 # Takes about N minutes in the lab VM on the 2-core CI machine.
+# prh-it-timeout: 1500
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nested.sh"
 command -v iscsi-test-cu >/dev/null || skip "iscsi-test-cu is not installed (libiscsi-bin)"
