@@ -19,7 +19,12 @@ for phase in $PRH_PHASES; do
     i=0
     while [ ! -e "/xchg/go-$phase" ] && [ $i -lt 1800 ]; do sleep 0.5; i=$((i + 1)); done
     [ -e "/xchg/go-$phase" ] || { say "no go-$phase"; break; }
-    for mode in plain shim; do
+    # QEMU refuses libiscsi's PR IN before any helper sees it, so the
+    # unmodified run is the same for every helper: run it for the two
+    # that PR goes through on the LUN (qemu-pr-helper, prhelper sg).
+    modes="plain shim"
+    [ "$phase" = prhelper-sim ] && modes=shim
+    for mode in $modes; do
         reset_lun
         pre=
         [ "$mode" = shim ] && pre=/xchg/prin-shim.so
