@@ -25,7 +25,10 @@
 # --key-value=hash (the recommended method) and a corosync-cmapctl stub
 # that names the cluster; fence_mpath does not apply in the guests (see
 # docs/compat.md, "Real clients").
-# Takes about N minutes in the lab VM on the 2-core CI machine.
+# Time (lab VM, 2-core host shared with other work; the idle CI machine
+# was not measured): at load ~10 both guests were up after ~15 min and
+# the first fence_scsi call (python3 and sg3-utils read over 9p for the
+# first time) took 298 s; the whole story has not finished yet there.
 # prh-it-timeout: 1500
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nested.sh"

@@ -14,7 +14,10 @@
 # allocation length to QEMU's 8192; the simulator gets the second only.  Every test that passes through qemu-pr-helper must pass
 # through prhelper (sg); the tables go to build/test-logs/ and
 # integration/real-clients.py puts them into docs/compat.md.
-# Takes about N minutes in the lab VM on the 2-core CI machine.
+# Time (lab VM, 2-core host shared with other work; the idle CI machine
+# was not measured): at load ~3 the guest was up after ~7 min and the
+# qemu-pr-helper and prhelper (sg) phases took 140 s and 75 s; at load
+# ~10 the boot took 12 to 16 min and the qemu-pr-helper phase 510-550 s.
 # prh-it-timeout: 1500
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nested.sh"
