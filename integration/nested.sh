@@ -15,25 +15,19 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 [ -n "${LAB_KERNEL:-}" ] && [ -r "$LAB_KERNEL" ] || skip "LAB_KERNEL is not set"
 [ -x /bin/busybox ] || skip "busybox-static is not installed"
 
-# Logs that outlive the lab VM (its /run vanishes): the project directory.
-NESTED_LOGS=${PRH_IT_LOGS:-$ROOT/build/test-logs/integration}/$TEST
-mkdir -p "$NESTED_LOGS"
+# The guests' exchange directories (consoles, role output, results) are
+# copied to the test's $LOGS at exit (lib.sh's on_exit: after QEMU is
+# stopped); the small files in $WORK (tables, story) lib.sh copies itself.
 NESTED_GUESTS=()
-
 nested_save_logs() {
     local g
     for g in "${NESTED_GUESTS[@]}"; do
-        rm -rf "${NESTED_LOGS:?}/$g"
-        cp -r "$WORK/$g" "$NESTED_LOGS/$g" 2>/dev/null
+        rm -rf "${LOGS:?}/$g"
+        cp -r "$WORK/$g" "$LOGS/$g" 2>/dev/null
     done
-    cp -f "$WORK"/*.log "$WORK"/*.tsv "$NESTED_LOGS/" 2>/dev/null
     return 0
 }
-nested_cleanup() {
-    mpath_cleanup
-    nested_save_logs
-}
-trap nested_cleanup EXIT
+on_exit nested_save_logs
 # run-all.sh's time limit sends TERM: exit through the EXIT trap so that
 # the guests' logs are kept.
 trap 'exit 143' TERM INT

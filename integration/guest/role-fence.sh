@@ -34,7 +34,9 @@ fence() {
 write() {
     local d out
     d=$(disk "$1") || { echo "no disk for $1"; return 99; }
-    sg_turs "$d" >/dev/null 2>&1
+    # Unit attentions first (REGISTRATIONS PREEMPTED after a fence):
+    # TEST UNIT READY is allowed under every reservation type.
+    for _ in 1 2 3; do sg_turs "$d" >/dev/null 2>&1 && break; done
     out=$(sg_raw -s 512 -i /dev/zero "$d" 2a 00 00 00 00 40 00 00 01 00 2>&1)
     if echo "$out" | grep -qi "reservation conflict"; then
         echo "write: RESERVATION CONFLICT"
