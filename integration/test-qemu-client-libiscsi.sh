@@ -18,7 +18,7 @@
 # was not measured): at load ~3 the guest was up after ~7 min and the
 # qemu-pr-helper and prhelper (sg) phases took 140 s and 75 s; at load
 # ~10 the boot took 12 to 16 min and the qemu-pr-helper phase 510-550 s.
-# prh-it-timeout: 1500
+# prh-it-timeout: 2400
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nested.sh"
 command -v iscsi-test-cu >/dev/null || skip "iscsi-test-cu is not installed (libiscsi-bin)"
