@@ -242,7 +242,8 @@ keys_on() {
 # build_guest_initrd OUT.gz: the initramfs of the tiny guests that a real
 # QEMU client boots (test-qemu-*.sh, test-libvirt-*.sh): static busybox,
 # sg_persist and sg_raw with their libraries, the virtio-scsi/sd/sg
-# modules, integration/guest/init and every role script.
+# modules (and 9p/overlay for guests booted with prh.root=9p, see
+# integration/nested.sh), integration/guest/init and every role script.
 build_guest_initrd() {
     local out=$1 root=$WORK/initrd tool lib m ko
     rm -rf "$root"
@@ -256,7 +257,7 @@ build_guest_initrd() {
         done
     done
     : >"$root/modules.list"
-    for m in virtio_pci virtio_scsi sd_mod sg; do
+    for m in virtio_pci virtio_scsi sd_mod sg 9pnet_virtio 9p overlay; do
         modprobe --show-depends "$m" | awk '$1 == "insmod" {print $2}' | while read -r ko; do
             grep -qx "$ko" "$root/modules.list" && continue
             mkdir -p "$root$(dirname "$ko")"

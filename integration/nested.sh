@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# nested.sh - nested QEMU guests that run real PR clients (iscsi-test-cu,
+# fence_scsi) through a helper socket.  Sourced after lib.sh.
+#
+# A guest boots the lab kernel with the shared initramfs (build_guest_initrd
+# in lib.sh) and prh.root=9p: its root is the lab VM's own root, read-only
+# over 9p with a tmpfs overlay, so every program installed on the host runs
+# in it unchanged (python3, fence-agents, libiscsi-bin, sg3-utils).  Each
+# guest NAME has an exchange directory $WORK/NAME, shared read-write as
+# /xchg: the test puts role-ROLE.sh and env there, writes go-STEP files to
+# let the guest go on, and the guest writes its results and done-STEP
+# files.  Guests are nested TCG: one boot takes 1.5 to 2 minutes here, so
+# a test boots each guest once and changes what is behind its sockets.
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+[ -n "${LAB_KERNEL:-}" ] && [ -r "$LAB_KERNEL" ] || skip "LAB_KERNEL is not set"
+[ -x /bin/busybox ] || skip "busybox-static is not installed"
+
+# The guests' exchange directories (consoles, role output, results) are
+# copied to the test's $LOGS at exit (lib.sh's on_exit: after QEMU is
+# stopped); the small files in $WORK (tables, story) lib.sh copies itself.
+NESTED_GUESTS=()
+nested_save_logs() {
+    local g
+    for g in "${NESTED_GUESTS[@]}"; do
+        rm -rf "${LOGS:?}/$g"
+        cp -r "$WORK/$g" "$LOGS/$g" 2>/dev/null
+    done
+    return 0
+}
+on_exit nested_save_logs
+# run-all.sh's time limit sends TERM: exit through the EXIT trap so that
+# the guests' logs are kept.
+trap 'exit 143' TERM INT
+
+# nested_prepare NAME ROLE [VAR=VALUE...]: the exchange directory of guest
+# NAME with the stage-2 and role scripts and the env file.
+nested_prepare() {
+    local name=$1 role=$2 x=$WORK/$1 kv
+    shift 2
+    rm -rf "$x"
+    mkdir -p "$x"
+    cp "$ROOT/integration/guest/stage2.sh" "$ROOT/integration/guest/role-$role.sh" "$x/"
+    : >"$x/env"
+    for kv in "$@"; do printf "%s='%s'\n" "${kv%%=*}" "${kv#*=}" >>"$x/env"; done
+    NESTED_GUESTS+=("$name")
+}
+
+# nested_boot NAME ROLE QEMU-ARGS...: start guest NAME (in the background;
+# its console is $WORK/NAME/console.log).  The QEMU arguments name its
+# disks and pr-managers.  Sets NESTED_PID_NAME.
+nested_boot() {
+    local name=$1 role=$2 x=$WORK/$1
+    shift 2
+    [ -s "$WORK/initrd.gz" ] || build_guest_initrd "$WORK/initrd.gz"
+    printf '%q ' "$role" "$@" >"$x/boot-args"
+    qemu-system-x86_64 -accel tcg -m 384 -nodefaults -no-user-config -display none \
+        -serial "file:$x/console.log" -no-reboot \
+        -kernel "$LAB_KERNEL" -initrd "$WORK/initrd.gz" \
+        -append "console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init prh.root=9p prh.role=$role" \
+        -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
+        -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+        -fsdev local,id=xchg,path="$x",security_model=none \
+        -device virtio-9p-pci,fsdev=xchg,mount_tag=xchg \
+        "$@" >"$x/qemu.log" 2>&1 &
+    PIDS+=($!)
+    printf -v "NESTED_PID_$name" %s "$!"
+}
+
+nested_pid() { local v=NESTED_PID_$1; echo "${!v}"; }
+
+# nested_wait NAME FILE SECONDS: wait until guest NAME has written FILE
+# into its exchange directory; fail if it powers off or time runs out.
+nested_wait() {
+    local name=$1 file=$2 secs=$3 pid i
+    pid=$(nested_pid "$name")
+    for ((i = 0; i < secs * 2; i++)); do
+        [ -e "$WORK/$name/$file" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    [ -e "$WORK/$name/$file" ] && return 0
+    fail "guest $name: no $file after ${secs}s (console: $(tail -n 5 "$WORK/$name/console.log" 2>/dev/null | tr -d '\r' | tr '\n' '|'))"
+}
+
+# nested_wait_up NAME...: wait until each guest's role script runs.  A
+# kernel booted under two levels of TCG on a loaded host sometimes dies
+# before init ("IO-APIC + timer doesn't work"): that is the emulator, not
+# what is tested, so such a guest gets one more boot (as in
+# test-libvirt-managed-pr.sh).
+nested_wait_up() {
+    local name pid i up args
+    for name in "$@"; do
+        pid=$(nested_pid "$name")
+        up=0
+        for ((i = 0; i < 2 * ${PRH_NESTED_BOOT_TIMEOUT:-900}; i++)); do
+            grep -q "PRH-GUEST: stage2 up" "$WORK/$name/console.log" 2>/dev/null && { up=1; break; }
+            kill -0 "$pid" 2>/dev/null || break
+            grep -q -a "Kernel panic" "$WORK/$name/console.log" 2>/dev/null && break
+            sleep 0.5
+        done
+        if [ "$up" = 1 ]; then
+            log "guest $name up after $SECONDS s of the test ($(grep -a -m1 'stage2 up' "$WORK/$name/console.log" | tr -d '\r'))"
+            continue
+        fi
+        log "guest $name did not reach init: one more boot ($(grep -a -m1 -i -E 'panic|timer' "$WORK/$name/console.log" | tr -d '\r'))"
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        mv "$WORK/$name/console.log" "$WORK/$name/console-first-boot.log" 2>/dev/null
+        eval "args=($(cat "$WORK/$name/boot-args"))"
+        nested_boot "$name" "${args[@]}"
+        pid=$(nested_pid "$name")
+        for ((i = 0; i < 2 * ${PRH_NESTED_BOOT_TIMEOUT:-900}; i++)); do
+            grep -q "PRH-GUEST: stage2 up" "$WORK/$name/console.log" 2>/dev/null && { up=1; break; }
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.5
+        done
+        [ "$up" = 1 ] || fail "guest $name did not boot twice: $(tail -n 8 "$WORK/$name/console.log" "$WORK/$name/qemu.log" | tr -d '\r')"
+    done
+}
+
+# nested_go NAME STEP: let guest NAME go on with STEP.
+nested_go() { : >"$WORK/$1/go-$2"; }
+
+# nested_end NAME SECONDS: wait for guest NAME to power off.
+nested_end() {
+    local pid i
+    pid=$(nested_pid "$1")
+    for ((i = 0; i < $2 * 2; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.5
+    done
+    fail "guest $1 did not power off within $2 s"
+}
