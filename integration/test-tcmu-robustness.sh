@@ -27,8 +27,8 @@ raw() {
 }
 raw 'invalid command operation code' "unknown opcode C5h" "$a" c5 00 00 00 00 00 00 00 00 00
 raw 'good' "READ(10) of 0 blocks" "$a" 28 00 00 00 00 00 00 00 00 00
-raw 'invalid field in cdb|illegal request' "READ(10) of 8192 blocks (past the 1 MiB limit)" \
-    -r 4194304 "$a" 28 00 00 00 00 00 00 20 00 00
+raw 'invalid field in cdb' "READ(10) of 8192 blocks (past the 1 MiB limit)" \
+    -r 1048576 "$a" 28 00 00 00 00 00 00 20 00 00
 raw 'good' "READ(10) of 8 blocks into 512 bytes" -r 512 "$a" 28 00 00 00 00 00 00 00 08 00
 raw 'invalid field in cdb' "WRITE(10) of 8 blocks with 512 bytes" -s 512 -i /dev/zero "$a" 2a 00 00 00 00 00 00 00 08 00
 raw 'logical block address out of range' "READ(16) past the end" "$a" 88 00 00 00 00 00 10 00 00 00 00 00 00 01 00 00
