@@ -26,13 +26,13 @@ start_tcmu() {
     mkdir -p "$WORK/tcmu-state"
     rm -f "$TCMU_CTL"
     "$TCMU" --state-dir="$WORK/tcmu-state" --control="$TCMU_CTL" -v "$@" \
-        >>"$WORK/prhelper-tcmu.log" 2>&1 &
+        >>"$LOGS/prhelper-tcmu.log" 2>&1 &
     TCMU_PID=$!
     PIDS+=("$TCMU_PID")
     local i
     for i in $(seq 100); do
         [ -S "$TCMU_CTL" ] && return 0
-        kill -0 "$TCMU_PID" 2>/dev/null || fail "prhelper-tcmu exited: $(tail -3 "$WORK/prhelper-tcmu.log")"
+        kill -0 "$TCMU_PID" 2>/dev/null || fail "prhelper-tcmu exited: $(tail -3 "$LOGS/prhelper-tcmu.log")"
         sleep 0.1
     done
     fail "prhelper-tcmu has no control socket after 10 s"
@@ -53,7 +53,7 @@ wait_tcmu_devices() {
         [ "$n" -ge "$1" ] && return 0
         sleep 0.1
     done
-    fail "prhelper-tcmu serves $n backstores, want $1: $(tail -5 "$WORK/prhelper-tcmu.log")"
+    fail "prhelper-tcmu serves $n backstores, want $1: $(tail -5 "$LOGS/prhelper-tcmu.log")"
 }
 
 make_tcmu_lun() {
@@ -90,7 +90,7 @@ make_tcmu_lun() {
             [ -n "$dev" ] && [ -b "/dev/$dev" ] && break
             sleep 0.1
         done
-        [ -n "$dev" ] || fail "no disk for nexus $i of $name: $(tail -5 "$WORK/prhelper-tcmu.log")"
+        [ -n "$dev" ] || fail "no disk for nexus $i of $name: $(tail -5 "$LOGS/prhelper-tcmu.log")"
         DEVS+=("/dev/$dev")
     done
     log "tcmu LUN $name: ${DEVS[*]}"

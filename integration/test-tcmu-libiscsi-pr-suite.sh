@@ -61,23 +61,23 @@ remove_iscsi_target() {
 # run_suite LABEL: every suite, verbose, results as "SUITE.TEST result".
 run_suite() {
     local s
-    : >"$WORK/$1.raw"
+    : >"$LOGS/$1.raw"
     for s in $SUITES; do
         timeout 300 iscsi-test-cu --dataloss -i "$I1" -I "$I2" -t "SCSI.$s" \
-            "iscsi://127.0.0.1/$TIQN/0" >>"$WORK/$1.raw" 2>&1
+            "iscsi://127.0.0.1/$TIQN/0" >>"$LOGS/$1.raw" 2>&1
         [ $? = 124 ] && fail "$1: SCSI.$s did not finish within 300 s"
     done
-    # CUnit's verbose lines: "Suite: NAME" then "  Test: NAME ...passed|FAILED";
-    # a test that skips itself prints "[SKIPPED]" first and then passes.
+    # CUnit's verbose lines: "Suite: NAME", then "  Test: NAME ..." and the
+    # result: "passed" or "FAILED" on that line or, after the lines the test
+    # prints, at the start of a later one; a test that skips itself prints
+    # "[SKIPPED]" first and then passes.
     awk '/^Suite: / { suite = $2 }
-         /Test: / { t = $0; sub(/.*Test: /, "", t); sub(/ \.\.\..*/, "", t); name = suite "." t
-                    skipped = 0 }
+         /^ *Test: / { t = $0; sub(/^ *Test: /, "", t); sub(/ \.\.\..*/, "", t)
+                       name = suite "." t; skipped = 0; open = 1 }
          /\[SKIPPED\]/ { skipped = 1 }
-         /\.\.\.passed/ { print name, (skipped ? "skipped" : "passed") }
-         /\.\.\.FAILED/ { print name, "FAILED" }' "$WORK/$1.raw" >"$WORK/$1.table"
-    mkdir -p "$ROOT/build/test-logs/integration"
-    cp "$WORK/$1.raw" "$ROOT/build/test-logs/integration/tcmu-libiscsi-$1.raw" 2>/dev/null
-    [ -s "$WORK/$1.table" ] || fail "$1: no results from iscsi-test-cu: $(tail -5 "$WORK/$1.raw")"
+         open && /(\.\.\.|^)passed/ { print name, (skipped ? "skipped" : "passed"); open = 0 }
+         open && /(\.\.\.|^)FAILED/ { print name, "FAILED"; open = 0 }' "$LOGS/$1.raw" >"$LOGS/$1.table"
+    [ -s "$LOGS/$1.table" ] || fail "$1: no results from iscsi-test-cu: $(tail -5 "$LOGS/$1.raw")"
 }
 
 # LIO fileio: one backstore for both initiators (LIO's own PR code).
@@ -109,16 +109,14 @@ iscsi_target "$C/core/user_0/it_isc_0" "$C/core/user_0/it_isc_1"
 run_suite tcmu
 remove_iscsi_target
 
-join -a1 -a2 -e missing -o 0,1.2,2.2 <(sort "$WORK/fileio.table") <(sort "$WORK/tcmu.table") \
-    >"$WORK/table.txt"
+join -a1 -a2 -e missing -o 0,1.2,2.2 <(sort "$LOGS/fileio.table") <(sort "$LOGS/tcmu.table") \
+    >"$LOGS/table.txt"
 printf '%-44s %-8s %s\n' TEST FILEIO PRHELPER-TCMU
-while read -r t f p; do printf '%-44s %-8s %s\n' "$t" "$f" "$p"; done <"$WORK/table.txt"
-mkdir -p "$ROOT/build/test-logs/integration"
-cp "$WORK/table.txt" "$ROOT/build/test-logs/integration/tcmu-libiscsi-table.txt" 2>/dev/null
+while read -r t f p; do printf '%-44s %-8s %s\n' "$t" "$f" "$p"; done <"$LOGS/table.txt"
 expected=$ROOT/integration/tcmu-libiscsi-expected.txt
-if ! diff -u <(grep -v '^#' "$expected") "$WORK/table.txt" >"$WORK/diff.txt"; then
-    cat "$WORK/diff.txt"
+if ! diff -u <(grep -v '^#' "$expected") "$LOGS/table.txt" >"$LOGS/diff.txt"; then
+    cat "$LOGS/diff.txt"
     fail "libiscsi results differ from $expected (update it and docs/tcmu.md together)"
 fi
-log "$(wc -l <"$WORK/table.txt") libiscsi PR tests: results as recorded in docs/tcmu.md"
+log "$(wc -l <"$LOGS/table.txt") libiscsi PR tests: results as recorded in docs/tcmu.md"
 pass

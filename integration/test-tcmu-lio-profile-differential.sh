@@ -13,7 +13,7 @@ name=it_tdiff
 run_diff() { # label
     start_prhelper "$WORK/$1.sock" --transport=sg
     python3 "$ROOT/integration/differential.py" "$WORK/$1.sock" "${DEVS[0]}" "${DEVS[1]}" \
-        >"$WORK/$1.out" 2>"$WORK/$1.err" || fail "$1 run failed: $(tail -3 "$WORK/$1.err")"
+        >"$LOGS/$1.out" 2>"$LOGS/$1.err" || fail "$1 run failed: $(tail -3 "$LOGS/$1.err")"
     kill "$PRH_PID"
     wait "$PRH_PID" 2>/dev/null
 }
@@ -23,9 +23,9 @@ remove_lun fileio "$name"
 start_tcmu --profile=lio
 make_tcmu_lun "$name" 2
 run_diff tcmu
-if ! diff -u "$WORK/fileio.out" "$WORK/tcmu.out" >"$WORK/diff.txt"; then
-    cat "$WORK/diff.txt"
+if ! diff -u "$LOGS/fileio.out" "$LOGS/tcmu.out" >"$LOGS/diff.txt"; then
+    cat "$LOGS/diff.txt"
     fail "prhelper-tcmu (lio profile) answers differently from LIO fileio"
 fi
-log "$(wc -l <"$WORK/tcmu.out") steps: prhelper-tcmu with the lio profile answers as LIO fileio does"
+log "$(wc -l <"$LOGS/tcmu.out") steps: prhelper-tcmu with the lio profile answers as LIO fileio does"
 pass

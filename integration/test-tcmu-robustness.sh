@@ -39,44 +39,44 @@ log "unknown opcode, zero-length, short and oversize transfers answered"
 sg_persist -n -o -G -S 0xa "$a" >/dev/null 2>&1
 sg_persist -n -o -G -S 0xb "$b" >/dev/null 2>&1
 sg_persist -n -o -R -K 0xa -T 1 "$a" >/dev/null 2>&1
-timeout 40 sg_persist -n -o -A -K 0xb -S 0xa -T 1 "$b" >"$WORK/pa.out" 2>&1
+timeout 40 sg_persist -n -o -A -K 0xb -S 0xa -T 1 "$b" >"$LOGS/pa.out" 2>&1
 rc=$?
 [ "$rc" = 124 ] && fail "PREEMPT AND ABORT did not return within 40 s"
-[ "$rc" = 0 ] || fail "PREEMPT AND ABORT failed ($rc): $(cat "$WORK/pa.out")"
+[ "$rc" = 0 ] || fail "PREEMPT AND ABORT failed ($rc): $(cat "$LOGS/pa.out")"
 sg_persist -n -o -C -K 0xb "$b" >/dev/null 2>&1
 log "PREEMPT AND ABORT returned"
 
 # A command held past cmd_time_out (8 s): the kernel fails it, the LUN goes on.
 tcmu_ctl fault add delay 14000 op=read client=it_trob_0 >/dev/null || fail "cannot arm the delay fault"
 t0=$(date +%s)
-timeout 60 sg_raw -r 512 -t 30 "$a" 28 00 00 00 00 00 00 00 01 00 >"$WORK/held.out" 2>&1
+timeout 60 sg_raw -r 512 -t 30 "$a" 28 00 00 00 00 00 00 00 01 00 >"$LOGS/held.out" 2>&1
 rc=$?
 t=$(($(date +%s) - t0))
 [ "$rc" = 124 ] && fail "a held READ hung for 60 s"
 [ "$t" -le 30 ] || fail "a held READ took ${t}s, beyond the 8 s cmd_time_out"
-log "held READ failed after ${t}s (cmd_time_out 8 s): $(tr '\n' ' ' <"$WORK/held.out" | cut -c1-100)"
+log "held READ failed after ${t}s (cmd_time_out 8 s): $(tr '\n' ' ' <"$LOGS/held.out" | cut -c1-100)"
 sleep 7
 raw 'good' "READ after the timed-out one" -r 512 "$a" 28 00 00 00 00 00 00 00 01 00
-tcmu_ctl devices >"$WORK/devices.txt"
-grep -q 'it_trob_0.*ok' "$WORK/devices.txt" || fail "backstore not ok after the timeout: $(cat "$WORK/devices.txt")"
+tcmu_ctl devices >"$LOGS/devices.txt"
+grep -q 'it_trob_0.*ok' "$LOGS/devices.txt" || fail "backstore not ok after the timeout: $(cat "$LOGS/devices.txt")"
 
 # Kill the handler with I/O outstanding, start it again within the timeout.
-dd if="$b" of=/dev/null bs=64k count=200 iflag=direct 2>"$WORK/dd-b.err" &
+dd if="$b" of=/dev/null bs=64k count=200 iflag=direct 2>"$LOGS/dd-b.err" &
 ddpid=$!
 stop_tcmu KILL
 sleep 1
 start_tcmu
 wait_tcmu_devices 2
 timeout 60 tail --pid="$ddpid" -f /dev/null || fail "I/O through B did not finish after the restart"
-wait "$ddpid" || fail "I/O across the handler restart failed: $(cat "$WORK/dd-b.err")"
+wait "$ddpid" || fail "I/O across the handler restart failed: $(cat "$LOGS/dd-b.err")"
 log "I/O queued while the handler was dead completed after its restart"
 
 # 'ctl restart' under load: the daemon re-executes itself.
-dd if="$a" of=/dev/null bs=64k count=200 iflag=direct 2>"$WORK/dd-a.err" &
+dd if="$a" of=/dev/null bs=64k count=200 iflag=direct 2>"$LOGS/dd-a.err" &
 ddpid=$!
 old=$TCMU_PID
 tcmu_ctl restart >/dev/null 2>&1
-wait "$ddpid" || fail "I/O across 'ctl restart' failed: $(cat "$WORK/dd-a.err")"
+wait "$ddpid" || fail "I/O across 'ctl restart' failed: $(cat "$LOGS/dd-a.err")"
 for _ in $(seq 100); do tcmu_ctl devices >/dev/null 2>&1 && break; sleep 0.1; done
 wait_tcmu_devices 2
 kill -0 "$old" 2>/dev/null || fail "the re-executed daemon is gone"  # execv keeps the pid

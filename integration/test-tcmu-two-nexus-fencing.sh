@@ -35,8 +35,8 @@ want() { # want RC DEV ARGS...
     sgp "$@"
     [ "$RC" = "$rc" ] || fail "sg_persist $* exited $RC, want $rc: $OUT"
 }
-write_to() { dd if="$2" of="$1" bs=512 count=1 seek="$3" oflag=direct status=none 2>"$WORK/dd.err"; }
-read_from() { dd if="$1" of="$2" bs=512 count=1 skip="$3" iflag=direct status=none 2>"$WORK/dd.err"; }
+write_to() { dd if="$2" of="$1" bs=512 count=1 seek="$3" oflag=direct status=none 2>"$LOGS/dd.err"; }
+read_from() { dd if="$1" of="$2" bs=512 count=1 skip="$3" iflag=direct status=none 2>"$LOGS/dd.err"; }
 
 head -c 512 /dev/urandom >"$WORK/blk.a"
 head -c 512 /dev/urandom >"$WORK/blk.b"
@@ -59,13 +59,13 @@ grep -qi 'relative port address: 0x1' <<<"$OUT" && grep -qi 'relative port addre
 grep -qi "0x50014050$(lun_id it_tcmu)a000" <<<"$OUT" || fail "READ FULL STATUS lacks A's SAS address: $OUT"
 
 # Fencing on the data path: B (registered, not holder) cannot write.
-write_to "$a" "$WORK/blk.a" 10 || fail "the holder A cannot write: $(cat "$WORK/dd.err")"
+write_to "$a" "$WORK/blk.a" 10 || fail "the holder A cannot write: $(cat "$LOGS/dd.err")"
 write_to "$b" "$WORK/blk.b" 10 && fail "B wrote under A's Write Exclusive reservation"
 if command -v sg_raw >/dev/null; then
     out=$(sg_raw -s 512 -i "$WORK/blk.b" "$b" 2a 00 00 00 00 0a 00 00 01 00 2>&1)
     grep -qi 'reservation conflict' <<<"$out" || fail "WRITE(10) from B: no RESERVATION CONFLICT: $out"
 fi
-read_from "$b" "$WORK/back" 10 || fail "B cannot read under Write Exclusive: $(cat "$WORK/dd.err")"
+read_from "$b" "$WORK/back" 10 || fail "B cannot read under Write Exclusive: $(cat "$LOGS/dd.err")"
 cmp -s "$WORK/blk.a" "$WORK/back" || fail "B does not read what A wrote"
 log "fenced B's WRITE gets RESERVATION CONFLICT; A's data is read back through B"
 
@@ -77,18 +77,18 @@ RC=$?
 want 0 "$a" -i -k
 grep -q 0x11 <<<"$OUT" && fail "A's key survived the preemption: $OUT"
 write_to "$a" "$WORK/blk.a" 11 && fail "preempted A could still write"
-write_to "$b" "$WORK/blk.b" 11 || fail "the new holder B cannot write: $(cat "$WORK/dd.err")"
+write_to "$b" "$WORK/blk.b" 11 || fail "the new holder B cannot write: $(cat "$LOGS/dd.err")"
 read_from "$a" "$WORK/back" 11 || fail "A cannot read under Write Exclusive"
 cmp -s "$WORK/blk.b" "$WORK/back" || fail "A does not read what B wrote"
 log "PREEMPT: A saw the unit attention, lost its registration and its writes"
-tcmu_ctl state it_tcmu >"$WORK/state.txt" || fail "ctl state failed"
-grep -q 'Write Exclusive' "$WORK/state.txt" || fail "ctl state does not show the reservation: $(cat "$WORK/state.txt")"
+tcmu_ctl state it_tcmu >"$LOGS/state.txt" || fail "ctl state failed"
+grep -q 'Write Exclusive' "$LOGS/state.txt" || fail "ctl state does not show the reservation: $(cat "$LOGS/state.txt")"
 
 # prhelper --transport=sg in front answers as the LUN does.
 start_prhelper "$WORK/prh.sock" --transport=sg
-python3 "$ROOT/integration/tcmu_direct_vs_helper.py" "$WORK/prh.sock" "$a" "$b" >"$WORK/cmp.txt" 2>&1 ||
-    fail "prhelper --transport=sg and the LUN answer differently: $(tail -5 "$WORK/cmp.txt")"
-log "prhelper --transport=sg: $(tail -1 "$WORK/cmp.txt")"
+python3 "$ROOT/integration/tcmu_direct_vs_helper.py" "$WORK/prh.sock" "$a" "$b" >"$LOGS/cmp.txt" 2>&1 ||
+    fail "prhelper --transport=sg and the LUN answer differently: $(tail -5 "$LOGS/cmp.txt")"
+log "prhelper --transport=sg: $(tail -1 "$LOGS/cmp.txt")"
 
 # APTPL survives a restart of prhelper-tcmu.
 want 0 "$b" -o -R -K 0x22 -T 1 2>/dev/null
