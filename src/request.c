@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,15 +245,17 @@ struct ops_ctx {
     bool denied;
 };
 
-/* false: the device policy refused the request (reply filled). */
+/* false: the device policy refused the request (reply filled).  st: the
+ * request's one fstat() (NULL: it failed). */
 static bool ops_before(struct prh_request_ctx *x, const struct prh_conn *conn,
-                       const struct prh_request *req, struct prh_reply *reply, struct ops_ctx *o)
+                       const struct prh_request *req, const struct stat *st,
+                       struct prh_reply *reply, struct ops_ctx *o)
 {
     bool rules = prh_policy_has_device_rules(x->policy);
 
     memset(o, 0, sizeof(*o));
     if (rules || (x->audit && prh_audit_wanted(req)))
-        prh_audit_device_fill(&o->dev, req->fd, x->sysfs_root);
+        prh_audit_device_fill_stat(&o->dev, st, x->sysfs_root);
     if (!rules || prh_policy_allows_device(x->policy, &o->dev))
         return true;
     struct prh_result res = prh_result_sense(SENSE_ACCESS_DENIED);
@@ -270,8 +273,10 @@ static void ops_after(struct prh_request_ctx *x, const struct prh_conn *conn,
     prh_metrics_request(x->metrics, req->cdb, reply, o->denied, latency);
     if (!x->audit || !(o->denied || prh_audit_wanted(req)))
         return;
-    char who[256];
-    prh_conn_describe(x, conn, who, sizeof(who));
+    /* The transport's name of the nexus; none when it names none. */
+    char who[256] = "";
+    if (conn->nexus && x->transport->nexus_describe)
+        prh_conn_describe(x, conn, who, sizeof(who));
     struct prh_audit_record rec = {
         .event = o->denied ? PRH_AUDIT_EV_DEVICE_DENIED : PRH_AUDIT_EV_PR_OUT,
         .transport = x->transport->name,
@@ -306,6 +311,7 @@ bool prh_request_run(struct prh_request_ctx *x, struct prh_conn *conn, struct pr
     struct prh_exec_info info;
     struct timespec start = { 0 };
     struct ops_ctx ops;
+    struct stat sb;
 
     prh_reply_init(reply);
     if (req->fd < 0) {
@@ -320,8 +326,13 @@ bool prh_request_run(struct prh_request_ctx *x, struct prh_conn *conn, struct pr
     if (traced)
         clock_gettime(CLOCK_REALTIME, &start);
     busy(t, true);
-    if (ops_before(x, conn, req, reply, &ops))
-        prh_transport_execute_ex(tr, x->transport_state, conn->nexus, req, reply, &info);
+    /* The one fstat() of the request: the device policy, the audit
+     * record, the LUN name and the transport's open() all use it. */
+    int stat_err = fstat(req->fd, &sb) < 0 ? errno : 0;
+    const struct stat *st = stat_err ? NULL : &sb;
+    if (ops_before(x, conn, req, st, reply, &ops))
+        prh_transport_execute_st(tr, x->transport_state, conn->nexus, req, st, stat_err, reply,
+                                 &info);
     else
         memset(&info, 0, sizeof(info));
     close(req->fd);

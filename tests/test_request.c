@@ -3,7 +3,8 @@
  * test_request.c - the per-connection steps of request.c: the peer's /proc
  * facts are kept only while they are about the process that connected
  * (SO_PEERPIDFD on 6.5+, the connection still open before), and the
- * transport's nexus is made and freed once.
+ * transport's nexus is made and freed once; one request stats its fd
+ * once for the device policy, the audit record and the transport.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,12 +12,25 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include "prh_test_util.h"
 #include "prhelper/audit.h"
 #include "prhelper/log.h"
+#include "prhelper/policy.h"
 #include "prhelper/request.h"
+
+/* Every fstat() of the code under test (linked with --wrap=fstat). */
+int __real_fstat(int fd, struct stat *st);
+int __wrap_fstat(int fd, struct stat *st);
+static int fstat_calls;
+int __wrap_fstat(int fd, struct stat *st)
+{
+    fstat_calls++;
+    return __real_fstat(fd, st);
+}
 
 static int made, freed;
 
@@ -204,6 +218,131 @@ static void test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd(void **stat
     }
 }
 
+/* ---- one request ---------------------------------------------------------- */
+
+static struct {
+    int opens;
+    struct stat seen;
+} dev;
+
+static int dev_open(void *state, void *nexus, int fd, const struct stat *st, void **d,
+                    struct prh_result *res)
+{
+    (void)state;
+    (void)nexus;
+    (void)fd;
+    (void)res;
+    dev.opens++;
+    dev.seen = *st;
+    *d = NULL;
+    return 0;
+}
+
+static void dev_pr_out(void *state, void *nexus, void *d, const struct prh_request *req,
+                       struct prh_result *res)
+{
+    (void)state;
+    (void)nexus;
+    (void)d;
+    (void)req;
+    *res = prh_result_status(SCSI_STATUS_GOOD);
+}
+
+static void dev_close(void *state, void *nexus, void *d)
+{
+    (void)state;
+    (void)nexus;
+    (void)d;
+}
+
+static const struct prh_transport dev_transport = {
+    .struct_size = sizeof(struct prh_transport),
+    .api_version = PRH_TRANSPORT_API_VERSION,
+    .name = "test",
+    .available = true,
+    .nexus_new = nx_new,
+    .nexus_free = nx_free,
+    .nexus_describe = nx_describe,
+    .open = dev_open,
+    .pr_out = dev_pr_out,
+    .close = dev_close,
+};
+
+struct policy_case {
+    int fstats;
+    char audit[4096];
+};
+
+/* A REGISTER on /dev/null (1:3) with --allow-device and an audit file:
+ * the policy, the record and the transport's open() see the one fstat(). */
+static void run_register(struct policy_case *pc, const char *allow, struct prh_reply *reply)
+{
+    char err[128], path[] = "/tmp/prh-test-request-audit.XXXXXX";
+    struct prh_request_ctx x;
+    struct prh_conn conn = { .peer.serial = 3 };
+    static struct prh_policy policy;
+    int afd = mkstemp(path);
+    assert_true(afd >= 0);
+    close(afd);
+    memset(&policy, 0, sizeof(policy));
+    assert_int_equal(prh_policy_add_device(&policy, allow, err, sizeof(err)), 0);
+    prh_request_ctx_init(&x);
+    x.transport = &dev_transport;
+    x.policy = &policy;
+    x.audit = prh_audit_open(PRH_AUDIT_FILE, path, err, sizeof(err));
+    assert_non_null(x.audit);
+    x.sysfs_root = "/nonexistent";
+    conn.nexus = malloc(1);
+    static uint8_t params[24];
+    struct prh_request req = { .xfer_len = 24, .params = params };
+    tu_cdb_prout(req.cdb, PR_OUT_REGISTER, 0, 24);
+    tu_params(params, 0, 0x77, 0);
+    req.fd = open("/dev/null", O_RDWR | O_CLOEXEC); /* PR OUT needs a writable fd */
+    assert_true(req.fd >= 0);
+    memset(&dev, 0, sizeof(dev));
+    fstat_calls = 0;
+    assert_false(prh_request_run(&x, &conn, &req, reply, NULL));
+    pc->fstats = fstat_calls;
+    assert_int_equal(req.fd, -1); /* closed by the request */
+    prh_audit_close(x.audit);
+    prh_request_ctx_fini(&x);
+    free(conn.nexus);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(pc->audit, 1, sizeof(pc->audit) - 1, f);
+    pc->audit[n] = '\0';
+    fclose(f);
+    unlink(path);
+}
+
+static void test_request_stats_its_fd_once_for_policy_audit_and_transport(void **state)
+{
+    static struct policy_case pc;
+    static struct prh_reply reply;
+    (void)state;
+    run_register(&pc, "1:3", &reply);
+    assert_int_equal(pc.fstats, 1);
+    assert_int_equal(reply.status, SCSI_STATUS_GOOD);
+    assert_int_equal(dev.opens, 1);
+    assert_true(S_ISCHR(dev.seen.st_mode));
+    assert_int_equal(dev.seen.st_rdev, makedev(1, 3));
+    /* The audit record names the device from the same stat, and the nexus. */
+    assert_non_null(strstr(pc.audit, "1:3"));
+    assert_non_null(strstr(pc.audit, "test-nexus"));
+}
+
+static void test_request_refused_by_device_policy_stats_once_and_never_opens(void **state)
+{
+    static struct policy_case pc;
+    static struct prh_reply reply;
+    (void)state;
+    run_register(&pc, "8:16", &reply);
+    assert_int_equal(pc.fstats, 1);
+    assert_int_equal(dev.opens, 0);
+    assert_int_equal(reply.status, SCSI_STATUS_CHECK_CONDITION);
+    assert_non_null(strstr(pc.audit, "1:3"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +350,8 @@ int main(void)
         cmocka_unit_test(test_peer_facts_current_without_pidfd_follows_the_connection),
         cmocka_unit_test(test_conn_setup_reads_facts_and_makes_the_nexus),
         cmocka_unit_test(test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd),
+        cmocka_unit_test(test_request_stats_its_fd_once_for_policy_audit_and_transport),
+        cmocka_unit_test(test_request_refused_by_device_policy_stats_once_and_never_opens),
     };
     return cmocka_run_group_tests_name("request", tests, NULL, NULL);
 }
