@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "prh_test_util.h"
+#include "prhelper/control.h"
 
 #ifndef PRH_DAEMON_BIN
 #error "PRH_DAEMON_BIN comes from src/CMakeLists.txt"
@@ -332,6 +333,77 @@ static void test_e2e_stalled_client_does_not_delay_others(void **state)
     for (int i = 0; i < 8; i++)
         close(stalled[i]);
     /* Stalled clients do not keep the daemon from stopping. */
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+/* ---- the elastic pool under the syscall filter ---------------------------- */
+
+/* "Threads:" of /proc/PID/status, -1 if unreadable. */
+static int thread_count(pid_t pid)
+{
+    char path[64], line[128];
+    int n = -1;
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    while (fgets(line, sizeof(line), fp))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    fclose(fp);
+    return n;
+}
+
+/* Eight requests stalled in a slow device (a sim delay fault) make the
+ * daemon, under its own syscall filter, start threads (clone with
+ * CLONE_THREAD): a client of another LUN is answered while they wait, and
+ * the daemon lives on to answer them all. */
+static void test_e2e_pool_grows_for_a_slow_device_under_the_syscall_filter(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    char ctl[300], copt[320];
+    uint8_t cdb[16];
+    int stalled[8];
+    snprintf(ctl, sizeof(ctl), "%s/ctl", f->dir);
+    snprintf(copt, sizeof(copt), "--control=%s", ctl);
+    start_daemon(f, copt, "--workers=1:16");
+    int before = thread_count(f->pid);
+    assert_true(before > 0);
+    char *fault[] = { "fault", "add", "delay", "8000", "sa=full-status", "count=8" };
+    char *body = NULL;
+    assert_int_equal(prh_control_call(ctl, 6, fault, false, &body), 0);
+    free(body);
+    for (int i = 0; i < 8; i++) {
+        stalled[i] = tu_connect_hs(f->sock, NULL);
+        assert_true(stalled[i] >= 0);
+        tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
+        assert_int_equal(prh_wire_client_send(stalled[i], cdb, 16, f->devfd, NULL, 0), 0);
+    }
+    /* One thread per stalled call, one spare: the pool grew by eight. */
+    long end = tu_now_ms() + 6000;
+    while (thread_count(f->pid) < before + 8 && tu_now_ms() < end)
+        tu_sleep_ms(20);
+    assert_true(thread_count(f->pid) >= before + 8);
+    char *disk2 = tu_disk(f->dir, "disk2");
+    int fd2 = open(disk2, O_RDWR | O_CLOEXEC);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, fd2, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_int_equal(r.status, 0);
+    /* ... answered while every stalled request still waits. */
+    for (int i = 0; i < 8; i++) {
+        struct pollfd pf = { .fd = stalled[i], .events = POLLIN };
+        assert_int_equal(poll(&pf, 1, 0), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
+        assert_int_equal(r.status, 0);
+        close(stalled[i]);
+    }
+    assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0); /* the filter did not kill it */
+    close(s);
+    close(fd2);
+    free(disk2);
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
 }
 
@@ -693,6 +765,7 @@ int main(void)
         T(test_e2e_fd_flood_is_closed),
         T(test_e2e_disconnect_mid_frame),
         T(test_e2e_stalled_client_does_not_delay_others),
+        T(test_e2e_pool_grows_for_a_slow_device_under_the_syscall_filter),
         T(test_e2e_signals_exit_zero_and_clean_up),
         T(test_e2e_restart_keeps_aptpl_state),
         T(test_e2e_max_clients_raises_open_files_limit),
