@@ -176,7 +176,8 @@ static void on_term(int sig)
     echo_stop = 1;
 }
 
-static int run_echo_server(const char *path)
+/* ready_fd (-1: none) gets one byte once the socket listens. */
+static int run_echo_server(const char *path, int ready_fd)
 {
     struct sockaddr_un sa;
     pthread_attr_t attr;
@@ -200,6 +201,8 @@ static int run_echo_server(const char *path)
         fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, path, strerror(errno));
         return 1;
     }
+    if (ready_fd >= 0 && (write(ready_fd, "1", 1) != 1 || close(ready_fd) < 0))
+        return 1;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024);
@@ -541,28 +544,37 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
 
 static int run_floor(const struct prh_bench_opts *o)
 {
-    char path[108];
+    char path[108], ready;
     pid_t child;
-    int rc, status;
+    int rc, status, p[2];
 
     snprintf(path, sizeof(path), "/tmp/prhelper-bench-echo.%d.sock", (int)getpid());
     unlink(path);
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
+        return 1;
+    }
     child = fork();
     if (child < 0) {
         fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
         return 1;
     }
-    if (child == 0)
-        _exit(run_echo_server(path));
-    for (int i = 0; i < 500; i++) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-            break;
-        if (waitpid(child, &status, WNOHANG) == child) {
-            fprintf(stderr, "%s: the echo server exited\n", prog);
-            return 1;
-        }
-        sleep_ms(10);
+    if (child == 0) {
+        close(p[0]);
+        _exit(run_echo_server(path, p[1]));
+    }
+    /* The socket file appears at bind(), before listen(): wait for the
+     * server to say it listens (a loaded host can take seconds), or for
+     * its exit (EOF). */
+    close(p[1]);
+    ssize_t n;
+    while ((n = read(p[0], &ready, 1)) < 0 && errno == EINTR)
+        ;
+    close(p[0]);
+    if (n != 1) {
+        fprintf(stderr, "%s: the echo server exited\n", prog);
+        waitpid(child, &status, 0);
+        return 1;
     }
     rc = run_clients(o, path, child);
     kill(child, SIGTERM);
@@ -592,7 +604,7 @@ int main(int argc, char **argv)
     raise_fd_limit();
     switch (o.mode) {
     case PRH_BENCH_ECHO_SERVER:
-        return run_echo_server(o.socket);
+        return run_echo_server(o.socket, -1);
     case PRH_BENCH_FLOOR:
         return run_floor(&o);
     case PRH_BENCH_RAW:
