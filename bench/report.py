@@ -268,6 +268,19 @@ def load_text():
 
 
 # ---- report.md (the tables) ---------------------------------------------------------
+vm_state = env.get("vm part", "")
+if not vm:
+    VM_NOTE = ("The lab-VM part (sg on an LIO LUN, raw SG_IO, the echo floor and qemu-pr-helper) "
+               f"has no rows in this run ({vm_state or 'not run'}): the tables compare the old and "
+               "new request path on the sim transport only; the targets against qemu-pr-helper "
+               "are not measured here.")
+elif vm_state.startswith("failed"):
+    VM_NOTE = ("The lab-VM part failed before it finished (vm.log): its tables hold only the "
+               "rows it measured.")
+else:
+    VM_NOTE = ""
+if VM_NOTE:
+    w(f"**{VM_NOTE}**\n")
 if vm:
     sweep_table(vm, HELPERS, "Lab VM (TCG), LIO fileio LUN, sg, READ KEYS")
     ratio_table(vm, "prhelper", "prhelper-old", "qemu-pr-helper", "Ratios (lab VM, READ KEYS)")
@@ -392,8 +405,11 @@ if venv:
       f"{venv.get('guest cpus', '?')} vCPUs, guest {venv.get('guest kernel', '?')}, clocksource "
       f"{venv.get('clocksource', '?')} |")
     p(f"| reference | {venv.get('qemu-pr-helper', '?')} |")
-p("| LUN | LIO fileio, 64 MiB sparse file on the guest's tmpfs, one tcm_loop nexus |")
-p("| helpers | default options (`sg` transport, default pool), `-q` |")
+if vm:
+    p("| LUN | LIO fileio, 64 MiB sparse file on the guest's tmpfs, one tcm_loop nexus |")
+    p("| helpers | default options (`sg` transport, default pool), `-q` |")
+p("| this machine | `--transport=sim`, default pool, `-q`, a fresh daemon per run; the disk a "
+  "64 MiB sparse file |")
 p(f"| host load | {load_text()} |")
 p("")
 if loaded_vm:
@@ -402,6 +418,12 @@ if loaded_vm:
       "single-client latencies below measure the host's scheduler, not the helpers; the "
       "single-client targets are reported as not measurable. Rerun `scripts/bench` on a quiet "
       "host for results.\n")
+if VM_NOTE:
+    p(f"**{VM_NOTE}**\n")
+if loaded_host:
+    p("**The sim-transport runs on this machine were taken on a loaded host** (load above: "
+      "other processes held the CPUs): their latencies include waits for a CPU, so only the "
+      "ratios between helpers measured in the same round mean something.\n")
 p("## Targets\n")
 p("| target | met | measured |")
 p("|---|---|---|")
@@ -425,7 +447,7 @@ if missed:
                          f"qemu-pr-helper {qphc.get('qemu-pr-helper', 0):.1f} %")
             p(f"- *{name}*: the time per request is kernel time around the system calls "
               f"and the wake-ups of a TCG guest ({hint}). What would remove the rest: fewer "
-              "calls (the transport's own, issue 14) and no cross-CPU wake-up per request.")
+              "calls per request and no cross-CPU wake-up per request (see the profiles).")
         elif "throughput" in name or "p99" in name:
             p(f"- *{name}*: with one request in flight per connection, throughput is bounded "
               "by CPU per request on the guest's vCPUs; see the system-call table and the "
@@ -438,7 +460,8 @@ if missed:
             p(f"- *{name}*: see the tables below.")
     p("")
 p("## Results\n")
-p(tables.split("#### Targets")[0])
+p(tables.split("#### Targets")[0].replace(f"**{VM_NOTE}**\n\n", "") if VM_NOTE else
+  tables.split("#### Targets")[0])
 if os.path.exists(png):
     p("![READ KEYS latency vs concurrent clients](performance-latency.png)\n")
     p("p50 (solid) and p99 (dashed) per client count, log-log, from the lab-VM sweep above.\n")
