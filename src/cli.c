@@ -37,6 +37,7 @@ enum {
     OPT_NO_SECCOMP,
     OPT_ALLOW_PARTIAL_DEVICES,
     OPT_MULTIPATHD_SOCKET,
+    OPT_NO_SANDBOX,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +68,7 @@ static const struct option long_options[] = {
     { "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
     { "allow-partial-devices", no_argument, NULL, OPT_ALLOW_PARTIAL_DEVICES },
     { "multipathd-socket", required_argument, NULL, OPT_MULTIPATHD_SOCKET },
+    { "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
     { "audit", required_argument, NULL, OPT_AUDIT },
     { "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
     { "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
@@ -130,7 +132,9 @@ void prh_cli_usage(FILE *out, const char *prog)
             "      --frame-timeout=SECONDS  close a client that leaves a handshake, request\n"
             "                            or reply half-transferred this long (default 30,\n"
             "                            0 = never)\n"
-            "      --no-seccomp          do not install the seccomp syscall filter\n"
+            "      --no-sandbox          run without the sandbox (neither Landlock nor the\n"
+            "                            seccomp filter; see prhelper(8))\n"
+            "      --no-seccomp          without the seccomp filter (Landlock stays)\n"
             "\n"
             "operations (see prhelper(8) and docs/operations.md):\n"
             "      --audit=SINK          audit trail of every PR OUT and every refusal:\n"
@@ -422,6 +426,9 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
             break;
         case OPT_NO_SECCOMP:
             o->no_seccomp = true;
+            break;
+        case OPT_NO_SANDBOX:
+            o->no_sandbox = true;
             break;
         case OPT_AUDIT: {
             char msg[256];

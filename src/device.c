@@ -10,7 +10,7 @@
  *   ioctl(DM_TABLE_STATUS, DM_DEV_SUSPEND) on the /dev/mapper/control fd
  *                          opened at start-up (mpath only: CAP_SYS_ADMIN)
  *   openat O_RDONLY        sysfs attributes and the slaves directory
- *   openat O_RDWR|O_NONBLOCK  /dev/sdX (the paths of a map)
+ *   openat O_RDONLY|O_NONBLOCK  /dev/sdX (the paths of a map)
  *   read, getdents64, fstat/newfstatat, close, nanosleep (NOT READY 04h/07h)
  */
 #include "prhelper/device.h"
@@ -270,7 +270,11 @@ static int system_open_path(const struct prh_dev_path *p)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", dev_root, p->name);
-    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    /* Read-only, as libmpathpersist opens paths: SG_IO runs any command
+     * on a read-only fd with CAP_SYS_RAWIO, closing a device opened for
+     * writing makes udev send a change event, and the sandbox lets /dev
+     * be opened for reading only (docs/security.md). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     struct stat st;

@@ -25,7 +25,7 @@
 #include "prhelper/log.h"
 #include "prhelper/metrics.h"
 #include "prhelper/privs.h"
-#include "prhelper/seccomp.h"
+#include "prhelper/sandbox.h"
 #include "prhelper/server.h"
 #include "prhelper/transport.h"
 #include "prhelper/workers.h"
@@ -39,6 +39,7 @@ struct daemon_ctx {
     int pidfile_fd;
     struct prh_server_config *scfg; /* its socket_path: ours once bound */
     struct prh_control *control;    /* --control */
+    struct prh_sandbox *sandbox;    /* once installed */
 };
 
 static void report_ready(struct daemon_ctx *d, char status)
@@ -55,10 +56,16 @@ static __attribute__((noreturn)) void fail(struct daemon_ctx *d)
 {
     report_ready(d, 1);
     prh_control_free(d->control);
+    if (d->sandbox && prh_sandbox_removes_files(d->sandbox)) {
+        /* Landlock refuses to remove them: the exit cleaner does. */
+        d->scfg = NULL;
+        d->pidfile_written = false;
+    }
     if (d->scfg)
         prh_server_unlink_socket(d->scfg);
     if (d->pidfile_written)
         unlink(d->pidfile);
+    prh_sandbox_exit(d->sandbox);
     exit(EXIT_FAILURE);
 }
 
@@ -186,10 +193,9 @@ static int daemonize(struct daemon_ctx *d)
     return 0;
 }
 
-static void detach_stdio(void)
+/* fd: /dev/null, opened before the sandbox. */
+static void detach_stdio(int fd)
 {
-    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
     if (fd < 0)
         return;
     dup2(fd, STDIN_FILENO);
@@ -315,22 +321,42 @@ static void open_control(struct daemon_ctx *d, const struct prh_options *o,
     }
 }
 
-/* Start-up is over (threads and -d's detach included): from here on only
- * the transport's syscalls (docs/security.md). */
-static void install_filter(struct daemon_ctx *d, const struct prh_options *o,
-                           const struct prh_transport *t)
+/*
+ * Start-up is over (socket, PID file, privilege drop): from here on the
+ * sandbox (docs/security.md).  Before any thread exists: Landlock
+ * restricts only the calling thread and what it creates later.
+ */
+static void install_sandbox(struct daemon_ctx *d, const struct prh_options *o,
+                            const struct prh_transport *t, struct prh_server_config *scfg)
 {
-    char errmsg[512];
-    /* The audit trail and the metrics file need a few calls more
-     * (prh_ops_syscalls, audit.h). */
-    struct prh_seccomp_config sc = { .transport = t->name,
-                                     .extra_syscalls = o->metrics_file
-                                                           ? prh_ops_metrics_file_syscalls
-                                                           : prh_ops_syscalls };
-    if (prh_seccomp_install(&sc, errmsg, sizeof(errmsg)) < 0) {
-        prh_error("%s (--no-seccomp runs without the filter)", errmsg);
+    char errmsg[512], desc[128];
+    struct prh_sandbox_config sbc;
+    struct stat pst;
+
+    prh_sandbox_config_init(&sbc, o, t->name);
+    if (scfg->socket_path) {
+        sbc.socket_path = scfg->socket_path;
+        sbc.socket_dev = scfg->socket_dev;
+        sbc.socket_ino = scfg->socket_ino;
+    }
+    if (d->pidfile_written && fstat(d->pidfile_fd, &pst) == 0) {
+        sbc.pidfile = d->pidfile;
+        sbc.pidfile_dev = pst.st_dev;
+        sbc.pidfile_ino = pst.st_ino;
+    }
+    d->sandbox = prh_sandbox_install(&sbc, errmsg, sizeof(errmsg));
+    if (!d->sandbox) {
+        prh_error("%s (--no-sandbox runs without it)", errmsg);
         fail(d);
     }
+    if (prh_sandbox_removes_files(d->sandbox)) {
+        /* Landlock refuses to remove them: the exit cleaner will. */
+        scfg->socket_path = NULL;
+        d->scfg = NULL;
+        d->pidfile_written = false;
+    }
+    prh_sandbox_describe(d->sandbox, desc, sizeof(desc));
+    prh_log(2, "sandbox: %s", desc);
 }
 
 _Static_assert(PRH_CLI_WORKERS_LIMIT < PRH_POOL_MAX_THREADS,
@@ -423,11 +449,12 @@ int main(int argc, char **argv)
         prh_error("%s", errmsg);
         fail(&d);
     }
-    /* restart executes the program again: not under the syscall filter, a
-     * privilege drop or socket activation. */
+    /* restart executes the program again: not in the sandbox (no execve,
+     * no socket file created), after a privilege drop or with socket
+     * activation. */
     if (o.control_path)
         open_control(&d, &o, t, tstate, argv,
-                     !activated && !privs.change_uid && !privs.change_gid && o.no_seccomp);
+                     !activated && !privs.change_uid && !privs.change_gid && o.no_sandbox);
 
     /* The audit trail: the file opened (and syslog connected) while root. */
     struct prh_audit *audit = prh_audit_open(o.audit_sink, o.audit_path, errmsg, sizeof(errmsg));
@@ -461,8 +488,15 @@ int main(int argc, char **argv)
     scfg.policy = &o.policy;
     /* Durations are measured only where they can be read. */
     scfg.untimed = !o.metrics_file && !o.control_path;
+    /* Made before the sandbox: the signalfd and -d's /dev/null. */
     scfg.signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-    struct prh_server *srv = scfg.signal_fd >= 0 ? prh_server_new(&scfg) : NULL;
+    int devnull = o.daemonize ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
+    if (scfg.signal_fd < 0) {
+        prh_error("Failed to start the server: %s", strerror(errno));
+        fail(&d);
+    }
+    install_sandbox(&d, &o, t, &scfg);
+    struct prh_server *srv = prh_server_new(&scfg);
     if (!srv) {
         prh_error("Failed to start the server: %s", strerror(errno));
         fail(&d);
@@ -471,8 +505,8 @@ int main(int argc, char **argv)
         prh_error("%s", errmsg);
         fail(&d);
     }
-    /* Metrics: written as the unprivileged user, by a thread started
-     * before the syscall filter. */
+    /* Metrics: written by a thread of their own, in the sandbox (the
+     * metrics file's directory is writable). */
     if (o.metrics_file &&
         !(metrics_writer = prh_metrics_writer_start(
               metrics, o.metrics_file, o.metrics_interval_s ? o.metrics_interval_s : 15))) {
@@ -483,10 +517,8 @@ int main(int argc, char **argv)
             t->name);
     if (o.daemonize) {
         report_ready(&d, 0);
-        detach_stdio();
+        detach_stdio(devnull);
     }
-    if (!o.no_seccomp)
-        install_filter(&d, &o, t);
     sd_notifyf(0, "READY=1\nSTATUS=Serving persistent reservations (%s transport)\nMAINPID=%lu",
                t->name, (unsigned long)getpid());
 
@@ -501,10 +533,11 @@ int main(int argc, char **argv)
     prh_reqtrace_close();
     close(scfg.signal_fd);
     t->fini(tstate);
-    if (d.pidfile_written) {
+    if (d.pidfile_written)
         unlink(d.pidfile);
+    if (d.pidfile_fd >= 0)
         close(d.pidfile_fd);
-    }
+    prh_sandbox_exit(d.sandbox); /* the exit cleaner removes socket and PID file */
     prh_trace_reset();
     return EXIT_SUCCESS;
 }

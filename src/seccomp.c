@@ -26,11 +26,14 @@
 
 /* Every transport, once started. */
 static const char *const base_calls[] = {
-    /* event loop and sockets already open */
-    "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "accept4", "accept", "read",
+    /* event loop and sockets already open; the server, the control socket
+     * and the worker pool create their epoll and eventfd under the filter
+     * (it is installed before any thread: sandbox.h) */
+    "epoll_create1", "eventfd2", "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+    "accept4", "accept", "read",
     "readv", "write", "writev", "recvmsg", "recvfrom", "sendmsg", "sendto", "shutdown",
     "close", "getsockopt", "setsockopt", "getpeername", "getsockname", "poll", "ppoll",
-    "fcntl", "dup", "pread64", "pwrite64", "lseek",
+    "fcntl", "dup", "dup2", "dup3", "pread64", "pwrite64", "lseek",
     /* fstat of client fds; stat/unlink of our socket path and PID file at exit */
     "fstat", "newfstatat", "stat", "lstat", "statx", "unlink", "unlinkat",
     /* memory, threads, time */
@@ -78,16 +81,27 @@ static const char *const kill_calls[] = {
 
 /*
  * The worker pool starts threads after the filter is in (workers.h), so
- * clone() is allowed for a thread (CLONE_THREAD set) and kills the process
- * otherwise (a fork).  clone3() passes its flags in memory a filter cannot
- * read: it fails with ENOSYS, and glibc's pthread_create() then uses
- * clone().
+ * clone() is allowed for a thread and kills the process otherwise (a
+ * fork).  A thread is clone() with pthread_create()'s sharing flags and
+ * none of the flags that would make it more: a namespace (mpath keeps
+ * CAP_SYS_ADMIN), CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT, CLONE_PIDFD;
+ * such a clone() fails with EPERM.  clone3() passes its flags in memory a
+ * filter cannot read: it fails with ENOSYS, and glibc's pthread_create()
+ * then uses clone().
  */
+#define PRH_THREAD_CLONE_FLAGS                                                               \
+    (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+#define PRH_CLONE_CHECKED_FLAGS                                                              \
+    (PRH_THREAD_CLONE_FLAGS | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |      \
+     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_PTRACE | CLONE_VFORK | CLONE_PARENT |  \
+     CLONE_UNTRACED | CLONE_PIDFD)
+
 #ifndef PRH_SANITIZER_BUILD /* sanitizer runtimes fork: clone stays allowed there */
 static int add_clone_rules(scmp_filter_ctx ctx)
 {
     int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, PRH_CLONE_CHECKED_FLAGS,
+                                     PRH_THREAD_CLONE_FLAGS));
     if (r == 0)
         r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
@@ -232,6 +246,7 @@ static int add_conditional(scmp_filter_ctx ctx, const char *t)
     }
 
     /* sd_notify()/the journal: AF_UNIX datagram sockets only. */
+    /* (No other family: no TCP, no raw or netlink socket.) */
     r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
     if (r < 0)

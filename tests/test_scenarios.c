@@ -420,7 +420,7 @@ static void test_qemu_reconnects_after_a_helper_restart_and_keeps_aptpl_state(vo
     struct fx *f = *state;
     struct qemu_client q = { .f = f, .sock = -1 };
     struct scsi_sense s;
-    start_daemon_with(f, "--no-seccomp"); /* restart executes the daemon again */
+    start_daemon_with(f, "--no-sandbox"); /* restart executes the daemon again */
 
     assert_int_equal(qemu_register(&q, 0, 0x51, PR_OUT_FLAG_APTPL, &s), 0);
     int first = q.sock;

@@ -2,7 +2,7 @@
 /*
  * test_security.c - the built prhelper's defences, driven from the
  * outside (docs/security.md): the socket's mode and group, the frame
- * timeout, the seccomp filter, capabilities, SIGKILL during APTPL
+ * timeout, the sandbox (Landlock, seccomp), capabilities, SIGKILL during APTPL
  * updates, a corrupt state file kept aside, a failing state write.
  */
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "prh_test_util.h"
+#include "prhelper/landlock.h"
 #include "prhelper/pr_sim.h"
 #include "prhelper/pr_sim_store.h"
 
@@ -299,6 +300,86 @@ static void test_security_seccomp_filter_on_by_default(void **state)
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
 }
 
+/* The daemon's own line about its sandbox, for each option. */
+static void sandbox_line(struct fx *f, const char *opt, char *out, size_t len)
+{
+    char buf[8192];
+    unlink(f->log);
+    start_daemon(f, "-v", "-v", opt, NULL);
+    wait_serving(f);
+    read_log(f, buf, sizeof(buf));
+    const char *p = strstr(buf, "sandbox: ");
+    assert_non_null(p);
+    p += strlen("sandbox: ");
+    snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* The comm of the daemon's one child process ("" if none). */
+static void child_comm(pid_t pid, char *out, size_t len)
+{
+    char path[96], buf[64];
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)pid, (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    snprintf(path, sizeof(path), "/proc/%ld/comm", atol(buf));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    n = fd >= 0 ? read(fd, out, len - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    out[n > 0 ? strcspn(out, "\n") : 0] = '\0';
+}
+
+/* Landlock and seccomp by default (Landlock at the kernel's newest ABI),
+ * --no-seccomp keeps Landlock, --no-sandbox turns both off; the exit
+ * cleaner runs beside a Landlock'd daemon and removes its socket. */
+static void test_security_sandbox_on_by_default(void **state)
+{
+    struct fx *f = *state;
+    char line[256], want[256], comm[64], v[16];
+    int abi = prh_landlock_abi(NULL);
+    if (abi > PRH_LANDLOCK_ABI_KNOWN)
+        abi = PRH_LANDLOCK_ABI_KNOWN;
+
+    sandbox_line(f, NULL, line, sizeof(line));
+    if (abi > 0)
+        snprintf(want, sizeof(want), "Landlock ABI %d, seccomp filter (sim)", abi);
+    else
+        snprintf(want, sizeof(want), "no Landlock, seccomp filter (sim)");
+    assert_string_equal(line, want);
+    /* It names itself just after the fork: give it a moment. */
+    for (long end = tu_now_ms() + 3000; tu_now_ms() < end; tu_sleep_ms(10)) {
+        child_comm(f->pid, comm, sizeof(comm));
+        if (strcmp(comm, "prhelper") != 0)
+            break;
+    }
+    assert_string_equal(comm, abi > 0 ? "prhelper-exit" : "");
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_not_equal(access(f->sock, F_OK), 0);
+
+    sandbox_line(f, "--no-seccomp", line, sizeof(line));
+    if (abi > 0)
+        snprintf(want, sizeof(want), "Landlock ABI %d, no seccomp filter (sim)", abi);
+    else
+        snprintf(want, sizeof(want), "no Landlock, no seccomp filter (sim)");
+    assert_string_equal(line, want);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+
+    sandbox_line(f, "--no-sandbox", line, sizeof(line));
+    assert_string_equal(line, "no Landlock, no seccomp filter (sim)");
+    proc_status_field(f->pid, "Seccomp", v, sizeof(v));
+    assert_string_equal(v, "0");
+    child_comm(f->pid, comm, sizeof(comm));
+    assert_string_equal(comm, "");
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_not_equal(access(f->sock, F_OK), 0);
+}
+
 /* sd_notify() still works under the filter: READY=1 then STOPPING=1 arrive. */
 static void test_security_sd_notify_works_under_seccomp(void **state)
 {
@@ -513,6 +594,7 @@ int main(void)
         T(test_security_socket_options_refused_with_activation),
         T(test_security_capabilities_only_what_the_transport_needs),
         T(test_security_seccomp_filter_on_by_default),
+        T(test_security_sandbox_on_by_default),
         T(test_security_sd_notify_works_under_seccomp),
         T(test_security_sigkill_during_aptpl_updates_loses_nothing),
         T(test_security_full_disk_fails_pr_out_keeps_memory),

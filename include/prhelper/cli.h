@@ -5,7 +5,7 @@
  * own long options (--transport, --state-dir, --sim-profile, --sim-identity,
  * --sim-max-registrations, --sim-max-luns, --workers,
  * --max-clients, --socket-mode, --socket-group, --frame-timeout,
- * --no-seccomp, ...).
+ * --no-sandbox, --no-seccomp, ...).
  */
 #ifndef PRHELPER_CLI_H
 #define PRHELPER_CLI_H
@@ -59,7 +59,8 @@ struct prh_options {
     bool socket_mode_given;
     const char *socket_group;  /* --socket-group, NULL: leave the group alone */
     unsigned frame_timeout_s;  /* --frame-timeout, 0 = no timeout */
-    bool no_seccomp;           /* --no-seccomp */
+    bool no_seccomp;           /* --no-seccomp: Landlock only */
+    bool no_sandbox;           /* --no-sandbox: neither Landlock nor seccomp */
     bool allow_partial_devices; /* --allow-partial-devices */
     const char *multipathd_socket; /* --multipathd-socket, NULL: multipathd's own names */
     enum prh_audit_sink audit_sink; /* --audit; PRH_AUDIT_DEFAULT: journal/syslog */

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * seccomp.h - the daemon's syscall filter (libseccomp), installed once
- * start-up is over (socket, PID file, privilege drop, worker threads):
- * from then on the process, all threads included, may make only the
+ * seccomp.h - the daemon's syscall filter (libseccomp), the system-call
+ * layer of the sandbox (sandbox.h), installed once the socket, the PID
+ * file and the privilege drop are done, before the server starts: from
+ * then on the process, all threads included (TSYNC), may make only the
  * system calls its steady state needs.  See docs/security.md.
  *
  *  - every transport: the event loop (epoll, accept4, recvmsg/sendmsg,
  *    eventfd/signalfd reads), memory, futexes, clocks, fstat of client
- *    fds, sd_notify (socket(AF_UNIX) + sendmsg), exit;
+ *    fds, sd_notify (socket(AF_UNIX, SOCK_DGRAM) + sendmsg), exit;
+ *    threads: clone() with pthread_create()'s flags only, clone3() fails
+ *    with ENOSYS (glibc then uses clone()); ioctl only by number
+ *    (prh_seccomp_ioctls(): TCGETS); no socket family but AF_UNIX;
  *  - sg: ioctl SG_IO and BLKGETDISKSEQ, and the device layer's calls
  *    (prh_dev_syscalls, device.h): sysfs reads and open of existing path
  *    devices, never a file created (no O_CREAT/O_TRUNC);
@@ -17,8 +21,8 @@
  *  - mpath: sg's set plus ioctl DM_TABLE_STATUS and DM_DEV_SUSPEND on
  *    /dev/mapper/control (opened at start-up).
  *
- * Calls that only an attacker would make (execve, ptrace, fork/clone,
- * mount, module loading, bpf, setuid, ...) kill the process
+ * Calls that only an attacker would make (execve, ptrace, fork, clone of
+ * a process, mount, module loading, bpf, setuid, ...) kill the process
  * (SCMP_ACT_KILL_PROCESS); any other call outside the set fails with
  * EPERM, so an overlooked rare path degrades into an error reply rather
  * than killing the helper of every VM.

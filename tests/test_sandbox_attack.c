@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_sandbox_attack.c - attacks on the daemon's sandbox.  Each test is
+ * one forbidden action, tried by a child that became the daemon with the
+ * daemon's own start-up functions (sandbox_fixture.h) for every transport,
+ * with the default sandbox and with --no-seccomp (Landlock alone), at the
+ * kernel's newest Landlock ABI and capped at 4, 2 (the lab VM's Debian 6.1
+ * kernel) and 1.  Every attack must fail as docs/security.md says: EACCES
+ * (Landlock), EPERM (seccomp, or Landlock for ptrace and signals) or
+ * SIGSYS (seccomp kills).  The same attack with --no-sandbox must succeed,
+ * so each test can fail.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <linux/dm-ioctl.h>
+#include <linux/fs.h>
+#include <scsi/sg.h>
+#include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <termios.h>
+
+#include "sandbox_fixture.h"
+
+/* What an attack came to. */
+enum outcome {
+    DONE,    /* it worked */
+    REACHED, /* ioctl: the filter let it through (the kernel answered) */
+    EACCES_, /* failed with EACCES */
+    EPERM_,  /* failed with EPERM */
+    SIGSYS_, /* the process was killed by seccomp */
+    OTHER,   /* anything else (a test failure) */
+};
+
+static const char *outcome_name(enum outcome o)
+{
+    static const char *const n[] = { "succeeded", "reached the kernel", "EACCES", "EPERM",
+                                     "SIGSYS", "something else" };
+    return n[o];
+}
+
+struct attack_result {
+    enum outcome o;
+    int err;
+};
+
+static enum outcome of_errno(int e)
+{
+    return e == EACCES ? EACCES_ : e == EPERM ? EPERM_ : OTHER;
+}
+
+/* An attack runs in the sandboxed child: its outcome, errno in *err. */
+typedef enum outcome (*attack_fn)(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
+                                  int *err);
+
+static enum outcome result_of(int r, int *err)
+{
+    *err = r < 0 ? errno : 0;
+    return r < 0 ? of_errno(errno) : DONE;
+}
+
+static enum outcome run_attack(const struct sbx_env *e, const struct sbx_case *c, attack_fn fn,
+                               void *arg, int *err)
+{
+    int p[2];
+    sbx_env_reset_victim(e);
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sbx_daemon dm;
+        struct attack_result res = { 0 };
+        close(p[0]);
+        int want_abi = sbx_case_abi(c); /* asked before the filter forbids asking */
+        sbx_enter(e, c, &dm);
+        /* The layers the case names are the ones in force. */
+        if (prh_sandbox_landlock_abi(dm.sandbox) != want_abi ||
+            prh_sandbox_seccomp(dm.sandbox) != (c->mode == SBX_DEFAULT))
+            _exit(102);
+        res.o = fn(e, &dm, arg, &res.err);
+        if (write(p[1], &res, sizeof(res)) != sizeof(res))
+            _exit(101);
+        _exit(0);
+    }
+    close(p[1]);
+    struct attack_result res = { .o = OTHER };
+    struct pollfd pf = { .fd = p[0], .events = POLLIN };
+    ssize_t n = poll(&pf, 1, 20000) == 1 ? read(p[0], &res, sizeof(res)) : -1;
+    close(p[0]);
+    int st = tu_wait_exit(pid, 20000);
+    if (st == 128 + SIGSYS)
+        return SIGSYS_;
+    if (st == 100)
+        fail_msg("the child could not become the daemon (see its message above)");
+    if (st == 102)
+        fail_msg("the sandbox in force is not the case's");
+    if (n != sizeof(res))
+        fail_msg("the attack child ended without a result (status %d)", st);
+    *err = res.err;
+    return res.o;
+}
+
+typedef enum outcome (*expect_fn)(const struct sbx_case *c, void *arg);
+
+static const struct sbx_case *all_cases(size_t *n)
+{
+    static struct sbx_case cases[3 * 9];
+    static const char *const transports[] = { "sim", "sg", "mpath" };
+    static const int abis[] = { 0, 4, 2, 1 };
+    size_t k = 0;
+    for (size_t t = 0; t < 3; t++) {
+        cases[k++] = (struct sbx_case){ transports[t], SBX_NO_SANDBOX, 0 };
+        for (size_t a = 0; a < 4; a++) {
+            cases[k++] = (struct sbx_case){ transports[t], SBX_DEFAULT, abis[a] };
+            cases[k++] = (struct sbx_case){ transports[t], SBX_NO_SECCOMP, abis[a] };
+        }
+    }
+    *n = k;
+    return cases;
+}
+
+/*
+ * Run fn in every case and compare with expect.  Without Landlock in this
+ * kernel, the Landlock-only cases are skipped (and said so) and the default
+ * ones still run: seccomp alone must stop what it stops.
+ */
+static void attack_everywhere(attack_fn fn, expect_fn expect, void *arg, bool in_baseline)
+{
+    struct sbx_env e;
+    size_t n, failures = 0;
+    const struct sbx_case *cases = all_cases(&n);
+    sbx_env_init(&e);
+    for (size_t i = 0; i < n; i++) {
+        const struct sbx_case *c = &cases[i];
+        char name[96];
+        if (c->mode == SBX_NO_SANDBOX && !in_baseline)
+            continue;
+        if (c->mode == SBX_NO_SECCOMP && prh_landlock_abi(NULL) == 0)
+            continue; /* no layer left to attack */
+        if (c->max_abi > 0 && prh_landlock_abi(NULL) < c->max_abi)
+            continue; /* that cap is the kernel's newest case already */
+        sbx_case_name(c, name, sizeof(name));
+        int err = 0;
+        enum outcome want = expect(c, arg), got = run_attack(&e, c, fn, arg, &err);
+        if (got != want) {
+            print_error("%s: %s, expected %s (errno %d %s)\n", name, outcome_name(got),
+                        outcome_name(want), err, strerror(err));
+            failures++;
+        }
+    }
+    sbx_env_free(&e);
+    if (failures)
+        fail_msg("%zu case(s) did not end as docs/security.md says", failures);
+}
+
+static bool seccomp_on(const struct sbx_case *c)
+{
+    return c->mode == SBX_DEFAULT;
+}
+
+/* Does the filter of c's daemon let call through (perhaps with argument
+ * checks)?  The fixture's daemon has --metrics-file, whose rewrite needs
+ * open(O_CREAT), rename and unlink (prh_ops_metrics_file_syscalls). */
+static bool filter_allows(const struct sbx_case *c, const char *call)
+{
+    struct prh_seccomp_config sc = { .transport = c->transport,
+                                     .extra_syscalls = prh_ops_metrics_file_syscalls };
+    return prh_seccomp_allows(&sc, call);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static enum outcome attack_open_for_write(const struct sbx_env *e, struct sbx_daemon *dm,
+                                          void *arg, int *err)
+{
+    (void)dm;
+    const char *path = arg ? arg : e->victim;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    enum outcome o = result_of(fd, err);
+    if (fd >= 0)
+        close(fd); /* nothing written */
+    return o;
+}
+
+/* Opening an existing file without O_CREAT passes every transport's
+ * filter: Landlock is the layer that refuses. */
+static enum outcome expect_landlock_eacces(const struct sbx_case *c, void *arg)
+{
+    (void)arg;
+    return sbx_case_abi(c) > 0 ? EACCES_ : DONE;
+}
+
+static void test_attack_open_etc_passwd_for_write_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_open_for_write, expect_landlock_eacces, "/etc/passwd", false);
+}
+
+static void test_attack_open_a_file_outside_for_write_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_open_for_write, expect_landlock_eacces, NULL, true);
+}
+
+static enum outcome attack_read(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
+                                int *err)
+{
+    (void)dm;
+    const char *path = arg ? arg : e->victim;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    enum outcome o = result_of(fd, err);
+    if (fd >= 0)
+        close(fd);
+    return o;
+}
+
+static void test_attack_read_etc_shadow_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_read, expect_landlock_eacces, "/etc/shadow", false);
+}
+
+static void test_attack_read_a_file_outside_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_read, expect_landlock_eacces, NULL, true);
+}
+
+static enum outcome attack_create_outside(const struct sbx_env *e, struct sbx_daemon *dm,
+                                          void *arg, int *err)
+{
+    (void)dm;
+    (void)arg;
+    char path[320];
+    snprintf(path, sizeof(path), "%s/created", e->outside);
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    enum outcome o = result_of(fd, err);
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    return o;
+}
+
+/* sg/mpath: the filter refuses O_CREAT (EPERM) before Landlock would. */
+static enum outcome expect_create_refused(const struct sbx_case *c, void *arg)
+{
+    (void)arg;
+    if (seccomp_on(c) && !filter_allows(c, "openat"))
+        return EPERM_;
+    return sbx_case_abi(c) > 0 ? EACCES_ : DONE;
+}
+
+static void test_attack_create_a_file_outside_the_state_dir_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_create_outside, expect_create_refused, NULL, true);
+}
+
+static enum outcome attack_unlink_outside(const struct sbx_env *e, struct sbx_daemon *dm,
+                                          void *arg, int *err)
+{
+    (void)dm;
+    (void)arg;
+    return result_of(unlink(e->victim), err);
+}
+
+static enum outcome expect_unlink_refused(const struct sbx_case *c, void *arg)
+{
+    (void)arg;
+    if (seccomp_on(c) && !filter_allows(c, "unlink"))
+        return EPERM_;
+    return sbx_case_abi(c) > 0 ? EACCES_ : DONE;
+}
+
+static void test_attack_unlink_a_file_outside_the_state_dir_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_unlink_outside, expect_unlink_refused, NULL, true);
+}
+
+static void test_attack_open_a_block_device_for_write_fails(void **state)
+{
+    (void)state;
+    dev_t rdev;
+    const char *dev = sbx_block_device(&rdev);
+    if (!dev)
+        skip(); /* no block device node visible here (the lab VM has /dev/sdX) */
+    /* sg/mpath open path nodes read-only: no disk is opened for writing */
+    attack_everywhere(attack_open_for_write, expect_landlock_eacces, (void *)dev, true);
+}
+
+/* ---- execution ------------------------------------------------------------ */
+
+static enum outcome attack_execve_sh(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
+                                     int *err)
+{
+    (void)e;
+    (void)dm;
+    (void)arg;
+    char *const argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)"exit 0", NULL };
+    execv("/bin/sh", argv);
+    *err = errno;
+    return of_errno(errno);
+}
+
+/* The shell ran: its exit status 0 ends the child before it writes a
+ * result, which run_attack() reads as "no result"; so the baseline checks
+ * it another way (below). */
+static enum outcome expect_execve_refused(const struct sbx_case *c, void *arg)
+{
+    (void)arg;
+    if (seccomp_on(c) && prh_seccomp_kills("execve"))
+        return SIGSYS_;
+    return EACCES_; /* Landlock: no EXECUTE right anywhere (sanitizer builds too) */
+}
+
+static void test_attack_execve_bin_sh_fails(void **state)
+{
+    (void)state;
+    if (prh_landlock_abi(NULL) == 0 && !prh_seccomp_kills("execve"))
+        skip(); /* sanitizer build on a kernel without Landlock: nothing forbids it */
+    attack_everywhere(attack_execve_sh, expect_execve_refused, NULL, false);
+}
+
+/* The attack is real: without the sandbox the same child runs /bin/sh. */
+static void test_attack_execve_bin_sh_works_without_the_sandbox(void **state)
+{
+    (void)state;
+    struct sbx_env e;
+    sbx_env_init(&e);
+    struct sbx_case c = { "sim", SBX_NO_SANDBOX, 0 };
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sbx_daemon dm;
+        sbx_enter(&e, &c, &dm);
+        char *const argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)"exit 42", NULL };
+        execv("/bin/sh", argv);
+        _exit(1);
+    }
+    assert_int_equal(tu_wait_exit(pid, 10000), 42);
+    sbx_env_free(&e);
+}
+
+/* ---- network -------------------------------------------------------------- */
+
+static enum outcome attack_tcp(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
+                               int *err)
+{
+    (void)dm;
+    bool do_bind = arg != NULL;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return result_of(s, err);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int r;
+    if (do_bind) {
+        r = bind(s, (struct sockaddr *)&a, sizeof(a));
+    } else {
+        a.sin_port = htons((uint16_t)e->tcp_port);
+        r = connect(s, (struct sockaddr *)&a, sizeof(a));
+    }
+    enum outcome o = result_of(r, err);
+    close(s);
+    return o;
+}
+
+/* seccomp: socket(AF_INET) refused; Landlock alone: TCP rules from ABI 4
+ * (below 4 a Landlock-only helper can use TCP: the filter is needed). */
+static enum outcome expect_tcp_refused(const struct sbx_case *c, void *arg)
+{
+    (void)arg;
+    if (seccomp_on(c))
+        return EPERM_;
+    return sbx_case_abi(c) >= 4 ? EACCES_ : DONE;
+}
+
+static void test_attack_tcp_connect_fails(void **state)
+{
+    (void)state;
+    struct sbx_env e;
+    sbx_env_init(&e);
+    bool loopback = e.tcp_port != 0;
+    sbx_env_free(&e);
+    if (!loopback)
+        skip(); /* no loopback interface (lab VM: ip link set lo up) */
+    attack_everywhere(attack_tcp, expect_tcp_refused, NULL, true);
+}
+
+static void test_attack_tcp_bind_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_tcp, expect_tcp_refused, (void *)"bind", true);
+}
+
+static enum outcome attack_raw_socket(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
+                                      int *err)
+{
+    (void)e;
+    (void)dm;
+    int s = socket(arg ? AF_PACKET : AF_INET, SOCK_RAW | SOCK_CLOEXEC,
+                   arg ? 0 : IPPROTO_ICMP);
+    enum outcome o = result_of(s, err);
+    if (s >= 0)
+        close(s);
+    return o;
+}
+
+/* seccomp: only AF_UNIX; without it the dropped CAP_NET_RAW refuses
+ * (no transport keeps it), --no-sandbox included. */
+static enum outcome expect_eperm(const struct sbx_case *c, void *arg)
+{
+    (void)c;
+    (void)arg;
+    return EPERM_;
+}
+
+static void test_attack_raw_socket_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_raw_socket, expect_eperm, NULL, true);
+    attack_everywhere(attack_raw_socket, expect_eperm, (void *)"packet", true);
+}
+
+/* ---- other processes ------------------------------------------------------ */
+
+static enum outcome attack_ptrace(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
+                                  int *err)
+{
+    (void)e;
+    (void)arg;
+    long r = ptrace(PTRACE_ATTACH, dm->sleeper, NULL, NULL);
+    enum outcome o = result_of((int)r, err);
+    if (r == 0) {
+        waitpid(dm->sleeper, NULL, __WALL);
+        ptrace(PTRACE_DETACH, dm->sleeper, NULL, NULL);
+    }
+    return o;
+}
+
+/* seccomp kills ptrace (sanitizer builds allow it for LeakSanitizer);
+ * Landlock refuses to trace a process outside the sandbox (every ABI). */
+static enum outcome expect_ptrace_refused(const struct sbx_case *c, void *arg)
+{
+    (void)arg;
+    if (seccomp_on(c) && prh_seccomp_kills("ptrace"))
+        return SIGSYS_;
+    return sbx_case_abi(c) > 0 ? EPERM_ : DONE;
+}
+
+static void test_attack_ptrace_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_ptrace, expect_ptrace_refused, NULL, true);
+}
+
+static enum outcome attack_signal(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
+                                  int *err)
+{
+    (void)e;
+    (void)arg;
+    return result_of(kill(dm->sleeper, SIGCONT), err);
+}
+
+/* seccomp: kill() is not in the set; Landlock scopes signals from ABI 6. */
+static enum outcome expect_signal_refused(const struct sbx_case *c, void *arg)
+{
+    (void)arg;
+    if (seccomp_on(c) && !filter_allows(c, "kill"))
+        return EPERM_;
+    return sbx_case_abi(c) >= 6 ? EPERM_ : DONE;
+}
+
+static void test_attack_signal_to_another_process_fails(void **state)
+{
+    (void)state;
+    attack_everywhere(attack_signal, expect_signal_refused, NULL, true);
+}
+
+/* ---- ioctl ------------------------------------------------------------------ */
+
+/* Requests tried on the listening socket: a request the filter lets through reaches the
+ * kernel (which answers, or refuses with ENOTTY/EINVAL); one it does not
+ * fails with EPERM.  Add requests here; the filter's list is
+ * prh_seccomp_ioctls(). */
+static const unsigned long probe_ioctls[] = {
+    FIONREAD, TIOCSTI, TIOCGWINSZ, BLKDISCARD, BLKRRPART, SG_IO, TCGETS, FIOCLEX,
+    BLKGETDISKSEQ, DM_TABLE_STATUS, DM_DEV_SUSPEND, DM_DEV_REMOVE, DM_TABLE_LOAD,
+};
+
+static enum outcome attack_ioctl(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
+                                 int *err)
+{
+    (void)e;
+    unsigned long req = *(const unsigned long *)arg;
+    char buf[128] = { 0 };
+    int r = ioctl(dm->listen_fd, req, buf);
+    *err = r < 0 ? errno : 0;
+    return r < 0 && errno == EPERM ? EPERM_ : REACHED;
+}
+
+static enum outcome expect_ioctl(const struct sbx_case *c, void *arg)
+{
+    unsigned long req = *(const unsigned long *)arg;
+    unsigned long allowed[16];
+    size_t n = prh_seccomp_ioctls(c->transport, allowed, 16);
+    if (!seccomp_on(c))
+        return REACHED;
+    for (size_t i = 0; i < n; i++)
+        if (allowed[i] == req)
+            return REACHED;
+    return EPERM_;
+}
+
+static void test_attack_ioctl_the_transport_does_not_use_fails(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(probe_ioctls) / sizeof(probe_ioctls[0]); i++)
+        attack_everywhere(attack_ioctl, expect_ioctl, (void *)&probe_ioctls[i], true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_attack_open_etc_passwd_for_write_fails),
+        cmocka_unit_test(test_attack_open_a_file_outside_for_write_fails),
+        cmocka_unit_test(test_attack_read_etc_shadow_fails),
+        cmocka_unit_test(test_attack_read_a_file_outside_fails),
+        cmocka_unit_test(test_attack_create_a_file_outside_the_state_dir_fails),
+        cmocka_unit_test(test_attack_unlink_a_file_outside_the_state_dir_fails),
+        cmocka_unit_test(test_attack_open_a_block_device_for_write_fails),
+        cmocka_unit_test(test_attack_execve_bin_sh_fails),
+        cmocka_unit_test(test_attack_execve_bin_sh_works_without_the_sandbox),
+        cmocka_unit_test(test_attack_tcp_connect_fails),
+        cmocka_unit_test(test_attack_tcp_bind_fails),
+        cmocka_unit_test(test_attack_raw_socket_fails),
+        cmocka_unit_test(test_attack_ptrace_fails),
+        cmocka_unit_test(test_attack_signal_to_another_process_fails),
+        cmocka_unit_test(test_attack_ioctl_the_transport_does_not_use_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
