@@ -6,7 +6,7 @@
 # against a prhelper-tcmu LUN with the lio profile (each node ACL maps its
 # own backstore of the one simulated LUN).  Prints both result tables and
 # compares them with integration/tcmu-libiscsi-expected.txt, whose every
-# difference docs/tcmu.md explains.  About 3 minutes in the TCG lab VM.
+# difference docs/tcmu.md explains.  70 s in the TCG lab VM on a busy 2-core host.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tcmu_lib.sh"
 command -v iscsi-test-cu >/dev/null || skip "iscsi-test-cu (libiscsi-bin) is not installed"

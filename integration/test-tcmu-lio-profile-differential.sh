@@ -5,7 +5,7 @@
 # LUN with the lio profile, both with two tcm_loop nexuses of the same
 # names and ports: every status, sense and data byte must be the same, READ
 # FULL STATUS included, except the differences docs/tcmu.md lists (none
-# today).  About 40 s in the TCG lab VM.
+# today).  103 s in the TCG lab VM on a busy 2-core host.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tcmu_lib.sh"
 command -v python3 >/dev/null || skip "python3 is not installed"

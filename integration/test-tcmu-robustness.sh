@@ -7,7 +7,7 @@
 # in the kernel after that time and the LUN goes on; a handler killed with
 # commands queued and started again answers them; 'ctl restart' re-executes
 # the daemon under load.  (A malformed ring entry cannot be made by a real
-# kernel: the unit tests cover it.)  About 70 s in the TCG lab VM.
+# kernel: the unit tests cover it.)  172 s in the TCG lab VM on a busy 2-core host.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tcmu_lib.sh"
 command -v sg_raw >/dev/null || skip "sg3-utils is not installed"

@@ -359,13 +359,26 @@ static void test_lun_reset_ends_the_spc2_reservation_but_not_pr(void **state)
     struct fixture *f = *state;
     const uint8_t reserve10[10] = { 0x56 };
     assert_int_equal(run(f, &f->a, reserve10, 10, 0).status, SCSI_STATUS_GOOD);
-    prh_simlun_reset(f->lun);
+    prh_simlun_reset(f->lun, NULL, 0);
     assert_int_equal(rw(f, &f->b, 0x2a, 0, 1).status, SCSI_STATUS_GOOD);
     prout(f, &f->a, 0, 0, 0, 0xa, 0);
     prout(f, &f->a, 1, WE, 0xa, 0, 0);
-    prh_simlun_reset(f->lun);
+    prh_simlun_reset(f->lun, NULL, 0);
     clear_ua(f, &f->b);
     assert_int_equal(rw(f, &f->b, 0x2a, 0, 1).status, SCSI_STATUS_RESERVATION_CONFLICT);
+}
+
+static void test_lun_reset_queues_the_reset_unit_attention_for_the_named_nexuses(void **state)
+{
+    struct fixture *f = *state;
+    const struct pr_sim_nexus *others[1] = { &f->b };
+    prh_simlun_reset(f->lun, others, 1);
+    struct prh_simlun_result r = rw(f, &f->b, 0x28, 0, 1);
+    assert_int_equal(r.status, SCSI_STATUS_CHECK_CONDITION);
+    assert_int_equal(r.sense.key, SCSI_SENSE_UNIT_ATTENTION);
+    assert_int_equal(r.sense.asc, 0x29);
+    assert_int_equal(r.sense.ascq, 0x03);
+    assert_int_equal(rw(f, &f->a, 0x28, 0, 1).status, SCSI_STATUS_GOOD);
 }
 
 static void test_vpd_83_reports_the_port_of_the_sending_nexus(void **state)
@@ -517,6 +530,7 @@ int main(void)
         T(test_short_pr_cdbs_are_refused),
         T(test_spc2_reservation_fences_the_other_nexus_until_nexus_loss),
         T(test_lun_reset_ends_the_spc2_reservation_but_not_pr),
+        T(test_lun_reset_queues_the_reset_unit_attention_for_the_named_nexuses),
         T(test_vpd_83_reports_the_port_of_the_sending_nexus),
         T(test_inspection_lock_gives_the_simulator),
         cmocka_unit_test_setup_teardown(test_lio_profile_answers_unregistered_reserve_with_not_ready,

@@ -265,7 +265,28 @@ static void test_lun_reset_tmr_ends_an_spc2_reservation(void **state)
     fake_push_tmr(f->s.map[0], 5, NULL, 0);
     tcmu_daemon_service_all(f->d);
     assert_true(fs_answered(&f->s, 0));
+    assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0x02); /* the reset's unit attention */
     assert_int_equal(write10(f, 1, 0, 1).status, 0);
+}
+
+/* SAM-5: a LUN reset gives every I_T nexus a unit attention.  LIO raises
+ * it only for the backstore the TMR came through; the LUN's other
+ * backstores are other nexuses of the same LUN, so the daemon queues it
+ * for them. */
+static void test_lun_reset_tmr_gives_the_other_nexuses_a_reset_unit_attention(void **state)
+{
+    struct fixture *f = *state;
+    tcmu_daemon_scan(f->d);
+    fake_push_tmr(f->s.map[0], 5, NULL, 0);
+    tcmu_daemon_service_all(f->d);
+    struct fake_answer a = cmd(f, 1, tur, 6, NULL, 0);
+    assert_int_equal(a.status, 0x02);
+    assert_int_equal(a.sense[2] & 0x0f, 6); /* UNIT ATTENTION */
+    assert_int_equal(a.sense[12], 0x29);
+    assert_int_equal(a.sense[13], 0x03);
+    assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0);
+    /* The nexus the reset came through gets LIO's own unit attention. */
+    assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
 }
 
 /* ---- refused configurations ------------------------------------------------------------ */
@@ -624,6 +645,7 @@ int main(void)
         T(test_malformed_entry_is_answered_and_the_ring_goes_on),
         T(test_broken_ring_stops_that_device_only),
         T(test_lun_reset_tmr_ends_an_spc2_reservation),
+        T(test_lun_reset_tmr_gives_the_other_nexuses_a_reset_unit_attention),
         T(test_backstore_with_another_size_than_its_lun_is_refused),
         T(test_backstore_without_dev_size_is_refused),
         T(test_backstore_whose_device_is_missing_is_refused),

@@ -73,8 +73,13 @@ void prh_simlun_execute(struct prh_simlun *l, const struct pr_sim_nexus *nexus, 
 
 /* The nexus is gone (backstore removed): its SPC-2 reservation ends. */
 void prh_simlun_nexus_loss(struct prh_simlun *l, const struct pr_sim_nexus *nexus);
-/* LOGICAL UNIT RESET (a TMR from the kernel): SPC-2 reservations end. */
-void prh_simlun_reset(struct prh_simlun *l);
+/*
+ * LOGICAL UNIT RESET (a TMR from the kernel): SPC-2 reservations end, and
+ * each of the n nexuses in others (the LUN's other backstores, which the
+ * kernel does not tell) gets UNIT ATTENTION, BUS DEVICE RESET FUNCTION
+ * OCCURRED (29h/03h) on its next command (SAM-5 6.3.3).
+ */
+void prh_simlun_reset(struct prh_simlun *l, const struct pr_sim_nexus *const *others, size_t n);
 
 /* Direct access for inspection: lock, use the pr_sim_lun, unlock. */
 struct pr_sim_lun *prh_simlun_lock(struct prh_simlun *l);

@@ -653,6 +653,25 @@ static bool answer(struct tcmu_daemon *d, struct tcmu_dev *v, const struct tcmu_
     return true;
 }
 
+/* A LUN reset arrived through v: LIO raises its unit attention for v's
+ * sessions only; the LUN's other backstores are its other nexuses. */
+static void lun_reset(struct tcmu_daemon *d, struct tcmu_dev *v)
+{
+    const struct pr_sim_nexus *others[64];
+    size_t n = 0;
+
+    for (struct tcmu_dev *w = d->devs; w; w = w->next) {
+        if (w == v || w->lun != v->lun)
+            continue;
+        if (n == sizeof(others) / sizeof(others[0])) {
+            prh_simlun_reset(v->lun->lun, others, n);
+            n = 0;
+        }
+        others[n++] = &w->bs.nexus;
+    }
+    prh_simlun_reset(v->lun->lun, others, n);
+}
+
 /* Answer what is on v's ring; kick the kernel if anything was answered. */
 static void service(struct tcmu_daemon *d, struct tcmu_dev *v)
 {
@@ -675,7 +694,7 @@ static void service(struct tcmu_daemon *d, struct tcmu_dev *v)
             prh_log(2, "%s: task management function %u for %u command(s)", v->path, tmr.type,
                     tmr.cmd_count);
             if (tmr.type == TMR_LUN_RESET)
-                prh_simlun_reset(v->lun->lun);
+                lun_reset(d, v);
             done++;
             continue;
         }

@@ -24,6 +24,8 @@
 #define REQUEST_SENSE_MAX 252
 /* Blocks per command we report and accept: 1 MiB. */
 #define MAX_TRANSFER_BYTES (1u << 20)
+/* UNIT ATTENTION, BUS DEVICE RESET FUNCTION OCCURRED (SPC-4 Annex D). */
+#define SENSE_UA_LUN_RESET SCSI_SENSE_CODE(SCSI_SENSE_UNIT_ATTENTION, 0x29, 0x03)
 
 struct prh_simlun {
     pthread_mutex_t lock;
@@ -347,10 +349,13 @@ void prh_simlun_nexus_loss(struct prh_simlun *l, const struct pr_sim_nexus *nexu
     pthread_mutex_unlock(&l->lock);
 }
 
-void prh_simlun_reset(struct prh_simlun *l)
+void prh_simlun_reset(struct prh_simlun *l, const struct pr_sim_nexus *const *others, size_t n)
 {
     pthread_mutex_lock(&l->lock);
     pr_sim_lun_reset(l->sim);
+    for (size_t i = 0; i < n; i++)
+        if (pr_sim_queue_ua(l->sim, others[i], SENSE_UA_LUN_RESET) < 0)
+            prh_error("LUN %s: no memory for a reset unit attention", l->name);
     pthread_mutex_unlock(&l->lock);
 }
 
