@@ -66,7 +66,7 @@ for phase in $phases; do
     clear_lio
 done
 nested_end lib 300
-grep -a PRH- "$WORK/lib/console.log" | tr -d '\r'
+grep -a PRH- "$LOGS/lib/console.log" | tr -d '\r'
 
 # The result tables (test, result) and the rules.
 args=()
