@@ -9,21 +9,25 @@
 # guest NAME has an exchange directory $WORK/NAME, shared read-write as
 # /xchg: the test puts role-ROLE.sh and env there, writes go-STEP files to
 # let the guest go on, and the guest writes its results and done-STEP
-# files.  Guests are nested TCG: one boot takes 1.5 to 2 minutes here, so
-# a test boots each guest once and changes what is behind its sockets.
+# files.  Guests are nested TCG: one boot takes 1.5 to 2 minutes on an
+# idle host and ten times that on a loaded one, so a test boots each guest
+# once and changes what is behind its sockets.  A guest's console and
+# QEMU's messages are written to $LOGS/NAME/ as they come (a slow run can
+# be followed from the host); the rest of its exchange directory is
+# copied there at exit.
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 [ -n "${LAB_KERNEL:-}" ] && [ -r "$LAB_KERNEL" ] || skip "LAB_KERNEL is not set"
 [ -x /bin/busybox ] || skip "busybox-static is not installed"
 
-# The guests' exchange directories (consoles, role output, results) are
-# copied to the test's $LOGS at exit (lib.sh's on_exit: after QEMU is
-# stopped); the small files in $WORK (tables, story) lib.sh copies itself.
+# The guests' exchange directories (role output, results) are copied to
+# the test's $LOGS at exit (lib.sh's on_exit: after QEMU is stopped); the
+# small files in $WORK (tables, story) lib.sh copies itself.
 NESTED_GUESTS=()
 nested_save_logs() {
     local g
     for g in "${NESTED_GUESTS[@]}"; do
-        rm -rf "${LOGS:?}/$g"
-        cp -r "$WORK/$g" "$LOGS/$g" 2>/dev/null
+        mkdir -p "$LOGS/$g"
+        cp -r "$WORK/$g/." "$LOGS/$g/" 2>/dev/null
     done
     return 0
 }
@@ -37,8 +41,8 @@ trap 'exit 143' TERM INT
 nested_prepare() {
     local name=$1 role=$2 x=$WORK/$1 kv
     shift 2
-    rm -rf "$x"
-    mkdir -p "$x"
+    rm -rf "$x" "${LOGS:?}/$1"
+    mkdir -p "$x" "$LOGS/$1"
     cp "$ROOT/integration/guest/stage2.sh" "$ROOT/integration/guest/role-$role.sh" "$x/"
     : >"$x/env"
     for kv in "$@"; do printf "%s='%s'\n" "${kv%%=*}" "${kv#*=}" >>"$x/env"; done
@@ -46,7 +50,7 @@ nested_prepare() {
 }
 
 # nested_boot NAME ROLE QEMU-ARGS...: start guest NAME (in the background;
-# its console is $WORK/NAME/console.log).  The QEMU arguments name its
+# its console is $LOGS/NAME/console.log).  The QEMU arguments name its
 # disks and pr-managers.  Sets NESTED_PID_NAME.
 nested_boot() {
     local name=$1 role=$2 x=$WORK/$1
@@ -54,14 +58,14 @@ nested_boot() {
     [ -s "$WORK/initrd.gz" ] || build_guest_initrd "$WORK/initrd.gz"
     printf '%q ' "$role" "$@" >"$x/boot-args"
     qemu-system-x86_64 -accel tcg -m 384 -nodefaults -no-user-config -display none \
-        -serial "file:$x/console.log" -no-reboot \
+        -serial "file:$LOGS/$name/console.log" -no-reboot \
         -kernel "$LAB_KERNEL" -initrd "$WORK/initrd.gz" \
         -append "console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init prh.root=9p prh.role=$role" \
         -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
         -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
         -fsdev local,id=xchg,path="$x",security_model=none \
         -device virtio-9p-pci,fsdev=xchg,mount_tag=xchg \
-        "$@" >"$x/qemu.log" 2>&1 &
+        "$@" >>"$LOGS/$name/qemu.log" 2>&1 &
     PIDS+=($!)
     printf -v "NESTED_PID_$name" %s "$!"
 }
@@ -79,43 +83,51 @@ nested_wait() {
         sleep 0.5
     done
     [ -e "$WORK/$name/$file" ] && return 0
-    fail "guest $name: no $file after ${secs}s (console: $(tail -n 5 "$WORK/$name/console.log" 2>/dev/null | tr -d '\r' | tr '\n' '|'))"
+    fail "guest $name: no $file after ${secs}s (console: $(tail -n 5 "$LOGS/$name/console.log" 2>/dev/null | tr -d '\r' | tr '\n' '|'))"
 }
 
-# nested_wait_up NAME...: wait until each guest's role script runs.  A
+# nested_wait_up NAME...: wait until each guest's role script runs, at
+# most PRH_NESTED_BOOT_TIMEOUT seconds (default 2400) from the call.  A
 # kernel booted under two levels of TCG on a loaded host sometimes dies
 # before init ("IO-APIC + timer doesn't work"): that is the emulator, not
-# what is tested, so such a guest gets one more boot (as in
-# test-libvirt-managed-pr.sh).
+# what is tested, so a guest whose QEMU ended or whose kernel panicked
+# gets one more boot (as in test-libvirt-managed-pr.sh).  A guest that is
+# still booting when time runs out is not restarted (that would only
+# start the slow boot over): the test fails and says so.
 nested_wait_up() {
-    local name pid i up args
+    local name end state args
+    end=$((SECONDS + ${PRH_NESTED_BOOT_TIMEOUT:-2400}))
     for name in "$@"; do
-        pid=$(nested_pid "$name")
-        up=0
-        for ((i = 0; i < 2 * ${PRH_NESTED_BOOT_TIMEOUT:-900}; i++)); do
-            grep -q "PRH-GUEST: stage2 up" "$WORK/$name/console.log" 2>/dev/null && { up=1; break; }
-            kill -0 "$pid" 2>/dev/null || break
-            grep -q -a "Kernel panic" "$WORK/$name/console.log" 2>/dev/null && break
-            sleep 0.5
-        done
-        if [ "$up" = 1 ]; then
-            log "guest $name up after $SECONDS s of the test ($(grep -a -m1 'stage2 up' "$WORK/$name/console.log" | tr -d '\r'))"
-            continue
+        state=$(nested_boot_state "$name" "$end")
+        if [ "$state" = died ]; then
+            log "guest $name did not reach init: one more boot ($(grep -a -m1 -i -E 'panic|timer' "$LOGS/$name/console.log" | tr -d '\r'))"
+            kill "$(nested_pid "$name")" 2>/dev/null
+            wait "$(nested_pid "$name")" 2>/dev/null
+            mv "$LOGS/$name/console.log" "$LOGS/$name/console-first-boot.log" 2>/dev/null
+            eval "args=($(cat "$WORK/$name/boot-args"))"
+            nested_boot "$name" "${args[@]}"
+            state=$(nested_boot_state "$name" "$end")
         fi
-        log "guest $name did not reach init: one more boot ($(grep -a -m1 -i -E 'panic|timer' "$WORK/$name/console.log" | tr -d '\r'))"
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        mv "$WORK/$name/console.log" "$WORK/$name/console-first-boot.log" 2>/dev/null
-        eval "args=($(cat "$WORK/$name/boot-args"))"
-        nested_boot "$name" "${args[@]}"
-        pid=$(nested_pid "$name")
-        for ((i = 0; i < 2 * ${PRH_NESTED_BOOT_TIMEOUT:-900}; i++)); do
-            grep -q "PRH-GUEST: stage2 up" "$WORK/$name/console.log" 2>/dev/null && { up=1; break; }
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.5
-        done
-        [ "$up" = 1 ] || fail "guest $name did not boot twice: $(tail -n 8 "$WORK/$name/console.log" "$WORK/$name/qemu.log" | tr -d '\r')"
+        case $state in
+        up) log "guest $name up after $SECONDS s of the test ($(grep -a -m1 'stage2 up' "$LOGS/$name/console.log" | tr -d '\r'))" ;;
+        died) fail "guest $name did not boot twice: $(tail -n 8 "$LOGS/$name/console.log" "$LOGS/$name/qemu.log" | tr -d '\r')" ;;
+        *) fail "guest $name still booting after ${PRH_NESTED_BOOT_TIMEOUT:-2400} s (host too slow?): $(tail -n 3 "$LOGS/$name/console.log" | tr -d '\r' | tr '\n' '|')" ;;
+        esac
     done
+}
+
+# nested_boot_state NAME END: "up" once guest NAME's role script runs,
+# "died" if its QEMU ends or its kernel panics first, "slow" at SECONDS END.
+nested_boot_state() {
+    local name=$1 end=$2 pid
+    pid=$(nested_pid "$name")
+    while [ "$SECONDS" -lt "$end" ]; do
+        grep -q -a "PRH-GUEST: stage2 up" "$LOGS/$name/console.log" 2>/dev/null && { echo up; return; }
+        kill -0 "$pid" 2>/dev/null || { echo died; return; }
+        grep -q -a "Kernel panic" "$LOGS/$name/console.log" 2>/dev/null && { echo died; return; }
+        sleep 1
+    done
+    echo slow
 }
 
 # nested_go NAME STEP: let guest NAME go on with STEP.

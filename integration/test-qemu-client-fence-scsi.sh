@@ -105,15 +105,15 @@ step() {
     nested_wait "$node" "rc-$n" 600
     RC=$(cat "$WORK/$node/rc-$n")
     OUT=$(cat "$WORK/$node/out-$n")
-    printf '%s$ %s  (rc %s)\n%s\n' "$node" "$2" "$RC" "$OUT" >>"$WORK/story.log"
+    printf '%s$ %s  (rc %s)\n%s\n' "$node" "$2" "$RC" "$OUT" >>"$LOGS/story.log"
 }
 # check VARIANT WHAT EXPECTED GOT: one row of the result table.
 BAD=0
-printf 'variant\tstep\texpected\tresult\n' >"$WORK/fence.tsv"
+printf 'variant\tstep\texpected\tresult\n' >"$LOGS/fence.tsv"
 check() {
     local ok=ok
     [ "$3" = "$4" ] || { ok=MISMATCH; BAD=1; }
-    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$WORK/fence.tsv"
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$LOGS/fence.tsv"
     log "$1: $2: want $3, got $4 $([ $ok = ok ] || echo '<-- MISMATCH')"
 }
 # the fence_scsi result in a word: rc 0 ok; for status ON/OFF (rc 0/2).
