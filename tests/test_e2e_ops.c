@@ -352,14 +352,7 @@ static void test_e2e_ops_cli_options_parse_and_reject(void **state)
 
 static void unit_dir(char *buf, size_t len)
 {
-    /* __FILE__ is this file's absolute path in the source tree. */
-    snprintf(buf, len, "%s", __FILE__);
-    char *slash = strrchr(buf, '/');
-    *slash = '\0';
-    slash = strrchr(buf, '/');
-    *slash = '\0';
-    size_t n = strlen(buf);
-    snprintf(buf + n, len - n, "/contrib/systemd");
+    snprintf(buf, len, "%s/contrib/systemd", PRH_SOURCE_DIR);
 }
 
 /* Copy a unit with /usr/bin/prhelper pointing at the built daemon. */

@@ -57,9 +57,8 @@ static void free_steps(void)
 
 static void load_tutorial(void)
 {
-    char src[4096], path[4200];
-    snprintf(src, sizeof(src), "%s", __FILE__);
-    snprintf(path, sizeof(path), "%s/../docs/tutorial.md", dirname(src));
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/docs/tutorial.md", PRH_SOURCE_DIR);
     FILE *f = fopen(path, "r");
     if (!f)
         fail_msg("cannot open %s", path);
