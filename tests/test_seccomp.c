@@ -136,74 +136,6 @@ static void test_seccomp_fork_kills_the_process(void **state)
     assert_int_equal(WTERMSIG(st), SIGSYS);
 }
 
-static void *thread_noop(void *arg)
-{
-    return arg;
-}
-
-/* The worker pool starts threads after the filter is in. */
-static int try_threads(void *arg)
-{
-    (void)arg;
-    for (int i = 0; i < 4; i++) {
-        static int token;
-        pthread_t t;
-        void *ret = NULL;
-        if (pthread_create(&t, NULL, thread_noop, &token) != 0 || pthread_join(t, &ret) != 0 ||
-            ret != &token)
-            return 1;
-    }
-    return 0;
-}
-
-static void test_seccomp_threads_start_under_the_filter(void **state)
-{
-    (void)state;
-    int st = in_filtered_child("sg", try_threads, NULL);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-}
-
-/* clone() without CLONE_THREAD is a fork: it kills. */
-static int try_clone_fork(void *arg)
-{
-    (void)arg;
-    long r = syscall(SYS_clone, (unsigned long)SIGCHLD, 0L, 0L, 0L, 0L);
-    if (r == 0)
-        _exit(0);
-    return outcome(r);
-}
-
-static void test_seccomp_clone_without_thread_kills_the_process(void **state)
-{
-    (void)state;
-    if (!prh_seccomp_kills("clone"))
-        skip(); /* sanitizer builds: their runtime forks */
-    int st = in_filtered_child("sg", try_clone_fork, NULL);
-    assert_true(WIFSIGNALED(st));
-    assert_int_equal(WTERMSIG(st), SIGSYS);
-}
-
-#ifdef SYS_clone3
-/* clone3() hides its flags from the filter: ENOSYS sends glibc to clone(). */
-static int try_clone3(void *arg)
-{
-    (void)arg;
-    long r = syscall(SYS_clone3, NULL, 0L);
-    return r < 0 && errno == ENOSYS ? 0 : 1;
-}
-
-static void test_seccomp_clone3_is_enosys(void **state)
-{
-    (void)state;
-    if (!prh_seccomp_kills("clone"))
-        skip();
-    int st = in_filtered_child("sim", try_clone3, NULL);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-}
-#endif
-
 static int try_state_file_calls(void *arg)
 {
     const char *dir = arg;
@@ -486,11 +418,6 @@ int main(void)
         cmocka_unit_test(test_seccomp_execve_kills_the_process),
         cmocka_unit_test(test_seccomp_ptrace_kills_the_process),
         cmocka_unit_test(test_seccomp_fork_kills_the_process),
-        cmocka_unit_test(test_seccomp_threads_start_under_the_filter),
-        cmocka_unit_test(test_seccomp_clone_without_thread_kills_the_process),
-#ifdef SYS_clone3
-        cmocka_unit_test(test_seccomp_clone3_is_enosys),
-#endif
         cmocka_unit_test(test_seccomp_sim_may_write_its_state_dir),
         cmocka_unit_test(test_seccomp_sg_may_not_open_files),
         cmocka_unit_test(test_seccomp_ioctl_only_sg_io_for_sg),
