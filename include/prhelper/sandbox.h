@@ -38,6 +38,9 @@ struct prh_sandbox_config {
     const char *pidfile;
     dev_t pidfile_dev;
     ino_t pidfile_ino;
+    const char *control_path; /* --control's socket */
+    dev_t control_dev;
+    ino_t control_ino;
 };
 
 /* The configuration of the options (paths point into o). */
