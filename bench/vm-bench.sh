@@ -164,10 +164,15 @@ hung_device() { # label socket
     printf '%s\t3\t4\t%s\t%s\n' "$label" "$stalled" "$live" >>"$OUT/vm-hung.tsv"
     log "hung device ($label): 4 stalled took $stalled us (min, max), unrelated READ KEYS $live us"
 }
-if command -v tcmu-runner >/dev/null; then
-    LUN_PGR_PASSTHROUGH=1 make_lun tcmu bench_hung 1
-    HUNG=${DEVS[0]}
+# (not make_lun: a LUN that cannot be made skips this part, not the rest)
+if ! command -v tcmu-runner >/dev/null; then
+    log "tcmu-runner is not installed: no hung-device runs"
+elif ! HUNG=$(LUN_NAME=bench_hung LUN_PGR_PASSTHROUGH=1 "$LAB/lun.sh" tcmu 1 2>"$WORK/hung-lun.err"); then
+    log "no tcmu LUN: no hung-device runs: $(cat "$WORK/hung-lun.err")"
+else
+    HUNG=$(head -1 <<<"$HUNG")
     RUNNER=$(pgrep -x tcmu-runner | head -1)
+    log "hung-device LUN $HUNG, tcmu-runner pid ${RUNNER:-none}"
     if [ -n "$RUNNER" ]; then
         hung_device prhelper "$PRH_SOCK"
         [ -n "$OLD" ] && hung_device prhelper-old "$OLD_SOCK"
@@ -175,8 +180,6 @@ if command -v tcmu-runner >/dev/null; then
     else
         log "tcmu-runner is not running: no hung-device runs"
     fi
-else
-    log "tcmu-runner is not installed: no hung-device runs"
 fi
 
 # memory per connected client, each helper started fresh (bench/mem.sh):
