@@ -413,6 +413,9 @@ p("Everything on this page was measured in one run of `scripts/bench` and writte
   "`prhelper` is the work tree, `prhelper-old` the request path before issue 13 (commit "
   f"{env.get('base', '?').split()[0]}: one event-loop thread handing each request to a fixed "
   "pool of 4 workers and back through an eventfd), built beside it by the same run.\n")
+p("The previous report (issue 8: the request path before this one, the experiment that "
+  "led to it and findings about qemu-pr-helper) is in the history: "
+  "`git show b334a31:docs/performance.md`.\n")
 p("## Conditions\n")
 p("| | |\n|---|---|")
 p(f"| date | {env.get('date', '?')} |")
@@ -431,6 +434,11 @@ p("| this machine | `--transport=sim`, default pool, `-q`, a fresh daemon per ru
   "64 MiB sparse file |")
 p(f"| host load | {load_text()} |")
 p("")
+p("The host is shared: other sessions' builds, tests and TCG lab VMs run on the same 2 CPUs "
+  "whenever they need to, and nothing here can stop them. Its 1-minute load average was "
+  "sampled every 5 s for the whole run (`host-load.tsv`), and every comparison below is a "
+  "ratio of helpers measured side by side in the same run, their order rotated every round, "
+  "so that the load hits all of them.\n")
 if loaded_vm:
     p("**This run was taken on a loaded host.** A TCG guest pays, for every wake-up of a "
       "thread on its other vCPU, the wait until the host schedules that vCPU's thread, so the "
