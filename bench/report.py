@@ -64,6 +64,7 @@ def ratio(a, b, nd=2):
 
 env, venv = kv("env.txt"), kv("vm-env.txt")
 vm, vmmix, vmmem = rows("vm.tsv"), rows("vm-mix.tsv"), rows("vm-mem.tsv")
+vmhung = rows("vm-hung.tsv")
 host, hostmem = rows("host.tsv"), rows("host-mem.tsv")
 ncpu = int(env.get("host cpus", "2") or 2)
 
@@ -216,6 +217,13 @@ def mem_targets(rs, label, where):
                    f"{r['done']} of {n} answered, {r['errors']} clients failed")
 
 
+for r in vmhung:
+    if r["label"] == "prhelper":
+        u = float(r["unrelated_us"]) / 1000
+        target("a device that answers after 3 s holds only its own clients: an unrelated LUN's "
+               "READ KEYS during four stalled ones answered in under 1 s (vs the 3 s wait)", u < 1000,
+               f"{u:,.1f} ms")
+
 mem_targets(vmmem, "prhelper", "sg (lab VM)")
 mem_targets(hostmem, "prhelper-sim", "sim (this machine)")
 
@@ -303,6 +311,17 @@ SYSCALLS_AT = len(lines)
 if sys_new or sys_qph:
     w("#### System calls per READ KEYS (lab VM, sg, one client, strace -c -f over 1,000 requests)\n")
     syscall_table()
+if vmhung:
+    w("#### A device that answers after 3 s (lab VM, sg)\n")
+    w("Four clients send READ KEYS to a LUN whose device answers after 3 s (a tcmu LUN, PR "
+      "passed through, its tcmu-runner stopped for 3 s); 0.5 s later a fifth client sends "
+      "READ KEYS to the fileio LUN through the same helper.\n")
+    w("| helper | the four stalled requests, ms (first, last) | unrelated LUN's READ KEYS, ms |")
+    w("|---|---:|---:|")
+    for r in vmhung:
+        w(f"| {r['label']} | {float(r['stalled_min_us']) / 1000:,.1f}, "
+          f"{float(r['stalled_max_us']) / 1000:,.1f} | {float(r['unrelated_us']) / 1000:,.1f} |")
+    w("")
 if vmmem:
     mem_table(vmmem, "Memory per connected client, lab VM, sg (fresh helpers)")
 if host:
@@ -394,6 +413,9 @@ p("Everything on this page was measured in one run of `scripts/bench` and writte
   "`prhelper` is the work tree, `prhelper-old` the request path before issue 13 (commit "
   f"{env.get('base', '?').split()[0]}: one event-loop thread handing each request to a fixed "
   "pool of 4 workers and back through an eventfd), built beside it by the same run.\n")
+p("The previous report (issue 8: the request path before this one, the experiment that "
+  "led to it and findings about qemu-pr-helper) is in the history: "
+  "`git show b334a31:docs/performance.md`.\n")
 p("## Conditions\n")
 p("| | |\n|---|---|")
 p(f"| date | {env.get('date', '?')} |")
@@ -412,6 +434,11 @@ p("| this machine | `--transport=sim`, default pool, `-q`, a fresh daemon per ru
   "64 MiB sparse file |")
 p(f"| host load | {load_text()} |")
 p("")
+p("The host is shared: other sessions' builds, tests and TCG lab VMs run on the same 2 CPUs "
+  "whenever they need to, and nothing here can stop them. Its 1-minute load average was "
+  "sampled every 5 s for the whole run (`host-load.tsv`), and every comparison below is a "
+  "ratio of helpers measured side by side in the same run, their order rotated every round, "
+  "so that the load hits all of them.\n")
 if loaded_vm:
     p("**This run was taken on a loaded host.** A TCG guest pays, for every wake-up of a "
       "thread on its other vCPU, the wait until the host schedules that vCPU's thread, so the "
@@ -473,7 +500,7 @@ p("""| program | what it does |
 |---|---|
 | `bench/prhelper-bench` | N concurrent clients (threads, one connection and one device fd each, one request in flight per connection, as N QEMU processes) x M requests of a mix (`read-keys`, `read-reservation`, `register-read-keys`, `reserve-release`): p50/p90/p99/max latency, throughput, SAM statuses, and the helper's RSS, fds and threads from `/proc` before connecting, with all clients connected and idle, after the run and after disconnecting. `--raw` issues the same CDBs by SG_IO, `--floor` runs them against a forked minimal echo server (CDB with its fd by `SCM_RIGHTS`, fd closed, 104 + 8 bytes back). |
 | `bench/prhelper-simbench` | the simulator in-process, one thread, no lock. |
-| `scripts/bench` | builds the work tree and the base commit (RelWithDebInfo), runs the simulator benchmark, the sim transport on this machine (floor, prhelper, prhelper-old, a fresh daemon per run), memory per client of fresh daemons (256 and 1,024 clients), then in the lab VM raw SG_IO, the floor, prhelper, prhelper-old and `qemu-pr-helper` for each client count in an order rotated every round, the other mixes, `strace -c -f` on each helper over 1,000 single-client READ KEYS, memory per client (256 and 1,024), a system-wide `perf` profile; then this report. The host's load is sampled every 5 s throughout. |
+| `scripts/bench` | builds the work tree and the base commit (RelWithDebInfo), runs the simulator benchmark, the sim transport on this machine (floor, prhelper, prhelper-old, a fresh daemon per run), memory per client of fresh daemons (256 and 1,024 clients), then in the lab VM raw SG_IO, the floor, prhelper, prhelper-old and `qemu-pr-helper` for each client count in an order rotated every round, the other mixes, `strace -c -f` on each helper over 1,000 single-client READ KEYS, the hung-device scenario (four READ KEYS to a device that answers after 3 s, one to another LUN meanwhile), memory per client (256 and 1,024), a system-wide `perf` profile; then this report. The host's load is sampled every 5 s throughout. |
 
 Requests per run in the VM: 1,000 for one client down to 16 per client for 256
 clients, after 10 (2 at 64+ clients) unmeasured warm-up requests per client.

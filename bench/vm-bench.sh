@@ -8,7 +8,7 @@
 # Env: PRH_BENCH_OUT (results directory, required), PRH_BUILD (build dir),
 #      PRH_BUILD_OLD (build of the base commit; without it no prhelper-old),
 #      PRH_BENCH_ROUNDS (default 3), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256").
-# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-mem.tsv, strace-*.txt,
+# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-mem.tsv, vm-hung.tsv, strace-*.txt,
 #         perf-*.txt, vm-env.txt.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../integration/lib.sh
@@ -130,6 +130,57 @@ syscalls prhelper "$NEW_PID" "$PRH_SOCK"
 [ -n "$OLD" ] && syscalls prhelper-old "$OLD_PID" "$OLD_SOCK"
 syscalls qemu-pr-helper "$QPH_PID" "$QPH_SOCK"
 log "strace counts written"
+
+# A device that answers after 3 s: four READ KEYS to it (a tcmu LUN whose
+# tcmu-runner is stopped for 3 s, PR passed through to it), and meanwhile
+# one READ KEYS to the fileio LUN through the same helper.  The four get
+# tcmu-runner's answer (it does not implement PR: CHECK CONDITION) after
+# 3 s; the question is when the unrelated request is answered.
+# Writes vm-hung.tsv: helper, the stalled requests' latency, the unrelated one's.
+hung_device() { # label socket
+    local label=$1 sock=$2 t0 hp lp
+    # first contact with the LUN (unit attentions, the helper's caches) not timed
+    "$BENCH" -k "$sock" -c 1 -n 3 -w 0 "$HUNG" >/dev/null 2>&1
+    kill -STOP "$RUNNER"
+    t0=$(date +%s%N)
+    "$BENCH" -k "$sock" -l "$label" -c 4 -n 1 -w 0 --tsv "$HUNG" >"$WORK/hung-$label.tsv" 2>&1 &
+    hp=$!
+    sleep 0.5 # the four are in the device (the old path: its four workers are)
+    "$BENCH" -k "$sock" -l "$label" -c 1 -n 1 -w 0 --tsv "$DEV" >"$WORK/live-$label.tsv" 2>&1 &
+    lp=$!
+    sleep "$(awk -v t0="$t0" -v now="$(date +%s%N)" 'BEGIN { s = 3 - (now - t0) / 1e9;
+        print s > 0 ? s : 0 }')"
+    kill -CONT "$RUNNER"
+    wait "$lp" "$hp"
+    local live stalled
+    live=$(awk -F'\t' 'NR == 2 { print $13 }' "$WORK/live-$label.tsv")
+    stalled=$(awk -F'\t' 'NR == 2 { print $9 "\t" $13 }' "$WORK/hung-$label.tsv")
+    [ -n "$live" ] && [ -n "$stalled" ] || {
+        log "hung-device run ($label) gave no rows: $(cat "$WORK/live-$label.tsv" "$WORK/hung-$label.tsv")"
+        return 0
+    }
+    [ -s "$OUT/vm-hung.tsv" ] ||
+        printf 'label\tdevice_s\tstalled\tstalled_min_us\tstalled_max_us\tunrelated_us\n' >"$OUT/vm-hung.tsv"
+    printf '%s\t3\t4\t%s\t%s\n' "$label" "$stalled" "$live" >>"$OUT/vm-hung.tsv"
+    log "hung device ($label): 4 stalled took $stalled us (min, max), unrelated READ KEYS $live us"
+}
+# (not make_lun: a LUN that cannot be made skips this part, not the rest)
+if ! command -v tcmu-runner >/dev/null; then
+    log "tcmu-runner is not installed: no hung-device runs"
+elif ! HUNG=$(LUN_NAME=bench_hung LUN_PGR_PASSTHROUGH=1 "$LAB/lun.sh" tcmu 1 2>"$WORK/hung-lun.err"); then
+    log "no tcmu LUN: no hung-device runs: $(cat "$WORK/hung-lun.err")"
+else
+    HUNG=$(head -1 <<<"$HUNG")
+    RUNNER=$(pgrep -x tcmu-runner | head -1)
+    log "hung-device LUN $HUNG, tcmu-runner pid ${RUNNER:-none}"
+    if [ -n "$RUNNER" ]; then
+        hung_device prhelper "$PRH_SOCK"
+        [ -n "$OLD" ] && hung_device prhelper-old "$OLD_SOCK"
+        hung_device qemu-pr-helper "$QPH_SOCK"
+    else
+        log "tcmu-runner is not running: no hung-device runs"
+    fi
+fi
 
 # memory per connected client, each helper started fresh (bench/mem.sh):
 # idle clients, then one READ KEYS from each, all at once

@@ -18,6 +18,7 @@
 
 #include "prh_test_util.h"
 #include "prhelper/log.h"
+#include "prhelper/metrics.h"
 #include "prhelper/server.h"
 #include "prhelper/transport.h"
 
@@ -176,6 +177,7 @@ static int listen_unix(const char *path)
 
 static unsigned fx_frame_timeout_ms; /* 0 in setup(); tests of the timeout set it */
 static unsigned fx_workers, fx_workers_max, fx_idle_ms; /* 4, 0, 0 in setup() */
+static struct prh_metrics *fx_metrics;                 /* NULL in setup() */
 
 static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_clients)
 {
@@ -201,6 +203,7 @@ static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_cl
         .signal_fd = -1,
         .drain_timeout_ms = 2000,
         .frame_timeout_ms = fx_frame_timeout_ms,
+        .metrics = fx_metrics,
     };
     assert_true(cfg.listen_fd >= 0);
     f->srv = prh_server_new(&cfg);
@@ -236,6 +239,7 @@ static int setup(void **state)
     fx_workers = 4;
     fx_workers_max = 0;
     fx_idle_ms = 0;
+    fx_metrics = NULL;
     atomic_store(&gate_nexus_made, 0);
     atomic_store(&gate_nexus_freed, 0);
     prh_log_set_verbosity(0);
@@ -935,6 +939,79 @@ static void test_server_worker_limit_counted_and_requests_wait(void **state)
     close(b);
 }
 
+/* The value of one sample ("name value" line) of a metrics exposition; -1 if absent. */
+static long metric_sample(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, name, n) == 0 && l[n] == ' ')
+            return strtol(l + n + 1, NULL, 10);
+    return -1;
+}
+
+/* Stall MAX + 1 device calls (every thread the pool may have), then let them go. */
+static void stall_every_thread_once(struct fx *f)
+{
+    static struct prh_reply r;
+    int stalled[3];
+    gate_set(false);
+    for (int i = 0; i < 3; i++)
+        stalled[i] = stalled_client(f);
+    assert_true(gate_wait_blocked(3));
+    gate_set(true);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
+        close(stalled[i]);
+    }
+}
+
+/* Reaching MAX twice: one log line ever, and every time counted in
+ * prhelper_worker_limit_reached_total (prhelper(8), --workers). */
+static void test_server_worker_limit_logged_once_counted_every_time(void **state)
+{
+    struct fx *f = *state;
+    char path[] = "/tmp/prh-server-log-XXXXXX";
+    int logfd = mkstemp(path);
+    assert_true(logfd >= 0);
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(logfd, 2);
+    prh_log_set_verbosity(1);
+    fx_metrics = prh_metrics_new("gate");
+    fx_workers = 1;
+    fx_workers_max = 2;
+    fx_start(f, &gate_transport, 0);
+    stall_every_thread_once(f);
+    stall_every_thread_once(f);
+    struct prh_server_stats st = stats(f);
+    fx_stop(f);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    prh_log_set_verbosity(0);
+
+    static char log[16384];
+    ssize_t got = pread(logfd, log, sizeof(log) - 1, 0);
+    close(logfd);
+    unlink(path);
+    assert_true(got >= 0);
+    log[got] = '\0';
+    int lines = 0;
+    for (const char *p = log; (p = strstr(p, "worker threads are inside device calls")); p++)
+        lines++;
+    assert_int_equal(lines, 1);
+    assert_non_null(strstr(log, "prhelper_worker_limit_reached_total"));
+
+    assert_true(st.thread_limit_hits >= 2); /* once per stall round at least */
+    char *text = prh_metrics_render(fx_metrics, NULL);
+    assert_non_null(text);
+    assert_int_equal(metric_sample(text, "prhelper_worker_limit_reached_total"),
+                     (long)st.thread_limit_hits);
+    free(text);
+    prh_metrics_free(fx_metrics);
+    fx_metrics = NULL;
+}
+
 /* One connection's requests are answered in the order sent, whichever
  * thread takes each: REGISTER AND IGNORE k, READ KEYS shows k, ... */
 static void test_server_one_connections_requests_stay_in_order(void **state)
@@ -1193,6 +1270,7 @@ int main(void)
         T(test_server_64_stalled_clients_do_not_delay_another_lun),
         T(test_server_pool_grows_under_stalls_and_shrinks_when_idle),
         T(test_server_worker_limit_counted_and_requests_wait),
+        T(test_server_worker_limit_logged_once_counted_every_time),
         T(test_server_one_connections_requests_stay_in_order),
         T(test_server_disconnect_during_request_cleaned_up_once),
         T(test_server_emfile_on_accept_does_not_spin),
