@@ -100,44 +100,54 @@ static void fill_peer(struct prh_peer *p, int sock)
     }
 }
 
-bool prh_peer_facts_current(int pidfd, int sock)
+/* The peer's pidfd (SO_PEERPIDFD), or -1: kernels before 6.5 (ENOPROTOOPT),
+ * a peer gone already (ESRCH), tests acting as an old kernel. */
+static int peer_pidfd(const struct prh_request_ctx *x, const struct prh_peer *peer, int sock)
 {
-    struct pollfd p = { .fd = pidfd >= 0 ? pidfd : sock,
-                        .events = pidfd >= 0 ? POLLIN : POLLRDHUP };
+    int pidfd = -1;
+    socklen_t len = sizeof(pidfd);
 
-    if (poll(&p, 1, 0) < 0)
-        return false;
-    if (pidfd >= 0)
-        return !(p.revents & (POLLIN | POLLHUP | POLLERR)); /* readable: exited */
-    return !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+    if (x->no_peer_pidfd || !peer->has_cred ||
+        getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+        return -1;
+    return pidfd;
 }
 
-/* The peer's /proc facts, or NULL (out of memory).  A pidfd taken before
- * the reads pins the process: if it exited meanwhile, its PID may name
- * another process now, and the facts are dropped (credentials stay). */
-static struct prh_audit_client *peer_facts(struct prh_request_ctx *x, const struct prh_peer *peer,
-                                           int sock)
+/* One pidfd pins the peer for every reader of its /proc entries while
+ * the connection is set up (prh_peer_current()). */
+static void pin_peer(const struct prh_request_ctx *x, struct prh_peer *peer, int sock)
+{
+    peer->pidfd = peer_pidfd(x, peer, sock);
+    peer->has_pidfd = peer->pidfd >= 0;
+    peer->sock = sock;
+    peer->has_sock = true;
+}
+
+static void unpin_peer(struct prh_peer *peer)
+{
+    if (peer->has_pidfd)
+        close(peer->pidfd);
+    peer->has_pidfd = peer->has_sock = false;
+    peer->pidfd = peer->sock = -1;
+}
+
+/* The peer's /proc facts, or NULL (out of memory).  If the peer's process
+ * exited meanwhile, its PID may name another process now, and the facts
+ * are dropped (credentials stay). */
+static struct prh_audit_client *peer_facts(struct prh_request_ctx *x, const struct prh_peer *peer)
 {
     struct prh_audit_client *ac = malloc(sizeof(*ac));
-    int pidfd = -1;
 
     if (!ac)
         return NULL;
-    if (!x->no_peer_pidfd && peer->has_cred) {
-        socklen_t len = sizeof(pidfd);
-        if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
-            pidfd = -1; /* ENOPROTOOPT before 6.5; ESRCH: gone already */
-    }
     prh_audit_client_fill(ac, peer, x->proc_root);
-    if ((ac->exe[0] || ac->guest[0]) && !prh_peer_facts_current(pidfd, sock)) {
+    if ((ac->exe[0] || ac->guest[0]) && !prh_peer_current(peer)) {
         prh_log(2, "client %llu: pid %ld left while it was looked up: its /proc facts are "
                    "not recorded",
                 (unsigned long long)peer->serial, (long)peer->pid);
         ac->exe[0] = '\0';
         ac->guest[0] = '\0';
     }
-    if (pidfd >= 0)
-        close(pidfd);
     return ac;
 }
 
@@ -148,10 +158,12 @@ int prh_conn_setup(struct prh_request_ctx *x, struct prh_conn *conn, int sock,
 
     fill_peer(&conn->peer, sock);
     busy(t, true);
-    if (x->audit && !(conn->audit_client = peer_facts(x, &conn->peer, sock)))
+    pin_peer(x, &conn->peer, sock);
+    if (x->audit && !(conn->audit_client = peer_facts(x, &conn->peer)))
         r = -ENOMEM;
     if (r == 0 && !(conn->nexus = x->transport->nexus_new(x->transport_state, &conn->peer)))
         r = -ENOMEM;
+    unpin_peer(&conn->peer);
     busy(t, false);
     return r;
 }
@@ -227,7 +239,9 @@ void prh_conn_refused(struct prh_request_ctx *x, struct prh_conn *conn, int sock
     if (!x->audit)
         return;
     busy(t, true);
-    conn->audit_client = peer_facts(x, &conn->peer, sock);
+    pin_peer(x, &conn->peer, sock);
+    conn->audit_client = peer_facts(x, &conn->peer);
+    unpin_peer(&conn->peer);
     struct prh_audit_record rec = {
         .event = PRH_AUDIT_EV_CLIENT_DENIED,
         .transport = x->transport->name,

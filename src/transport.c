@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -188,4 +189,24 @@ out:
     if (info && res.kind == PRH_RESULT_DISCONNECT)
         info->disconnect = true;
     prh_result_to_reply(&res, req, reply);
+}
+
+bool prh_peer_facts_current(int pidfd, int sock)
+{
+    struct pollfd p = { .fd = pidfd >= 0 ? pidfd : sock,
+                        .events = pidfd >= 0 ? POLLIN : POLLRDHUP };
+
+    if (p.fd < 0)
+        return true; /* nothing to check with */
+    if (poll(&p, 1, 0) < 0)
+        return false;
+    if (pidfd >= 0)
+        return !(p.revents & (POLLIN | POLLHUP | POLLERR)); /* readable: exited */
+    return !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+bool prh_peer_current(const struct prh_peer *peer)
+{
+    return prh_peer_facts_current(peer->has_pidfd ? peer->pidfd : -1,
+                                  peer->has_sock ? peer->sock : -1);
 }

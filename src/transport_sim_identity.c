@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 
 #include "prhelper/device.h"
+#include "prhelper/log.h"
 #include "prhelper/qemu_peer.h"
 #include "prhelper/scsi.h"
 #include "prhelper/transport_sim.h"
@@ -178,6 +179,18 @@ void prh_sim_peer_identity(enum prh_sim_identity mode, const struct prh_peer *pe
         return;
     }
     prh_qemu_peer_read(proc_root, peer->pid, q);
+    if (!prh_peer_current(peer)) {
+        /* The peer exited while /proc was read: its pid may name another
+         * process now, whose name would be taken for the peer's. */
+        free(q);
+        connection_identity(peer, out);
+        prh_log(2, "client %llu: pid %ld left while it was looked up: not named after its "
+                   "/proc entries",
+                (unsigned long long)peer->serial, (long)peer->pid);
+        snprintf(out->detail, sizeof(out->detail), "pid %ld left while it was looked up, "
+                 "connection %llu", (long)peer->pid, (unsigned long long)peer->serial);
+        return;
+    }
     if (mode == PRH_SIM_IDENTITY_GUEST && q->has_guest) {
         guest_initiator_name(q, name, sizeof(name));
         out->source = PRH_SIM_SOURCE_GUEST_NAME;

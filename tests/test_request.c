@@ -34,11 +34,20 @@ int __wrap_fstat(int fd, struct stat *st)
 
 static int made, freed;
 
+/* What nexus_new saw of the peer: can it check that pid is still the peer? */
+static struct {
+    bool has_pidfd, has_sock, current;
+    int sock;
+} seen;
+
 static void *nx_new(void *state, const struct prh_peer *peer)
 {
     (void)state;
-    (void)peer;
     made++;
+    seen.has_pidfd = peer->has_pidfd;
+    seen.has_sock = peer->has_sock;
+    seen.sock = peer->sock;
+    seen.current = prh_peer_current(peer);
     return malloc(1);
 }
 
@@ -218,6 +227,44 @@ static void test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd(void **stat
     }
 }
 
+/* nexus_new gets what tells whether the peer's pid is still the peer (the
+ * sim transport reads its /proc entries): the connection, and its pidfd
+ * where the kernel has SO_PEERPIDFD; they are cleared once it returns. */
+static void test_conn_setup_lets_nexus_new_check_the_peer(void **state)
+{
+    struct prh_request_ctx x;
+    struct prh_audit *a;
+    int sv[2];
+    (void)state;
+    prh_log_set_verbosity(0);
+    for (int hung_up = 0; hung_up < 2; hung_up++) {
+        for (int no_pidfd = 0; no_pidfd < 2; no_pidfd++) {
+            struct prh_conn conn = { .peer.serial = 1 };
+            setup_ctx(&x, &a, no_pidfd);
+            assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+            if (hung_up)
+                close(sv[1]);
+            memset(&seen, 0, sizeof(seen));
+            assert_int_equal(prh_conn_setup(&x, &conn, sv[0], NULL), 0);
+            assert_true(seen.has_sock);
+            assert_int_equal(seen.sock, sv[0]);
+            bool pidfd = !no_pidfd && have_so_peerpidfd();
+            assert_int_equal(seen.has_pidfd, pidfd);
+            /* With a pidfd this live process is current, hung up or not. */
+            assert_int_equal(seen.current, pidfd || !hung_up);
+            assert_false(conn.peer.has_pidfd);
+            assert_false(conn.peer.has_sock);
+            assert_true(prh_peer_current(&conn.peer)); /* nothing to check with */
+            prh_conn_teardown(&x, &conn, NULL);
+            close(sv[0]);
+            if (!hung_up)
+                close(sv[1]);
+            prh_audit_close(a);
+            prh_request_ctx_fini(&x);
+        }
+    }
+}
+
 /* ---- one request ---------------------------------------------------------- */
 
 static struct {
@@ -350,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_peer_facts_current_without_pidfd_follows_the_connection),
         cmocka_unit_test(test_conn_setup_reads_facts_and_makes_the_nexus),
         cmocka_unit_test(test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd),
+        cmocka_unit_test(test_conn_setup_lets_nexus_new_check_the_peer),
         cmocka_unit_test(test_request_stats_its_fd_once_for_policy_audit_and_transport),
         cmocka_unit_test(test_request_refused_by_device_policy_stats_once_and_never_opens),
     };

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sys/syscall.h>
 
 #include "fake_qemu.h"
 #include "prh_test_util.h"
@@ -306,6 +307,81 @@ static void test_identity_function_reports_source_and_stability(void **state)
     assert_int_equal(m, PRH_SIM_IDENTITY_PROCESS);
     assert_false(prh_sim_identity_parse("guests", &m));
     assert_string_equal(prh_sim_identity_name(PRH_SIM_IDENTITY_CONNECTION), "connection");
+}
+
+/* A process that exits at once, and a pidfd of it (or -1: no pidfd_open). */
+static int exited_child_pidfd(void)
+{
+#ifdef SYS_pidfd_open
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char c;
+        close(p[1]);
+        _exit(read(p[0], &c, 1) < 0);
+    }
+    close(p[0]);
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    close(p[1]);
+    assert_int_equal(tu_wait_exit(pid, 5000), 0);
+    return pidfd;
+#else
+    return -1;
+#endif
+}
+
+/* The peer exited while its /proc entries were read: the pid may be another
+ * process's now (here: guest vm1's), so the connection is named after
+ * nothing it could not have: a per-connection nexus, and the log says why. */
+static void test_identity_of_a_peer_gone_while_looked_up_is_per_connection(void **state)
+{
+    struct fx *f = *state;
+    struct prh_sim_peer_identity id;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    struct prh_peer peer = { .serial = 4, .has_cred = true, .pid = 100, .has_sock = true,
+                             .sock = sv[0], .pidfd = -1 };
+    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
+    assert_int_equal(id.source, PRH_SIM_SOURCE_GUEST_NAME); /* connected: its own name */
+    close(sv[1]); /* hung up: without a pidfd, gone */
+    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
+    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    assert_false(id.stable);
+    assert_non_null(strstr(id.detail, "pid 100 left while it was looked up"));
+    prh_sim_peer_identity(PRH_SIM_IDENTITY_PROCESS, &peer, f->proc, &id);
+    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    void *n = T->nexus_new(f->st, &peer);
+    assert_non_null(n);
+    assert_string_equal(who(f, n), PRH_SIM_NAME_PREFIX "pid.100,i,0x800000000004@1");
+    T->nexus_free(f->st, n);
+
+    /* A pidfd decides where there is one: the process lives, hang-up or not. */
+    int self = -1;
+#ifdef SYS_pidfd_open
+    self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+#endif
+    int dead = exited_child_pidfd();
+    if (self < 0 || dead < 0) {
+        close(sv[0]);
+        skip(); /* no pidfd_open (kernel before 5.3, or a filter) */
+    }
+    peer.has_pidfd = true;
+    peer.pidfd = self;
+    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
+    assert_int_equal(id.source, PRH_SIM_SOURCE_GUEST_NAME);
+    peer.pidfd = dead;
+    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
+    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    /* An abstract address names the client whatever its process does. */
+    snprintf(peer.addr, sizeof(peer.addr), "@prhelper-nexus:host-a");
+    peer.addr_len = strlen(peer.addr);
+    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
+    assert_int_equal(id.source, PRH_SIM_SOURCE_ADDRESS);
+    close(self);
+    close(dead);
+    close(sv[0]);
 }
 
 static void test_identity_init_rejects_unknown_mode_and_limits(void **state)
@@ -694,6 +770,7 @@ int main(void)
         TT(test_identity_very_long_guest_name_fits_an_iscsi_name),
         TT(test_identity_modes_process_and_connection),
         TT(test_identity_function_reports_source_and_stability),
+        TT(test_identity_of_a_peer_gone_while_looked_up_is_per_connection),
         TT(test_identity_init_rejects_unknown_mode_and_limits),
         TT(test_guest_reconnect_keeps_its_registration_and_may_change_its_key),
         TT(test_guest_restarted_qemu_finds_its_registration),

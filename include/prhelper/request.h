@@ -65,7 +65,9 @@ void prh_request_ctx_fini(struct prh_request_ctx *x);
 /*
  * The first time a pool thread handles a connection: its credentials and
  * address, the /proc facts of the peer for the audit trail (checked
- * against PID reuse, see prh_peer_facts_current()), the transport's nexus.
+ * against PID reuse, see prh_peer_current()), the transport's nexus, which
+ * may check its own reads of /proc the same way (conn->peer carries the
+ * peer's pidfd and socket during nexus_new only).
  * 0, or -ENOMEM (close the connection).
  */
 int prh_conn_setup(struct prh_request_ctx *x, struct prh_conn *conn, int sock,
@@ -83,14 +85,6 @@ void prh_conn_teardown(struct prh_request_ctx *x, struct prh_conn *conn,
  */
 void prh_conn_refused(struct prh_request_ctx *x, struct prh_conn *conn, int sock,
                       struct prh_pool_thread *t);
-
-/*
- * Are /proc facts read just now about the peer of sock?  With a pidfd of
- * the peer (SO_PEERPIDFD, Linux 6.5+): its process has not exited, so its
- * PID has not been reused.  Without one (older kernels): the peer has not
- * hung up, so the process (or one it handed the socket to) is still there.
- */
-bool prh_peer_facts_current(int pidfd, int sock);
 
 /*
  * Run one request: --allow-device, the transport (or, for a request whose

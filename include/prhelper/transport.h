@@ -48,7 +48,24 @@ struct prh_peer {
     gid_t gid;
     char addr[108];        /* peer's bound address, '@' for abstract */
     size_t addr_len;       /* 0: unbound (QEMU) */
+    /* How prh_peer_current() tells that pid still names the process that
+     * connected; set by the daemon during nexus_new only.  Neither set:
+     * nothing to check with (taken as current). */
+    bool has_pidfd;        /* pidfd: SO_PEERPIDFD (Linux 6.5+) */
+    bool has_sock;         /* sock: the connection, for a hang-up */
+    int pidfd;
+    int sock;
 };
+
+/*
+ * Are /proc facts just read about peer->pid still about the peer?  With
+ * a pidfd: its process has not exited, so its PID has not been reused.
+ * Without one (kernels before 6.5): the peer has not hung up, so the
+ * process (or one it handed the socket to) is still there.
+ */
+bool prh_peer_current(const struct prh_peer *peer);
+/* The same from a pidfd (or -1) and the connection (or -1). */
+bool prh_peer_facts_current(int pidfd, int sock);
 
 /* Options given to transports (unused ones are ignored). */
 struct prh_transport_options {
