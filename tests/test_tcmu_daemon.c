@@ -15,6 +15,7 @@
 #include "tcmu_fake_sys.h"
 
 #include "prhelper/tcmu_daemon.h"
+#include "prhelper/transport_sim.h"
 
 #define CFG_A "prsim/lun0/naa.50014050000000a0@1"
 #define CFG_B "prsim/lun0/naa.50014050000000a1@2"
@@ -287,6 +288,34 @@ static void test_lun_reset_tmr_gives_the_other_nexuses_a_reset_unit_attention(vo
     assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0);
     /* The nexus the reset came through gets LIO's own unit attention. */
     assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
+}
+
+/* The same bound as prhelper --transport=sim (transport_sim.h): a LUN
+ * holds PRH_SIM_DEFAULT_MAX_REGISTRATIONS registrations unless told
+ * otherwise, and the next gets INSUFFICIENT REGISTRATION RESOURCES. */
+static void test_a_lun_holds_the_sim_default_number_of_registrations(void **state)
+{
+    struct fixture *f = *state;
+    enum { OTHERS = PRH_SIM_DEFAULT_MAX_REGISTRATIONS - 1 };
+    static uint8_t p[28 + OTHERS * 24];
+    uint8_t cdb[10] = { 0x5f, 0 };
+    tcmu_daemon_scan(f->d);
+    /* Nexus A registers itself and, with SPEC_I_PT, OTHERS SAS ports. */
+    memset(p, 0, sizeof(p));
+    scsi_put_be64(p + 8, 0xa);
+    p[20] = PR_OUT_FLAG_SPEC_I_PT;
+    scsi_put_be32(p + 24, OTHERS * 24);
+    for (unsigned i = 0; i < OTHERS; i++) {
+        p[28 + i * 24] = 0x06; /* SAS */
+        scsi_put_be64(p + 28 + i * 24 + 4, 0x5001405099000000ull + i);
+    }
+    scsi_put_be32(cdb + 5, sizeof(p));
+    assert_int_equal(cmd(f, 0, cdb, 10, p, sizeof(p)).status, 0);
+    struct fake_answer a = prout(f, 1, 0, 0, 0, 0xb, 0);
+    assert_int_equal(a.status, 0x02);
+    assert_int_equal(a.sense[2] & 0x0f, 5);
+    assert_int_equal(a.sense[12], 0x55);
+    assert_int_equal(a.sense[13], 0x04);
 }
 
 /* ---- refused configurations ------------------------------------------------------------ */
@@ -646,6 +675,7 @@ int main(void)
         T(test_broken_ring_stops_that_device_only),
         T(test_lun_reset_tmr_ends_an_spc2_reservation),
         T(test_lun_reset_tmr_gives_the_other_nexuses_a_reset_unit_attention),
+        T(test_a_lun_holds_the_sim_default_number_of_registrations),
         T(test_backstore_with_another_size_than_its_lun_is_refused),
         T(test_backstore_without_dev_size_is_refused),
         T(test_backstore_whose_device_is_missing_is_refused),
