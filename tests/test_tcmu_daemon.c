@@ -461,6 +461,30 @@ static char *ctl(struct prh_control *c, const char *line, int want)
     return buf;
 }
 
+/* One line per backstore in UIO minor order (the order they were created),
+ * whatever order the scan found them in: the tutorial shows this output. */
+static void test_control_lists_backstores_in_uio_order(void **state)
+{
+    struct fixture *f = *state;
+    struct prh_control *c = prh_control_new();
+    assert_int_equal(tcmu_daemon_control_register(f->d, c), 0);
+    tcmu_daemon_scan(f->d);
+    char *o = ctl(c, "devices", 0);
+    char *b0 = strstr(o, "user_0/b0"), *b1 = strstr(o, "user_0/b1");
+    assert_non_null(b0);
+    assert_non_null(b1);
+    assert_true(b0 < b1);
+    free(o);
+    o = ctl(c, "access lun0", 0);
+    b0 = strstr(o, "user_0/b0");
+    b1 = strstr(o, "user_0/b1");
+    assert_non_null(b0);
+    assert_non_null(b1);
+    assert_true(b0 < b1);
+    free(o);
+    prh_control_free(c);
+}
+
 static void test_control_commands_show_devices_state_and_access(void **state)
 {
     struct fixture *f = *state;
@@ -684,6 +708,7 @@ int main(void)
         T(test_removed_backstore_is_released_and_its_lun_closed_with_the_last),
         T(test_added_and_removed_events_serve_and_release),
         T(test_reconfig_to_another_lun_or_size_is_refused_and_changes_nothing),
+        T(test_control_lists_backstores_in_uio_order),
         T(test_control_commands_show_devices_state_and_access),
         T(test_power_cycle_loses_non_aptpl_state_and_reports_power_on),
         T(test_faults_answer_instead_of_executing_for_matching_commands),

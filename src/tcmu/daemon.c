@@ -402,8 +402,13 @@ static int add_locked(struct tcmu_daemon *d, unsigned minor, const char *uio_nam
         return -EINVAL;
     }
     v->lun->users++;
-    v->next = d->devs;
-    d->devs = v;
+    /* Kept in UIO minor order, so 'ctl devices' and 'ctl access' list the
+     * backstores in the order they were created, however they were found. */
+    struct tcmu_dev **pp = &d->devs;
+    while (*pp && (*pp)->minor < minor)
+        pp = &(*pp)->next;
+    v->next = *pp;
+    *pp = v;
     forget_failure(d, minor);
     prh_log(1, "serving %s (uio%u) as nexus %s of LUN %s", v->path, minor, nx, bs.lun);
     uint32_t queued = tcmu_ring_pending_bytes(&v->ring);
