@@ -171,6 +171,51 @@ static void test_unit_attention_goes_to_the_preempted_backstore_only(void **stat
     assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
 }
 
+static char *ctl(struct prh_control *c, const char *line, int want);
+
+static void assert_ua(struct fake_answer a, uint8_t asc, uint8_t ascq)
+{
+    assert_int_equal(a.status, 0x02);
+    assert_int_equal(a.sense[2] & 0x0f, 6);
+    assert_int_equal(a.sense[12], asc);
+    assert_int_equal(a.sense[13], ascq);
+}
+
+/* SPC-4 5.13.11.2: releasing a registrants-only reservation tells the
+ * other registrants (RESERVATIONS RELEASED, 2Ah/04h) -- on B's backstore,
+ * once, and never on the releaser's. */
+static void test_released_unit_attention_goes_to_the_other_registrant_only(void **state)
+{
+    struct fixture *f = *state;
+    tcmu_daemon_scan(f->d);
+    prout(f, 0, 0, 0, 0, 0xa, 0);
+    prout(f, 1, 0, 0, 0, 0xb, 0);
+    assert_int_equal(prout(f, 0, 1, 0x05, 0xa, 0, 0).status, 0);
+    assert_int_equal(prout(f, 0, 2, 0x05, 0xa, 0, 0).status, 0); /* A releases */
+    assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
+    assert_ua(cmd(f, 1, tur, 6, NULL, 0), 0x2a, 0x04);
+    assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0);
+}
+
+/* After a power cycle every backstore of the LUN reports POWER ON, RESET
+ * (29h/00h) once, each on its own next command. */
+static void test_power_on_unit_attention_goes_to_every_backstore_once(void **state)
+{
+    struct fixture *f = *state;
+    struct prh_control *c = prh_control_new();
+    tcmu_daemon_control_register(f->d, c);
+    tcmu_daemon_scan(f->d);
+    cmd(f, 0, tur, 6, NULL, 0);
+    cmd(f, 1, tur, 6, NULL, 0);
+    free(ctl(c, "power-cycle lun0", 0));
+    assert_ua(cmd(f, 0, tur, 6, NULL, 0), 0x29, 0x00);
+    assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
+    /* A's command did not take B's: B still has its own. */
+    assert_ua(cmd(f, 1, tur, 6, NULL, 0), 0x29, 0x00);
+    assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0);
+    prh_control_free(c);
+}
+
 static void test_read_full_status_reports_each_backstore_as_its_nexus(void **state)
 {
     struct fixture *f = *state;
@@ -691,6 +736,8 @@ int main(void)
         T(test_data_written_through_one_backstore_is_read_through_the_other),
         T(test_fenced_backstore_write_gets_reservation_conflict),
         T(test_unit_attention_goes_to_the_preempted_backstore_only),
+        T(test_released_unit_attention_goes_to_the_other_registrant_only),
+        T(test_power_on_unit_attention_goes_to_every_backstore_once),
         T(test_read_full_status_reports_each_backstore_as_its_nexus),
         T(test_inquiry_reports_its_length_and_the_same_serial_on_both),
         T(test_unknown_opcode_is_answered_invalid_operation_code),
