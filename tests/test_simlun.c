@@ -240,6 +240,100 @@ static void test_registrants_only_lets_registered_writers_through(void **state)
     assert_int_equal(rw(f, &f->b, 0x2a, 1, 0x22).status, SCSI_STATUS_GOOD);
 }
 
+/* Every command the TCMU disk implements, with the access class SPC-4
+ * 5.14.3 (table 63) and SBC-3 4.18.2 (table 13) give it. */
+enum acc { ALWAYS, READS, WRITES };
+static const struct disk_command {
+    const char *name;
+    uint8_t cdb[16];
+    uint8_t cdb_len;
+    uint16_t len; /* data bytes: written for WRITES, room for the rest */
+    enum acc acc;
+} disk_commands[] = {
+    { "TEST UNIT READY", { 0x00 }, 6, 0, ALWAYS },
+    { "INQUIRY", { 0x12, 0, 0, 0, 36 }, 6, 36, ALWAYS },
+    { "READ CAPACITY(10)", { 0x25 }, 10, 8, ALWAYS },
+    { "READ CAPACITY(16)", { 0x9e, 0x10, [13] = 32 }, 16, 32, ALWAYS },
+    { "REPORT LUNS", { 0xa0, [9] = 16 }, 12, 16, ALWAYS },
+    { "MODE SENSE(6)", { 0x1a, 0, 0x3f, 0, 255 }, 6, 255, READS },
+    { "MODE SENSE(10)", { 0x5a, 0, 0x3f, [8] = 255 }, 10, 255, READS },
+    { "READ(6)", { 0x08, 0, 0, 9, 1 }, 6, 512, READS },
+    { "READ(10)", { 0x28, [5] = 9, [8] = 1 }, 10, 512, READS },
+    { "READ(12)", { 0xa8, [5] = 9, [9] = 1 }, 12, 512, READS },
+    { "READ(16)", { 0x88, [9] = 9, [13] = 1 }, 16, 512, READS },
+    { "VERIFY(10)", { 0x2f, [5] = 9, [8] = 1 }, 10, 0, READS },
+    { "VERIFY(16)", { 0x8f, [9] = 9, [13] = 1 }, 16, 0, READS },
+    { "WRITE(6)", { 0x0a, 0, 0, 9, 1 }, 6, 512, WRITES },
+    { "WRITE(10)", { 0x2a, [5] = 9, [8] = 1 }, 10, 512, WRITES },
+    { "WRITE(12)", { 0xaa, [5] = 9, [9] = 1 }, 12, 512, WRITES },
+    { "WRITE(16)", { 0x8a, [9] = 9, [13] = 1 }, 16, 512, WRITES },
+    { "SYNCHRONIZE CACHE(10)", { 0x35 }, 10, 0, WRITES },
+    { "SYNCHRONIZE CACHE(16)", { 0x91 }, 16, 0, WRITES },
+};
+
+/* SPC-4 5.14.3: under type (1 WE, 3 EA, 5 WE_RO, 6 EA_RO, 7 WE_AR, 8 EA_AR)
+ * may a nexus that holds it, one that is only registered, or one that is
+ * not registered at all run a command of class acc? */
+static bool acc_allowed(enum acc acc, uint8_t type, int who /* 0 holder, 1 registered, 2 none */)
+{
+    bool registrants = type >= 5;
+    bool write_excl = type == 1 || type == 5 || type == 7;
+    if (acc == ALWAYS || who == 0 || (who == 1 && registrants))
+        return true;
+    return acc == READS && write_excl;
+}
+
+/* Every command prhelper-tcmu serves meets the reservation first, under
+ * every reservation type, from the holder, a registrant and a stranger; a
+ * refused WRITE leaves the medium as it was. */
+static void check_access_matrix(struct fixture *f, bool data_commands_only)
+{
+    static const uint8_t types[] = { 1, 3, 5, 6, 7, 8 };
+    struct pr_sim_nexus c = { .initiator = pr_tid_sas(0x50014050000000a2ull), .rtpi = 1 };
+    const struct pr_sim_nexus *who[3] = { &f->a, &f->b, &c };
+    const uint8_t rd10[10] = { 0x28, [5] = 9, [8] = 1 };
+
+    for (size_t t = 0; t < sizeof(types); t++) {
+        assert_int_equal(prout(f, &f->a, 0, 0, 0, 0xa, 0).status, SCSI_STATUS_GOOD);
+        assert_int_equal(prout(f, &f->b, 0, 0, 0, 0xb, 0).status, SCSI_STATUS_GOOD);
+        assert_int_equal(prout(f, &f->a, 1, types[t], 0xa, 0, 0).status, SCSI_STATUS_GOOD);
+        for (size_t i = 0; i < sizeof(disk_commands) / sizeof(disk_commands[0]); i++) {
+            const struct disk_command *dc = &disk_commands[i];
+            if (data_commands_only && dc->len != 512)
+                continue;
+            for (int w = 0; w < 3; w++) {
+                bool allowed = acc_allowed(dc->acc, types[t], w);
+                memset(f->buf, allowed ? 0x11 * (w + 1) : 0xee, sizeof(f->buf));
+                struct prh_simlun_result r = run(f, who[w], dc->cdb, dc->cdb_len, dc->len);
+                if (r.status != (allowed ? SCSI_STATUS_GOOD : SCSI_STATUS_RESERVATION_CONFLICT))
+                    fail_msg("%s from nexus %d under type %u: status %#x, want %s", dc->name, w,
+                             types[t], r.status, allowed ? "GOOD" : "RESERVATION CONFLICT");
+                if (dc->acc != WRITES || allowed || dc->len == 0)
+                    continue;
+                memset(f->buf, 0, 512);
+                assert_int_equal(run(f, &f->a, rd10, 10, 512).status, SCSI_STATUS_GOOD);
+                if (f->buf[0] == 0xee)
+                    fail_msg("refused %s from nexus %d reached the medium", dc->name, w);
+            }
+        }
+        /* CLEAR: no reservation, no registration; B hears of it. */
+        assert_int_equal(prout(f, &f->a, 3, 0, 0xa, 0, 0).status, SCSI_STATUS_GOOD);
+        clear_ua(f, &f->b);
+    }
+}
+
+static void test_every_disk_command_meets_every_reservation_type_as_spc4_says(void **state)
+{
+    check_access_matrix(*state, false);
+}
+
+/* The lio profile (LIO's own table, D17) refuses and allows READs and
+ * WRITEs as SPC-4 does: libiscsi's ProutReserve.Access* expect that. */
+static void test_lio_profile_reads_and_writes_meet_every_reservation_type_as_spc4_says(void **state)
+{
+    check_access_matrix(*state, true);
+}
+
 static void test_data_written_through_one_nexus_is_read_through_the_other(void **state)
 {
     struct fixture *f = *state;
@@ -522,6 +616,10 @@ int main(void)
         T(test_fenced_nexus_write_gets_reservation_conflict_and_changes_nothing),
         T(test_exclusive_access_fences_reads_too),
         T(test_registrants_only_lets_registered_writers_through),
+        T(test_every_disk_command_meets_every_reservation_type_as_spc4_says),
+        cmocka_unit_test_setup_teardown(
+            test_lio_profile_reads_and_writes_meet_every_reservation_type_as_spc4_says, setup_lio,
+            teardown),
         T(test_data_written_through_one_nexus_is_read_through_the_other),
         T(test_preempted_nexus_gets_the_unit_attention_on_its_next_command),
         T(test_request_sense_returns_the_pending_unit_attention_as_data),

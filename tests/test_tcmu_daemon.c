@@ -15,6 +15,7 @@
 #include "tcmu_fake_sys.h"
 
 #include "prhelper/tcmu_daemon.h"
+#include "prhelper/transport_sim.h"
 
 #define CFG_A "prsim/lun0/naa.50014050000000a0@1"
 #define CFG_B "prsim/lun0/naa.50014050000000a1@2"
@@ -170,6 +171,51 @@ static void test_unit_attention_goes_to_the_preempted_backstore_only(void **stat
     assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
 }
 
+static char *ctl(struct prh_control *c, const char *line, int want);
+
+static void assert_ua(struct fake_answer a, uint8_t asc, uint8_t ascq)
+{
+    assert_int_equal(a.status, 0x02);
+    assert_int_equal(a.sense[2] & 0x0f, 6);
+    assert_int_equal(a.sense[12], asc);
+    assert_int_equal(a.sense[13], ascq);
+}
+
+/* SPC-4 5.13.11.2: releasing a registrants-only reservation tells the
+ * other registrants (RESERVATIONS RELEASED, 2Ah/04h) -- on B's backstore,
+ * once, and never on the releaser's. */
+static void test_released_unit_attention_goes_to_the_other_registrant_only(void **state)
+{
+    struct fixture *f = *state;
+    tcmu_daemon_scan(f->d);
+    prout(f, 0, 0, 0, 0, 0xa, 0);
+    prout(f, 1, 0, 0, 0, 0xb, 0);
+    assert_int_equal(prout(f, 0, 1, 0x05, 0xa, 0, 0).status, 0);
+    assert_int_equal(prout(f, 0, 2, 0x05, 0xa, 0, 0).status, 0); /* A releases */
+    assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
+    assert_ua(cmd(f, 1, tur, 6, NULL, 0), 0x2a, 0x04);
+    assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0);
+}
+
+/* After a power cycle every backstore of the LUN reports POWER ON, RESET
+ * (29h/00h) once, each on its own next command. */
+static void test_power_on_unit_attention_goes_to_every_backstore_once(void **state)
+{
+    struct fixture *f = *state;
+    struct prh_control *c = prh_control_new();
+    tcmu_daemon_control_register(f->d, c);
+    tcmu_daemon_scan(f->d);
+    cmd(f, 0, tur, 6, NULL, 0);
+    cmd(f, 1, tur, 6, NULL, 0);
+    free(ctl(c, "power-cycle lun0", 0));
+    assert_ua(cmd(f, 0, tur, 6, NULL, 0), 0x29, 0x00);
+    assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
+    /* A's command did not take B's: B still has its own. */
+    assert_ua(cmd(f, 1, tur, 6, NULL, 0), 0x29, 0x00);
+    assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0);
+    prh_control_free(c);
+}
+
 static void test_read_full_status_reports_each_backstore_as_its_nexus(void **state)
 {
     struct fixture *f = *state;
@@ -287,6 +333,34 @@ static void test_lun_reset_tmr_gives_the_other_nexuses_a_reset_unit_attention(vo
     assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0);
     /* The nexus the reset came through gets LIO's own unit attention. */
     assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0);
+}
+
+/* The same bound as prhelper --transport=sim (transport_sim.h): a LUN
+ * holds PRH_SIM_DEFAULT_MAX_REGISTRATIONS registrations unless told
+ * otherwise, and the next gets INSUFFICIENT REGISTRATION RESOURCES. */
+static void test_a_lun_holds_the_sim_default_number_of_registrations(void **state)
+{
+    struct fixture *f = *state;
+    enum { OTHERS = PRH_SIM_DEFAULT_MAX_REGISTRATIONS - 1 };
+    static uint8_t p[28 + OTHERS * 24];
+    uint8_t cdb[10] = { 0x5f, 0 };
+    tcmu_daemon_scan(f->d);
+    /* Nexus A registers itself and, with SPEC_I_PT, OTHERS SAS ports. */
+    memset(p, 0, sizeof(p));
+    scsi_put_be64(p + 8, 0xa);
+    p[20] = PR_OUT_FLAG_SPEC_I_PT;
+    scsi_put_be32(p + 24, OTHERS * 24);
+    for (unsigned i = 0; i < OTHERS; i++) {
+        p[28 + i * 24] = 0x06; /* SAS */
+        scsi_put_be64(p + 28 + i * 24 + 4, 0x5001405099000000ull + i);
+    }
+    scsi_put_be32(cdb + 5, sizeof(p));
+    assert_int_equal(cmd(f, 0, cdb, 10, p, sizeof(p)).status, 0);
+    struct fake_answer a = prout(f, 1, 0, 0, 0, 0xb, 0);
+    assert_int_equal(a.status, 0x02);
+    assert_int_equal(a.sense[2] & 0x0f, 5);
+    assert_int_equal(a.sense[12], 0x55);
+    assert_int_equal(a.sense[13], 0x04);
 }
 
 /* ---- refused configurations ------------------------------------------------------------ */
@@ -430,6 +504,30 @@ static char *ctl(struct prh_control *c, const char *line, int want)
         fprintf(stderr, "'%s' -> %d: %s\n", line, r, buf);
     assert_int_equal(r, want);
     return buf;
+}
+
+/* One line per backstore in UIO minor order (the order they were created),
+ * whatever order the scan found them in: the tutorial shows this output. */
+static void test_control_lists_backstores_in_uio_order(void **state)
+{
+    struct fixture *f = *state;
+    struct prh_control *c = prh_control_new();
+    assert_int_equal(tcmu_daemon_control_register(f->d, c), 0);
+    tcmu_daemon_scan(f->d);
+    char *o = ctl(c, "devices", 0);
+    char *b0 = strstr(o, "user_0/b0"), *b1 = strstr(o, "user_0/b1");
+    assert_non_null(b0);
+    assert_non_null(b1);
+    assert_true(b0 < b1);
+    free(o);
+    o = ctl(c, "access lun0", 0);
+    b0 = strstr(o, "user_0/b0");
+    b1 = strstr(o, "user_0/b1");
+    assert_non_null(b0);
+    assert_non_null(b1);
+    assert_true(b0 < b1);
+    free(o);
+    prh_control_free(c);
 }
 
 static void test_control_commands_show_devices_state_and_access(void **state)
@@ -638,6 +736,8 @@ int main(void)
         T(test_data_written_through_one_backstore_is_read_through_the_other),
         T(test_fenced_backstore_write_gets_reservation_conflict),
         T(test_unit_attention_goes_to_the_preempted_backstore_only),
+        T(test_released_unit_attention_goes_to_the_other_registrant_only),
+        T(test_power_on_unit_attention_goes_to_every_backstore_once),
         T(test_read_full_status_reports_each_backstore_as_its_nexus),
         T(test_inquiry_reports_its_length_and_the_same_serial_on_both),
         T(test_unknown_opcode_is_answered_invalid_operation_code),
@@ -646,6 +746,7 @@ int main(void)
         T(test_broken_ring_stops_that_device_only),
         T(test_lun_reset_tmr_ends_an_spc2_reservation),
         T(test_lun_reset_tmr_gives_the_other_nexuses_a_reset_unit_attention),
+        T(test_a_lun_holds_the_sim_default_number_of_registrations),
         T(test_backstore_with_another_size_than_its_lun_is_refused),
         T(test_backstore_without_dev_size_is_refused),
         T(test_backstore_whose_device_is_missing_is_refused),
@@ -654,6 +755,7 @@ int main(void)
         T(test_removed_backstore_is_released_and_its_lun_closed_with_the_last),
         T(test_added_and_removed_events_serve_and_release),
         T(test_reconfig_to_another_lun_or_size_is_refused_and_changes_nothing),
+        T(test_control_lists_backstores_in_uio_order),
         T(test_control_commands_show_devices_state_and_access),
         T(test_power_cycle_loses_non_aptpl_state_and_reports_power_on),
         T(test_faults_answer_instead_of_executing_for_matching_commands),

@@ -26,6 +26,7 @@
 
 #include "daemon_internal.h"
 #include "prhelper/log.h"
+#include "prhelper/transport_sim.h"
 
 #define TMR_LUN_RESET 5 /* TCMU_TMR_LUN_RESET */
 
@@ -216,7 +217,9 @@ static struct lun_ref *lun_get(struct tcmu_daemon *d, const struct tcmu_backstor
         .size = size,
         .block_size = (uint32_t)bsize,
         .write_cache = d->cfg.write_cache,
-        .max_registrations = d->cfg.max_registrations,
+        /* 0: the same default bound as prhelper --transport=sim. */
+        .max_registrations = d->cfg.max_registrations ? d->cfg.max_registrations
+                                                      : PRH_SIM_DEFAULT_MAX_REGISTRATIONS,
     };
     if (bsize > 65536) {
         snprintf(errmsg, len, "hw_block_size %" PRIu64 " is not supported", bsize);
@@ -399,8 +402,13 @@ static int add_locked(struct tcmu_daemon *d, unsigned minor, const char *uio_nam
         return -EINVAL;
     }
     v->lun->users++;
-    v->next = d->devs;
-    d->devs = v;
+    /* Kept in UIO minor order, so 'ctl devices' and 'ctl access' list the
+     * backstores in the order they were created, however they were found. */
+    struct tcmu_dev **pp = &d->devs;
+    while (*pp && (*pp)->minor < minor)
+        pp = &(*pp)->next;
+    v->next = *pp;
+    *pp = v;
     forget_failure(d, minor);
     prh_log(1, "serving %s (uio%u) as nexus %s of LUN %s", v->path, minor, nx, bs.lun);
     uint32_t queued = tcmu_ring_pending_bytes(&v->ring);

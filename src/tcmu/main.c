@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "prhelper/transport_sim.h"
 #include "prhelper/cli.h"
 #include "prhelper/control.h"
 #include "prhelper/log.h"
@@ -41,7 +42,9 @@ static void usage(FILE *f)
             "      --profile=spc4|lio    simulator profile (default spc4; --sim-profile too)\n"
             "      --write-cache         report a volatile write cache (WCE=1): writes are\n"
             "                            synced on SYNCHRONIZE CACHE or FUA only\n"
-            "      --max-registrations=N registrations per LUN (default 0: no limit)\n"
+            "      --max-registrations=N registrations per LUN (also --sim-max-registrations);\n"
+            "                            the next gets INSUFFICIENT REGISTRATION RESOURCES\n"
+            "                            (default and 0: %u, as prhelper --transport=sim)\n"
             "  -C, --control=PATH        control socket for 'prhelper-cli -C PATH ctl ...'\n"
             "  -f, --pidfile=PATH        write the process id there\n"
             "  -v, --verbose             more messages (repeatable); -q, --quiet: fewer\n"
@@ -59,7 +62,7 @@ static void usage(FILE *f)
             "the relative target port the simulator records for the nexus.\n"
             "Signals: SIGTERM/SIGINT stop (queued commands stay for the next start),\n"
             "SIGHUP looks for new devices.\n",
-            prh_progname, TCMU_SUBTYPE, DEFAULT_STATE_DIR);
+            prh_progname, TCMU_SUBTYPE, DEFAULT_STATE_DIR, PRH_SIM_DEFAULT_MAX_REGISTRATIONS);
 }
 
 enum {
@@ -81,6 +84,7 @@ static const struct option options[] = {
     { "sim-profile", required_argument, NULL, OPT_PROFILE },
     { "write-cache", no_argument, NULL, OPT_WRITE_CACHE },
     { "max-registrations", required_argument, NULL, OPT_MAX_REGS },
+    { "sim-max-registrations", required_argument, NULL, OPT_MAX_REGS },
     { "control", required_argument, NULL, 'C' },
     { "pidfile", required_argument, NULL, 'f' },
     { "verbose", no_argument, NULL, 'v' },
@@ -150,8 +154,8 @@ int main(int argc, char **argv)
         case OPT_MAX_REGS:
             errno = 0;
             v = strtoul(optarg, &end, 10);
-            if (errno || *end || end == optarg || optarg[0] == '-' || v > 1000000) {
-                prh_error("--max-registrations needs 0..1000000, not '%s'", optarg);
+            if (errno || *end || end == optarg || optarg[0] == '-' || v > PRH_SIM_MAX_LIMIT) {
+                prh_error("--max-registrations needs 0..%u, not '%s'", PRH_SIM_MAX_LIMIT, optarg);
                 return 1;
             }
             cfg.max_registrations = (uint32_t)v;
