@@ -7,9 +7,8 @@
 # over 9p with a tmpfs overlay, so every program installed on the host runs
 # in it unchanged (python3, fence-agents, libiscsi-bin, sg3-utils).  Each
 # guest NAME has an exchange directory $WORK/NAME, shared read-write as
-# /xchg: the test puts role-ROLE.sh and env there, writes go-STEP files to
-# let the guest go on, and the guest writes its results and done-STEP
-# files.  Guests are nested TCG: one boot takes 1.5 to 2 minutes on an
+# /xchg: the test puts role-ROLE.sh and env there, and the role script
+# takes its work from there and writes its results there.  Guests are nested TCG: one boot takes 1.5 to 2 minutes on an
 # idle host and ten times that on a loaded one, so a test boots each guest
 # once and changes what is behind its sockets.  A guest's console and
 # QEMU's messages are written to $LOGS/NAME/ as they come (a slow run can
@@ -41,8 +40,8 @@ trap 'exit 143' TERM INT
 nested_prepare() {
     local name=$1 role=$2 x=$WORK/$1 kv
     shift 2
-    rm -rf "$x" "${LOGS:?}/$1"
-    mkdir -p "$x" "$LOGS/$1"
+    rm -rf "$x" "${LOGS:?}/$name"
+    mkdir -p "$x" "$LOGS/$name"
     cp "$ROOT/integration/guest/stage2.sh" "$ROOT/integration/guest/role-$role.sh" "$x/"
     : >"$x/env"
     for kv in "$@"; do printf "%s='%s'\n" "${kv%%=*}" "${kv#*=}" >>"$x/env"; done
@@ -129,9 +128,6 @@ nested_boot_state() {
     done
     echo slow
 }
-
-# nested_go NAME STEP: let guest NAME go on with STEP.
-nested_go() { : >"$WORK/$1/go-$2"; }
 
 # nested_end NAME SECONDS: wait for guest NAME to power off.
 nested_end() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Result tables of the real-client tests (test-qemu-client-libiscsi.sh,
-test-qemu-client-fence-scsi.sh) and the docs/compat.md section made from them.
+"""Result tables of the real-client test (test-qemu-client-libiscsi-and-
+fence-scsi.sh: libiscsi.tsv, fence.tsv) and the docs/compat.md section made
+from them.
 
   real-clients.py libiscsi-table COLUMN=OUTFILE...  > libiscsi.tsv
       one row per test of iscsi-test-cu's output files, one column each:

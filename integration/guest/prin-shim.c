@@ -8,7 +8,7 @@
 // before a helper sees it, and libiscsi 1.19 asks for 16384 on every
 // PR IN.  The caller's CDB, buffer and dxfer_len stay as they were, so
 // the client's own checks on the reply are untouched.  Built and used by
-// integration/test-qemu-client-libiscsi.sh.
+// integration/test-qemu-client-libiscsi-and-fence-scsi.sh.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <scsi/sg.h>
