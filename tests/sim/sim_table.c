@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "sim_table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pr_sim_nexus th_nexus_named(const char *name)
+{
+    if (name == NULL || name[0] < 'A' || name[0] > 'Z' || name[1] < '1' || name[1] > '9')
+        fail_msg("nexus \"%s\" is not written <initiator letter><port digit>", name ? name : "");
+    return th_nexus(name[0], (uint16_t)(name[1] - '0'));
+}
+
+void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense)
+{
+    *status = SCSI_STATUS_CHECK_CONDITION;
+    *sense = SENSE_NONE;
+    switch (want) {
+    case GOOD:
+        *status = SCSI_STATUS_GOOD;
+        break;
+    case CONFLICT:
+        *status = SCSI_STATUS_RESERVATION_CONFLICT;
+        break;
+    case INVALID_FIELD_IN_CDB:
+        *sense = SENSE_INVALID_FIELD_IN_CDB;
+        break;
+    case INVALID_FIELD_IN_PARAM:
+        *sense = SENSE_INVALID_FIELD_IN_PARAM;
+        break;
+    case PARAM_LIST_LENGTH_ERROR:
+        *sense = SENSE_PARAM_LIST_LENGTH_ERROR;
+        break;
+    case INVALID_RELEASE:
+        *sense = SENSE_INVALID_RELEASE;
+        break;
+    case INSUFFICIENT_REG_RESOURCES:
+        *sense = SENSE_INSUFFICIENT_REG_RESOURCES;
+        break;
+    case NOT_READY_LU_COMM_FAILURE:
+        *sense = SENSE_LUN_COMM_FAILURE;
+        break;
+    case INTERNAL_TARGET_FAILURE:
+        *sense = SENSE_INTERNAL_TARGET_FAILURE;
+        break;
+    case UA_RESERVATIONS_PREEMPTED:
+        *sense = SENSE_UA_RESERVATIONS_PREEMPTED;
+        break;
+    case UA_RESERVATIONS_RELEASED:
+        *sense = SENSE_UA_RESERVATIONS_RELEASED;
+        break;
+    case UA_REGISTRATIONS_PREEMPTED:
+        *sense = SENSE_UA_REGISTRATIONS_PREEMPTED;
+        break;
+    case UA_POWER_ON_RESET:
+        *sense = SENSE_UA_POWER_ON_RESET;
+        break;
+    }
+}
+
+const char *th_answer_name(enum th_answer a)
+{
+    static const char *const names[] = {
+        [GOOD] = "GOOD",
+        [CONFLICT] = "RESERVATION CONFLICT",
+        [INVALID_FIELD_IN_CDB] = "INVALID FIELD IN CDB",
+        [INVALID_FIELD_IN_PARAM] = "INVALID FIELD IN PARAMETER LIST",
+        [PARAM_LIST_LENGTH_ERROR] = "PARAMETER LIST LENGTH ERROR",
+        [INVALID_RELEASE] = "INVALID RELEASE OF PERSISTENT RESERVATION",
+        [INSUFFICIENT_REG_RESOURCES] = "INSUFFICIENT REGISTRATION RESOURCES",
+        [NOT_READY_LU_COMM_FAILURE] = "NOT READY, LOGICAL UNIT COMMUNICATION FAILURE",
+        [INTERNAL_TARGET_FAILURE] = "INTERNAL TARGET FAILURE",
+        [UA_RESERVATIONS_PREEMPTED] = "UNIT ATTENTION, RESERVATIONS PREEMPTED",
+        [UA_RESERVATIONS_RELEASED] = "UNIT ATTENTION, RESERVATIONS RELEASED",
+        [UA_REGISTRATIONS_PREEMPTED] = "UNIT ATTENTION, REGISTRATIONS PREEMPTED",
+        [UA_POWER_ON_RESET] = "UNIT ATTENTION, POWER ON RESET",
+    };
+    return (size_t)a < sizeof(names) / sizeof(names[0]) && names[a] ? names[a] : "?";
+}
+
+/* ---- one case: a row in one profile ------------------------------------- */
+
+struct th_case {
+    const struct th_row *row;
+    enum pr_sim_profile profile;
+    char *name;
+};
+
+static struct pr_sim_lun *row_lun(const struct th_row *row, enum pr_sim_profile profile)
+{
+    if (row->use_deviations)
+        return th_lun_with(row->deviations);
+    struct pr_sim_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.profile = profile;
+    cfg.max_registrations = row->max_registrations;
+    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
+    assert_non_null(lun);
+    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
+    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
+    return lun;
+}
+
+/* The PR OUT command of a step: a 24-byte list, or with spec_i_pt the
+ * list with its TransportIDs; then the step's edit. */
+static struct pr_sim_result send_step(struct pr_sim_lun *lun, const struct th_step *s)
+{
+    struct pr_sim_nexus n = th_nexus_named(s->from);
+    uint8_t cdb[10] = { SCSI_OP_PERSISTENT_RESERVE_OUT, s->sa, s->type, 0, 0, 0, 0, 0, 0, 0 };
+    uint8_t list[512];
+    memset(list, 0, sizeof(list));
+    scsi_put_be64(list, s->rk);
+    scsi_put_be64(list + 8, s->sark);
+    list[20] = s->flags;
+    size_t len = 24;
+    if (s->spec_i_pt != NULL) {
+        list[20] |= PR_OUT_FLAG_SPEC_I_PT;
+        len = 28;
+        for (const char *p = s->spec_i_pt; *p; p++) {
+            struct pr_sim_nexus t = th_nexus(*p, 1);
+            size_t tl = pr_tid_build(&t.initiator, list + len, sizeof(list) - len);
+            assert_true(tl > 0);
+            len += tl;
+        }
+        scsi_put_be32(list + 24, (uint32_t)(len - 28));
+    }
+    if (s->set_length)
+        len = s->length;
+    scsi_put_be32(cdb + 5, (uint32_t)len);
+    if (s->edit != NULL)
+        s->edit(cdb, list, &len);
+    return th_prout_raw(lun, &n, cdb, list, len);
+}
+
+static void expect_answer(const struct th_case *c, const char *what, struct pr_sim_result r,
+                          enum th_answer want)
+{
+    uint8_t status;
+    struct scsi_sense sense;
+    th_answer_expect(want, &status, &sense);
+    if (r.status == status &&
+        (status != SCSI_STATUS_CHECK_CONDITION || scsi_sense_equal(r.sense, sense)))
+        return;
+    char got[128] = "-";
+    if (r.status == SCSI_STATUS_CHECK_CONDITION)
+        scsi_sense_to_string(r.sense, got, sizeof(got));
+    fail_msg("%s: %s: got %s [%s], want %s", c->name, what, scsi_status_name(r.status), got,
+             th_answer_name(want));
+}
+
+static void run_steps(const struct th_case *c, struct pr_sim_lun *lun, const struct th_step *steps,
+                      const char *part)
+{
+    for (size_t i = 0; i < TH_MAX_STEPS && steps[i].from != NULL; i++) {
+        char what[48];
+        snprintf(what, sizeof(what), "%s step %zu (from %s)", part, i + 1, steps[i].from);
+        expect_answer(c, what, send_step(lun, &steps[i]), steps[i].expect);
+    }
+}
+
+static void check_uas(const struct th_case *c, struct pr_sim_lun *lun)
+{
+    static const uint8_t tur[6] = { 0 };
+    for (size_t i = 0; i < TH_MAX_UAS && c->row->uas[i].nexus != NULL; i++) {
+        const struct th_ua_want *u = &c->row->uas[i];
+        struct pr_sim_nexus n = th_nexus_named(u->nexus);
+        char what[48];
+        snprintf(what, sizeof(what), "unit attention of %s", u->nexus);
+        expect_answer(c, what, th_cmd(lun, &n, tur, sizeof(tur)), u->ua);
+        if (u->ua != NO_UA) {
+            snprintf(what, sizeof(what), "second command of %s", u->nexus);
+            expect_answer(c, what, th_cmd(lun, &n, tur, sizeof(tur)), NO_UA);
+        }
+    }
+}
+
+static void check_keys(const struct th_case *c, struct pr_sim_lun *lun, const struct pr_sim_nexus *o)
+{
+    const struct th_keys_want *w = &c->row->keys;
+    if (!w->check)
+        return;
+    struct th_keys k = th_read_keys(lun, o);
+    if (k.generation != w->generation || k.count != w->count)
+        fail_msg("%s: READ KEYS generation %u with %u keys, want generation %u with %u keys",
+                 c->name, k.generation, k.count, w->generation, w->count);
+    for (uint32_t i = 0; i < w->count; i++)
+        if (k.keys[i] != w->keys[i])
+            fail_msg("%s: READ KEYS key %u is %#llx, want %#llx", c->name, i,
+                     (unsigned long long)k.keys[i], (unsigned long long)w->keys[i]);
+}
+
+static void check_reservation(const struct th_case *c, struct pr_sim_lun *lun,
+                              const struct pr_sim_nexus *o)
+{
+    const struct th_res_want *w = &c->row->reservation;
+    if (w->check == TH_RES_UNCHECKED)
+        return;
+    struct th_reservation v = th_read_reservation(lun, o);
+    if (w->check == TH_RES_NONE && v.reserved)
+        fail_msg("%s: READ RESERVATION shows %s with key %#llx, want none", c->name,
+                 pr_type_name(v.type), (unsigned long long)v.key);
+    if (w->check == TH_RES_HELD &&
+        (!v.reserved || v.key != w->key || v.type != w->type || v.scope != 0))
+        fail_msg("%s: READ RESERVATION shows %s with key %#llx, want %s with key %#llx", c->name,
+                 v.reserved ? pr_type_name(v.type) : "none", (unsigned long long)v.key,
+                 pr_type_name(w->type), (unsigned long long)w->key);
+}
+
+static void run_case(void **state)
+{
+    const struct th_case *c = *state;
+    const struct th_row *row = c->row;
+    struct pr_sim_lun *lun = row_lun(row, c->profile);
+    run_steps(c, lun, row->given, "given");
+    expect_answer(c, "the command", send_step(lun, &row->when), row->when.expect);
+    check_uas(c, lun);
+    struct pr_sim_nexus o = th_nexus_named(row->observer ? row->observer : row->when.from);
+    check_keys(c, lun, &o);
+    check_reservation(c, lun, &o);
+    if (row->aptpl != TH_APTPL_UNCHECKED && pr_sim_aptpl_active(lun) != (row->aptpl == APTPL_ON))
+        fail_msg("%s: APTPL is %s, want %s", c->name, pr_sim_aptpl_active(lun) ? "on" : "off",
+                 row->aptpl == APTPL_ON ? "on" : "off");
+    run_steps(c, lun, row->then, "then");
+    pr_sim_lun_free(lun);
+}
+
+int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,
+                 const struct CMUnitTest *extra, size_t nextra)
+{
+    size_t max = 2 * nrows + nextra;
+    struct th_case *cases = calloc(max ? max : 1, sizeof(*cases));
+    struct CMUnitTest *tests = calloc(max ? max : 1, sizeof(*tests));
+    if (cases == NULL || tests == NULL) {
+        free(cases);
+        free(tests);
+        return 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        static const struct {
+            enum th_profiles bit;
+            enum pr_sim_profile profile;
+            const char *suffix;
+        } profiles[] = { { TH_SPC4, PR_SIM_PROFILE_SPC4, "/spc4" },
+                         { TH_LIO, PR_SIM_PROFILE_LIO, "/lio" } };
+        enum th_profiles want = rows[i].profiles ? rows[i].profiles : TH_SPC4;
+        for (size_t p = 0; p < 2; p++) {
+            if (!(want & profiles[p].bit))
+                continue;
+            const char *suffix = want == TH_BOTH ? profiles[p].suffix : "";
+            size_t len = strlen(rows[i].name) + strlen(suffix) + strlen(rows[i].clause) + 8;
+            cases[n].row = &rows[i];
+            cases[n].profile = profiles[p].profile;
+            cases[n].name = malloc(len);
+            if (cases[n].name == NULL)
+                break;
+            snprintf(cases[n].name, len, "%s%s [%s]", rows[i].name, suffix, rows[i].clause);
+            tests[n].name = cases[n].name;
+            tests[n].test_func = run_case;
+            tests[n].initial_state = &cases[n];
+            n++;
+        }
+    }
+    for (size_t i = 0; i < nextra; i++)
+        tests[n++] = extra[i];
+    int rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (tests[i].test_func == run_case)
+            free(cases[i].name);
+    free(cases);
+    free(tests);
+    return rc;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sim_table.h - rule tables for the simulator tests.  A row is one rule
+ * as the standard states it: the clause (SPC-4 or pr-semantics.md, or
+ * the LIO deviation D1-D20 of docs/conformance.md), the starting state
+ * (commands that must each be GOOD), the command, its expected
+ * status/sense, and the state after it (READ KEYS, READ RESERVATION,
+ * unit attentions, APTPL).  th_run_rules() makes every row (once per
+ * profile it names) its own cmocka case, named after the row, so a
+ * failure names the rule it breaks.
+ *
+ * Nexuses are written "A1": initiator A (th_nexus('A', 1)) on target
+ * port 1.
+ */
+#ifndef PRHELPER_TESTS_SIM_TABLE_H
+#define PRHELPER_TESTS_SIM_TABLE_H
+
+#include "sim_helpers.h"
+
+/* The answers a row can expect: status and, for CHECK CONDITION, sense. */
+enum th_answer {
+    GOOD = 0,
+    CONFLICT,
+    INVALID_FIELD_IN_CDB,
+    INVALID_FIELD_IN_PARAM,
+    PARAM_LIST_LENGTH_ERROR,
+    INVALID_RELEASE,
+    INSUFFICIENT_REG_RESOURCES,
+    NOT_READY_LU_COMM_FAILURE,
+    INTERNAL_TARGET_FAILURE,
+    /* Unit attentions (the next command's answer). */
+    UA_RESERVATIONS_PREEMPTED,
+    UA_RESERVATIONS_RELEASED,
+    UA_REGISTRATIONS_PREEMPTED,
+    UA_POWER_ON_RESET,
+};
+#define NO_UA GOOD
+
+/* Profiles a row runs in (TH_BOTH: twice, named <row>/spc4 and <row>/lio). */
+enum th_profiles { TH_SPC4 = 1, TH_LIO = 2, TH_BOTH = 3 };
+
+struct th_step;
+/* Edits a PR OUT command before it is sent (a malformed list, a length). */
+typedef void (*th_edit_fn)(uint8_t cdb[10], uint8_t *list, size_t *len);
+
+/* One PR OUT command and its expected answer (GOOD unless said). */
+struct th_step {
+    const char *from; /* "A1" */
+    uint8_t sa;
+    uint8_t type;
+    uint64_t rk, sark;
+    uint8_t flags;
+    const char *spec_i_pt; /* SPEC_I_PT TransportIDs: "BC" = initiators B and C */
+    bool set_length;       /* send and announce length bytes of the list */
+    size_t length;
+    th_edit_fn edit;
+    enum th_answer expect;
+};
+
+#define REGISTER(who, rk_, sark_) .from = (who), .sa = PR_OUT_REGISTER, .rk = (rk_), .sark = (sark_)
+#define REGISTER_IGNORE(who, rk_, sark_)                                              \
+    .from = (who), .sa = PR_OUT_REGISTER_AND_IGNORE, .rk = (rk_), .sark = (sark_)
+#define RESERVE(who, rk_, type_) .from = (who), .sa = PR_OUT_RESERVE, .type = (type_), .rk = (rk_)
+#define RELEASE(who, rk_, type_) .from = (who), .sa = PR_OUT_RELEASE, .type = (type_), .rk = (rk_)
+#define CLEAR(who, rk_) .from = (who), .sa = PR_OUT_CLEAR, .rk = (rk_)
+#define PREEMPT(who, rk_, sark_, type_)                                                       \
+    .from = (who), .sa = PR_OUT_PREEMPT, .type = (type_), .rk = (rk_), .sark = (sark_)
+
+#define FLAG_APTPL PR_OUT_FLAG_APTPL
+#define FLAG_ALL_TG_PT PR_OUT_FLAG_ALL_TG_PT
+
+#define LIST_LENGTH(n) .set_length = true, .length = (n)
+
+#define TH_MAX_STEPS 8
+#define TH_MAX_KEYS 8
+#define TH_MAX_UAS 4
+
+/* READ KEYS after the command (as seen by the row's observer). */
+struct th_keys_want {
+    bool check;
+    uint32_t generation;
+    uint32_t count;
+    uint64_t keys[TH_MAX_KEYS];
+};
+#define KEYS(gen, n, ...) { true, (gen), (n), { __VA_ARGS__ } }
+#define NO_KEYS(gen) { true, (gen), 0, { 0 } }
+
+/* READ RESERVATION after the command. */
+enum th_res_check { TH_RES_UNCHECKED = 0, TH_RES_NONE, TH_RES_HELD };
+struct th_res_want {
+    enum th_res_check check;
+    uint64_t key;
+    unsigned type;
+};
+#define NO_RESERVATION { TH_RES_NONE, 0, 0 }
+#define RESERVATION(key, type) { TH_RES_HELD, (key), (type) }
+
+/* The unit attention a nexus reports next (then none), or NO_UA. */
+struct th_ua_want {
+    const char *nexus;
+    enum th_answer ua;
+};
+
+enum th_aptpl_check { TH_APTPL_UNCHECKED = 0, APTPL_ON, APTPL_OFF };
+
+struct th_row {
+    const char *name;   /* the rule, as the case is named */
+    const char *clause; /* "SPC-4 5.14.7", "pr-semantics 3.4", "D14" */
+    enum th_profiles profiles;
+    uint32_t deviations; /* with use_deviations: an spc4 LUN with these on */
+    bool use_deviations;
+    uint32_t max_registrations; /* 0: the simulator's default */
+    struct th_step given[TH_MAX_STEPS];
+    struct th_step when;
+    /* State after the command. */
+    const char *observer; /* who reads it (the sender of when if NULL) */
+    struct th_ua_want uas[TH_MAX_UAS];
+    struct th_keys_want keys;
+    struct th_res_want reservation;
+    enum th_aptpl_check aptpl;
+    /* Commands that show the state in use (each with its answer). */
+    struct th_step then[TH_MAX_STEPS];
+};
+
+/* Run the rows of a table, then the extra (non-table) tests, as one group. */
+int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,
+                 const struct CMUnitTest *extra, size_t nextra);
+
+/* Helpers the table runner uses, for other tests too. */
+struct pr_sim_nexus th_nexus_named(const char *name);
+void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense);
+const char *th_answer_name(enum th_answer a);
+
+#endif
