@@ -12,6 +12,7 @@
  *   openat O_RDONLY        sysfs attributes and the slaves directory
  *   openat O_RDONLY|O_NONBLOCK  /dev/sdX (the paths of a map)
  *   read, getdents64, fstat/newfstatat, close, nanosleep (NOT READY 04h/07h)
+ * Every open at run time is read-only: the filter refuses any other.
  */
 #include "prhelper/device.h"
 
@@ -270,10 +271,11 @@ static int system_open_path(const struct prh_dev_path *p)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", dev_root, p->name);
-    /* Read-only, as libmpathpersist opens paths: SG_IO runs any command
-     * on a read-only fd with CAP_SYS_RAWIO, closing a device opened for
-     * writing makes udev send a change event, and the sandbox lets /dev
-     * be opened for reading only (docs/security.md). */
+    /* Read-only, as libmpathpersist opens paths: SG_IO runs any command,
+     * PR OUT included, on a read-only fd with CAP_SYS_RAWIO
+     * (scsi_cmd_allowed()), closing a device opened for writing makes udev
+     * send a change event, and both the sandbox (Landlock) and the seccomp
+     * filter allow read-only opens only (docs/security.md). */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;

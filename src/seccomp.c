@@ -192,8 +192,11 @@ static int add_list(scmp_filter_ctx ctx, uint32_t action, const char *const *lis
 
 static int add_mpath_calls(scmp_filter_ctx ctx)
 {
-    /* O_TMPFILE contains O_DIRECTORY, which opendir() needs. */
-    const unsigned long creating = O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY);
+    /* Read-only opens of existing files only: sysfs, and the path nodes,
+     * which SG_IO needs no write access to (device.c).  O_TMPFILE
+     * contains O_DIRECTORY, which opendir() needs. */
+    const unsigned long creating =
+        O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | (O_TMPFILE & ~O_DIRECTORY);
     int r = 0;
     for (const char *const *p = prh_dev_syscalls; *p && r == 0; p++) {
         int nr = seccomp_syscall_resolve_name(*p);

@@ -277,6 +277,50 @@ static void test_seccomp_mpath_may_not_create_files(void **state)
     free(dir);
 }
 
+/* Bits: 1 a read-only open failed, 2 read-write succeeded, 4 write-only
+ * succeeded, 8 a read-only open with O_TRUNC succeeded. */
+static int try_opening_existing_file(void *arg)
+{
+    const char *file = arg;
+    int r = 0, fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        r |= 1;
+    else
+        close(fd);
+    if ((fd = open(file, O_RDWR | O_CLOEXEC)) >= 0) {
+        r |= 2;
+        close(fd);
+    }
+    if ((fd = open(file, O_WRONLY | O_CLOEXEC)) >= 0) {
+        r |= 4;
+        close(fd);
+    }
+    if ((fd = open(file, O_RDONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+        r |= 8;
+        close(fd);
+    }
+    return r;
+}
+
+/* sg and mpath open sysfs and path nodes read-only (SG_IO needs no write
+ * access): an existing file such as /etc/shadow cannot be opened for
+ * writing under their filter (issue #15's Landlock layer builds on it). */
+static void test_seccomp_device_transports_open_existing_files_read_only(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *disk = tu_disk(dir, "d");
+    struct prh_seccomp_config cfg = { .transport = "sg" };
+    /* Sanitizer and coverage builds write reports at exit: opens allowed there. */
+    int want = prh_seccomp_allows(&cfg, "rename") ? 2 | 4 | 8 : 0;
+    assert_int_equal(exit_code(in_filtered_child("sg", try_opening_existing_file, disk)), want);
+    assert_int_equal(exit_code(in_filtered_child("mpath", try_opening_existing_file, disk)),
+                     want);
+    tu_rm_rf(dir);
+    free(dir);
+    free(disk);
+}
+
 static void *thread_try_inet(void *arg)
 {
     int *go = arg;
@@ -341,6 +385,43 @@ static void test_seccomp_threads_created_after_the_filter(void **state)
     assert_int_equal(exit_code(in_filtered_child("mpath", try_threads_in_rounds, NULL)), 0);
 }
 
+/* clone3() passes its flags in memory the filter cannot read: ENOSYS,
+ * so glibc falls back to clone(), whose flags the filter checks. */
+static int try_clone3(void *arg)
+{
+    (void)arg;
+    long r = syscall(SYS_clone3, NULL, 0L);
+    return r < 0 && errno == ENOSYS ? 0 : 1;
+}
+
+static void test_seccomp_clone3_fails_with_enosys(void **state)
+{
+    (void)state;
+    assert_int_equal(exit_code(in_filtered_child("sim", try_clone3, NULL)), 0);
+    assert_int_equal(exit_code(in_filtered_child("sg", try_clone3, NULL)), 0);
+}
+
+/* clone() of a process (no CLONE_THREAD), as fork() does: it kills. */
+static int try_clone_process(void *arg)
+{
+    (void)arg;
+    long r = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0);
+    if (r == 0)
+        _exit(0);
+    return outcome(r);
+}
+
+static void test_seccomp_clone_of_a_process_kills(void **state)
+{
+    (void)state;
+    struct prh_seccomp_config cfg = { .transport = "sg" };
+    if (prh_seccomp_allows(&cfg, "fork") || prh_seccomp_allows(&cfg, "ptrace"))
+        skip(); /* sanitizer builds: LeakSanitizer clones a tracer process */
+    int st = in_filtered_child("sg", try_clone_process, NULL);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGSYS);
+}
+
 /* A thread in a new namespace: the thread flags with one more. */
 static int try_clone_thread_in_namespace(void *arg)
 {
@@ -390,9 +471,12 @@ int main(void)
         cmocka_unit_test(test_seccomp_device_transports_issue_only_their_ioctls),
         cmocka_unit_test(test_seccomp_unix_stream_socket_for_multipathd_only_in_device_transports),
         cmocka_unit_test(test_seccomp_mpath_may_not_create_files),
+        cmocka_unit_test(test_seccomp_device_transports_open_existing_files_read_only),
         cmocka_unit_test(test_seccomp_applies_to_existing_threads),
         cmocka_unit_test(test_seccomp_extra_syscalls_allowed),
         cmocka_unit_test(test_seccomp_threads_created_after_the_filter),
+        cmocka_unit_test(test_seccomp_clone3_fails_with_enosys),
+        cmocka_unit_test(test_seccomp_clone_of_a_process_kills),
         cmocka_unit_test(test_seccomp_clone_with_other_flags_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,8 +130,8 @@ unsigned prh_dev_dm_major(void);
  * The system calls the device layer, the multipath code and the
  * multipathd client make at run time beyond every transport's base set
  * (NULL-terminated names, for the seccomp filter): open/openat of sysfs
- * attributes and path nodes (the filter allows them for existing files
- * only), getdents64 (a map's slaves), read, close, fstat/newfstatat,
+ * attributes and path nodes (the filter allows them read-only, for
+ * existing files only), getdents64 (a map's slaves), read, close, fstat/newfstatat,
  * nanosleep (NOT READY 04h/07h retries), connect (multipathd's socket).
  * ioctl and socket are allowed by argument in seccomp.c: ioctl SG_IO and
  * BLKGETDISKSEQ (plus DM_TABLE_STATUS and DM_DEV_SUSPEND for mpath),

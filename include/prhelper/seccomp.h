@@ -13,8 +13,9 @@
  *    with ENOSYS (glibc then uses clone()); ioctl only by number
  *    (prh_seccomp_ioctls(): TCGETS); no socket family but AF_UNIX;
  *  - sg: ioctl SG_IO and BLKGETDISKSEQ, and the device layer's calls
- *    (prh_dev_syscalls, device.h): sysfs reads and open of existing path
- *    devices, never a file created (no O_CREAT/O_TRUNC);
+ *    (prh_dev_syscalls, device.h): sysfs reads and read-only opens of
+ *    existing path devices, never a file written or created (no
+ *    O_WRONLY/O_RDWR/O_CREAT/O_TRUNC/O_APPEND);
  *    socket(AF_UNIX, SOCK_STREAM) + connect for multipathd;
  *  - sim: the state directory's file calls (openat, rename, unlink,
  *    fsync, ...); ioctl only TCGETS (stdio);
