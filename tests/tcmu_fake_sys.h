@@ -47,7 +47,7 @@ static inline void fs_write(const char *path, const char *text)
 
 static inline void fs_mkdirs(const char *path)
 {
-    char cmd[600];
+    char cmd[640]; /* the callers' paths are char[600] */
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", path);
     assert_int_equal(system(cmd), 0);
 }
