@@ -322,6 +322,11 @@ if vmhung:
         w(f"| {r['label']} | {float(r['stalled_min_us']) / 1000:,.1f}, "
           f"{float(r['stalled_max_us']) / 1000:,.1f} | {float(r['unrelated_us']) / 1000:,.1f} |")
     w("")
+    hpath = os.path.join(out, "hung-env.txt")
+    if os.path.exists(hpath):
+        w("These rows come from a separate lab-VM run of this part alone (`PRH_BENCH_PARTS=hung "
+          "bench/vm-bench.sh`, same builds): " + "; ".join(
+              l.strip() for l in open(hpath) if l.strip()) + ".\n")
 if vmmem:
     mem_table(vmmem, "Memory per connected client, lab VM, sg (fresh helpers)")
 if host:
@@ -395,7 +400,7 @@ datadir = os.path.join(docs, "performance-data")
 shutil.rmtree(datadir, ignore_errors=True)
 dest = os.path.join(datadir, run)
 os.makedirs(dest)
-for pat in ("*.tsv", "env.txt", "vm-env.txt", "simbench.md", "strace-*.txt", "perf-*-comm.txt",
+for pat in ("*.tsv", "env.txt", "vm-env.txt", "hung-env.txt", "hung-*.err", "live-*.err", "simbench.md", "strace-*.txt", "perf-*-comm.txt",
             "perf-*-self.txt", "callgrind-*.txt", "report.md", "latency.dat"):
     for p in glob.glob(os.path.join(out, pat)):
         shutil.copy(p, dest)
