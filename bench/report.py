@@ -481,13 +481,27 @@ if missed:
               f"and the wake-ups of a TCG guest ({hint}). What would remove the rest: fewer "
               "calls per request and no cross-CPU wake-up per request (see the profiles).")
         elif "throughput" in name or "p99" in name:
-            p(f"- *{name}*: with one request in flight per connection, throughput is bounded "
-              "by CPU per request on the guest's vCPUs; see the system-call table and the "
-              "profiles in the data directory.")
+            why = ("with one request in flight per connection, throughput is bounded by CPU "
+                   "per request on the guest's vCPUs; see the system-call table and the "
+                   "profiles in the data directory")
+            if loaded_vm:
+                why = ("measured on a loaded host (see Conditions): the guest's two vCPU "
+                       "threads shared the host's two CPUs with other sessions' guests, so each "
+                       "helper got a varying fraction of a CPU and these ratios carry that "
+                       "noise (compare the echo floor, which does nothing, across rounds in "
+                       "vm.tsv). Beyond that, " + why)
+            p(f"- *{name}*: {why}.")
         elif "KiB" in name or "served" in name:
-            p(f"- *{name}*: RSS per client includes the pool threads' stacks and the allocator's "
-              "arenas that serving the requests touched; see `threads after` in the memory "
-              "table.")
+            p(f"- *{name}*: RSS growth per client includes, besides the connection's own heap "
+              "(`test_server_idle_connection_costs_under_2_kib`: about 0.5 KiB on sg, 1.1 to "
+              "1.3 KiB on sim), the pool threads started while the clients connected: "
+              "connection set-up counts as a call that may block (the `/proc` reads for the "
+              "audit trail and the sim's identity, `nexus_new`), so a burst of connections "
+              "finds every thread busy and starts more, and each brings its stack, its "
+              "allocator arena and its request buffer (`threads after` in the memory table; "
+              "rows with more threads cost more per client). What would remove it: count "
+              "set-up as blocking only when it reads `/proc` (an audit trail, the sim's "
+              "process identity), or cap the allocator's arenas.")
         else:
             p(f"- *{name}*: see the tables below.")
     p("")
