@@ -438,6 +438,8 @@ if vm:
 p("| this machine | `--transport=sim`, default pool, `-q`, a fresh daemon per run; the disk a "
   "64 MiB sparse file |")
 p(f"| host load | {load_text()} |")
+if vm_state and not vm_state.startswith(("failed", "skipped")):
+    p(f"| lab-VM part | {vm_state} |")
 p("")
 p("The host is shared: other sessions' builds, tests and TCG lab VMs run on the same 2 CPUs "
   "whenever they need to, and nothing here can stop them. Its 1-minute load average was "
@@ -467,8 +469,16 @@ missed = [t for t in targets if t[1] is False]
 if missed:
     p("### Why the missed targets were missed (from this run's data)\n")
     newc, qphc = perf_comm("prhelper"), perf_comm("qemu-pr-helper")
+    # one explanation per kind of target, naming every missed one of that kind
+    kinds = {}
     for name, _, _ in missed:
-        if name.startswith("1 client"):
+        kind = ("1 client" if name.startswith("1 client") else
+                "load" if "throughput" in name or "p99" in name else
+                "mem" if "KiB" in name or "served" in name else name)
+        kinds.setdefault(kind, []).append(name)
+    for names in kinds.values():
+        name = "; ".join(names)
+        if names[0].startswith("1 client"):
             hint = (f"prhelper makes {sum(sys_new.values()):.1f} system calls per READ KEYS"
                     if sys_new else "")
             if sys_qph:
