@@ -440,6 +440,11 @@ p("| this machine | `--transport=sim`, default pool, `-q`, a fresh daemon per ru
 p(f"| host load | {load_text()} |")
 if vm_state and not vm_state.startswith(("failed", "skipped")):
     p(f"| lab-VM part | {vm_state} |")
+# "note: ..." lines of env.txt: what the person who ran it had to say about this run
+epath = os.path.join(out, "env.txt")
+for line in (open(epath) if os.path.exists(epath) else []):
+    if line.startswith("note:"):
+        p(f"| note | {line.split(':', 1)[1].strip()} |")
 p("")
 p("The host is shared: other sessions' builds, tests and TCG lab VMs run on the same 2 CPUs "
   "whenever they need to, and nothing here can stop them. Its 1-minute load average was "
@@ -523,7 +528,7 @@ if os.path.exists(png):
     p("p50 (solid) and p99 (dashed) per client count, log-log, from the lab-VM sweep above.\n")
 if sim:
     p("#### The simulator in-process (prhelper-simbench)\n")
-    p(sim.strip().replace("\n## ", "\n##### ").replace("\n### ", "\n##### ") + "\n")
+    p(("\n" + sim.strip()).replace("\n## ", "\n##### ").replace("\n### ", "\n##### ").strip() + "\n")
 p("## Method\n")
 p("""| program | what it does |
 |---|---|
