@@ -322,6 +322,11 @@ if vmhung:
         w(f"| {r['label']} | {float(r['stalled_min_us']) / 1000:,.1f}, "
           f"{float(r['stalled_max_us']) / 1000:,.1f} | {float(r['unrelated_us']) / 1000:,.1f} |")
     w("")
+    hpath = os.path.join(out, "hung-env.txt")
+    if os.path.exists(hpath):
+        w("These rows come from a separate lab-VM run of this part alone (`PRH_BENCH_PARTS=hung "
+          "bench/vm-bench.sh`, same builds): " + "; ".join(
+              l.strip() for l in open(hpath) if l.strip()) + ".\n")
 if vmmem:
     mem_table(vmmem, "Memory per connected client, lab VM, sg (fresh helpers)")
 if host:
@@ -395,7 +400,7 @@ datadir = os.path.join(docs, "performance-data")
 shutil.rmtree(datadir, ignore_errors=True)
 dest = os.path.join(datadir, run)
 os.makedirs(dest)
-for pat in ("*.tsv", "env.txt", "vm-env.txt", "simbench.md", "strace-*.txt", "perf-*-comm.txt",
+for pat in ("*.tsv", "env.txt", "vm-env.txt", "hung-env.txt", "hung-*.err", "live-*.err", "simbench.md", "strace-*.txt", "perf-*-comm.txt",
             "perf-*-self.txt", "callgrind-*.txt", "report.md", "latency.dat"):
     for p in glob.glob(os.path.join(out, pat)):
         shutil.copy(p, dest)
@@ -433,6 +438,13 @@ if vm:
 p("| this machine | `--transport=sim`, default pool, `-q`, a fresh daemon per run; the disk a "
   "64 MiB sparse file |")
 p(f"| host load | {load_text()} |")
+if vm_state and not vm_state.startswith(("failed", "skipped")):
+    p(f"| lab-VM part | {vm_state} |")
+# "note: ..." lines of env.txt: what the person who ran it had to say about this run
+epath = os.path.join(out, "env.txt")
+for line in (open(epath) if os.path.exists(epath) else []):
+    if line.startswith("note:"):
+        p(f"| note | {line.split(':', 1)[1].strip()} |")
 p("")
 p("The host is shared: other sessions' builds, tests and TCG lab VMs run on the same 2 CPUs "
   "whenever they need to, and nothing here can stop them. Its 1-minute load average was "
@@ -462,8 +474,16 @@ missed = [t for t in targets if t[1] is False]
 if missed:
     p("### Why the missed targets were missed (from this run's data)\n")
     newc, qphc = perf_comm("prhelper"), perf_comm("qemu-pr-helper")
+    # one explanation per kind of target, naming every missed one of that kind
+    kinds = {}
     for name, _, _ in missed:
-        if name.startswith("1 client"):
+        kind = ("1 client" if name.startswith("1 client") else
+                "load" if "throughput" in name or "p99" in name else
+                "mem" if "KiB" in name or "served" in name else name)
+        kinds.setdefault(kind, []).append(name)
+    for names in kinds.values():
+        name = "; ".join(names)
+        if names[0].startswith("1 client"):
             hint = (f"prhelper makes {sum(sys_new.values()):.1f} system calls per READ KEYS"
                     if sys_new else "")
             if sys_qph:
@@ -476,13 +496,27 @@ if missed:
               f"and the wake-ups of a TCG guest ({hint}). What would remove the rest: fewer "
               "calls per request and no cross-CPU wake-up per request (see the profiles).")
         elif "throughput" in name or "p99" in name:
-            p(f"- *{name}*: with one request in flight per connection, throughput is bounded "
-              "by CPU per request on the guest's vCPUs; see the system-call table and the "
-              "profiles in the data directory.")
+            why = ("with one request in flight per connection, throughput is bounded by CPU "
+                   "per request on the guest's vCPUs; see the system-call table and the "
+                   "profiles in the data directory")
+            if loaded_vm:
+                why = ("measured on a loaded host (see Conditions): the guest's two vCPU "
+                       "threads shared the host's two CPUs with other sessions' guests, so each "
+                       "helper got a varying fraction of a CPU and these ratios carry that "
+                       "noise (compare the echo floor, which does nothing, across rounds in "
+                       "vm.tsv). Beyond that, " + why)
+            p(f"- *{name}*: {why}.")
         elif "KiB" in name or "served" in name:
-            p(f"- *{name}*: RSS per client includes the pool threads' stacks and the allocator's "
-              "arenas that serving the requests touched; see `threads after` in the memory "
-              "table.")
+            p(f"- *{name}*: RSS growth per client includes, besides the connection's own heap "
+              "(`test_server_idle_connection_costs_under_2_kib`: about 0.5 KiB on sg, 1.1 to "
+              "1.3 KiB on sim), the pool threads started while the clients connected: "
+              "connection set-up counts as a call that may block (the `/proc` reads for the "
+              "audit trail and the sim's identity, `nexus_new`), so a burst of connections "
+              "finds every thread busy and starts more, and each brings its stack, its "
+              "allocator arena and its request buffer (`threads after` in the memory table; "
+              "rows with more threads cost more per client). What would remove it: count "
+              "set-up as blocking only when it reads `/proc` (an audit trail, the sim's "
+              "process identity), or cap the allocator's arenas.")
         else:
             p(f"- *{name}*: see the tables below.")
     p("")
@@ -494,7 +528,7 @@ if os.path.exists(png):
     p("p50 (solid) and p99 (dashed) per client count, log-log, from the lab-VM sweep above.\n")
 if sim:
     p("#### The simulator in-process (prhelper-simbench)\n")
-    p(sim.strip().replace("\n## ", "\n##### ").replace("\n### ", "\n##### ") + "\n")
+    p(("\n" + sim.strip()).replace("\n## ", "\n##### ").replace("\n### ", "\n##### ").strip() + "\n")
 p("## Method\n")
 p("""| program | what it does |
 |---|---|

@@ -7,7 +7,8 @@
 # order rotated every round so that drift hits all.
 # Env: PRH_BENCH_OUT (results directory, required), PRH_BUILD (build dir),
 #      PRH_BUILD_OLD (build of the base commit; without it no prhelper-old),
-#      PRH_BENCH_ROUNDS (default 3), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256").
+#      PRH_BENCH_ROUNDS (default 3), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256"),
+#      PRH_BENCH_PARTS (default all; else some of: sweep mix strace hung mem perf).
 # Writes: vm.tsv (one row per run), vm-mix.tsv, vm-mem.tsv, vm-hung.tsv, strace-*.txt,
 #         perf-*.txt, vm-env.txt.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +20,8 @@ ROUNDS=${PRH_BENCH_ROUNDS:-3}
 OLD=${PRH_BUILD_OLD:-}
 [ -n "$OLD" ] && [ ! -x "$OLD/src/prhelper" ] && fail "no $OLD/src/prhelper"
 CLIENTS=${PRH_BENCH_CLIENTS:-1 4 16 32 64 256}
+PARTS=${PRH_BENCH_PARTS:-all}
+part() { [ "$PARTS" = all ] || [[ " $PARTS " == *" $1 "* ]]; }
 [ -x "$BENCH" ] || fail "no $BENCH (scripts/bench builds it)"
 mkdir -p "$OUT"
 
@@ -86,6 +89,7 @@ one() {
 "$BENCH" -k "$QPH_SOCK" -c 1 -n 5 -w 5 "$DEV" >/dev/null 2>&1
 [ -n "$OLD" ] && "$BENCH" -k "$OLD_SOCK" -c 1 -n 5 -w 5 "$DEV" >/dev/null 2>&1
 
+if part sweep; then
 TSV=$OUT/vm.tsv
 MODES=(raw floor prhelper qemu-pr-helper)
 [ -n "$OLD" ] && MODES+=(prhelper-old)
@@ -100,7 +104,9 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 log "client sweep took $(( $(date +%s) - start )) s"
+fi
 
+if part mix; then
 # the other mixes, one client and 32 clients
 TSV=$OUT/vm-mix.tsv
 HDR_DONE=0
@@ -111,6 +117,7 @@ for mix in read-reservation register-read-keys reserve-release; do
         done
     done
 done
+fi
 
 # system calls per READ KEYS: strace -c -f on each helper while one client
 # sends 1,000 (the connection's own set-up is in the count too: ~10 calls)
@@ -126,10 +133,12 @@ syscalls() { # label pid socket
     wait "$st" 2>/dev/null
     printf 'requests: 1000\n' >>"$OUT/strace-$label.txt"
 }
+if part strace; then
 syscalls prhelper "$NEW_PID" "$PRH_SOCK"
 [ -n "$OLD" ] && syscalls prhelper-old "$OLD_PID" "$OLD_SOCK"
 syscalls qemu-pr-helper "$QPH_PID" "$QPH_SOCK"
 log "strace counts written"
+fi
 
 # A device that answers after 3 s: four READ KEYS to it (a tcmu LUN whose
 # tcmu-runner is stopped for 3 s, PR passed through to it), and meanwhile
@@ -138,32 +147,44 @@ log "strace counts written"
 # 3 s; the question is when the unrelated request is answered.
 # Writes vm-hung.tsv: helper, the stalled requests' latency, the unrelated one's.
 hung_device() { # label socket
-    local label=$1 sock=$2 t0 hp lp
+    local label=$1 sock=$2 hp lp n0 t_in i
     # first contact with the LUN (unit attentions, the helper's caches) not timed
     "$BENCH" -k "$sock" -c 1 -n 3 -w 0 "$HUNG" >/dev/null 2>&1
     kill -STOP "$RUNNER"
-    t0=$(date +%s%N)
-    "$BENCH" -k "$sock" -l "$label" -c 4 -n 1 -w 0 --tsv "$HUNG" >"$WORK/hung-$label.tsv" 2>&1 &
+    n0=$(cat "$HUNG_CMDS" 2>/dev/null || echo 0)
+    "$BENCH" -k "$sock" -l "$label" -c 4 -n 1 -w 0 --tsv "$HUNG" >"$WORK/hung-$label.tsv" \
+        2>"$WORK/hung-$label.err" &
     hp=$!
-    sleep 0.5 # the four are in the device (the old path: its four workers are)
-    "$BENCH" -k "$sock" -l "$label" -c 1 -n 1 -w 0 --tsv "$DEV" >"$WORK/live-$label.tsv" 2>&1 &
+    # The four are in the device once LIO has counted them (a loaded TCG
+    # guest can take seconds to get there); without the counter, 2 s.
+    for i in $(seq 200); do
+        [ -r "$HUNG_CMDS" ] || { sleep 2; break; }
+        [ $(( $(cat "$HUNG_CMDS") - n0 )) -ge 4 ] && break
+        sleep 0.1
+    done
+    t_in=$(date +%s%N)
+    "$BENCH" -k "$sock" -l "$label" -c 1 -n 1 -w 0 --tsv "$DEV" >"$WORK/live-$label.tsv" \
+        2>"$WORK/live-$label.err" &
     lp=$!
-    sleep "$(awk -v t0="$t0" -v now="$(date +%s%N)" 'BEGIN { s = 3 - (now - t0) / 1e9;
-        print s > 0 ? s : 0 }')"
+    # the device answers 3 s after the four reached it
+    sleep "$(awk -v t="$t_in" -v now="$(date +%s%N)" 'BEGIN { s = 3 - (now - t) / 1e9;
+        print (s > 0 ? s : 0) }')"
     kill -CONT "$RUNNER"
     wait "$lp" "$hp"
     local live stalled
-    live=$(awk -F'\t' 'NR == 2 { print $13 }' "$WORK/live-$label.tsv")
-    stalled=$(awk -F'\t' 'NR == 2 { print $9 "\t" $13 }' "$WORK/hung-$label.tsv")
+    live=$(awk -F'\t' '$1 == "'"$label"'" { print $13 }' "$WORK/live-$label.tsv")
+    stalled=$(awk -F'\t' '$1 == "'"$label"'" { print $9 "\t" $13 }' "$WORK/hung-$label.tsv")
+    cp "$WORK"/hung-"$label".* "$WORK"/live-"$label".* "$OUT/" 2>/dev/null
     [ -n "$live" ] && [ -n "$stalled" ] || {
-        log "hung-device run ($label) gave no rows: $(cat "$WORK/live-$label.tsv" "$WORK/hung-$label.tsv")"
+        log "hung-device run ($label) gave no rows: $(cat "$WORK/live-$label.err" "$WORK/hung-$label.err")"
         return 0
     }
     [ -s "$OUT/vm-hung.tsv" ] ||
         printf 'label\tdevice_s\tstalled\tstalled_min_us\tstalled_max_us\tunrelated_us\n' >"$OUT/vm-hung.tsv"
     printf '%s\t3\t4\t%s\t%s\n' "$label" "$stalled" "$live" >>"$OUT/vm-hung.tsv"
-    log "hung device ($label): 4 stalled took $stalled us (min, max), unrelated READ KEYS $live us"
+    log "hung device ($label): the 4 stalled took $(tr '\t' ' ' <<<"$stalled") us (min max), the unrelated READ KEYS $live us"
 }
+if part hung; then
 # (not make_lun: a LUN that cannot be made skips this part, not the rest)
 if ! command -v tcmu-runner >/dev/null; then
     log "tcmu-runner is not installed: no hung-device runs"
@@ -172,7 +193,8 @@ elif ! HUNG=$(LUN_NAME=bench_hung LUN_PGR_PASSTHROUGH=1 "$LAB/lun.sh" tcmu 1 2>"
 else
     HUNG=$(head -1 <<<"$HUNG")
     RUNNER=$(pgrep -x tcmu-runner | head -1)
-    log "hung-device LUN $HUNG, tcmu-runner pid ${RUNNER:-none}"
+    HUNG_CMDS=$C/core/user_0/bench_hung/statistics/scsi_lu/num_cmds # commands LIO received
+    log "hung-device LUN $HUNG, tcmu-runner pid ${RUNNER:-none}, LIO's count: $(cat "$HUNG_CMDS" 2>&1)"
     if [ -n "$RUNNER" ]; then
         hung_device prhelper "$PRH_SOCK"
         [ -n "$OLD" ] && hung_device prhelper-old "$OLD_SOCK"
@@ -181,9 +203,11 @@ else
         log "tcmu-runner is not running: no hung-device runs"
     fi
 fi
+fi
 
 # memory per connected client, each helper started fresh (bench/mem.sh):
 # idle clients, then one READ KEYS from each, all at once
+if part mem; then
 source "$ROOT/bench/mem.sh"
 for n in 256 1024; do
     start_prhelper /run/prh-mem.sock -q --max-clients=1024
@@ -202,6 +226,7 @@ for n in 256 1024; do
     kill "$QPH_PID"; wait "$QPH_PID" 2>/dev/null
 done
 log "memory runs done"
+fi
 
 # where the time goes: a system-wide profile during single-client READ KEYS
 profile() { # label command-name socket-args...
@@ -221,6 +246,7 @@ profile() { # label command-name socket-args...
     fi
     return 1
 }
+if part perf; then
 if profile prhelper prhelper -k "$PRH_SOCK" &&
    { [ -z "$OLD" ] || profile prhelper-old prhelper -k "$OLD_SOCK"; } &&
    profile qemu-pr-helper qemu-pr-helper -k "$QPH_SOCK" &&
@@ -228,5 +254,6 @@ if profile prhelper prhelper -k "$PRH_SOCK" &&
     log "perf profiles written"
 else
     log "perf does not work here: $(tail -2 "$WORK/perf-prhelper.bench" 2>/dev/null)"
+fi
 fi
 pass

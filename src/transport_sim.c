@@ -368,13 +368,14 @@ static struct sim_conn *conn_new(struct sim_state *st, const struct pr_sim_nexus
                                  enum prh_sim_nexus_source source, const char *detail,
                                  const struct prh_peer *peer, uint64_t serial)
 {
-    struct sim_conn *c = calloc(1, sizeof(*c));
+    size_t dlen = strlen(detail);
+    struct sim_conn *c = calloc(1, sizeof(*c) + dlen + 1);
 
     if (!c)
         return NULL;
     c->serial = serial;
     c->source = source;
-    snprintf(c->detail, sizeof(c->detail), "%s", detail);
+    memcpy(c->detail, detail, dlen + 1);
     if (peer) {
         c->has_cred = peer->has_cred;
         c->pid = (long)peer->pid;

@@ -65,7 +65,7 @@ struct sim_conn {
     bool has_cred;
     long pid;
     enum prh_sim_nexus_source source;
-    char detail[300];
+    char detail[]; /* how the nexus was chosen; only as long as it is (memory per client) */
 };
 
 /* What an injected fault does to a matching command. */
