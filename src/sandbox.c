@@ -167,6 +167,7 @@ static __attribute__((noreturn)) void cleaner_main(const struct prh_sandbox_conf
     if (n == 1) {
         remove_if_same(cfg->socket_path, cfg->socket_dev, cfg->socket_ino);
         remove_if_same(cfg->pidfile, cfg->pidfile_dev, cfg->pidfile_ino);
+        remove_if_same(cfg->control_path, cfg->control_dev, cfg->control_ino);
     }
     _exit(0);
 }
@@ -240,7 +241,7 @@ struct prh_sandbox *prh_sandbox_install(const struct prh_sandbox_config *cfg, ch
             .abstract_unix = serves_devices(t) || abstract_notify_socket(),
             .max_abi = cfg->landlock_max_abi,
         };
-        bool cleanup = cfg->socket_path || cfg->pidfile;
+        bool cleanup = cfg->socket_path || cfg->pidfile || cfg->control_path;
         if (cleanup && prh_landlock_abi(NULL) > 0 && (r = start_cleaner(sb, cfg)) < 0)
             snprintf(errmsg, len, "sandbox: cannot start the exit cleaner: %s", strerror(-r));
         if (r == 0)

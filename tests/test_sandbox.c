@@ -363,6 +363,7 @@ static int clean_exit(const struct sbx_env *e, struct sbx_daemon *dm)
 {
     (void)e;
     int removes = prh_sandbox_removes_files(dm->sandbox);
+    prh_control_free(dm->control); /* as main(): its unlink is refused */
     prh_sandbox_exit(dm->sandbox);
     return removes;
 }
@@ -373,10 +374,12 @@ static void test_sandbox_socket_and_pid_file_removed_at_a_clean_exit(void **stat
     struct sbx_env e;
     struct sbx_case c = { "sim", SBX_DEFAULT, 0 };
     sbx_env_init(&e);
-    /* Landlock refuses the daemon itself removing them: the cleaner does. */
+    /* Landlock refuses the daemon itself removing them (the socket, the
+     * control socket, the PID file): the cleaner does. */
     assert_int_equal(in_sandbox(&e, &c, clean_exit), prh_landlock_abi(NULL) > 0);
     assert_int_not_equal(access(e.sock, F_OK), 0);
     assert_int_not_equal(access(e.pidfile, F_OK), 0);
+    assert_int_not_equal(access(e.ctl, F_OK), 0);
     sbx_env_free(&e);
 }
 
@@ -399,6 +402,7 @@ static void test_sandbox_socket_and_pid_file_stay_after_a_crash(void **state)
     tu_sleep_ms(200); /* the cleaner, had it acted, would have by now */
     assert_int_equal(access(e.sock, F_OK), 0);
     assert_int_equal(access(e.pidfile, F_OK), 0);
+    assert_int_equal(access(e.ctl, F_OK), 0);
     sbx_env_free(&e);
 }
 

@@ -9,9 +9,9 @@
  * See docs/security.md.
  *
  * Under Landlock the daemon may not remove files from the directories of
- * its socket and PID file (that right would cover every file there, e.g.
+ * its sockets and PID file (that right would cover every file there, e.g.
  * all of /run).  A small process forked before the sandbox, outside it,
- * removes the two at a clean exit (prh_sandbox_exit()); after a crash
+ * removes them (the socket, the control socket, the PID file) at a clean exit (prh_sandbox_exit()); after a crash
  * they stay, as without the sandbox.
  */
 #ifndef PRHELPER_SANDBOX_H
@@ -38,6 +38,9 @@ struct prh_sandbox_config {
     const char *pidfile;
     dev_t pidfile_dev;
     ino_t pidfile_ino;
+    const char *control_path; /* --control's socket */
+    dev_t control_dev;
+    ino_t control_ino;
 };
 
 /* The configuration of the options (paths point into o). */
