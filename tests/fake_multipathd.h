@@ -103,7 +103,9 @@ static inline void *fmd_thread(void *arg)
 }
 
 /* Start on the socket name: a path, or "@..." for an abstract name (as
- * multipathd's own, without a trailing NUL). */
+ * multipathd's own, without a trailing NUL), or "@" alone for a unique
+ * abstract name the kernel picks (m->path then holds it): the abstract
+ * namespace is the network namespace's, shared with other test runs. */
 static inline void fmd_start_at(struct fake_mpathd *m, const char *name)
 {
     memset(m, 0, sizeof(*m));
@@ -112,7 +114,9 @@ static inline void fmd_start_at(struct fake_mpathd *m, const char *name)
     m->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     socklen_t len = sizeof(a);
-    if (name[0] == '@') {
+    if (strcmp(name, "@") == 0) {
+        len = sizeof(sa_family_t); /* autobind */
+    } else if (name[0] == '@') {
         size_t n = strnlen(name, sizeof(a.sun_path) - 1);
         memcpy(a.sun_path + 1, name + 1, n - 1);
         len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
@@ -122,6 +126,15 @@ static inline void fmd_start_at(struct fake_mpathd *m, const char *name)
     }
     if (bind(m->lfd, (struct sockaddr *)&a, len) < 0 || listen(m->lfd, 8) < 0)
         abort();
+    if (len == sizeof(sa_family_t)) {
+        struct sockaddr_un got;
+        socklen_t glen = sizeof(got);
+        if (getsockname(m->lfd, (struct sockaddr *)&got, &glen) < 0 ||
+            glen <= offsetof(struct sockaddr_un, sun_path) + 1)
+            abort();
+        size_t n = glen - offsetof(struct sockaddr_un, sun_path) - 1;
+        snprintf(m->path, sizeof(m->path), "@%.*s", (int)n, got.sun_path + 1);
+    }
     pthread_create(&m->thread, NULL, fmd_thread, m);
 }
 

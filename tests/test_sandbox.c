@@ -280,11 +280,10 @@ static int connects_in_sandbox(const struct sbx_env *e, const struct sbx_case *c
 
     snprintf(run.syslog, sizeof(run.syslog), "%s/syslog.sock", e->dir);
     snprintf(run.mpathd_path, sizeof(run.mpathd_path), "%s/mpathd.sock", e->dir);
-    snprintf(run.mpathd_abstract, sizeof(run.mpathd_abstract), "@prhelper-test-mpathd-%ld",
-             (long)getpid());
     int log_fd = syslog_listener(run.syslog);
     fmd_start_at(&path_mpathd, run.mpathd_path);
-    fmd_start_at(&abstract_mpathd, run.mpathd_abstract);
+    fmd_start_at(&abstract_mpathd, "@"); /* a name of its own: see fmd_start_at() */
+    snprintf(run.mpathd_abstract, sizeof(run.mpathd_abstract), "%s", abstract_mpathd.path);
     assert_int_equal(pipe2(up, O_CLOEXEC), 0);
     assert_int_equal(pipe2(down, O_CLOEXEC), 0);
     run.to_parent = up[1];

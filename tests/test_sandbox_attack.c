@@ -493,15 +493,21 @@ static enum outcome expect_abstract_refused(const struct sbx_case *c, void *arg)
 static void test_attack_abstract_unix_socket_outside_fails(void **state)
 {
     (void)state;
+    /* A name the kernel picks (autobind): the abstract namespace is shared
+     * with whatever else runs in this network namespace. */
     char name[64];
-    snprintf(name, sizeof(name), "prhelper-test-victim-%ld", (long)getpid());
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    memcpy(a.sun_path + 1, name, strlen(name));
+    struct sockaddr_un a;
+    socklen_t alen = sizeof(a);
     int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     assert_true(s >= 0);
-    assert_int_equal(bind(s, (struct sockaddr *)&a,
-                          (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))),
+    assert_int_equal(bind(s, (struct sockaddr *)&(struct sockaddr_un){ .sun_family = AF_UNIX },
+                          sizeof(sa_family_t)),
                      0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    size_t n = alen - offsetof(struct sockaddr_un, sun_path) - 1;
+    assert_true(n > 0 && n < sizeof(name));
+    memcpy(name, a.sun_path + 1, n);
+    name[n] = '\0';
     attack_everywhere(attack_abstract_unix, expect_abstract_refused, name, true);
     close(s);
 }
