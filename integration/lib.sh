@@ -112,6 +112,28 @@ start_prhelper() {
     wait_for_socket "$sock"
 }
 
+# expect_sandboxed TRANSPORT: the prhelper of start_prhelper (started with
+# -v, which logs "sandbox: ...") runs under its default sandbox: the seccomp
+# filter in force (/proc/PID/status) and, when this kernel has Landlock,
+# a Landlock ABI enforced.  Tests of real LUNs call it once the helper has
+# served them, so a sandbox that broke them would have failed them first.
+expect_sandboxed() {
+    local want=$1 line abi
+    grep -q $'^Seccomp:\t2$' "/proc/$PRH_PID/status" ||
+        fail "prhelper (pid $PRH_PID) runs without its seccomp filter"
+    line=$(grep -o 'sandbox: .*' "$LOGS/prhelper.log" | tail -1)
+    [ -n "$line" ] || fail "no 'sandbox:' line in prhelper.log (start it with -v)"
+    abi=$(python3 -c 'import ctypes; print(max(0, ctypes.CDLL(None).syscall(444, None, 0, 1)))')
+    log "kernel Landlock ABI $abi; prhelper: $line"
+    case $line in
+    *"seccomp filter ($want)"*) ;;
+    *) fail "prhelper's sandbox is not the default one of $want: $line" ;;
+    esac
+    if [ "$abi" -gt 0 ]; then
+        [[ $line == *"Landlock ABI "[1-9]* ]] || fail "the kernel has Landlock ABI $abi, prhelper runs without it"
+    fi
+}
+
 start_qemu_pr_helper() {
     command -v qemu-pr-helper >/dev/null || skip "qemu-pr-helper is not installed"
     rm -f "$1"

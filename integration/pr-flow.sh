@@ -6,7 +6,7 @@ service_action_flow() {
     local kind=$1 name=$2 sock=$WORK/prh.sock
     make_lun "$kind" "$name" 2
     local a=${DEVS[0]} b=${DEVS[1]}
-    start_prhelper "$sock" --transport=sg
+    start_prhelper "$sock" --transport=sg -v
     drain "$sock" "$a"
     drain "$sock" "$b"
 
@@ -55,5 +55,7 @@ service_action_flow() {
     local r
     r=$(python3 "$ROOT/integration/prwire.py" "$sock" "$a" 5e000000000000200000) || fail "prwire failed"
     [[ "$r" == status=00* ]] || fail "raw READ KEYS: $r"
+    # All of that under the default sandbox (docs/security.md).
+    expect_sandboxed sg
     return 0
 }

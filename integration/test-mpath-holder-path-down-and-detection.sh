@@ -48,4 +48,6 @@ expect 0 "$sock" "$plain" register 0xd4
 n=$(keys_on "$p1" | grep -cx 0xd4)
 [ "$n" = 1 ] || fail "plain disk: $n registrations of 0xd4, want 1"
 expect 0 "$sock" "$plain" --key=0xd4 unregister
+# All of that under the default sandbox (docs/security.md).
+expect_sandboxed mpath
 pass

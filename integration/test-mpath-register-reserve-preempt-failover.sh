@@ -67,4 +67,6 @@ expect 0 "$sock" "$MPATH" --key=0xa3 release we-ro
 sg_persist -n -i -r "$other" | grep -qi 'no reservation' || fail "reservation not released"
 expect 0 "$sock" "$MPATH" --key=0xa3 unregister
 [ -z "$(keys_on "$other")" ] || fail "keys left after unregister: $(keys_on "$other")"
+# All of that under the default sandbox (docs/security.md).
+expect_sandboxed sg
 pass

@@ -489,6 +489,17 @@ int prh_control_start(struct prh_control *ctl, char *errmsg, size_t len)
     return 0;
 }
 
+bool prh_control_socket_file(const struct prh_control *ctl, const char **path, dev_t *dev,
+                             ino_t *ino)
+{
+    if (!ctl || !ctl->path || ctl->ino == 0)
+        return false;
+    *path = ctl->path;
+    *dev = ctl->dev;
+    *ino = ctl->ino;
+    return true;
+}
+
 void prh_control_free(struct prh_control *ctl)
 {
     struct stat sb;

@@ -339,6 +339,9 @@ static void install_sandbox(struct daemon_ctx *d, const struct prh_options *o,
         sbc.socket_dev = scfg->socket_dev;
         sbc.socket_ino = scfg->socket_ino;
     }
+    if (d->control)
+        prh_control_socket_file(d->control, &sbc.control_path, &sbc.control_dev,
+                                &sbc.control_ino);
     if (d->pidfile_written && fstat(d->pidfile_fd, &pst) == 0) {
         sbc.pidfile = d->pidfile;
         sbc.pidfile_dev = pst.st_dev;
@@ -543,7 +546,7 @@ int main(int argc, char **argv)
         unlink(d.pidfile);
     if (d.pidfile_fd >= 0)
         close(d.pidfile_fd);
-    prh_sandbox_exit(d.sandbox); /* the exit cleaner removes socket and PID file */
+    prh_sandbox_exit(d.sandbox); /* the exit cleaner removes the sockets and PID file */
     prh_trace_reset();
     return EXIT_SUCCESS;
 }

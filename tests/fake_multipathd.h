@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,19 +102,48 @@ static inline void *fmd_thread(void *arg)
     return NULL;
 }
 
-/* Start on a pathname socket in dir. */
-static inline void fmd_start(struct fake_mpathd *m, const char *dir)
+/* Start on the socket name: a path, or "@..." for an abstract name (as
+ * multipathd's own, without a trailing NUL), or "@" alone for a unique
+ * abstract name the kernel picks (m->path then holds it): the abstract
+ * namespace is the network namespace's, shared with other test runs. */
+static inline void fmd_start_at(struct fake_mpathd *m, const char *name)
 {
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->lock, NULL);
-    snprintf(m->path, sizeof(m->path), "%s/mpathd.sock", dir);
+    snprintf(m->path, sizeof(m->path), "%s", name);
     m->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un a = { .sun_family = AF_UNIX };
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", m->path);
-    unlink(m->path);
-    if (bind(m->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(m->lfd, 8) < 0)
+    socklen_t len = sizeof(a);
+    if (strcmp(name, "@") == 0) {
+        len = sizeof(sa_family_t); /* autobind */
+    } else if (name[0] == '@') {
+        size_t n = strnlen(name, sizeof(a.sun_path) - 1);
+        memcpy(a.sun_path + 1, name + 1, n - 1);
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    } else {
+        snprintf(a.sun_path, sizeof(a.sun_path), "%s", name);
+        unlink(name);
+    }
+    if (bind(m->lfd, (struct sockaddr *)&a, len) < 0 || listen(m->lfd, 8) < 0)
         abort();
+    if (len == sizeof(sa_family_t)) {
+        struct sockaddr_un got;
+        socklen_t glen = sizeof(got);
+        if (getsockname(m->lfd, (struct sockaddr *)&got, &glen) < 0 ||
+            glen <= offsetof(struct sockaddr_un, sun_path) + 1)
+            abort();
+        size_t n = glen - offsetof(struct sockaddr_un, sun_path) - 1;
+        snprintf(m->path, sizeof(m->path), "@%.*s", (int)n, got.sun_path + 1);
+    }
     pthread_create(&m->thread, NULL, fmd_thread, m);
+}
+
+/* Start on a pathname socket in dir. */
+static inline void fmd_start(struct fake_mpathd *m, const char *dir)
+{
+    char path[108];
+    snprintf(path, sizeof(path), "%.90s/mpathd.sock", dir);
+    fmd_start_at(m, path);
 }
 
 static inline void fmd_stop(struct fake_mpathd *m)
@@ -121,7 +151,8 @@ static inline void fmd_stop(struct fake_mpathd *m)
     m->stop = true;
     pthread_join(m->thread, NULL);
     close(m->lfd);
-    unlink(m->path);
+    if (m->path[0] != '@')
+        unlink(m->path);
     pthread_mutex_destroy(&m->lock);
 }
 

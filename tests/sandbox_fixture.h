@@ -16,6 +16,7 @@
 #include "prh_test_util.h"
 #include "prhelper/audit.h"
 #include "prhelper/cli.h"
+#include "prhelper/control.h"
 #include "prhelper/landlock.h"
 #include "prhelper/log.h"
 #include "prhelper/metrics.h"
@@ -40,7 +41,7 @@ struct sbx_case {
 /* Paths of one test, all under a fresh directory. */
 struct sbx_env {
     char dir[64];
-    char state[256], metrics[256], audit[256], pidfile[256], sock[108];
+    char state[256], metrics[256], audit[256], pidfile[256], sock[108], ctl[108];
     char outside[256]; /* a directory the sandbox grants nothing in */
     char victim[300];  /* outside/victim: a file the attacks aim at */
     int tcp_port;      /* the test's own TCP listener on 127.0.0.1, 0: none */
@@ -54,6 +55,7 @@ struct sbx_daemon {
     struct prh_audit *audit;
     struct prh_metrics *metrics;
     struct prh_sandbox *sandbox;
+    struct prh_control *control; /* --control, not served */
     int listen_fd, pid_fd;
     pid_t sleeper; /* a process of the same credentials, outside the sandbox */
 };
@@ -74,6 +76,7 @@ static inline void sbx_env_init(struct sbx_env *e)
     snprintf(e->audit, sizeof(e->audit), "%s/audit.jsonl", e->dir);
     snprintf(e->pidfile, sizeof(e->pidfile), "%s/run/prhelper.pid", e->dir);
     snprintf(e->sock, sizeof(e->sock), "%s/run/prhelper.sock", e->dir);
+    snprintf(e->ctl, sizeof(e->ctl), "%s/run/prhelper.ctl", e->dir);
     snprintf(e->outside, sizeof(e->outside), "%s/outside", e->dir);
     snprintf(e->victim, sizeof(e->victim), "%s/victim", e->outside);
     char sub[300];
@@ -144,7 +147,7 @@ static inline __attribute__((noreturn)) void sbx_die(const char *what, const cha
 static inline void sbx_enter(const struct sbx_env *e, const struct sbx_case *c,
                              struct sbx_daemon *dm)
 {
-    char targ[64], sarg[300], marg[300], aarg[300], err[512];
+    char targ[64], sarg[300], marg[300], aarg[300], carg[300], err[512];
     char *argv[16];
     int n = 0;
     memset(dm, 0, sizeof(*dm));
@@ -152,11 +155,13 @@ static inline void sbx_enter(const struct sbx_env *e, const struct sbx_case *c,
     snprintf(sarg, sizeof(sarg), "--state-dir=%s", e->state);
     snprintf(marg, sizeof(marg), "--metrics-file=%s", e->metrics);
     snprintf(aarg, sizeof(aarg), "--audit=file:%s", e->audit);
+    snprintf(carg, sizeof(carg), "--control=%s", e->ctl);
     argv[n++] = (char *)"prhelper";
     argv[n++] = targ;
     argv[n++] = sarg;
     argv[n++] = marg;
     argv[n++] = aarg;
+    argv[n++] = carg;
     argv[n++] = (char *)"-k";
     argv[n++] = (char *)e->sock;
     argv[n++] = (char *)"-f";
@@ -172,8 +177,8 @@ static inline void sbx_enter(const struct sbx_env *e, const struct sbx_case *c,
     if (!dm->t)
         sbx_die("transport", dm->o.transport);
 
-    /* What main() opens while privileged: the socket, the audit file,
-     * the metrics registry, the PID file. */
+    /* What main() opens while privileged: the socket, the control
+     * socket, the audit file, the metrics registry, the PID file. */
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", dm->o.socket_path);
     unlink(a.sun_path); /* left by the previous attack (a "crash") */
@@ -181,6 +186,9 @@ static inline void sbx_enter(const struct sbx_env *e, const struct sbx_case *c,
     if (dm->listen_fd < 0 || bind(dm->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
         listen(dm->listen_fd, 8) < 0)
         sbx_die("socket", strerror(errno));
+    dm->control = prh_control_new();
+    if (!dm->control || prh_control_listen(dm->control, dm->o.control_path, err, sizeof(err)) < 0)
+        sbx_die("control socket", dm->control ? err : "out of memory");
     dm->audit = prh_audit_open(dm->o.audit_sink, dm->o.audit_path, err, sizeof(err));
     dm->metrics = prh_metrics_new(dm->t->name);
     if (!dm->audit || !dm->metrics)
@@ -217,6 +225,7 @@ static inline void sbx_enter(const struct sbx_env *e, const struct sbx_case *c,
         sbc.socket_dev = st.st_dev;
         sbc.socket_ino = st.st_ino;
     }
+    prh_control_socket_file(dm->control, &sbc.control_path, &sbc.control_dev, &sbc.control_ino);
     if (fstat(dm->pid_fd, &st) == 0) {
         sbc.pidfile = dm->o.pidfile;
         sbc.pidfile_dev = st.st_dev;

@@ -447,6 +447,7 @@ static void test_cli_help_lists_limit_options(void **state)
     assert_non_null(strstr(buf, "--socket-group=GROUP"));
     assert_non_null(strstr(buf, "--frame-timeout=SECONDS"));
     assert_non_null(strstr(buf, "--no-seccomp"));
+    assert_non_null(strstr(buf, "--no-sandbox"));
 }
 
 static void test_cli_resolve_user_by_name_and_number(void **state)

@@ -3,6 +3,7 @@
  * test_sandbox.c - what still works in the daemon's sandbox (state file
  * save, audit append, metrics rewrite, the PID file and socket removed at
  * exit, /proc and /sys reads, path nodes opened, threads created later),
+ * multipathd and syslog sockets connected at run time,
  * and how the sandbox is set up: options, Landlock ABI by ABI, a kernel
  * without Landlock, a process that already has threads.  The attacks are
  * in test_sandbox_attack.c.
@@ -16,7 +17,9 @@
 #include <pthread.h>
 #include <seccomp.h>
 
+#include "fake_multipathd.h"
 #include "sandbox_fixture.h"
+#include "prhelper/multipathd.h"
 #include "prhelper/pr_sim_store.h"
 #include "prhelper/device.h"
 
@@ -180,12 +183,186 @@ static void test_sandbox_allowed_actions_still_work(void **state)
         fail_msg("%zu case(s) failed", failures);
 }
 
+/* ---- Unix sockets connected at run time ------------------------------------ */
+
+/*
+ * Two modules connect() after start-up, under the sandbox: the audit
+ * trail's syslog sink reconnects when the syslog daemon restarts
+ * (audit.c), and the sg/mpath transports open one multipathd connection
+ * per command (multipathd.c), on its pathname or its abstract socket.
+ * seccomp: socket(AF_UNIX) (SOCK_DGRAM; SOCK_STREAM for sg/mpath) and
+ * connect; Landlock: ABI 1-7 have no right for connecting to a pathname
+ * socket, and ABI 6's abstract-socket scope is left off for sg/mpath.
+ */
+enum {
+    CONNECT_SYSLOG_FIRST = 1 << 0,     /* the record before the restart */
+    CONNECT_SYSLOG_RECONNECT = 1 << 1, /* the one after: a new connect() */
+    CONNECT_MPATHD_PATH = 1 << 2,
+    CONNECT_MPATHD_ABSTRACT = 1 << 3,
+};
+
+struct connect_run {
+    char syslog[108], mpathd_path[108], mpathd_abstract[108];
+    int to_parent, from_parent; /* the child's ends */
+    int parent_fds[3];          /* the parent's: closed in the child */
+};
+
+static int syslog_listener(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* One datagram within ms, starting with "<" (RFC 3164 priority). */
+static bool syslog_received(int fd, int ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    char buf[2300];
+    return poll(&p, 1, ms) == 1 && recv(fd, buf, sizeof(buf), 0) > 0 && buf[0] == '<';
+}
+
+static __attribute__((noreturn)) void connect_child(const struct sbx_env *e,
+                                                   const struct sbx_case *c,
+                                                   const struct connect_run *run)
+{
+    struct sbx_daemon dm;
+    char err[256], byte = 'x';
+    int ok = 0;
+    /* Not the parent's syslog socket: its restart must be one. */
+    for (int i = 0; i < 3; i++)
+        close(run->parent_fds[i]);
+    /* Connected before the sandbox, as main() opens the audit trail. */
+    struct prh_audit *sys = prh_audit_open(PRH_AUDIT_SYSLOG, run->syslog, err, sizeof(err));
+    if (!sys)
+        sbx_die("syslog audit", err);
+    sbx_enter(e, c, &dm);
+    struct prh_audit_client cl = { .serial = 1 };
+    struct prh_audit_record r = { .event = PRH_AUDIT_EV_CLIENT_DENIED,
+                                  .transport = dm.t->name,
+                                  .client = &cl };
+    clock_gettime(CLOCK_REALTIME, &r.time);
+    if (prh_audit_emit(sys, &r) == 0)
+        ok |= CONNECT_SYSLOG_FIRST;
+    /* The parent restarts its "syslog daemon" meanwhile. */
+    if (write(run->to_parent, &byte, 1) != 1 || read(run->from_parent, &byte, 1) != 1)
+        _exit(101);
+    if (prh_audit_emit(sys, &r) == 0)
+        ok |= CONNECT_SYSLOG_RECONNECT;
+    if (strcmp(c->transport, "sim") != 0) {
+        char reply[64];
+        struct prh_mpathd *d = prh_mpathd_new(run->mpathd_path, 5000);
+        if (d && prh_mpathd_command(d, "setprstatus map dm-0", reply, sizeof(reply)) == 1)
+            ok |= CONNECT_MPATHD_PATH;
+        prh_mpathd_free(d);
+        d = prh_mpathd_new(run->mpathd_abstract, 5000);
+        if (d && prh_mpathd_command(d, "unsetprstatus map dm-0", reply, sizeof(reply)) == 1)
+            ok |= CONNECT_MPATHD_ABSTRACT;
+        prh_mpathd_free(d);
+    } else {
+        ok |= CONNECT_MPATHD_PATH | CONNECT_MPATHD_ABSTRACT; /* sim has no multipathd */
+    }
+    prh_sandbox_exit(dm.sandbox);
+    _exit(ok);
+}
+
+/* The connects, one case: the bits that worked. */
+static int connects_in_sandbox(const struct sbx_env *e, const struct sbx_case *c)
+{
+    struct connect_run run;
+    struct fake_mpathd path_mpathd, abstract_mpathd;
+    int up[2], down[2], got = 0;
+    char byte;
+
+    snprintf(run.syslog, sizeof(run.syslog), "%s/syslog.sock", e->dir);
+    snprintf(run.mpathd_path, sizeof(run.mpathd_path), "%s/mpathd.sock", e->dir);
+    int log_fd = syslog_listener(run.syslog);
+    fmd_start_at(&path_mpathd, run.mpathd_path);
+    fmd_start_at(&abstract_mpathd, "@"); /* a name of its own: see fmd_start_at() */
+    snprintf(run.mpathd_abstract, sizeof(run.mpathd_abstract), "%s", abstract_mpathd.path);
+    assert_int_equal(pipe2(up, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(down, O_CLOEXEC), 0);
+    run.to_parent = up[1];
+    run.from_parent = down[0];
+    run.parent_fds[0] = log_fd;
+    run.parent_fds[1] = up[0];
+    run.parent_fds[2] = down[1];
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        connect_child(e, c, &run);
+    close(up[1]);
+    close(down[0]);
+    struct pollfd p = { .fd = up[0], .events = POLLIN };
+    if (poll(&p, 1, 20000) == 1 && read(up[0], &byte, 1) == 1) {
+        if (syslog_received(log_fd, 0))
+            got |= CONNECT_SYSLOG_FIRST;
+        /* The syslog daemon restarts: a new socket at the same path. */
+        close(log_fd);
+        log_fd = syslog_listener(run.syslog);
+        assert_int_equal(write(down[1], "x", 1), 1);
+    }
+    int st = tu_wait_exit(pid, 20000);
+    if (syslog_received(log_fd, 0))
+        got |= CONNECT_SYSLOG_RECONNECT;
+    close(log_fd);
+    close(up[0]);
+    close(down[1]);
+    fmd_stop(&path_mpathd);
+    fmd_stop(&abstract_mpathd);
+    if (st == 100)
+        fail_msg("the child could not become the daemon (see its message above)");
+    if (st < 0 || st >= 100)
+        return -st;
+    /* syslog: the child's send worked and the record arrived. */
+    const int syslog_bits = CONNECT_SYSLOG_FIRST | CONNECT_SYSLOG_RECONNECT;
+    return (st & ~syslog_bits) | (st & got & syslog_bits);
+}
+
+static void test_sandbox_unix_connects_at_run_time_still_work(void **state)
+{
+    (void)state;
+    static const char *const transports[] = { "sim", "sg", "mpath" };
+    static const int abis[] = { 0, 6, 4, 2, 1 };
+    const int all = CONNECT_SYSLOG_FIRST | CONNECT_SYSLOG_RECONNECT | CONNECT_MPATHD_PATH |
+                    CONNECT_MPATHD_ABSTRACT;
+    size_t failures = 0;
+    for (size_t t = 0; t < 3; t++) {
+        for (int mode = SBX_DEFAULT; mode <= SBX_NO_SECCOMP; mode++) {
+            for (size_t a = 0; a < sizeof(abis) / sizeof(abis[0]); a++) {
+                struct sbx_case c = { transports[t], (enum sbx_mode)mode, abis[a] };
+                if (abis[a] > 0 && prh_landlock_abi(NULL) < abis[a])
+                    continue;
+                struct sbx_env e;
+                char name[96];
+                sbx_env_init(&e);
+                sbx_case_name(&c, name, sizeof(name));
+                int got = connects_in_sandbox(&e, &c);
+                if (got != all) {
+                    print_error("%s: run-time connects 0x%x, want 0x%x (syslog 1, syslog "
+                                "reconnect 2, multipathd path 4, multipathd abstract 8)\n",
+                                name, got, all);
+                    failures++;
+                }
+                sbx_env_free(&e);
+            }
+        }
+    }
+    if (failures)
+        fail_msg("%zu case(s) failed", failures);
+}
+
 /* ---- the PID file and the socket --------------------------------------------- */
 
 static int clean_exit(const struct sbx_env *e, struct sbx_daemon *dm)
 {
     (void)e;
     int removes = prh_sandbox_removes_files(dm->sandbox);
+    prh_control_free(dm->control); /* as main(): its unlink is refused */
     prh_sandbox_exit(dm->sandbox);
     return removes;
 }
@@ -196,10 +373,12 @@ static void test_sandbox_socket_and_pid_file_removed_at_a_clean_exit(void **stat
     struct sbx_env e;
     struct sbx_case c = { "sim", SBX_DEFAULT, 0 };
     sbx_env_init(&e);
-    /* Landlock refuses the daemon itself removing them: the cleaner does. */
+    /* Landlock refuses the daemon itself removing them (the socket, the
+     * control socket, the PID file): the cleaner does. */
     assert_int_equal(in_sandbox(&e, &c, clean_exit), prh_landlock_abi(NULL) > 0);
     assert_int_not_equal(access(e.sock, F_OK), 0);
     assert_int_not_equal(access(e.pidfile, F_OK), 0);
+    assert_int_not_equal(access(e.ctl, F_OK), 0);
     sbx_env_free(&e);
 }
 
@@ -222,6 +401,7 @@ static void test_sandbox_socket_and_pid_file_stay_after_a_crash(void **state)
     tu_sleep_ms(200); /* the cleaner, had it acted, would have by now */
     assert_int_equal(access(e.sock, F_OK), 0);
     assert_int_equal(access(e.pidfile, F_OK), 0);
+    assert_int_equal(access(e.ctl, F_OK), 0);
     sbx_env_free(&e);
 }
 
@@ -461,6 +641,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sandbox_allowed_actions_still_work),
+        cmocka_unit_test(test_sandbox_unix_connects_at_run_time_still_work),
         cmocka_unit_test(test_sandbox_socket_and_pid_file_removed_at_a_clean_exit),
         cmocka_unit_test(test_sandbox_socket_and_pid_file_stay_after_a_crash),
         cmocka_unit_test(test_sandbox_cleaner_spares_a_socket_path_taken_over),

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "prh_test_util.h"
+#include "prhelper/control.h"
 #include "prhelper/landlock.h"
 #include "prhelper/pr_sim.h"
 #include "prhelper/pr_sim_store.h"
@@ -380,6 +381,44 @@ static void test_security_sandbox_on_by_default(void **state)
     assert_int_not_equal(access(f->sock, F_OK), 0);
 }
 
+/*
+ * The control socket's restart executes the program again: Landlock
+ * (no execute right) and seccomp (execve kills) forbid it, so it is
+ * offered only with --no-sandbox (prhelper(8), docs/daemon.md); crash
+ * stays everywhere.  Asking a sandboxed daemon to restart is an unknown
+ * command, and the daemon goes on serving.
+ */
+static void test_security_restart_offered_only_without_the_sandbox(void **state)
+{
+    struct fx *f = *state;
+    char ctlpath[300], ctlopt[320];
+    snprintf(ctlpath, sizeof(ctlpath), "%s/ctl", f->dir);
+    snprintf(ctlopt, sizeof(ctlopt), "--control=%s", ctlpath);
+    const char *const modes[] = { NULL, "--no-seccomp", "--no-sandbox" };
+    for (size_t m = 0; m < 3; m++) {
+        bool offered = m == 2;
+        char *help[] = { (char *)"help" }, *restart[] = { (char *)"restart" }, *body = NULL;
+        start_daemon(f, ctlopt, modes[m], NULL, NULL);
+        wait_serving(f);
+        assert_int_equal(prh_control_call(ctlpath, 1, help, false, &body), 0);
+        assert_non_null(strstr(body, "crash"));
+        if (offered)
+            assert_non_null(strstr(body, "restart"));
+        else
+            assert_null(strstr(body, "restart"));
+        free(body);
+        body = NULL;
+        if (!offered) {
+            assert_int_equal(prh_control_call(ctlpath, 1, restart, false, &body), 1);
+            free(body);
+            wait_serving(f); /* still the same daemon, still serving */
+        }
+        assert_int_equal(stop_daemon(f, SIGTERM), 0);
+        /* removed at exit, by the exit cleaner under Landlock */
+        assert_int_not_equal(access(ctlpath, F_OK), 0);
+    }
+}
+
 /* sd_notify() still works under the filter: READY=1 then STOPPING=1 arrive. */
 static void test_security_sd_notify_works_under_seccomp(void **state)
 {
@@ -602,6 +641,7 @@ int main(void)
         T(test_security_capabilities_only_what_the_transport_needs),
         T(test_security_seccomp_filter_on_by_default),
         T(test_security_sandbox_on_by_default),
+        T(test_security_restart_offered_only_without_the_sandbox),
         T(test_security_sd_notify_works_under_seccomp),
         T(test_security_sigkill_during_aptpl_updates_loses_nothing),
         T(test_security_full_disk_fails_pr_out_keeps_memory),

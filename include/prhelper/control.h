@@ -93,6 +93,10 @@ int prh_control_listen(struct prh_control *ctl, const char *path, char *errmsg, 
 int prh_control_start(struct prh_control *ctl, char *errmsg, size_t len);
 /* Stop serving, unlink the socket, free everything.  NULL is fine. */
 void prh_control_free(struct prh_control *ctl);
+/* The socket file prh_control_listen() made (for the sandbox's exit
+ * cleaner): true with its path, device and inode; false if none. */
+bool prh_control_socket_file(const struct prh_control *ctl, const char **path, dev_t *dev,
+                             ino_t *ino);
 
 /*
  * Client side: connect to path, send the words, read the whole answer

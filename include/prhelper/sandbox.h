@@ -9,9 +9,9 @@
  * See docs/security.md.
  *
  * Under Landlock the daemon may not remove files from the directories of
- * its socket and PID file (that right would cover every file there, e.g.
+ * its sockets and PID file (that right would cover every file there, e.g.
  * all of /run).  A small process forked before the sandbox, outside it,
- * removes the two at a clean exit (prh_sandbox_exit()); after a crash
+ * removes them (the socket, the control socket, the PID file) at a clean exit (prh_sandbox_exit()); after a crash
  * they stay, as without the sandbox.
  */
 #ifndef PRHELPER_SANDBOX_H
