@@ -264,6 +264,47 @@ static void test_identity_very_long_guest_name_fits_an_iscsi_name(void **state)
     T->nexus_free(f->st, b);
 }
 
+/* A guest's name may hold any byte QEMU takes: newlines, terminal escapes,
+ * UTF-8, stray bytes.  Its nexus name is clean iSCSI text, and what the
+ * trace and `ctl state` show of it is printable ASCII on its own line. */
+static void test_identity_guest_name_with_odd_bytes_shows_only_printable_text(void **state)
+{
+    struct fx *f = *state;
+    char trace[400], err[128];
+    snprintf(trace, sizeof(trace), "prh_transport,file=%s/trace.log", f->dir);
+    assert_int_equal(prh_trace_configure(trace, err, sizeof(err)), 0);
+    fake_guest(f, 620, "guest=evil\n  9       1        connection  forged\x1b]0;t\x07 caf\xc3\xa9\xff",
+               1);
+    void *a = conn_of(f, 620, 1);
+    const char *w = who(f, a);
+    for (const char *p = w; *p; p++)
+        assert_true(*p > 0x20 && *p < 0x7f);
+    assert_int_equal(strncmp(w, GUEST_PREFIX "evil---9-------1--------connection--forged-",
+                             strlen(GUEST_PREFIX "evil---9-------1--------connection--forged-")),
+                     0);
+    const char *st = ctl(f, "state");
+    for (const char *p = st; *p; p++)
+        assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
+    assert_non_null(strstr(st, "(guest name 'evil\\x0a  9       1        connection  "
+                               "forged\\x1b]0;t\\x07 caf\\xc3\\xa9\\xff', pid 620)"));
+    assert_null(strstr(st, "\n  9 "));
+    prh_trace_reset();
+    snprintf(trace, sizeof(trace), "%s/trace.log", f->dir);
+    FILE *fp = fopen(trace, "r");
+    assert_non_null(fp);
+    char line[1024];
+    int lines = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        lines++;
+        for (const char *p = line; *p; p++)
+            assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
+        assert_non_null(strstr(line, "source=guest-name (guest name 'evil\\x0a"));
+    }
+    fclose(fp);
+    assert_int_equal(lines, 1);
+    T->nexus_free(f->st, a);
+}
+
 static void test_identity_modes_process_and_connection(void **state)
 {
     struct fx *f = *state;
@@ -768,6 +809,7 @@ int main(void)
         TT(test_identity_bound_address_wins_over_guest_name),
         TT(test_identity_unclean_guest_names_get_a_hash),
         TT(test_identity_very_long_guest_name_fits_an_iscsi_name),
+        TT(test_identity_guest_name_with_odd_bytes_shows_only_printable_text),
         TT(test_identity_modes_process_and_connection),
         TT(test_identity_function_reports_source_and_stability),
         TT(test_identity_of_a_peer_gone_while_looked_up_is_per_connection),
