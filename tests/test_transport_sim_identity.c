@@ -481,6 +481,63 @@ static const char *lun_line(struct fx *f, const char *cmd)
     return line;
 }
 
+static int prout_aptpl(struct fx *f, void *nexus, uint64_t rk, uint64_t sark)
+{
+    uint8_t params[24];
+    struct prh_request req = { .fd = open(f->disk, O_RDWR | O_CLOEXEC), .xfer_len = 24,
+                               .params = params };
+    tu_cdb_prout(req.cdb, PR_OUT_REGISTER, 0, 24);
+    tu_params(params, rk, sark, PR_OUT_FLAG_APTPL);
+    prh_transport_execute(T, f->st, nexus, &req, &reply);
+    close(req.fd);
+    return reply.status;
+}
+
+/* APTPL: the state file keeps each guest's TransportID, and after a
+ * restart of the daemon a new QEMU of the same guest (another pid) is that
+ * initiator again: it holds the reservation and may change its own key;
+ * a guest named by a hash of its name and one named by its UUID too. */
+static void test_guest_aptpl_registration_survives_a_daemon_restart(void **state)
+{
+    struct fx *f = *state;
+    fake_guest(f, 630, "guest=Web_1", 1);
+    fake_guest(f, 631, "guest=Web_1", 2); /* Web_1's QEMU after the restart */
+    const char *uuid_again[] = { "qemu-kvm", "-uuid", "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                                 NULL };
+    fake_process(f, 401, uuid_again, 2);
+    void *a = conn_of(f, 100, 1), *w = conn_of(f, 630, 2), *u = conn_of(f, 400, 3);
+    assert_int_equal(prout_aptpl(f, a, 0, 0xa1), SCSI_STATUS_GOOD);
+    assert_int_equal(prout(f, a, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa1, 0), SCSI_STATUS_GOOD);
+    assert_int_equal(prout_aptpl(f, w, 0, 0xb1), SCSI_STATUS_GOOD);
+    assert_int_equal(prout_aptpl(f, u, 0, 0xc1), SCSI_STATUS_GOOD);
+    T->nexus_free(f->st, a);
+    T->nexus_free(f->st, w);
+    T->nexus_free(f->st, u);
+    fini_state(f);
+    init_state(f, NULL, "spc4");
+
+    void *b = conn_of(f, 200, 4), *w2 = conn_of(f, 631, 5), *u2 = conn_of(f, 401, 6);
+    void *other = conn_of(f, 300, 7); /* vm2 */
+    struct prh_reply *r = prin(f, b, PR_IN_READ_RESERVATION);
+    assert_int_equal(r->status, SCSI_STATUS_GOOD);
+    assert_int_equal(scsi_get_be32(r->data + 4), 16);
+    assert_int_equal(scsi_get_be64(r->data + 8), 0xa1);
+    assert_int_equal(tu_key_count(prin(f, b, PR_IN_READ_KEYS)), 3);
+    /* Each is its own registrant: only it can change its key. */
+    assert_int_equal(prout(f, other, PR_OUT_REGISTER, 0, 0xa1, 0xd1),
+                     SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(prout(f, b, PR_OUT_REGISTER, 0, 0xa1, 0xa2), SCSI_STATUS_GOOD);
+    assert_int_equal(prout(f, w2, PR_OUT_REGISTER, 0, 0xb1, 0xb2), SCSI_STATUS_GOOD);
+    assert_int_equal(prout(f, u2, PR_OUT_REGISTER, 0, 0xc1, 0xc2), SCSI_STATUS_GOOD);
+    r = prin(f, b, PR_IN_READ_RESERVATION);
+    assert_int_equal(scsi_get_be64(r->data + 8), 0xa2); /* still the holder */
+    assert_int_equal(tu_key_count(prin(f, b, PR_IN_READ_KEYS)), 3);
+    T->nexus_free(f->st, b);
+    T->nexus_free(f->st, w2);
+    T->nexus_free(f->st, u2);
+    T->nexus_free(f->st, other);
+}
+
 static void test_guest_two_connections_at_once_are_one_nexus(void **state)
 {
     struct fx *f = *state;
@@ -816,6 +873,7 @@ int main(void)
         TT(test_identity_init_rejects_unknown_mode_and_limits),
         TT(test_guest_reconnect_keeps_its_registration_and_may_change_its_key),
         TT(test_guest_restarted_qemu_finds_its_registration),
+        TT(test_guest_aptpl_registration_survives_a_daemon_restart),
         TT(test_guest_two_connections_at_once_are_one_nexus),
         TT(test_guest_connections_shown_in_state_json),
         TT(test_connection_identity_forgets_unit_attentions_of_a_gone_connection),
