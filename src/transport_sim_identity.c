@@ -166,7 +166,9 @@ void prh_sim_peer_identity(enum prh_sim_identity mode, const struct prh_peer *pe
     if (sim_nexus_from_address(peer->addr, peer->addr_len, &out->nexus)) {
         out->source = PRH_SIM_SOURCE_ADDRESS;
         out->stable = true;
-        snprintf(out->detail, sizeof(out->detail), "bound address %.100s", peer->addr);
+        char shown[201]; /* the part after '/' is anything the client chose */
+        prh_qemu_printable(peer->addr, shown, sizeof(shown));
+        snprintf(out->detail, sizeof(out->detail), "bound address %s", shown);
         return;
     }
     if (mode == PRH_SIM_IDENTITY_CONNECTION || !peer->has_cred || peer->pid <= 0) {

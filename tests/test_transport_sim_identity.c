@@ -305,6 +305,22 @@ static void test_identity_guest_name_with_odd_bytes_shows_only_printable_text(vo
     T->nexus_free(f->st, a);
 }
 
+/* The part of an abstract address after '/' is the client's to choose: it
+ * is shown as printable text too. */
+static void test_identity_bound_address_with_odd_bytes_shows_only_printable_text(void **state)
+{
+    struct fx *f = *state;
+    void *a = conn_named(f, "host-a/x\n  9 1 forged\x1b[2J\xff", 1);
+    assert_non_null(a);
+    assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "host-a,i,0x800000000001@1");
+    const char *st = ctl(f, "state");
+    for (const char *p = st; *p; p++)
+        assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
+    assert_non_null(strstr(st, "(bound address @prhelper-nexus:host-a/x\\x0a  9 1 forged"
+                               "\\x1b[2J\\xff)"));
+    T->nexus_free(f->st, a);
+}
+
 static void test_identity_modes_process_and_connection(void **state)
 {
     struct fx *f = *state;
@@ -867,6 +883,7 @@ int main(void)
         TT(test_identity_unclean_guest_names_get_a_hash),
         TT(test_identity_very_long_guest_name_fits_an_iscsi_name),
         TT(test_identity_guest_name_with_odd_bytes_shows_only_printable_text),
+        TT(test_identity_bound_address_with_odd_bytes_shows_only_printable_text),
         TT(test_identity_modes_process_and_connection),
         TT(test_identity_function_reports_source_and_stability),
         TT(test_identity_of_a_peer_gone_while_looked_up_is_per_connection),
