@@ -409,6 +409,11 @@ static void test_identity_of_a_peer_gone_while_looked_up_is_per_connection(void 
     assert_non_null(strstr(id.detail, "pid 100 left while it was looked up"));
     prh_sim_peer_identity(PRH_SIM_IDENTITY_PROCESS, &peer, f->proc, &id);
     assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    /* Known gone when its pidfd was asked for (no pidfd of an exited process). */
+    struct prh_peer gone = { .serial = 5, .has_cred = true, .pid = 100, .exited = true,
+                             .pidfd = -1, .sock = -1 };
+    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &gone, f->proc, &id);
+    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
     void *n = T->nexus_new(f->st, &peer);
     assert_non_null(n);
     assert_string_equal(who(f, n), PRH_SIM_NAME_PREFIX "pid.100,i,0x800000000004@1");
