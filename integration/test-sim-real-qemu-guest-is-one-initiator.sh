@@ -13,6 +13,8 @@
 #    the same I_T nexus as the first, the one that holds the guest's
 #    registration and reservation made before (through prhelper-cli with
 #    that TransportID), so the restarted guest finds them;
+#  - a name with a newline, an escape sequence and a stray byte is served
+#    and shown as printable text (ctl state, the trace);
 #  - --sim-identity=process: a restarted QEMU is another initiator.
 # Time (lab VM, TCG, 2-core host shared with other work): 77 s at load ~11
 # on 2026-12-06 (main at 9401f46); the whole vm.sh run, with the boot and
@@ -112,6 +114,21 @@ n=$(nexus_of "$QPID")
 [[ "$n" =~ ^$SIM:guest\.web-1\.[0-9a-f]{8},i,0x800000000001@1$ ]] ||
     fail "-name guest=Web_1: nexus $n, want guest.web-1.<hash>"
 log "-name guest=Web_1: $n"
+stop "$QPID"
+
+# A name with a newline, a terminal escape and a stray byte: a cleaned,
+# hashed nexus; ctl state and the trace show it as printable text.
+qemu_client odd -name $'guest=odd\n  1 2 x\e[2J\xff'
+n=$(nexus_of "$QPID")
+[[ "$n" =~ ^$SIM:guest\.odd---1-2-x--2j-\.[0-9a-f]{8},i,0x800000000001@1$ ]] ||
+    fail "-name with odd bytes: nexus $n, want guest.odd---1-2-x--2j-.<hash>"
+timeout 10 "$CLI" -C "$CTL" ctl state >"$LOGS/ctl-state-odd.txt" 2>&1
+LC_ALL=C grep -q '[^[:print:]]' "$LOGS/ctl-state-odd.txt" &&
+    fail "ctl state shows bytes that are not printable: $(cat -v "$LOGS/ctl-state-odd.txt")"
+grep -qF "(guest name 'odd\x0a  1 2 x\x1b[2J\xff', pid $QPID)" "$LOGS/ctl-state-odd.txt" ||
+    fail "ctl state does not show the name escaped: $(cat "$LOGS/ctl-state-odd.txt")"
+LC_ALL=C grep -q $'\e' "$LOGS/prhelper.log" && fail "the trace holds a raw escape byte"
+log "-name with odd bytes: $n"
 stop "$QPID"
 
 # --sim-identity=process: every QEMU process is its own initiator.

@@ -256,12 +256,18 @@ static void collect(const struct prh_audit_record *r, struct items *l)
     }
     if (r->nexus && r->nexus[0])
         add(l, "nexus", false, "%s", r->nexus);
-    if (c && c->guest[0])
-        snprintf(who, sizeof(who), "guest %s (pid %ld, uid %lu)", c->guest, (long)c->pid,
+    /* The message is one line of plain text whatever the peer's name holds
+     * (the fields above carry the bytes, escaped as each format needs). */
+    char shown[300];
+    if (c && c->guest[0]) {
+        prh_qemu_printable(c->guest, shown, sizeof(shown));
+        snprintf(who, sizeof(who), "guest %s (pid %ld, uid %lu)", shown, (long)c->pid,
                  (unsigned long)c->uid);
-    else if (c && c->has_cred)
-        fmt(who, sizeof(who), "pid %ld (%s, uid %lu)", (long)c->pid,
-                 c->exe[0] ? c->exe : "?", (unsigned long)c->uid);
+    } else if (c && c->has_cred) {
+        prh_qemu_printable(c->exe[0] ? c->exe : "?", shown, sizeof(shown));
+        fmt(who, sizeof(who), "pid %ld (%s, uid %lu)", (long)c->pid, shown,
+            (unsigned long)c->uid);
+    }
     else
         snprintf(who, sizeof(who), "an unknown peer");
     if (r->nexus && r->nexus[0]) {
@@ -345,16 +351,60 @@ __attribute__((format(printf, 4, 5))) static void put(char *buf, size_t len, siz
         *off += (size_t)n;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Values come from peers (a guest's name, argv[0]): control characters
+ * are escaped, UTF-8 is kept, and a byte that is not UTF-8 becomes \u00XX
+ * (JSON must be UTF-8) or \xXX. */
 static void put_escaped(char *buf, size_t len, size_t *off, const char *s, bool json)
 {
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        unsigned char ch = *p;
+        size_t u = ch >= 0x80 ? utf8_len(p) : 0;
+        if (u) {
+            put(buf, len, off, "%.*s", (int)u, (const char *)p);
+            p += u;
+            continue;
+        }
         if (ch == '"' || ch == '\\')
             put(buf, len, off, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f)
+        else if (ch < 0x20 || ch >= 0x7f)
             put(buf, len, off, json ? "\\u%04x" : "\\x%02x", ch);
         else
             put(buf, len, off, "%c", ch);
+        p++;
     }
 }
 

@@ -229,6 +229,28 @@ int prh_qemu_start_time(const char *proc_root, pid_t pid, unsigned long long *ou
     return 0;
 }
 
+void prh_qemu_printable(const char *s, char *out, size_t outlen)
+{
+    size_t n = 0;
+
+    if (outlen == 0)
+        return;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[5];
+        bool plain = *p >= 0x20 && *p < 0x7f && *p != '\\';
+        if (plain)
+            esc[0] = (char)*p, esc[1] = '\0';
+        else
+            snprintf(esc, sizeof(esc), "\\x%02x", *p);
+        size_t l = strlen(esc);
+        if (n + l >= outlen)
+            break;
+        memcpy(out + n, esc, l);
+        n += l;
+    }
+    out[n] = '\0';
+}
+
 void prh_qemu_peer_read(const char *proc_root, pid_t pid, struct prh_qemu_peer *out)
 {
     memset(out, 0, sizeof(*out));

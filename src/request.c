@@ -101,15 +101,22 @@ static void fill_peer(struct prh_peer *p, int sock)
 }
 
 /* The peer's pidfd (SO_PEERPIDFD), or -1: kernels before 6.5 (ENOPROTOOPT),
- * a peer gone already (ESRCH), tests acting as an old kernel. */
-static int peer_pidfd(const struct prh_request_ctx *x, const struct prh_peer *peer, int sock)
+ * tests acting as one, a peer gone already (*exited set: some kernels
+ * make no pidfd of a process that has exited, EINVAL or ESRCH; newer ones
+ * make one that polls as exited). */
+static int peer_pidfd(const struct prh_request_ctx *x, const struct prh_peer *peer, int sock,
+                      bool *exited)
 {
     int pidfd = -1;
     socklen_t len = sizeof(pidfd);
 
-    if (x->no_peer_pidfd || !peer->has_cred ||
-        getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+    *exited = false;
+    if (x->no_peer_pidfd || !peer->has_cred)
         return -1;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
+        *exited = errno == ESRCH || errno == EINVAL;
+        return -1;
+    }
     return pidfd;
 }
 
@@ -117,7 +124,7 @@ static int peer_pidfd(const struct prh_request_ctx *x, const struct prh_peer *pe
  * the connection is set up (prh_peer_current()). */
 static void pin_peer(const struct prh_request_ctx *x, struct prh_peer *peer, int sock)
 {
-    peer->pidfd = peer_pidfd(x, peer, sock);
+    peer->pidfd = peer_pidfd(x, peer, sock, &peer->exited);
     peer->has_pidfd = peer->pidfd >= 0;
     peer->sock = sock;
     peer->has_sock = true;
@@ -127,7 +134,7 @@ static void unpin_peer(struct prh_peer *peer)
 {
     if (peer->has_pidfd)
         close(peer->pidfd);
-    peer->has_pidfd = peer->has_sock = false;
+    peer->has_pidfd = peer->has_sock = peer->exited = false;
     peer->pidfd = peer->sock = -1;
 }
 

@@ -207,6 +207,8 @@ bool prh_peer_facts_current(int pidfd, int sock)
 
 bool prh_peer_current(const struct prh_peer *peer)
 {
+    if (peer->exited)
+        return false;
     return prh_peer_facts_current(peer->has_pidfd ? peer->pidfd : -1,
                                   peer->has_sock ? peer->sock : -1);
 }

@@ -121,6 +121,7 @@ static void *dev_nexus_new(void *state, const struct prh_peer *peer)
     struct dev_nexus *n = calloc(1, sizeof(*n));
     if (n != NULL && peer != NULL) {
         n->peer = *peer;
+        n->peer.has_pidfd = n->peer.has_sock = n->peer.exited = false; /* nexus_new only */
         n->has_peer = true;
     }
     return n;

@@ -166,7 +166,9 @@ void prh_sim_peer_identity(enum prh_sim_identity mode, const struct prh_peer *pe
     if (sim_nexus_from_address(peer->addr, peer->addr_len, &out->nexus)) {
         out->source = PRH_SIM_SOURCE_ADDRESS;
         out->stable = true;
-        snprintf(out->detail, sizeof(out->detail), "bound address %.100s", peer->addr);
+        char shown[201]; /* the part after '/' is anything the client chose */
+        prh_qemu_printable(peer->addr, shown, sizeof(shown));
+        snprintf(out->detail, sizeof(out->detail), "bound address %s", shown);
         return;
     }
     if (mode == PRH_SIM_IDENTITY_CONNECTION || !peer->has_cred || peer->pid <= 0) {
@@ -194,8 +196,10 @@ void prh_sim_peer_identity(enum prh_sim_identity mode, const struct prh_peer *pe
     if (mode == PRH_SIM_IDENTITY_GUEST && q->has_guest) {
         guest_initiator_name(q, name, sizeof(name));
         out->source = PRH_SIM_SOURCE_GUEST_NAME;
-        snprintf(out->detail, sizeof(out->detail), "guest name '%.200s', pid %ld", q->guest,
-                 (long)peer->pid);
+        char shown[201];
+        prh_qemu_printable(q->guest, shown, sizeof(shown)); /* any bytes: a log line */
+        snprintf(out->detail, sizeof(out->detail), "guest name '%s%s', pid %ld", shown,
+                 q->guest_len > strlen(shown) ? "..." : "", (long)peer->pid);
     } else if (mode == PRH_SIM_IDENTITY_GUEST && q->has_uuid) {
         snprintf(name, sizeof(name), PRH_SIM_NAME_PREFIX "uuid.%s", q->uuid);
         out->source = PRH_SIM_SOURCE_GUEST_UUID;

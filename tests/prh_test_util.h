@@ -113,9 +113,19 @@ static inline int tu_connect(const char *path, const char *abstract)
     if (fd < 0)
         return -1;
     if (abstract) {
+        /* Abstract addresses are shared by every process of the network
+         * namespace (other test runs at once): made unique after the '/'
+         * the daemon ignores ("prhelper-nexus:a/1" -> "...a/1.PID.N"). */
+        static unsigned seq;
         struct sockaddr_un me = { .sun_family = AF_UNIX };
-        size_t n = strlen(abstract);
-        memcpy(me.sun_path + 1, abstract, n);
+        char name[sizeof(me.sun_path)];
+        int w = snprintf(name, sizeof(name), "%s%s%ld.%u", abstract,
+                         strchr(abstract, '/') ? "." : "/", (long)getpid(),
+                         __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+        if (w < 0 || (size_t)w >= sizeof(me.sun_path) - 1)
+            w = snprintf(name, sizeof(name), "%.*s", (int)sizeof(me.sun_path) - 2, abstract);
+        size_t n = (size_t)w;
+        memcpy(me.sun_path + 1, name, n);
         if (bind(fd, (struct sockaddr *)&me,
                  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0) {
             close(fd);

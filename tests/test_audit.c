@@ -354,6 +354,41 @@ static void test_audit_journal_fields_are_structured(void **state)
     assert_true(has_field(&f, "PRIORITY=4"));
 }
 
+/* A guest's name holds any bytes: UTF-8 stays, the rest is escaped; the
+ * JSON line stays valid UTF-8, the message plain ASCII on one line. */
+static void test_audit_odd_bytes_of_a_guest_name_are_escaped_everywhere(void **state)
+{
+    (void)state;
+    static struct sample s;
+    static struct prh_audit_fields f;
+    char buf[4096];
+    make_sample(&s, SCSI_STATUS_GOOD);
+    /* é, a stray byte, ESC, an encoded surrogate, a cut sequence, €. */
+    snprintf(s.client.guest, sizeof(s.client.guest),
+             "caf\xc3\xa9\xff\x1b[2J\xed\xa0\x80-\xe2\x82 \xe2\x82\xac");
+    prh_audit_format_json(&s.rec, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"guest\":\"caf\xc3\xa9\\u00ff\\u001b[2J\\u00ed\\u00a0"
+                                "\\u0080-\\u00e2\\u0082 \xe2\x82\xac\""));
+    prh_audit_format_text(&s.rec, buf, sizeof(buf));
+    assert_non_null(strstr(buf, " guest=\"caf\xc3\xa9\\xff\\x1b[2J\\xed\\xa0\\x80-\\xe2\\x82 "
+                                "\xe2\x82\xac\" "));
+    prh_audit_journal_fields(&s.rec, &f);
+    assert_true(has_field(&f, "MESSAGE=PR OUT PREEMPT AND ABORT key 0xa1 sa_key 0xb2 by guest "
+                              "caf\\xc3\\xa9\\xff\\x1b[2J\\xed\\xa0\\x80-\\xe2\\x82 "
+                              "\\xe2\\x82\\xac (pid 1234, uid 107) on 8:16 (naa.6001405abc): GOOD"));
+    /* argv[0] of a peer without a guest name: the same in the message. */
+    s.client.guest[0] = '\0';
+    snprintf(s.client.exe, sizeof(s.client.exe), "/tmp/x\ny");
+    prh_audit_journal_fields(&s.rec, &f);
+    bool found = false;
+    for (size_t i = 0; i < f.n; i++)
+        if (strncmp(f.text[i], "MESSAGE=", 8) == 0) {
+            assert_non_null(strstr(f.text[i], "by pid 1234 (/tmp/x\\x0ay, uid 107)"));
+            found = true;
+        }
+    assert_true(found);
+}
+
 static void test_audit_client_denied_record(void **state)
 {
     (void)state;
@@ -726,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_audit_json_record_has_every_field),
         cmocka_unit_test(test_audit_json_refused_record_has_decoded_sense),
         cmocka_unit_test(test_audit_json_escapes_quotes_and_control_chars),
+        cmocka_unit_test(test_audit_odd_bytes_of_a_guest_name_are_escaped_everywhere),
         cmocka_unit_test(test_audit_json_truncates_to_buffer),
         cmocka_unit_test(test_audit_text_record_quotes_values),
         cmocka_unit_test(test_audit_journal_fields_are_structured),

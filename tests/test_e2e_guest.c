@@ -302,6 +302,62 @@ static void test_e2e_process_identity_live_migration_moves_the_reservation(void 
     mig_end(f, &m);
 }
 
+/* ---- hostile command lines -------------------------------------------------------------- */
+
+/* What a client's command line may hold: a guest name with a newline and a
+ * terminal escape (one initiator, shown as printable text, one audit line
+ * per record), and a -name of 100 KB, past what is read of a command line
+ * (not a guest: a per-connection nexus).  The daemon answers both. */
+static void test_e2e_hostile_guest_names_are_served_and_shown_safely(void **state)
+{
+    struct fx *f = *state;
+    struct fake_qemu a, b;
+    start_daemon(f, NULL, NULL);
+    const char *odd[] = { "/usr/bin/qemu-system-x86_64", "-name",
+                          "guest=x\n  7 1 guest-name iqn.forged\x1b[2J\xff", NULL };
+    assert_int_equal(fq_start(&a, f->sock, odd), 0);
+    assert_int_equal(tu_prout(a.conn, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa1, 0, &r),
+                     SCSI_STATUS_GOOD);
+    size_t big = 100 * 1024;
+    char *name = malloc(big + 7);
+    assert_non_null(name);
+    memcpy(name, "guest=", 6);
+    memset(name + 6, 'n', big);
+    name[big + 6] = '\0';
+    const char *longname[] = { "/usr/bin/qemu-system-x86_64", "-name", name, NULL };
+    assert_int_equal(fq_start(&b, f->sock, longname), 0);
+    assert_int_equal(tu_prout(b.conn, f->devfd, PR_OUT_REGISTER, 0, 0, 0xb1, 0, &r),
+                     SCSI_STATUS_GOOD);
+    const char *st = ctl(f, "state", NULL);
+    for (const char *p = st; *p; p++)
+        assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
+    assert_non_null(strstr(st, "connections: 2"));
+    assert_null(strstr(st, "\n  7 1 "));
+    assert_non_null(strstr(st, "(guest name 'x\\x0a  7 1 guest-name iqn.forged\\x1b[2J\\xff'"));
+    char want[64];
+    snprintf(want, sizeof(want), "connection  iqn.2026-01.org.prhelper.sim:pid.%ld,", (long)b.pid);
+    assert_non_null(strstr(st, want));
+    assert_int_equal(fq_close(&a), 0);
+    assert_int_equal(fq_close(&b), 0);
+    assert_int_equal(stop_daemon(f), 0);
+    free(name);
+
+    /* Two PR OUT records (and the connections'), each one line of JSON. */
+    char *audit = slurp(f->audit);
+    assert_null(strchr(audit, 0x1b));
+    assert_non_null(strstr(audit, "\"guest\":\"x\\u000a  7 1 guest-name iqn.forged\\u001b[2J"
+                                  "\\u00ff\""));
+    int lines = 0, registers = 0;
+    for (char *line = strtok(audit, "\n"); line; line = strtok(NULL, "\n")) {
+        lines++;
+        assert_true(line[0] == '{' && line[strlen(line) - 1] == '}');
+        registers += strstr(line, "\"service_action\":\"REGISTER\"") != NULL;
+    }
+    assert_int_equal(registers, 2);
+    assert_true(lines >= 2);
+    free(audit);
+}
+
 /* ---- bounds and non-disks -------------------------------------------------------------- */
 
 static void test_e2e_registration_limit_answers_insufficient_registration_resources(void **state)
@@ -352,6 +408,7 @@ int main(void)
         TT(test_e2e_guest_two_guests_are_two_initiators),
         TT(test_e2e_guest_live_migration_on_one_host),
         TT(test_e2e_process_identity_live_migration_moves_the_reservation),
+        TT(test_e2e_hostile_guest_names_are_served_and_shown_safely),
         TT(test_e2e_registration_limit_answers_insufficient_registration_resources),
         TT(test_e2e_lun_limit_and_non_disks_are_refused_with_a_log),
     };

@@ -196,6 +196,59 @@ static void test_qemu_peer_read_gone_or_unparsable(void **state)
     free(dir);
 }
 
+/* A -name longer than what is read of a command line (a hostile one, or
+ * one libvirt would never write): not taken cut, since two guests whose
+ * names start alike would be one; an earlier -uuid still names the guest. */
+static void test_qemu_peer_read_name_past_the_cmdline_cap_is_not_taken(void **state)
+{
+    (void)state;
+    static const char head[] = "qemu\0-uuid\0aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\0-name\0guest=";
+    size_t len = sizeof(head) - 1 + PRH_QEMU_CMDLINE_MAX + 2;
+    char *cmd = malloc(len);
+    assert_non_null(cmd);
+    memcpy(cmd, head, sizeof(head) - 1);
+    memset(cmd + sizeof(head) - 1, 'v', len - (sizeof(head) - 1));
+    cmd[len - 1] = '\0';
+    char *dir = fake_proc(9, cmd, len, "9 (qemu) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 5 0\n");
+    struct prh_qemu_peer q;
+    prh_qemu_peer_read(dir, 9, &q);
+    assert_true(q.cmdline_read);
+    assert_false(q.has_guest);
+    assert_string_equal(q.guest, "");
+    assert_true(q.has_uuid);
+    /* The same name whole (under the cap) is taken, cut with its length. */
+    cmd[PRH_QEMU_CMDLINE_MAX - 1] = '\0';
+    tu_rm_rf(dir);
+    free(dir);
+    dir = fake_proc(9, cmd, PRH_QEMU_CMDLINE_MAX, "9 (qemu) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 "
+                                                  "16 17 18 5 0\n");
+    prh_qemu_peer_read(dir, 9, &q);
+    assert_true(q.has_guest);
+    assert_int_equal(strlen(q.guest), PRH_QEMU_GUEST_MAX - 1);
+    assert_int_equal(q.guest_len, PRH_QEMU_CMDLINE_MAX - 1 - (sizeof(head) - 1));
+    tu_rm_rf(dir);
+    free(dir);
+    free(cmd);
+}
+
+/* Names hold any bytes; what is shown of them is printable ASCII. */
+static void test_qemu_printable_escapes_odd_bytes_and_cuts_whole_escapes(void **state)
+{
+    (void)state;
+    char out[64];
+    prh_qemu_printable("vm-1", out, sizeof(out));
+    assert_string_equal(out, "vm-1");
+    prh_qemu_printable("a\nb\x1b[2J\\\x7f\xc3\xa9\xff", out, sizeof(out));
+    assert_string_equal(out, "a\\x0ab\\x1b[2J\\x5c\\x7f\\xc3\\xa9\\xff");
+    prh_qemu_printable("ab\n", out, 6); /* "ab" and no half of "\x0a" */
+    assert_string_equal(out, "ab");
+    prh_qemu_printable("abcdef", out, 4);
+    assert_string_equal(out, "abc");
+    out[0] = 'x';
+    prh_qemu_printable("abc", out, 0); /* no room: untouched */
+    assert_int_equal(out[0], 'x');
+}
+
 static void test_qemu_peer_reads_this_process(void **state)
 {
     (void)state;
@@ -217,6 +270,8 @@ int main(void)
         cmocka_unit_test(test_qemu_uuid_malformed_ignored),
         cmocka_unit_test(test_qemu_peer_read_guest_uuid_argv0_start),
         cmocka_unit_test(test_qemu_peer_read_gone_or_unparsable),
+        cmocka_unit_test(test_qemu_peer_read_name_past_the_cmdline_cap_is_not_taken),
+        cmocka_unit_test(test_qemu_printable_escapes_odd_bytes_and_cuts_whole_escapes),
         cmocka_unit_test(test_qemu_peer_reads_this_process),
     };
     return cmocka_run_group_tests_name("qemu_peer", tests, NULL, NULL);

@@ -265,6 +265,80 @@ static void test_conn_setup_lets_nexus_new_check_the_peer(void **state)
     }
 }
 
+/* A connection made by a process that handed it to another (this one) and
+ * exited: the accepted socket, with its peer gone; the socket stays open. */
+static int connection_of_an_exited_peer(int *kept)
+{
+    static unsigned seq;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int sv[2];
+    snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "prh-test-exited.%ld.%u", (long)getpid(),
+             seq++);
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                                 strlen(a.sun_path + 1));
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(l >= 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, alen), 0);
+    assert_int_equal(listen(l, 1), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c < 0 || connect(c, (struct sockaddr *)&a, alen) < 0)
+            _exit(1);
+        _exit(prh_wire_send_fds(sv[1], "x", 1, &c, 1) == 1 ? 0 : 1);
+    }
+    close(sv[1]);
+    int s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(s >= 0);
+    assert_int_equal(tu_wait_exit(pid, 5000), 0);
+    char byte;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof(u.buf) };
+    assert_int_equal(recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC), 1);
+    memcpy(kept, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+    close(sv[0]);
+    close(l);
+    return s;
+}
+
+/* The peer exited, but its connection lives on in another process (no
+ * hang-up): with SO_PEERPIDFD the peer is known gone, its pid no longer
+ * names it.  Without (kernels before 6.5) this cannot be told, as
+ * docs/daemon.md says. */
+static void test_conn_setup_peer_exited_with_its_socket_handed_on(void **state)
+{
+    struct prh_request_ctx x;
+    struct prh_audit *a;
+    (void)state;
+    prh_log_set_verbosity(0);
+    for (int no_pidfd = 0; no_pidfd < 2; no_pidfd++) {
+        struct prh_conn conn = { .peer.serial = 1 };
+        int kept;
+        int s = connection_of_an_exited_peer(&kept);
+        setup_ctx(&x, &a, no_pidfd);
+        memset(&seen, 0, sizeof(seen));
+        assert_int_equal(prh_conn_setup(&x, &conn, s, NULL), 0);
+        assert_true(conn.peer.has_cred);
+        bool pidfd = !no_pidfd && have_so_peerpidfd();
+        assert_int_equal(seen.current, !pidfd);
+        if (pidfd) /* its facts are not recorded either */
+            assert_string_equal(conn.audit_client->exe, "");
+        assert_false(conn.peer.exited); /* for nexus_new only */
+        prh_conn_teardown(&x, &conn, NULL);
+        close(s);
+        close(kept);
+        prh_audit_close(a);
+        prh_request_ctx_fini(&x);
+    }
+}
+
 /* ---- one request ---------------------------------------------------------- */
 
 static struct {
@@ -398,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_conn_setup_reads_facts_and_makes_the_nexus),
         cmocka_unit_test(test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd),
         cmocka_unit_test(test_conn_setup_lets_nexus_new_check_the_peer),
+        cmocka_unit_test(test_conn_setup_peer_exited_with_its_socket_handed_on),
         cmocka_unit_test(test_request_stats_its_fd_once_for_policy_audit_and_transport),
         cmocka_unit_test(test_request_refused_by_device_policy_stats_once_and_never_opens),
     };

@@ -55,10 +55,27 @@ static bool gate_wait_blocked(int n)
 
 static atomic_int gate_nexus_made, gate_nexus_freed;
 
+static void gate_wait(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&gate_lock);
+    gate_waiting++;
+    while (!gate_open)
+        if (pthread_cond_timedwait(&gate_cond, &gate_lock, &until) != 0)
+            break;
+    gate_waiting--;
+    pthread_mutex_unlock(&gate_lock);
+}
+
+/* A client bound to "...stall-nexus..." stalls its nexus_new at the gate, as
+ * reading the /proc/PID/cmdline of a peer whose argument pages hang does. */
 static void *gate_nexus_new(void *state, const struct prh_peer *peer)
 {
     (void)state;
-    (void)peer;
+    if (peer->addr_len && strstr(peer->addr, "stall-nexus"))
+        gate_wait();
     atomic_fetch_add(&gate_nexus_made, 1);
     return malloc(1);
 }
@@ -877,6 +894,37 @@ static void test_server_64_stalled_clients_do_not_delay_another_lun(void **state
     close(b);
 }
 
+/* Setting a connection up (the peer's /proc entries, the transport's
+ * nexus_new) counts as a device call: clients whose set-up hangs hold a
+ * thread each, and the pool serves others meanwhile. */
+static void test_server_stalled_connection_setup_does_not_block_others(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    int stalled[4];
+    fx_workers = 1;
+    fx_start(f, &gate_transport, 0);
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
+    for (int i = 0; i < 4; i++) {
+        stalled[i] = tu_connect_hs(f->sock, "stall-nexus");
+        assert_true(stalled[i] >= 0);
+        assert_int_equal(prh_wire_client_send(stalled[i], cdb, 16, f->devfd, NULL, 0), 0);
+    }
+    assert_true(gate_wait_blocked(4));
+    int b = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_int_equal(r.data[3], 0x42);
+    assert_true(stats(f).threads >= 5); /* one per stalled set-up, and others */
+    gate_set(true);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
+        assert_int_equal(r.status, 0);
+        close(stalled[i]);
+    }
+    close(b);
+}
+
 /* The pool grows under stalled device calls and shrinks back when idle. */
 static void test_server_pool_grows_under_stalls_and_shrinks_when_idle(void **state)
 {
@@ -1268,6 +1316,7 @@ int main(void)
         T(test_server_frame_timeout_closes_unread_reply),
         T(test_server_no_frame_timeout_when_zero),
         T(test_server_64_stalled_clients_do_not_delay_another_lun),
+        T(test_server_stalled_connection_setup_does_not_block_others),
         T(test_server_pool_grows_under_stalls_and_shrinks_when_idle),
         T(test_server_worker_limit_counted_and_requests_wait),
         T(test_server_worker_limit_logged_once_counted_every_time),

@@ -264,6 +264,63 @@ static void test_identity_very_long_guest_name_fits_an_iscsi_name(void **state)
     T->nexus_free(f->st, b);
 }
 
+/* A guest's name may hold any byte QEMU takes: newlines, terminal escapes,
+ * UTF-8, stray bytes.  Its nexus name is clean iSCSI text, and what the
+ * trace and `ctl state` show of it is printable ASCII on its own line. */
+static void test_identity_guest_name_with_odd_bytes_shows_only_printable_text(void **state)
+{
+    struct fx *f = *state;
+    char trace[400], err[128];
+    snprintf(trace, sizeof(trace), "prh_transport,file=%s/trace.log", f->dir);
+    assert_int_equal(prh_trace_configure(trace, err, sizeof(err)), 0);
+    fake_guest(f, 620, "guest=evil\n  9       1        connection  forged\x1b]0;t\x07 caf\xc3\xa9\xff",
+               1);
+    void *a = conn_of(f, 620, 1);
+    const char *w = who(f, a);
+    for (const char *p = w; *p; p++)
+        assert_true(*p > 0x20 && *p < 0x7f);
+    assert_int_equal(strncmp(w, GUEST_PREFIX "evil---9-------1--------connection--forged-",
+                             strlen(GUEST_PREFIX "evil---9-------1--------connection--forged-")),
+                     0);
+    const char *st = ctl(f, "state");
+    for (const char *p = st; *p; p++)
+        assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
+    assert_non_null(strstr(st, "(guest name 'evil\\x0a  9       1        connection  "
+                               "forged\\x1b]0;t\\x07 caf\\xc3\\xa9\\xff', pid 620)"));
+    assert_null(strstr(st, "\n  9 "));
+    prh_trace_reset();
+    snprintf(trace, sizeof(trace), "%s/trace.log", f->dir);
+    FILE *fp = fopen(trace, "r");
+    assert_non_null(fp);
+    char line[1024];
+    int lines = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        lines++;
+        for (const char *p = line; *p; p++)
+            assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
+        assert_non_null(strstr(line, "source=guest-name (guest name 'evil\\x0a"));
+    }
+    fclose(fp);
+    assert_int_equal(lines, 1);
+    T->nexus_free(f->st, a);
+}
+
+/* The part of an abstract address after '/' is the client's to choose: it
+ * is shown as printable text too. */
+static void test_identity_bound_address_with_odd_bytes_shows_only_printable_text(void **state)
+{
+    struct fx *f = *state;
+    void *a = conn_named(f, "host-a/x\n  9 1 forged\x1b[2J\xff", 1);
+    assert_non_null(a);
+    assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "host-a,i,0x800000000001@1");
+    const char *st = ctl(f, "state");
+    for (const char *p = st; *p; p++)
+        assert_true(*p == '\n' || (*p >= 0x20 && *p < 0x7f));
+    assert_non_null(strstr(st, "(bound address @prhelper-nexus:host-a/x\\x0a  9 1 forged"
+                               "\\x1b[2J\\xff)"));
+    T->nexus_free(f->st, a);
+}
+
 static void test_identity_modes_process_and_connection(void **state)
 {
     struct fx *f = *state;
@@ -352,6 +409,11 @@ static void test_identity_of_a_peer_gone_while_looked_up_is_per_connection(void 
     assert_non_null(strstr(id.detail, "pid 100 left while it was looked up"));
     prh_sim_peer_identity(PRH_SIM_IDENTITY_PROCESS, &peer, f->proc, &id);
     assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    /* Known gone when its pidfd was asked for (no pidfd of an exited process). */
+    struct prh_peer gone = { .serial = 5, .has_cred = true, .pid = 100, .exited = true,
+                             .pidfd = -1, .sock = -1 };
+    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &gone, f->proc, &id);
+    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
     void *n = T->nexus_new(f->st, &peer);
     assert_non_null(n);
     assert_string_equal(who(f, n), PRH_SIM_NAME_PREFIX "pid.100,i,0x800000000004@1");
@@ -438,6 +500,63 @@ static const char *lun_line(struct fx *f, const char *cmd)
     close(fd);
     snprintf(line, sizeof(line), "%s %s", cmd, lun);
     return line;
+}
+
+static int prout_aptpl(struct fx *f, void *nexus, uint64_t rk, uint64_t sark)
+{
+    uint8_t params[24];
+    struct prh_request req = { .fd = open(f->disk, O_RDWR | O_CLOEXEC), .xfer_len = 24,
+                               .params = params };
+    tu_cdb_prout(req.cdb, PR_OUT_REGISTER, 0, 24);
+    tu_params(params, rk, sark, PR_OUT_FLAG_APTPL);
+    prh_transport_execute(T, f->st, nexus, &req, &reply);
+    close(req.fd);
+    return reply.status;
+}
+
+/* APTPL: the state file keeps each guest's TransportID, and after a
+ * restart of the daemon a new QEMU of the same guest (another pid) is that
+ * initiator again: it holds the reservation and may change its own key;
+ * a guest named by a hash of its name and one named by its UUID too. */
+static void test_guest_aptpl_registration_survives_a_daemon_restart(void **state)
+{
+    struct fx *f = *state;
+    fake_guest(f, 630, "guest=Web_1", 1);
+    fake_guest(f, 631, "guest=Web_1", 2); /* Web_1's QEMU after the restart */
+    const char *uuid_again[] = { "qemu-kvm", "-uuid", "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                                 NULL };
+    fake_process(f, 401, uuid_again, 2);
+    void *a = conn_of(f, 100, 1), *w = conn_of(f, 630, 2), *u = conn_of(f, 400, 3);
+    assert_int_equal(prout_aptpl(f, a, 0, 0xa1), SCSI_STATUS_GOOD);
+    assert_int_equal(prout(f, a, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa1, 0), SCSI_STATUS_GOOD);
+    assert_int_equal(prout_aptpl(f, w, 0, 0xb1), SCSI_STATUS_GOOD);
+    assert_int_equal(prout_aptpl(f, u, 0, 0xc1), SCSI_STATUS_GOOD);
+    T->nexus_free(f->st, a);
+    T->nexus_free(f->st, w);
+    T->nexus_free(f->st, u);
+    fini_state(f);
+    init_state(f, NULL, "spc4");
+
+    void *b = conn_of(f, 200, 4), *w2 = conn_of(f, 631, 5), *u2 = conn_of(f, 401, 6);
+    void *other = conn_of(f, 300, 7); /* vm2 */
+    struct prh_reply *r = prin(f, b, PR_IN_READ_RESERVATION);
+    assert_int_equal(r->status, SCSI_STATUS_GOOD);
+    assert_int_equal(scsi_get_be32(r->data + 4), 16);
+    assert_int_equal(scsi_get_be64(r->data + 8), 0xa1);
+    assert_int_equal(tu_key_count(prin(f, b, PR_IN_READ_KEYS)), 3);
+    /* Each is its own registrant: only it can change its key. */
+    assert_int_equal(prout(f, other, PR_OUT_REGISTER, 0, 0xa1, 0xd1),
+                     SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(prout(f, b, PR_OUT_REGISTER, 0, 0xa1, 0xa2), SCSI_STATUS_GOOD);
+    assert_int_equal(prout(f, w2, PR_OUT_REGISTER, 0, 0xb1, 0xb2), SCSI_STATUS_GOOD);
+    assert_int_equal(prout(f, u2, PR_OUT_REGISTER, 0, 0xc1, 0xc2), SCSI_STATUS_GOOD);
+    r = prin(f, b, PR_IN_READ_RESERVATION);
+    assert_int_equal(scsi_get_be64(r->data + 8), 0xa2); /* still the holder */
+    assert_int_equal(tu_key_count(prin(f, b, PR_IN_READ_KEYS)), 3);
+    T->nexus_free(f->st, b);
+    T->nexus_free(f->st, w2);
+    T->nexus_free(f->st, u2);
+    T->nexus_free(f->st, other);
 }
 
 static void test_guest_two_connections_at_once_are_one_nexus(void **state)
@@ -768,12 +887,15 @@ int main(void)
         TT(test_identity_bound_address_wins_over_guest_name),
         TT(test_identity_unclean_guest_names_get_a_hash),
         TT(test_identity_very_long_guest_name_fits_an_iscsi_name),
+        TT(test_identity_guest_name_with_odd_bytes_shows_only_printable_text),
+        TT(test_identity_bound_address_with_odd_bytes_shows_only_printable_text),
         TT(test_identity_modes_process_and_connection),
         TT(test_identity_function_reports_source_and_stability),
         TT(test_identity_of_a_peer_gone_while_looked_up_is_per_connection),
         TT(test_identity_init_rejects_unknown_mode_and_limits),
         TT(test_guest_reconnect_keeps_its_registration_and_may_change_its_key),
         TT(test_guest_restarted_qemu_finds_its_registration),
+        TT(test_guest_aptpl_registration_survives_a_daemon_restart),
         TT(test_guest_two_connections_at_once_are_one_nexus),
         TT(test_guest_connections_shown_in_state_json),
         TT(test_connection_identity_forgets_unit_attentions_of_a_gone_connection),

@@ -50,6 +50,14 @@ ssize_t prh_qemu_read_cmdline(const char *proc_root, pid_t pid, char *buf, size_
  */
 int prh_qemu_start_time(const char *proc_root, pid_t pid, unsigned long long *out);
 
+/*
+ * s fit for a log line, a terminal or `ctl state`: every byte outside
+ * printable ASCII, and '\\', is written as \xNN, so a guest name with a
+ * newline or an escape sequence forges no line and moves no cursor.  Cut
+ * (never inside an escape) to outlen - 1 bytes.
+ */
+void prh_qemu_printable(const char *s, char *out, size_t outlen);
+
 /* What one peer process looks like (prh_qemu_peer_read). */
 struct prh_qemu_peer {
     bool cmdline_read;            /* /proc/PID/cmdline answered */

@@ -53,6 +53,7 @@ struct prh_peer {
      * nothing to check with (taken as current). */
     bool has_pidfd;        /* pidfd: SO_PEERPIDFD (Linux 6.5+) */
     bool has_sock;         /* sock: the connection, for a hang-up */
+    bool exited;           /* SO_PEERPIDFD said the peer is gone */
     int pidfd;
     int sock;
 };
