@@ -84,7 +84,7 @@ const char *th_answer_name(enum th_answer a)
 struct th_case {
     const struct th_row *row;
     enum pr_sim_profile profile;
-    char *name;
+    const char *name;
 };
 
 static struct pr_sim_lun *row_lun(const struct th_row *row, enum pr_sim_profile profile)
@@ -225,50 +225,84 @@ static void run_case(void **state)
     pr_sim_lun_free(lun);
 }
 
+void th_group_add(struct th_group *g, const char *name, const char *suffix, const char *clause,
+                  CMUnitTestFunction fn, void *state)
+{
+    if (g->count == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        struct CMUnitTest *t = realloc(g->tests, cap * sizeof(*t));
+        assert_non_null(t);
+        g->tests = t;
+        g->cap = cap;
+    }
+    size_t len = strlen(name) + (suffix ? strlen(suffix) : 0) + (clause ? strlen(clause) : 0) + 8;
+    char *full = malloc(len);
+    assert_non_null(full);
+    snprintf(full, len, "%s%s%s%s%s", name, suffix ? suffix : "", clause ? " [" : "",
+             clause ? clause : "", clause ? "]" : "");
+    struct CMUnitTest *t = &g->tests[g->count++];
+    memset(t, 0, sizeof(*t));
+    t->name = full;
+    t->test_func = fn;
+    t->initial_state = state;
+}
+
+void th_group_add_rows(struct th_group *g, CMUnitTestFunction fn, const void *rows, size_t nrows,
+                       size_t stride)
+{
+    for (size_t i = 0; i < nrows; i++) {
+        const struct th_rule_id *id = (const void *)((const char *)rows + i * stride);
+        th_group_add(g, id->name, NULL, id->clause, fn, (void *)id);
+    }
+}
+
+void th_group_add_tests(struct th_group *g, const struct CMUnitTest *tests, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        th_group_add(g, tests[i].name, NULL, NULL, tests[i].test_func, tests[i].initial_state);
+        g->tests[g->count - 1].setup_func = tests[i].setup_func;
+        g->tests[g->count - 1].teardown_func = tests[i].teardown_func;
+    }
+}
+
+int th_group_run(struct th_group *g, const char *group)
+{
+    int rc = _cmocka_run_group_tests(group, g->tests, g->count, NULL, NULL);
+    for (size_t i = 0; i < g->count; i++)
+        free((char *)g->tests[i].name);
+    free(g->tests);
+    memset(g, 0, sizeof(*g));
+    return rc;
+}
+
 int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,
                  const struct CMUnitTest *extra, size_t nextra)
 {
-    size_t max = 2 * nrows + nextra;
-    struct th_case *cases = calloc(max ? max : 1, sizeof(*cases));
-    struct CMUnitTest *tests = calloc(max ? max : 1, sizeof(*tests));
-    if (cases == NULL || tests == NULL) {
-        free(cases);
-        free(tests);
-        return 1;
-    }
+    static const struct {
+        enum th_profiles bit;
+        enum pr_sim_profile profile;
+        const char *suffix;
+    } profiles[] = { { TH_SPC4, PR_SIM_PROFILE_SPC4, "/spc4" },
+                     { TH_LIO, PR_SIM_PROFILE_LIO, "/lio" } };
+    struct th_case *cases = calloc(2 * nrows + 1, sizeof(*cases));
+    assert_non_null(cases);
+    struct th_group g = { NULL, 0, 0 };
     size_t n = 0;
     for (size_t i = 0; i < nrows; i++) {
-        static const struct {
-            enum th_profiles bit;
-            enum pr_sim_profile profile;
-            const char *suffix;
-        } profiles[] = { { TH_SPC4, PR_SIM_PROFILE_SPC4, "/spc4" },
-                         { TH_LIO, PR_SIM_PROFILE_LIO, "/lio" } };
         enum th_profiles want = rows[i].profiles ? rows[i].profiles : TH_SPC4;
         for (size_t p = 0; p < 2; p++) {
             if (!(want & profiles[p].bit))
                 continue;
-            const char *suffix = want == TH_BOTH ? profiles[p].suffix : "";
-            size_t len = strlen(rows[i].name) + strlen(suffix) + strlen(rows[i].clause) + 8;
             cases[n].row = &rows[i];
             cases[n].profile = profiles[p].profile;
-            cases[n].name = malloc(len);
-            if (cases[n].name == NULL)
-                break;
-            snprintf(cases[n].name, len, "%s%s [%s]", rows[i].name, suffix, rows[i].clause);
-            tests[n].name = cases[n].name;
-            tests[n].test_func = run_case;
-            tests[n].initial_state = &cases[n];
+            th_group_add(&g, rows[i].name, want == TH_BOTH ? profiles[p].suffix : NULL,
+                         rows[i].clause, run_case, &cases[n]);
+            cases[n].name = g.tests[g.count - 1].name;
             n++;
         }
     }
-    for (size_t i = 0; i < nextra; i++)
-        tests[n++] = extra[i];
-    int rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-    for (size_t i = 0; i < n; i++)
-        if (tests[i].test_func == run_case)
-            free(cases[i].name);
+    th_group_add_tests(&g, extra, nextra);
+    int rc = th_group_run(&g, group);
     free(cases);
-    free(tests);
     return rc;
 }

@@ -126,6 +126,31 @@ struct th_row {
 int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,
                  const struct CMUnitTest *extra, size_t nextra);
 
+/*
+ * Tables of other shapes (a row type whose first member is a struct
+ * th_rule_id): a group of cmocka cases built at run time, one per row,
+ * named "<name> [<clause>]", the row being the case's state.
+ */
+struct th_rule_id {
+    const char *name;
+    const char *clause;
+};
+struct th_group {
+    struct CMUnitTest *tests;
+    size_t count, cap;
+};
+/* A case named "<name><suffix> [<clause>]" (suffix and clause may be NULL). */
+void th_group_add(struct th_group *g, const char *name, const char *suffix, const char *clause,
+                  CMUnitTestFunction fn, void *state);
+/* One case per row; rows are stride bytes apart and start with a th_rule_id. */
+void th_group_add_rows(struct th_group *g, CMUnitTestFunction fn, const void *rows, size_t nrows,
+                       size_t stride);
+#define TH_ADD_TABLE(g, fn, table) \
+    th_group_add_rows((g), (fn), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]))
+void th_group_add_tests(struct th_group *g, const struct CMUnitTest *tests, size_t n);
+/* Run the group (cmocka group name), free it, return the failure count. */
+int th_group_run(struct th_group *g, const char *group);
+
 /* Helpers the table runner uses, for other tests too. */
 struct pr_sim_nexus th_nexus_named(const char *name);
 void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense);
