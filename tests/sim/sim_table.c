@@ -114,6 +114,17 @@ static struct pr_sim_result send_step(struct pr_sim_lun *lun, const struct th_st
     scsi_put_be64(list + 8, s->sark);
     list[20] = s->flags;
     size_t len = 24;
+    if (s->move_to != NULL) {
+        /* SPC-4 6.16.4: flags at byte 17, RTPI at 18, TransportID at 24. */
+        struct pr_sim_nexus dest = th_nexus_named(s->move_to);
+        list[20] = 0;
+        list[17] = s->flags;
+        scsi_put_be16(list + 18, dest.rtpi);
+        size_t tl = pr_tid_build(&dest.initiator, list + 24, sizeof(list) - 24);
+        assert_true(tl > 0);
+        scsi_put_be32(list + 20, (uint32_t)tl);
+        len = 24 + tl;
+    }
     if (s->spec_i_pt != NULL) {
         list[20] |= PR_OUT_FLAG_SPEC_I_PT;
         len = 28;

@@ -51,6 +51,7 @@ struct th_step {
     uint64_t rk, sark;
     uint8_t flags;
     const char *spec_i_pt; /* SPEC_I_PT TransportIDs: "BC" = initiators B and C */
+    const char *move_to;   /* REGISTER AND MOVE: destination nexus (flags: byte 17) */
     bool set_length;       /* send and announce length bytes of the list */
     size_t length;
     th_edit_fn edit;
@@ -69,6 +70,9 @@ struct th_step {
 #define FLAG_APTPL PR_OUT_FLAG_APTPL
 #define FLAG_ALL_TG_PT PR_OUT_FLAG_ALL_TG_PT
 
+#define REGISTER_AND_MOVE(who, rk_, sark_, type_, dest)                                    \
+    .from = (who), .sa = PR_OUT_REGISTER_AND_MOVE, .type = (type_), .rk = (rk_), .sark = (sark_), \
+    .move_to = (dest)
 #define LIST_LENGTH(n) .set_length = true, .length = (n)
 
 #define TH_MAX_STEPS 8
