@@ -87,14 +87,15 @@ struct th_case {
     const char *name;
 };
 
-static struct pr_sim_lun *row_lun(const struct th_row *row, enum pr_sim_profile profile)
+struct pr_sim_lun *th_lun_for(enum pr_sim_profile profile, bool use_deviations, uint32_t deviations,
+                              uint32_t max_registrations)
 {
-    if (row->use_deviations)
-        return th_lun_with(row->deviations);
+    if (use_deviations)
+        return th_lun_with(deviations);
     struct pr_sim_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.profile = profile;
-    cfg.max_registrations = row->max_registrations;
+    cfg.max_registrations = max_registrations;
     struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
     assert_non_null(lun);
     assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
@@ -144,8 +145,8 @@ static struct pr_sim_result send_step(struct pr_sim_lun *lun, const struct th_st
     return th_prout_raw(lun, &n, cdb, list, len);
 }
 
-static void expect_answer(const struct th_case *c, const char *what, struct pr_sim_result r,
-                          enum th_answer want)
+void th_expect_answer(const char *name, const char *what, struct pr_sim_result r,
+                      enum th_answer want)
 {
     uint8_t status;
     struct scsi_sense sense;
@@ -156,18 +157,30 @@ static void expect_answer(const struct th_case *c, const char *what, struct pr_s
     char got[128] = "-";
     if (r.status == SCSI_STATUS_CHECK_CONDITION)
         scsi_sense_to_string(r.sense, got, sizeof(got));
-    fail_msg("%s: %s: got %s [%s], want %s", c->name, what, scsi_status_name(r.status), got,
+    fail_msg("%s: %s: got %s [%s], want %s", name, what, scsi_status_name(r.status), got,
              th_answer_name(want));
+}
+
+static void expect_answer(const struct th_case *c, const char *what, struct pr_sim_result r,
+                          enum th_answer want)
+{
+    th_expect_answer(c->name, what, r, want);
+}
+
+void th_send_steps(const char *name, struct pr_sim_lun *lun, const struct th_step *steps,
+                   size_t max, const char *part)
+{
+    for (size_t i = 0; i < max && steps[i].from != NULL; i++) {
+        char what[48];
+        snprintf(what, sizeof(what), "%s step %zu (from %s)", part, i + 1, steps[i].from);
+        th_expect_answer(name, what, send_step(lun, &steps[i]), steps[i].expect);
+    }
 }
 
 static void run_steps(const struct th_case *c, struct pr_sim_lun *lun, const struct th_step *steps,
                       const char *part)
 {
-    for (size_t i = 0; i < TH_MAX_STEPS && steps[i].from != NULL; i++) {
-        char what[48];
-        snprintf(what, sizeof(what), "%s step %zu (from %s)", part, i + 1, steps[i].from);
-        expect_answer(c, what, send_step(lun, &steps[i]), steps[i].expect);
-    }
+    th_send_steps(c->name, lun, steps, TH_MAX_STEPS, part);
 }
 
 static void check_uas(const struct th_case *c, struct pr_sim_lun *lun)
@@ -222,7 +235,8 @@ static void run_case(void **state)
 {
     const struct th_case *c = *state;
     const struct th_row *row = c->row;
-    struct pr_sim_lun *lun = row_lun(row, c->profile);
+    struct pr_sim_lun *lun =
+        th_lun_for(c->profile, row->use_deviations, row->deviations, row->max_registrations);
     run_steps(c, lun, row->given, "given");
     expect_answer(c, "the command", send_step(lun, &row->when), row->when.expect);
     check_uas(c, lun);

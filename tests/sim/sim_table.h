@@ -155,7 +155,14 @@ void th_group_add_tests(struct th_group *g, const struct CMUnitTest *tests, size
 /* Run the group (cmocka group name), free it, return the failure count. */
 int th_group_run(struct th_group *g, const char *group);
 
-/* Helpers the table runner uses, for other tests too. */
+/* Helpers the table runner uses, for tables of other shapes too. */
+struct pr_sim_lun *th_lun_for(enum pr_sim_profile profile, bool use_deviations, uint32_t deviations,
+                              uint32_t max_registrations);
+/* Send steps[] (up to the first without .from); each must get its answer. */
+void th_send_steps(const char *name, struct pr_sim_lun *lun, const struct th_step *steps,
+                   size_t max, const char *part);
+void th_expect_answer(const char *name, const char *what, struct pr_sim_result r,
+                      enum th_answer want);
 struct pr_sim_nexus th_nexus_named(const char *name);
 void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense);
 const char *th_answer_name(enum th_answer a);
