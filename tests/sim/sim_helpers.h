@@ -20,6 +20,8 @@ struct pr_sim_nexus th_nexus(char initiator, uint16_t rtpi);
 
 /* A LUN with the given profile and target ports 1 and 2 (iSCSI). */
 struct pr_sim_lun *th_lun(enum pr_sim_profile profile);
+/* A LUN made from cfg (hooks, limits, deviations) with iSCSI target ports 1 and 2. */
+struct pr_sim_lun *th_lun_config(const struct pr_sim_config *cfg);
 
 /* Raw command helpers. */
 struct pr_sim_result th_prout(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint8_t sa,

@@ -12,71 +12,55 @@ struct pr_sim_nexus th_nexus_named(const char *name)
     return th_nexus(name[0], (uint16_t)(name[1] - '0'));
 }
 
+/* Each answer's status, sense (CHECK CONDITION only) and name. */
+struct answer {
+    uint8_t status;
+    struct scsi_sense sense;
+    const char *name;
+};
+
+static struct answer answer_of(enum th_answer a)
+{
+    const uint8_t cc = SCSI_STATUS_CHECK_CONDITION;
+    const struct answer answers[] = {
+        [GOOD] = { SCSI_STATUS_GOOD, SENSE_NONE, "GOOD" },
+        [CONFLICT] = { SCSI_STATUS_RESERVATION_CONFLICT, SENSE_NONE, "RESERVATION CONFLICT" },
+        [INVALID_FIELD_IN_CDB] = { cc, SENSE_INVALID_FIELD_IN_CDB, "INVALID FIELD IN CDB" },
+        [INVALID_FIELD_IN_PARAM] = { cc, SENSE_INVALID_FIELD_IN_PARAM,
+                                     "INVALID FIELD IN PARAMETER LIST" },
+        [PARAM_LIST_LENGTH_ERROR] = { cc, SENSE_PARAM_LIST_LENGTH_ERROR,
+                                      "PARAMETER LIST LENGTH ERROR" },
+        [INVALID_RELEASE] = { cc, SENSE_INVALID_RELEASE,
+                              "INVALID RELEASE OF PERSISTENT RESERVATION" },
+        [INSUFFICIENT_REG_RESOURCES] = { cc, SENSE_INSUFFICIENT_REG_RESOURCES,
+                                         "INSUFFICIENT REGISTRATION RESOURCES" },
+        [NOT_READY_LU_COMM_FAILURE] = { cc, SENSE_LUN_COMM_FAILURE,
+                                        "NOT READY, LOGICAL UNIT COMMUNICATION FAILURE" },
+        [INTERNAL_TARGET_FAILURE] = { cc, SENSE_INTERNAL_TARGET_FAILURE,
+                                      "INTERNAL TARGET FAILURE" },
+        [UA_RESERVATIONS_PREEMPTED] = { cc, SENSE_UA_RESERVATIONS_PREEMPTED,
+                                        "UNIT ATTENTION, RESERVATIONS PREEMPTED" },
+        [UA_RESERVATIONS_RELEASED] = { cc, SENSE_UA_RESERVATIONS_RELEASED,
+                                       "UNIT ATTENTION, RESERVATIONS RELEASED" },
+        [UA_REGISTRATIONS_PREEMPTED] = { cc, SENSE_UA_REGISTRATIONS_PREEMPTED,
+                                         "UNIT ATTENTION, REGISTRATIONS PREEMPTED" },
+        [UA_POWER_ON_RESET] = { cc, SENSE_UA_POWER_ON_RESET, "UNIT ATTENTION, POWER ON RESET" },
+    };
+    if ((size_t)a >= sizeof(answers) / sizeof(answers[0]))
+        fail_msg("answer %d is not in the table", (int)a);
+    return answers[a];
+}
+
 void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense)
 {
-    *status = SCSI_STATUS_CHECK_CONDITION;
-    *sense = SENSE_NONE;
-    switch (want) {
-    case GOOD:
-        *status = SCSI_STATUS_GOOD;
-        break;
-    case CONFLICT:
-        *status = SCSI_STATUS_RESERVATION_CONFLICT;
-        break;
-    case INVALID_FIELD_IN_CDB:
-        *sense = SENSE_INVALID_FIELD_IN_CDB;
-        break;
-    case INVALID_FIELD_IN_PARAM:
-        *sense = SENSE_INVALID_FIELD_IN_PARAM;
-        break;
-    case PARAM_LIST_LENGTH_ERROR:
-        *sense = SENSE_PARAM_LIST_LENGTH_ERROR;
-        break;
-    case INVALID_RELEASE:
-        *sense = SENSE_INVALID_RELEASE;
-        break;
-    case INSUFFICIENT_REG_RESOURCES:
-        *sense = SENSE_INSUFFICIENT_REG_RESOURCES;
-        break;
-    case NOT_READY_LU_COMM_FAILURE:
-        *sense = SENSE_LUN_COMM_FAILURE;
-        break;
-    case INTERNAL_TARGET_FAILURE:
-        *sense = SENSE_INTERNAL_TARGET_FAILURE;
-        break;
-    case UA_RESERVATIONS_PREEMPTED:
-        *sense = SENSE_UA_RESERVATIONS_PREEMPTED;
-        break;
-    case UA_RESERVATIONS_RELEASED:
-        *sense = SENSE_UA_RESERVATIONS_RELEASED;
-        break;
-    case UA_REGISTRATIONS_PREEMPTED:
-        *sense = SENSE_UA_REGISTRATIONS_PREEMPTED;
-        break;
-    case UA_POWER_ON_RESET:
-        *sense = SENSE_UA_POWER_ON_RESET;
-        break;
-    }
+    struct answer x = answer_of(want);
+    *status = x.status;
+    *sense = x.sense;
 }
 
 const char *th_answer_name(enum th_answer a)
 {
-    static const char *const names[] = {
-        [GOOD] = "GOOD",
-        [CONFLICT] = "RESERVATION CONFLICT",
-        [INVALID_FIELD_IN_CDB] = "INVALID FIELD IN CDB",
-        [INVALID_FIELD_IN_PARAM] = "INVALID FIELD IN PARAMETER LIST",
-        [PARAM_LIST_LENGTH_ERROR] = "PARAMETER LIST LENGTH ERROR",
-        [INVALID_RELEASE] = "INVALID RELEASE OF PERSISTENT RESERVATION",
-        [INSUFFICIENT_REG_RESOURCES] = "INSUFFICIENT REGISTRATION RESOURCES",
-        [NOT_READY_LU_COMM_FAILURE] = "NOT READY, LOGICAL UNIT COMMUNICATION FAILURE",
-        [INTERNAL_TARGET_FAILURE] = "INTERNAL TARGET FAILURE",
-        [UA_RESERVATIONS_PREEMPTED] = "UNIT ATTENTION, RESERVATIONS PREEMPTED",
-        [UA_RESERVATIONS_RELEASED] = "UNIT ATTENTION, RESERVATIONS RELEASED",
-        [UA_REGISTRATIONS_PREEMPTED] = "UNIT ATTENTION, REGISTRATIONS PREEMPTED",
-        [UA_POWER_ON_RESET] = "UNIT ATTENTION, POWER ON RESET",
-    };
-    return (size_t)a < sizeof(names) / sizeof(names[0]) && names[a] ? names[a] : "?";
+    return answer_of(a).name;
 }
 
 /* ---- one case: a row in one profile ------------------------------------- */
@@ -90,17 +74,13 @@ struct th_case {
 struct pr_sim_lun *th_lun_for(enum pr_sim_profile profile, bool use_deviations, uint32_t deviations,
                               uint32_t max_registrations)
 {
-    if (use_deviations)
-        return th_lun_with(deviations);
     struct pr_sim_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.profile = profile;
+    cfg.use_deviations = use_deviations;
+    cfg.deviations = deviations;
     cfg.max_registrations = max_registrations;
-    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
-    assert_non_null(lun);
-    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
-    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
-    return lun;
+    return th_lun_config(&cfg);
 }
 
 /* The PR OUT command of a step: a 24-byte list, or with spec_i_pt the

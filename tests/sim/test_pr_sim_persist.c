@@ -180,11 +180,7 @@ static struct pr_sim_lun *lun_with_config(enum pr_sim_profile profile, pr_sim_pe
     cfg.profile = profile;
     cfg.persist = persist;
     cfg.opaque = opaque;
-    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
-    assert_non_null(lun);
-    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
-    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
-    return lun;
+    return th_lun_config(&cfg);
 }
 
 /* A bare LUN (no declared ports) as after power-on. */

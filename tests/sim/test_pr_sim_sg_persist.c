@@ -321,11 +321,7 @@ static struct pr_sim_lun *lun_with_hooks(enum pr_sim_profile p, struct hooks *h)
     cfg.persist = persist_hook;
     cfg.on_abort = abort_hook;
     cfg.opaque = h;
-    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
-    assert_non_null(lun);
-    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
-    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
-    return lun;
+    return th_lun_config(&cfg);
 }
 
 /* ======================================================================== */
