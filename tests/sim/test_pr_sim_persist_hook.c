@@ -4,6 +4,7 @@
  * APTPL keeps must reach the store before the command completes): when it
  * is called, what it is given, and the rollback when it fails (SPC-4
  * 5.14.1: a command that fails changes nothing; table rollback_rules).
+ * When it is called and what it is given is the table hook_rules.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,22 +23,119 @@
 /* the persist hook                                                           */
 /* ========================================================================= */
 
-static void test_persist_hook_called_on_register_with_aptpl(void **state)
+/*
+ * When the hook is called and what it is given: the starting state, the
+ * command, the number of hook calls in all, and the last image (loaded
+ * into a fresh LUN) or the stub written when APTPL goes off.
+ */
+struct image_want {
+    bool check;
+    size_t regs;
+    unsigned type;
+    enum th_aptpl_check aptpl;
+    uint64_t first_key;   /* 0: not checked */
+    const char *first_of; /* the first registration's nexus, NULL: not checked */
+};
+
+struct hook_rule {
+    struct th_rule_id id;
+    enum pr_sim_profile profile;
+    struct th_step given[4];
+    struct th_step when;
+    int calls;
+    enum th_aptpl_check lun_aptpl;
+    size_t lun_regs; /* with lun_regs_check */
+    bool lun_regs_check;
+    struct image_want image;
+    bool stub; /* header and an empty reservation record, flags 0, no registrations */
+};
+
+#define APTPL_REGISTER(who, rk_, sark_) { REGISTER((who), (rk_), (sark_)), .flags = FLAG_APTPL }
+#define SPC4 PR_SIM_PROFILE_SPC4
+
+static const struct hook_rule hook_rules[] = {
+    { { "persist_hook_called_on_register_with_aptpl", "SPC-4 5.14.5" }, SPC4,
+      .when = APTPL_REGISTER("A1", 0, K1), .calls = 1,
+      .image = { true, 1, PR_TYPE_NONE, APTPL_ON, K1, "A1" } },
+    { { "persist_hook_called_on_key_change_with_aptpl", "SPC-4 5.14.5" }, SPC4,
+      .given = { APTPL_REGISTER("A1", 0, K1) },
+      .when = APTPL_REGISTER("A1", K1, K2), .calls = 2,
+      .image = { true, 1, PR_TYPE_NONE, APTPL_ON, K2, "A1" } },
+    { { "persist_hook_called_on_register_ignore_with_aptpl", "SPC-4 5.14.5" }, SPC4,
+      .given = { APTPL_REGISTER("A1", 0, K1), APTPL_REGISTER("A1", K1, K2) },
+      .when = { REGISTER_IGNORE("A1", 0, K3), .flags = FLAG_APTPL }, .calls = 3,
+      .image = { true, 1, PR_TYPE_NONE, APTPL_ON, K3, "A1" } },
+    { { "persist_hook_called_on_reserve_while_aptpl_active", "SPC-4 5.14.5" }, SPC4,
+      .given = { APTPL_REGISTER("A1", 0, K1) },
+      .when = { RESERVE("A1", K1, PR_TYPE_WE_AR) }, .calls = 2,
+      .image = { true, 1, PR_TYPE_WE_AR, APTPL_ON, 0, NULL } },
+    { { "persist_hook_called_on_release_while_aptpl_active", "SPC-4 5.14.5" }, SPC4,
+      .given = { APTPL_REGISTER("A1", 0, K1), { RESERVE("A1", K1, PR_TYPE_EA) } },
+      .when = { RELEASE("A1", K1, PR_TYPE_EA) }, .calls = 3,
+      .image = { true, 1, PR_TYPE_NONE, APTPL_ON, 0, NULL } },
+    { { "persist_hook_called_on_preempt_while_aptpl_active", "SPC-4 5.14.5" }, SPC4,
+      .given = { APTPL_REGISTER("A1", 0, K1), APTPL_REGISTER("B2", 0, K2),
+                 { RESERVE("A1", K1, PR_TYPE_WE) } },
+      .when = { PREEMPT("B2", K2, K1, PR_TYPE_EA) }, .calls = 4,
+      .image = { true, 1, PR_TYPE_EA, APTPL_ON, K2, "B2" } },
+    /* D16 off: APTPL untouched. */
+    { { "persist_hook_clear_spc4_writes_empty_image_keeping_aptpl", "SPC-4 5.14.11.2.6" }, SPC4,
+      .given = { APTPL_REGISTER("A1", 0, K1) },
+      .when = { CLEAR("A1", K1) }, .calls = 2, .lun_aptpl = APTPL_ON,
+      .image = { true, 0, PR_TYPE_NONE, APTPL_ON, 0, NULL } },
+    { { "persist_hook_clear_lio_writes_stub_with_aptpl_off", "D16" }, PR_SIM_PROFILE_LIO,
+      .given = { APTPL_REGISTER("A1", 0, K1) },
+      .when = { CLEAR("A1", K1) }, .calls = 2, .lun_aptpl = APTPL_OFF, .stub = true },
+    /* APTPL bit 0: the image holds nothing; memory keeps the registrations. */
+    { { "persist_hook_turning_aptpl_off_writes_image_without_registrations", "SPC-4 5.14.5" }, SPC4,
+      .given = { APTPL_REGISTER("A1", 0, K1), APTPL_REGISTER("B2", 0, K2),
+                 { RESERVE("A1", K1, PR_TYPE_EA) } },
+      .when = { REGISTER("B2", K2, K3) }, .calls = 4, .lun_aptpl = APTPL_OFF,
+      .lun_regs = 2, .lun_regs_check = true, .stub = true,
+      .image = { true, 0, PR_TYPE_NONE, APTPL_OFF, 0, NULL } },
+};
+
+static void test_hook_rule(void **state)
 {
-    (void)state;
+    const struct hook_rule *r = *state;
+    const char *name = r->id.name;
     struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_int_equal(rec.calls, 1);
-    struct pr_sim_lun *img = img_load_last(&rec);
-    assert_true(pr_sim_aptpl_active(img));
-    assert_int_equal(pr_sim_registration_count(img), 1);
-    struct pr_sim_registration_view v;
-    assert_true(pr_sim_registration_at(img, 0, &v));
-    assert_true(v.key == K1);
-    assert_true(pr_tid_equal(&v.nexus.initiator, &a.initiator));
-    pr_sim_lun_free(img);
+    struct pr_sim_lun *lun = th_lun_hooked(r->profile, img_record_persist, &rec);
+    th_send_steps(name, lun, r->given, sizeof(r->given) / sizeof(r->given[0]), "given");
+    th_send_steps(name, lun, &r->when, 1, "the command");
+    if (rec.calls != r->calls)
+        fail_msg("%s: %d hook calls, want %d", name, rec.calls, r->calls);
+    if (r->lun_aptpl != TH_APTPL_UNCHECKED && pr_sim_aptpl_active(lun) != (r->lun_aptpl == APTPL_ON))
+        fail_msg("%s: the LUN's APTPL is %d", name, pr_sim_aptpl_active(lun));
+    if (r->lun_regs_check && pr_sim_registration_count(lun) != r->lun_regs)
+        fail_msg("%s: the LUN has %zu registrations, want %zu", name,
+                 pr_sim_registration_count(lun), r->lun_regs);
+    if (r->stub && (rec.last_len != HDR_LEN + RES_LEN || scsi_get_be32(rec.last + OFF_FLAGS) != 0 ||
+                    scsi_get_be32(rec.last + OFF_REG_COUNT) != 0))
+        fail_msg("%s: the image is not the empty stub (%zu bytes)", name, rec.last_len);
+    if (r->image.check) {
+        struct pr_sim_lun *img = img_load_last(&rec);
+        if (pr_sim_registration_count(img) != r->image.regs ||
+            pr_sim_reservation_type(img) != r->image.type ||
+            pr_sim_aptpl_active(img) != (r->image.aptpl == APTPL_ON))
+            fail_msg("%s: image has %zu registrations, type %u, APTPL %d; want %zu, %u, %d", name,
+                     pr_sim_registration_count(img), pr_sim_reservation_type(img),
+                     pr_sim_aptpl_active(img), r->image.regs, r->image.type,
+                     r->image.aptpl == APTPL_ON);
+        struct pr_sim_registration_view v;
+        memset(&v, 0, sizeof(v));
+        bool have = pr_sim_registration_at(img, 0, &v);
+        if (r->image.first_key != 0 && (!have || v.key != r->image.first_key))
+            fail_msg("%s: the image's first key is not %#llx", name,
+                     (unsigned long long)r->image.first_key);
+        if (r->image.first_of != NULL) {
+            struct pr_sim_nexus first = th_nexus_named(r->image.first_of);
+            if (!have || !pr_tid_equal(&v.nexus.initiator, &first.initiator))
+                fail_msg("%s: the image's first registration is not %s's", name,
+                         r->image.first_of);
+        }
+        pr_sim_lun_free(img);
+    }
     free(rec.last);
     pr_sim_lun_free(lun);
 }
@@ -56,139 +154,6 @@ static void test_persist_hook_image_equals_serialize_after_command(void **state)
     assert_int_equal(rec.last_len, len);
     assert_memory_equal(rec.last, img, len);
     free(img);
-    free(rec.last);
-    pr_sim_lun_free(lun);
-}
-
-static void test_persist_hook_called_on_key_change_and_register_ignore_with_aptpl(void **state)
-{
-    (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_register_flags(lun, &a, K1, K2, PR_OUT_FLAG_APTPL));
-    assert_int_equal(rec.calls, 2);
-    assert_good(th_prout(lun, &a, PR_OUT_REGISTER_AND_IGNORE, 0, 0, K3, PR_OUT_FLAG_APTPL));
-    assert_int_equal(rec.calls, 3);
-    struct pr_sim_lun *img = img_load_last(&rec);
-    struct pr_sim_registration_view v;
-    assert_true(pr_sim_registration_at(img, 0, &v));
-    assert_true(v.key == K3);
-    pr_sim_lun_free(img);
-    free(rec.last);
-    pr_sim_lun_free(lun);
-}
-
-static void test_persist_hook_called_on_reserve_while_aptpl_active(void **state)
-{
-    (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE_AR));
-    assert_int_equal(rec.calls, 2);
-    struct pr_sim_lun *img = img_load_last(&rec);
-    assert_int_equal(pr_sim_reservation_type(img), PR_TYPE_WE_AR);
-    pr_sim_lun_free(img);
-    free(rec.last);
-    pr_sim_lun_free(lun);
-}
-
-static void test_persist_hook_called_on_release_while_aptpl_active(void **state)
-{
-    (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    assert_good(th_release(lun, &a, K1, PR_TYPE_EA));
-    assert_int_equal(rec.calls, 3);
-    struct pr_sim_lun *img = img_load_last(&rec);
-    assert_int_equal(pr_sim_reservation_type(img), PR_TYPE_NONE);
-    assert_int_equal(pr_sim_registration_count(img), 1);
-    pr_sim_lun_free(img);
-    free(rec.last);
-    pr_sim_lun_free(lun);
-}
-
-static void test_persist_hook_called_on_preempt_while_aptpl_active(void **state)
-{
-    (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
-    assert_good(th_preempt(lun, &b, K2, K1, PR_TYPE_EA, false));
-    assert_int_equal(rec.calls, 4);
-    struct pr_sim_lun *img = img_load_last(&rec);
-    assert_int_equal(pr_sim_registration_count(img), 1);
-    assert_int_equal(pr_sim_reservation_type(img), PR_TYPE_EA);
-    pr_sim_lun_free(img);
-    free(rec.last);
-    pr_sim_lun_free(lun);
-}
-
-static void test_persist_hook_clear_spc4_writes_empty_image_keeping_aptpl(void **state)
-{
-    (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_clear(lun, &a, K1));
-    assert_int_equal(rec.calls, 2);
-    assert_true(pr_sim_aptpl_active(lun)); /* D16 off: APTPL untouched */
-    struct pr_sim_lun *img = img_load_last(&rec);
-    assert_int_equal(pr_sim_registration_count(img), 0);
-    assert_true(pr_sim_aptpl_active(img));
-    pr_sim_lun_free(img);
-    free(rec.last);
-    pr_sim_lun_free(lun);
-}
-
-static void test_persist_hook_clear_lio_writes_stub_with_aptpl_off(void **state)
-{
-    (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_LIO, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_clear(lun, &a, K1));
-    assert_int_equal(rec.calls, 2);
-    assert_false(pr_sim_aptpl_active(lun)); /* D16 */
-    assert_int_equal(rec.last_len, HDR_LEN + RES_LEN);
-    assert_int_equal(scsi_get_be32(rec.last + OFF_FLAGS), 0);
-    free(rec.last);
-    pr_sim_lun_free(lun);
-}
-
-static void test_persist_hook_turning_aptpl_off_writes_image_without_registrations(void **state)
-{
-    (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    int calls = rec.calls;
-    assert_good(th_register_flags(lun, &b, K2, K3, 0)); /* APTPL bit 0 */
-    assert_int_equal(rec.calls, calls + 1);
-    assert_false(pr_sim_aptpl_active(lun));
-    assert_int_equal(pr_sim_registration_count(lun), 2); /* memory keeps them */
-    assert_int_equal(rec.last_len, HDR_LEN + RES_LEN);
-    assert_int_equal(scsi_get_be32(rec.last + OFF_FLAGS), 0);
-    assert_int_equal(scsi_get_be32(rec.last + OFF_REG_COUNT), 0);
-    struct pr_sim_lun *img = img_load_last(&rec);
-    assert_int_equal(pr_sim_registration_count(img), 0);
-    assert_int_equal(pr_sim_reservation_type(img), PR_TYPE_NONE);
-    assert_false(pr_sim_aptpl_active(img));
-    pr_sim_lun_free(img);
     free(rec.last);
     pr_sim_lun_free(lun);
 }
@@ -482,15 +447,7 @@ static void test_failing_persist_keeps_generation_visible_to_pr_in(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_persist_hook_called_on_register_with_aptpl),
         cmocka_unit_test(test_persist_hook_image_equals_serialize_after_command),
-        cmocka_unit_test(test_persist_hook_called_on_key_change_and_register_ignore_with_aptpl),
-        cmocka_unit_test(test_persist_hook_called_on_reserve_while_aptpl_active),
-        cmocka_unit_test(test_persist_hook_called_on_release_while_aptpl_active),
-        cmocka_unit_test(test_persist_hook_called_on_preempt_while_aptpl_active),
-        cmocka_unit_test(test_persist_hook_clear_spc4_writes_empty_image_keeping_aptpl),
-        cmocka_unit_test(test_persist_hook_clear_lio_writes_stub_with_aptpl_off),
-        cmocka_unit_test(test_persist_hook_turning_aptpl_off_writes_image_without_registrations),
         cmocka_unit_test(test_persist_hook_not_called_after_aptpl_turned_off),
         cmocka_unit_test(test_persist_hook_not_called_when_aptpl_never_on),
         cmocka_unit_test(test_persist_hook_not_called_for_failed_or_unchanging_commands),
@@ -499,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_failing_persist_keeps_generation_visible_to_pr_in),
     };
     struct th_group g = { NULL, 0, 0 };
+    TH_ADD_TABLE(&g, test_hook_rule, hook_rules);
     TH_ADD_TABLE(&g, test_rollback_rule, rollback_rules);
     th_group_add_tests(&g, tests, sizeof(tests) / sizeof(tests[0]));
     return th_group_run(&g, "pr_sim.persist_hook");
