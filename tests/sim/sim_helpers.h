@@ -98,9 +98,13 @@ struct pr_sim_lun *th_lun_with(uint32_t deviations);
 /* REGISTER with flags (ALL_TG_PT, APTPL) from nexus n. */
 struct pr_sim_result th_register_flags(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
                                        uint64_t rk, uint64_t sark, uint8_t flags);
-/* The test's two profiles, for tests that run in both: state = &profile. */
+/* The test's two profiles, for tests that run in both: state = &profile;
+ * cmocka names the cases <test>/spc4 and <test>/lio. */
 #define TH_BOTH(f)                                                                  \
-    cmocka_unit_test_prestate(f, (void *)&th_profiles[0]),                          \
-        cmocka_unit_test_prestate(f, (void *)&th_profiles[1])
+    { #f "/spc4", f, NULL, NULL, (void *)&th_profiles[0] },                         \
+    {                                                                               \
+        #f "/lio", f, NULL, NULL, (void *)&th_profiles[1]                           \
+    }
 extern const enum pr_sim_profile th_profiles[2];
 #define TH_PROFILE(state) (*(const enum pr_sim_profile *)*(state))
+#define TH_IS_LIO(profile) ((profile) == PR_SIM_PROFILE_LIO)
