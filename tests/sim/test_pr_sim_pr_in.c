@@ -207,7 +207,8 @@ static void test_prin_rule(void **state)
     struct pr_sim_result res = th_prin(lun, &a, r->sa, r->alloc, buf);
     th_expect_answer(r->id.name, "PERSISTENT RESERVE IN", res, r->expect);
     if (r->data_len >= 0 && res.data_len != (size_t)r->data_len)
-        fail_msg("%s: %zu bytes transferred, want %d", r->id.name, res.data_len, r->data_len);
+        fail_msg("%s: %u bytes transferred, want %d", r->id.name, (unsigned)res.data_len,
+                 r->data_len);
     if (r->data_len >= 0 && (size_t)r->data_len < sizeof(buf) && buf[r->data_len] != 0xee)
         fail_msg("%s: byte %d written past the transfer", r->id.name, r->data_len);
     if (r->addlen >= 0 && scsi_get_be32(buf + 4) != (uint32_t)r->addlen)
