@@ -280,6 +280,16 @@ int th_group_run(struct th_group *g, const char *group)
     return rc;
 }
 
+int th_run_tables(const char *group, const struct th_table *tables, size_t ntables,
+                  const struct CMUnitTest *tests, size_t ntests)
+{
+    struct th_group g = { NULL, 0, 0 };
+    for (size_t i = 0; i < ntables; i++)
+        th_group_add_rows(&g, tables[i].fn, tables[i].rows, tables[i].nrows, tables[i].stride);
+    th_group_add_tests(&g, tests, ntests);
+    return th_group_run(&g, group);
+}
+
 int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,
                  const struct CMUnitTest *extra, size_t nextra)
 {

@@ -149,11 +149,21 @@ void th_group_add(struct th_group *g, const char *name, const char *suffix, cons
 /* One case per row; rows are stride bytes apart and start with a th_rule_id. */
 void th_group_add_rows(struct th_group *g, CMUnitTestFunction fn, const void *rows, size_t nrows,
                        size_t stride);
-#define TH_ADD_TABLE(g, fn, table) \
-    th_group_add_rows((g), (fn), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]))
 void th_group_add_tests(struct th_group *g, const struct CMUnitTest *tests, size_t n);
 /* Run the group (cmocka group name), free it, return the failure count. */
 int th_group_run(struct th_group *g, const char *group);
+
+/* A table and the function that runs one of its rows. */
+struct th_table {
+    CMUnitTestFunction fn;
+    const void *rows;
+    size_t nrows, stride;
+};
+#define TH_TABLE(fn, table) { (fn), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]) }
+#define TH_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+/* Run the rows of each table, then the tests, as one cmocka group. */
+int th_run_tables(const char *group, const struct th_table *tables, size_t ntables,
+                  const struct CMUnitTest *tests, size_t ntests);
 
 /* Helpers the table runner uses, for tables of other shapes too. */
 struct pr_sim_lun *th_lun_for(enum pr_sim_profile profile, bool use_deviations, uint32_t deviations,

@@ -376,9 +376,9 @@ int main(void)
         cmocka_unit_test(test_lio_reserve_with_longid_and_extent_is_invalid_opcode),
         TH_BOTH(test_conflict_reserved_pr_out_service_action_is_invalid_not_conflict),
     };
-    struct th_group g = { NULL, 0, 0 };
-    TH_ADD_TABLE(&g, test_class_rule, class_rules);
-    TH_ADD_TABLE(&g, test_access_rule, access_rules);
-    th_group_add_tests(&g, tests, sizeof(tests) / sizeof(tests[0]));
-    return th_group_run(&g, "pr_sim.conflict");
+    const struct th_table tables[] = {
+        TH_TABLE(test_class_rule, class_rules),
+        TH_TABLE(test_access_rule, access_rules),
+    };
+    return th_run_tables("pr_sim.conflict", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }

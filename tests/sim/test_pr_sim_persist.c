@@ -824,9 +824,9 @@ int main(void)
         cmocka_unit_test(test_power_cycle_twice_queues_power_on_reset_once),
         cmocka_unit_test(test_power_cycle_does_not_call_persist_hook),
     };
-    struct th_group g = { NULL, 0, 0 };
-    TH_ADD_TABLE(&g, test_flip_rule, flip_rules);
-    TH_ADD_TABLE(&g, test_image_rule, image_rules);
-    th_group_add_tests(&g, tests, sizeof(tests) / sizeof(tests[0]));
-    return th_group_run(&g, "pr_sim.persist");
+    const struct th_table tables[] = {
+        TH_TABLE(test_flip_rule, flip_rules),
+        TH_TABLE(test_image_rule, image_rules),
+    };
+    return th_run_tables("pr_sim.persist", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }

@@ -455,9 +455,9 @@ int main(void)
         cmocka_unit_test(test_failing_persist_when_turning_aptpl_on_leaves_lun_empty),
         cmocka_unit_test(test_failing_persist_keeps_generation_visible_to_pr_in),
     };
-    struct th_group g = { NULL, 0, 0 };
-    TH_ADD_TABLE(&g, test_hook_rule, hook_rules);
-    TH_ADD_TABLE(&g, test_rollback_rule, rollback_rules);
-    th_group_add_tests(&g, tests, sizeof(tests) / sizeof(tests[0]));
-    return th_group_run(&g, "pr_sim.persist_hook");
+    const struct th_table tables[] = {
+        TH_TABLE(test_hook_rule, hook_rules),
+        TH_TABLE(test_rollback_rule, rollback_rules),
+    };
+    return th_run_tables("pr_sim.persist_hook", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }

@@ -539,8 +539,8 @@ int main(void)
         cmocka_unit_test(test_profile_names_parse_and_print),
         cmocka_unit_test(test_registration_views_report_order_and_holder),
     };
-    struct th_group g = { NULL, 0, 0 };
-    TH_ADD_TABLE(&g, test_prin_rule, prin_rules);
-    th_group_add_tests(&g, tests, sizeof(tests) / sizeof(tests[0]));
-    return th_group_run(&g, "pr_sim.pr_in");
+    const struct th_table tables[] = {
+        TH_TABLE(test_prin_rule, prin_rules),
+    };
+    return th_run_tables("pr_sim.pr_in", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }
