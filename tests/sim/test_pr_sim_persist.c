@@ -330,9 +330,9 @@ static void test_flip_rule(void **state)
     uint8_t *img = img_small_valid(&len);
     for (size_t i = r->first; i < (r->end ? r->end : len); i++)
         for (unsigned bit = 0; bit < 8; bit++) {
-            uint8_t mask = r->mask ? r->mask : (uint8_t)(1u << bit);
+            uint8_t mask = (uint8_t)(r->mask ? r->mask : 1u << bit);
             uint8_t *c = img_dup(img, len);
-            c[i] ^= mask;
+            c[i] = (uint8_t)(c[i] ^ mask);
             if (r->fix_crcs)
                 img_fix_crcs(c, len);
             img_expect_rejected_at(c, len, -EINVAL, r->id.name, (int)i);
