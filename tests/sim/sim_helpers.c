@@ -16,16 +16,21 @@ struct pr_sim_nexus th_nexus(char initiator, uint16_t rtpi)
     return n;
 }
 
+struct pr_sim_lun *th_lun_config(const struct pr_sim_config *cfg)
+{
+    struct pr_sim_lun *lun = pr_sim_lun_new(cfg);
+    assert_non_null(lun);
+    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
+    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
+    return lun;
+}
+
 struct pr_sim_lun *th_lun(enum pr_sim_profile profile)
 {
     struct pr_sim_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.profile = profile;
-    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
-    assert_non_null(lun);
-    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
-    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
-    return lun;
+    return th_lun_config(&cfg);
 }
 
 struct pr_sim_result th_prout_raw(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
@@ -229,11 +234,7 @@ struct pr_sim_lun *th_lun_with(uint32_t deviations)
     memset(&cfg, 0, sizeof(cfg));
     cfg.use_deviations = true;
     cfg.deviations = deviations;
-    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
-    assert_non_null(lun);
-    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
-    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
-    return lun;
+    return th_lun_config(&cfg);
 }
 
 struct pr_sim_result th_register_flags(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,

@@ -20,6 +20,8 @@ struct pr_sim_nexus th_nexus(char initiator, uint16_t rtpi);
 
 /* A LUN with the given profile and target ports 1 and 2 (iSCSI). */
 struct pr_sim_lun *th_lun(enum pr_sim_profile profile);
+/* A LUN made from cfg (hooks, limits, deviations) with iSCSI target ports 1 and 2. */
+struct pr_sim_lun *th_lun_config(const struct pr_sim_config *cfg);
 
 /* Raw command helpers. */
 struct pr_sim_result th_prout(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint8_t sa,
@@ -96,9 +98,13 @@ struct pr_sim_lun *th_lun_with(uint32_t deviations);
 /* REGISTER with flags (ALL_TG_PT, APTPL) from nexus n. */
 struct pr_sim_result th_register_flags(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
                                        uint64_t rk, uint64_t sark, uint8_t flags);
-/* The test's two profiles, for tests that run in both: state = &profile. */
+/* The test's two profiles, for tests that run in both: state = &profile;
+ * cmocka names the cases <test>/spc4 and <test>/lio. */
 #define TH_BOTH(f)                                                                  \
-    cmocka_unit_test_prestate(f, (void *)&th_profiles[0]),                          \
-        cmocka_unit_test_prestate(f, (void *)&th_profiles[1])
+    { #f "/spc4", f, NULL, NULL, (void *)&th_profiles[0] },                         \
+    {                                                                               \
+        #f "/lio", f, NULL, NULL, (void *)&th_profiles[1]                           \
+    }
 extern const enum pr_sim_profile th_profiles[2];
 #define TH_PROFILE(state) (*(const enum pr_sim_profile *)*(state))
+#define TH_IS_LIO(profile) ((profile) == PR_SIM_PROFILE_LIO)

@@ -12,71 +12,55 @@ struct pr_sim_nexus th_nexus_named(const char *name)
     return th_nexus(name[0], (uint16_t)(name[1] - '0'));
 }
 
+/* Each answer's status, sense (CHECK CONDITION only) and name. */
+struct answer {
+    uint8_t status;
+    struct scsi_sense sense;
+    const char *name;
+};
+
+static struct answer answer_of(enum th_answer a)
+{
+    const uint8_t cc = SCSI_STATUS_CHECK_CONDITION;
+    const struct answer answers[] = {
+        [GOOD] = { SCSI_STATUS_GOOD, SENSE_NONE, "GOOD" },
+        [CONFLICT] = { SCSI_STATUS_RESERVATION_CONFLICT, SENSE_NONE, "RESERVATION CONFLICT" },
+        [INVALID_FIELD_IN_CDB] = { cc, SENSE_INVALID_FIELD_IN_CDB, "INVALID FIELD IN CDB" },
+        [INVALID_FIELD_IN_PARAM] = { cc, SENSE_INVALID_FIELD_IN_PARAM,
+                                     "INVALID FIELD IN PARAMETER LIST" },
+        [PARAM_LIST_LENGTH_ERROR] = { cc, SENSE_PARAM_LIST_LENGTH_ERROR,
+                                      "PARAMETER LIST LENGTH ERROR" },
+        [INVALID_RELEASE] = { cc, SENSE_INVALID_RELEASE,
+                              "INVALID RELEASE OF PERSISTENT RESERVATION" },
+        [INSUFFICIENT_REG_RESOURCES] = { cc, SENSE_INSUFFICIENT_REG_RESOURCES,
+                                         "INSUFFICIENT REGISTRATION RESOURCES" },
+        [NOT_READY_LU_COMM_FAILURE] = { cc, SENSE_LUN_COMM_FAILURE,
+                                        "NOT READY, LOGICAL UNIT COMMUNICATION FAILURE" },
+        [INTERNAL_TARGET_FAILURE] = { cc, SENSE_INTERNAL_TARGET_FAILURE,
+                                      "INTERNAL TARGET FAILURE" },
+        [UA_RESERVATIONS_PREEMPTED] = { cc, SENSE_UA_RESERVATIONS_PREEMPTED,
+                                        "UNIT ATTENTION, RESERVATIONS PREEMPTED" },
+        [UA_RESERVATIONS_RELEASED] = { cc, SENSE_UA_RESERVATIONS_RELEASED,
+                                       "UNIT ATTENTION, RESERVATIONS RELEASED" },
+        [UA_REGISTRATIONS_PREEMPTED] = { cc, SENSE_UA_REGISTRATIONS_PREEMPTED,
+                                         "UNIT ATTENTION, REGISTRATIONS PREEMPTED" },
+        [UA_POWER_ON_RESET] = { cc, SENSE_UA_POWER_ON_RESET, "UNIT ATTENTION, POWER ON RESET" },
+    };
+    if ((size_t)a >= sizeof(answers) / sizeof(answers[0]))
+        fail_msg("answer %d is not in the table", (int)a);
+    return answers[a];
+}
+
 void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense)
 {
-    *status = SCSI_STATUS_CHECK_CONDITION;
-    *sense = SENSE_NONE;
-    switch (want) {
-    case GOOD:
-        *status = SCSI_STATUS_GOOD;
-        break;
-    case CONFLICT:
-        *status = SCSI_STATUS_RESERVATION_CONFLICT;
-        break;
-    case INVALID_FIELD_IN_CDB:
-        *sense = SENSE_INVALID_FIELD_IN_CDB;
-        break;
-    case INVALID_FIELD_IN_PARAM:
-        *sense = SENSE_INVALID_FIELD_IN_PARAM;
-        break;
-    case PARAM_LIST_LENGTH_ERROR:
-        *sense = SENSE_PARAM_LIST_LENGTH_ERROR;
-        break;
-    case INVALID_RELEASE:
-        *sense = SENSE_INVALID_RELEASE;
-        break;
-    case INSUFFICIENT_REG_RESOURCES:
-        *sense = SENSE_INSUFFICIENT_REG_RESOURCES;
-        break;
-    case NOT_READY_LU_COMM_FAILURE:
-        *sense = SENSE_LUN_COMM_FAILURE;
-        break;
-    case INTERNAL_TARGET_FAILURE:
-        *sense = SENSE_INTERNAL_TARGET_FAILURE;
-        break;
-    case UA_RESERVATIONS_PREEMPTED:
-        *sense = SENSE_UA_RESERVATIONS_PREEMPTED;
-        break;
-    case UA_RESERVATIONS_RELEASED:
-        *sense = SENSE_UA_RESERVATIONS_RELEASED;
-        break;
-    case UA_REGISTRATIONS_PREEMPTED:
-        *sense = SENSE_UA_REGISTRATIONS_PREEMPTED;
-        break;
-    case UA_POWER_ON_RESET:
-        *sense = SENSE_UA_POWER_ON_RESET;
-        break;
-    }
+    struct answer x = answer_of(want);
+    *status = x.status;
+    *sense = x.sense;
 }
 
 const char *th_answer_name(enum th_answer a)
 {
-    static const char *const names[] = {
-        [GOOD] = "GOOD",
-        [CONFLICT] = "RESERVATION CONFLICT",
-        [INVALID_FIELD_IN_CDB] = "INVALID FIELD IN CDB",
-        [INVALID_FIELD_IN_PARAM] = "INVALID FIELD IN PARAMETER LIST",
-        [PARAM_LIST_LENGTH_ERROR] = "PARAMETER LIST LENGTH ERROR",
-        [INVALID_RELEASE] = "INVALID RELEASE OF PERSISTENT RESERVATION",
-        [INSUFFICIENT_REG_RESOURCES] = "INSUFFICIENT REGISTRATION RESOURCES",
-        [NOT_READY_LU_COMM_FAILURE] = "NOT READY, LOGICAL UNIT COMMUNICATION FAILURE",
-        [INTERNAL_TARGET_FAILURE] = "INTERNAL TARGET FAILURE",
-        [UA_RESERVATIONS_PREEMPTED] = "UNIT ATTENTION, RESERVATIONS PREEMPTED",
-        [UA_RESERVATIONS_RELEASED] = "UNIT ATTENTION, RESERVATIONS RELEASED",
-        [UA_REGISTRATIONS_PREEMPTED] = "UNIT ATTENTION, REGISTRATIONS PREEMPTED",
-        [UA_POWER_ON_RESET] = "UNIT ATTENTION, POWER ON RESET",
-    };
-    return (size_t)a < sizeof(names) / sizeof(names[0]) && names[a] ? names[a] : "?";
+    return answer_of(a).name;
 }
 
 /* ---- one case: a row in one profile ------------------------------------- */
@@ -84,22 +68,19 @@ const char *th_answer_name(enum th_answer a)
 struct th_case {
     const struct th_row *row;
     enum pr_sim_profile profile;
-    char *name;
+    const char *name;
 };
 
-static struct pr_sim_lun *row_lun(const struct th_row *row, enum pr_sim_profile profile)
+struct pr_sim_lun *th_lun_for(enum pr_sim_profile profile, bool use_deviations, uint32_t deviations,
+                              uint32_t max_registrations)
 {
-    if (row->use_deviations)
-        return th_lun_with(row->deviations);
     struct pr_sim_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.profile = profile;
-    cfg.max_registrations = row->max_registrations;
-    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
-    assert_non_null(lun);
-    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
-    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
-    return lun;
+    cfg.use_deviations = use_deviations;
+    cfg.deviations = deviations;
+    cfg.max_registrations = max_registrations;
+    return th_lun_config(&cfg);
 }
 
 /* The PR OUT command of a step: a 24-byte list, or with spec_i_pt the
@@ -114,6 +95,17 @@ static struct pr_sim_result send_step(struct pr_sim_lun *lun, const struct th_st
     scsi_put_be64(list + 8, s->sark);
     list[20] = s->flags;
     size_t len = 24;
+    if (s->move_to != NULL) {
+        /* SPC-4 6.16.4: flags at byte 17, RTPI at 18, TransportID at 24. */
+        struct pr_sim_nexus dest = th_nexus_named(s->move_to);
+        list[20] = 0;
+        list[17] = s->flags;
+        scsi_put_be16(list + 18, dest.rtpi);
+        size_t tl = pr_tid_build(&dest.initiator, list + 24, sizeof(list) - 24);
+        assert_true(tl > 0);
+        scsi_put_be32(list + 20, (uint32_t)tl);
+        len = 24 + tl;
+    }
     if (s->spec_i_pt != NULL) {
         list[20] |= PR_OUT_FLAG_SPEC_I_PT;
         len = 28;
@@ -133,8 +125,8 @@ static struct pr_sim_result send_step(struct pr_sim_lun *lun, const struct th_st
     return th_prout_raw(lun, &n, cdb, list, len);
 }
 
-static void expect_answer(const struct th_case *c, const char *what, struct pr_sim_result r,
-                          enum th_answer want)
+void th_expect_answer(const char *name, const char *what, struct pr_sim_result r,
+                      enum th_answer want)
 {
     uint8_t status;
     struct scsi_sense sense;
@@ -145,18 +137,30 @@ static void expect_answer(const struct th_case *c, const char *what, struct pr_s
     char got[128] = "-";
     if (r.status == SCSI_STATUS_CHECK_CONDITION)
         scsi_sense_to_string(r.sense, got, sizeof(got));
-    fail_msg("%s: %s: got %s [%s], want %s", c->name, what, scsi_status_name(r.status), got,
+    fail_msg("%s: %s: got %s [%s], want %s", name, what, scsi_status_name(r.status), got,
              th_answer_name(want));
+}
+
+static void expect_answer(const struct th_case *c, const char *what, struct pr_sim_result r,
+                          enum th_answer want)
+{
+    th_expect_answer(c->name, what, r, want);
+}
+
+void th_send_steps(const char *name, struct pr_sim_lun *lun, const struct th_step *steps,
+                   size_t max, const char *part)
+{
+    for (size_t i = 0; i < max && steps[i].from != NULL; i++) {
+        char what[48];
+        snprintf(what, sizeof(what), "%s step %zu (from %s)", part, i + 1, steps[i].from);
+        th_expect_answer(name, what, send_step(lun, &steps[i]), steps[i].expect);
+    }
 }
 
 static void run_steps(const struct th_case *c, struct pr_sim_lun *lun, const struct th_step *steps,
                       const char *part)
 {
-    for (size_t i = 0; i < TH_MAX_STEPS && steps[i].from != NULL; i++) {
-        char what[48];
-        snprintf(what, sizeof(what), "%s step %zu (from %s)", part, i + 1, steps[i].from);
-        expect_answer(c, what, send_step(lun, &steps[i]), steps[i].expect);
-    }
+    th_send_steps(c->name, lun, steps, TH_MAX_STEPS, part);
 }
 
 static void check_uas(const struct th_case *c, struct pr_sim_lun *lun)
@@ -211,7 +215,8 @@ static void run_case(void **state)
 {
     const struct th_case *c = *state;
     const struct th_row *row = c->row;
-    struct pr_sim_lun *lun = row_lun(row, c->profile);
+    struct pr_sim_lun *lun =
+        th_lun_for(c->profile, row->use_deviations, row->deviations, row->max_registrations);
     run_steps(c, lun, row->given, "given");
     expect_answer(c, "the command", send_step(lun, &row->when), row->when.expect);
     check_uas(c, lun);
@@ -225,50 +230,94 @@ static void run_case(void **state)
     pr_sim_lun_free(lun);
 }
 
+void th_group_add(struct th_group *g, const char *name, const char *suffix, const char *clause,
+                  CMUnitTestFunction fn, void *state)
+{
+    if (g->count == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        struct CMUnitTest *t = realloc(g->tests, cap * sizeof(*t));
+        assert_non_null(t);
+        g->tests = t;
+        g->cap = cap;
+    }
+    size_t len = strlen(name) + (suffix ? strlen(suffix) : 0) + (clause ? strlen(clause) : 0) + 8;
+    char *full = malloc(len);
+    assert_non_null(full);
+    snprintf(full, len, "%s%s%s%s%s", name, suffix ? suffix : "", clause ? " [" : "",
+             clause ? clause : "", clause ? "]" : "");
+    struct CMUnitTest *t = &g->tests[g->count++];
+    memset(t, 0, sizeof(*t));
+    t->name = full;
+    t->test_func = fn;
+    t->initial_state = state;
+}
+
+void th_group_add_rows(struct th_group *g, CMUnitTestFunction fn, const void *rows, size_t nrows,
+                       size_t stride)
+{
+    for (size_t i = 0; i < nrows; i++) {
+        const struct th_rule_id *id = (const void *)((const char *)rows + i * stride);
+        th_group_add(g, id->name, NULL, id->clause, fn, (void *)id);
+    }
+}
+
+void th_group_add_tests(struct th_group *g, const struct CMUnitTest *tests, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        th_group_add(g, tests[i].name, NULL, NULL, tests[i].test_func, tests[i].initial_state);
+        g->tests[g->count - 1].setup_func = tests[i].setup_func;
+        g->tests[g->count - 1].teardown_func = tests[i].teardown_func;
+    }
+}
+
+int th_group_run(struct th_group *g, const char *group)
+{
+    int rc = _cmocka_run_group_tests(group, g->tests, g->count, NULL, NULL);
+    for (size_t i = 0; i < g->count; i++)
+        free((char *)g->tests[i].name);
+    free(g->tests);
+    memset(g, 0, sizeof(*g));
+    return rc;
+}
+
+int th_run_tables(const char *group, const struct th_table *tables, size_t ntables,
+                  const struct CMUnitTest *tests, size_t ntests)
+{
+    struct th_group g = { NULL, 0, 0 };
+    for (size_t i = 0; i < ntables; i++)
+        th_group_add_rows(&g, tables[i].fn, tables[i].rows, tables[i].nrows, tables[i].stride);
+    th_group_add_tests(&g, tests, ntests);
+    return th_group_run(&g, group);
+}
+
 int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,
                  const struct CMUnitTest *extra, size_t nextra)
 {
-    size_t max = 2 * nrows + nextra;
-    struct th_case *cases = calloc(max ? max : 1, sizeof(*cases));
-    struct CMUnitTest *tests = calloc(max ? max : 1, sizeof(*tests));
-    if (cases == NULL || tests == NULL) {
-        free(cases);
-        free(tests);
-        return 1;
-    }
+    static const struct {
+        enum th_profiles bit;
+        enum pr_sim_profile profile;
+        const char *suffix;
+    } profiles[] = { { TH_SPC4, PR_SIM_PROFILE_SPC4, "/spc4" },
+                     { TH_LIO, PR_SIM_PROFILE_LIO, "/lio" } };
+    struct th_case *cases = calloc(2 * nrows + 1, sizeof(*cases));
+    assert_non_null(cases);
+    struct th_group g = { NULL, 0, 0 };
     size_t n = 0;
     for (size_t i = 0; i < nrows; i++) {
-        static const struct {
-            enum th_profiles bit;
-            enum pr_sim_profile profile;
-            const char *suffix;
-        } profiles[] = { { TH_SPC4, PR_SIM_PROFILE_SPC4, "/spc4" },
-                         { TH_LIO, PR_SIM_PROFILE_LIO, "/lio" } };
         enum th_profiles want = rows[i].profiles ? rows[i].profiles : TH_SPC4;
         for (size_t p = 0; p < 2; p++) {
             if (!(want & profiles[p].bit))
                 continue;
-            const char *suffix = want == TH_BOTH ? profiles[p].suffix : "";
-            size_t len = strlen(rows[i].name) + strlen(suffix) + strlen(rows[i].clause) + 8;
             cases[n].row = &rows[i];
             cases[n].profile = profiles[p].profile;
-            cases[n].name = malloc(len);
-            if (cases[n].name == NULL)
-                break;
-            snprintf(cases[n].name, len, "%s%s [%s]", rows[i].name, suffix, rows[i].clause);
-            tests[n].name = cases[n].name;
-            tests[n].test_func = run_case;
-            tests[n].initial_state = &cases[n];
+            th_group_add(&g, rows[i].name, want == TH_BOTH ? profiles[p].suffix : NULL,
+                         rows[i].clause, run_case, &cases[n]);
+            cases[n].name = g.tests[g.count - 1].name;
             n++;
         }
     }
-    for (size_t i = 0; i < nextra; i++)
-        tests[n++] = extra[i];
-    int rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-    for (size_t i = 0; i < n; i++)
-        if (tests[i].test_func == run_case)
-            free(cases[i].name);
+    th_group_add_tests(&g, extra, nextra);
+    int rc = th_group_run(&g, group);
     free(cases);
-    free(tests);
     return rc;
 }

@@ -51,6 +51,7 @@ struct th_step {
     uint64_t rk, sark;
     uint8_t flags;
     const char *spec_i_pt; /* SPEC_I_PT TransportIDs: "BC" = initiators B and C */
+    const char *move_to;   /* REGISTER AND MOVE: destination nexus (flags: byte 17) */
     bool set_length;       /* send and announce length bytes of the list */
     size_t length;
     th_edit_fn edit;
@@ -69,6 +70,9 @@ struct th_step {
 #define FLAG_APTPL PR_OUT_FLAG_APTPL
 #define FLAG_ALL_TG_PT PR_OUT_FLAG_ALL_TG_PT
 
+#define REGISTER_AND_MOVE(who, rk_, sark_, type_, dest)                                    \
+    .from = (who), .sa = PR_OUT_REGISTER_AND_MOVE, .type = (type_), .rk = (rk_), .sark = (sark_), \
+    .move_to = (dest)
 #define LIST_LENGTH(n) .set_length = true, .length = (n)
 
 #define TH_MAX_STEPS 8
@@ -126,7 +130,49 @@ struct th_row {
 int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,
                  const struct CMUnitTest *extra, size_t nextra);
 
-/* Helpers the table runner uses, for other tests too. */
+/*
+ * Tables of other shapes (a row type whose first member is a struct
+ * th_rule_id): a group of cmocka cases built at run time, one per row,
+ * named "<name> [<clause>]", the row being the case's state.
+ */
+struct th_rule_id {
+    const char *name;
+    const char *clause;
+};
+struct th_group {
+    struct CMUnitTest *tests;
+    size_t count, cap;
+};
+/* A case named "<name><suffix> [<clause>]" (suffix and clause may be NULL). */
+void th_group_add(struct th_group *g, const char *name, const char *suffix, const char *clause,
+                  CMUnitTestFunction fn, void *state);
+/* One case per row; rows are stride bytes apart and start with a th_rule_id. */
+void th_group_add_rows(struct th_group *g, CMUnitTestFunction fn, const void *rows, size_t nrows,
+                       size_t stride);
+void th_group_add_tests(struct th_group *g, const struct CMUnitTest *tests, size_t n);
+/* Run the group (cmocka group name), free it, return the failure count. */
+int th_group_run(struct th_group *g, const char *group);
+
+/* A table and the function that runs one of its rows. */
+struct th_table {
+    CMUnitTestFunction fn;
+    const void *rows;
+    size_t nrows, stride;
+};
+#define TH_TABLE(fn, table) { (fn), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]) }
+#define TH_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+/* Run the rows of each table, then the tests, as one cmocka group. */
+int th_run_tables(const char *group, const struct th_table *tables, size_t ntables,
+                  const struct CMUnitTest *tests, size_t ntests);
+
+/* Helpers the table runner uses, for tables of other shapes too. */
+struct pr_sim_lun *th_lun_for(enum pr_sim_profile profile, bool use_deviations, uint32_t deviations,
+                              uint32_t max_registrations);
+/* Send steps[] (up to the first without .from); each must get its answer. */
+void th_send_steps(const char *name, struct pr_sim_lun *lun, const struct th_step *steps,
+                   size_t max, const char *part);
+void th_expect_answer(const char *name, const char *what, struct pr_sim_result r,
+                      enum th_answer want);
 struct pr_sim_nexus th_nexus_named(const char *name);
 void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense);
 const char *th_answer_name(enum th_answer a);

@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "sim_helpers.h"
+#include "sim_table.h"
 
 #define K1 0x1111111111111111ull
 #define K2 0x2222222222222222ull
@@ -33,7 +33,8 @@ static bool expected(const struct row *r, unsigned type, bool registered)
 }
 
 /* For every type: holder H (A) reserves; B registered, C not. */
-static void check_row(enum pr_sim_profile p, const uint8_t *cdb, size_t len, struct row r)
+static void check_row(const char *name, enum pr_sim_profile p, const uint8_t *cdb, size_t len,
+                      struct row r)
 {
     for (size_t i = 0; i < 6; i++) {
         struct pr_sim_lun *lun = th_lun(p);
@@ -50,8 +51,8 @@ static void check_row(enum pr_sim_profile p, const uint8_t *cdb, size_t len, str
             want_b = SCSI_STATUS_GOOD;
         if (pr_sim_check_access(lun, &b, cdb, len) != want_b ||
             pr_sim_check_access(lun, &c, cdb, len) != want_c)
-            fail_msg("opcode %02xh type %s: registered %s (want %s), unregistered %s (want %s)",
-                     cdb[0], pr_type_name(all_types[i]),
+            fail_msg("%s: opcode %02xh type %s: registered %s (want %s), unregistered %s (want %s)",
+                     name, cdb[0], pr_type_name(all_types[i]),
                      scsi_status_name(pr_sim_check_access(lun, &b, cdb, len)),
                      scsi_status_name(want_b),
                      scsi_status_name(pr_sim_check_access(lun, &c, cdb, len)),
@@ -67,115 +68,154 @@ static void check_row(enum pr_sim_profile p, const uint8_t *cdb, size_t len, str
 #define READLIKE { true, false, true, true, false }
 #define WRITELIKE { false, false, true, false, false }
 
-static void cdb_rows(enum pr_sim_profile p, const uint8_t (*cdbs)[16], size_t n, struct row r)
-{
-    for (size_t i = 0; i < n; i++)
-        check_row(p, cdbs[i], 16, r);
-}
+/*
+ * The SPC-4/SBC-3 table (spc4 profile), one row per command class: every
+ * command of the class, under each of the six types, from the holder, a
+ * registered and an unregistered non-holder (check_row).
+ */
+struct class_rule {
+    struct th_rule_id id;
+    struct row answer;
+    size_t ncdbs;
+    uint8_t cdbs[32][16];
+};
 
-static void test_conflict_identity_and_status_commands_always_allowed(void **state)
-{
-    (void)state;
-    static const uint8_t cdbs[][16] = {
-        { 0x12 },             /* INQUIRY */
-        { 0xa0 },             /* REPORT LUNS */
-        { 0x03 },             /* REQUEST SENSE */
-        { 0x4d },             /* LOG SENSE */
-        { 0x5e, 0x00 },       /* PERSISTENT RESERVE IN */
-        { 0x86 }, { 0x87 },   /* ACCESS CONTROL IN/OUT */
-        { 0xab, 0x01 },       /* READ MEDIA SERIAL NUMBER */
+#define SPC_TABLE "SPC-4 5.14.3 table 63, SBC-3 4.18.2"
+
+static const struct class_rule class_rules[] = {
+    { { "conflict_identity_and_status_commands_always_allowed", SPC_TABLE }, ALLOWED, 16,
+      { { 0x12 },           /* INQUIRY */
+        { 0xa0 },           /* REPORT LUNS */
+        { 0x03 },           /* REQUEST SENSE */
+        { 0x4d },           /* LOG SENSE */
+        { 0x5e, 0x00 },     /* PERSISTENT RESERVE IN */
+        { 0x86 }, { 0x87 }, /* ACCESS CONTROL IN/OUT */
+        { 0xab, 0x01 },     /* READ MEDIA SERIAL NUMBER */
         { 0xa3, 0x0b }, { 0xa3, 0x05 }, { 0xa3, 0x0e }, { 0xa3, 0x0a }, { 0xa3, 0x0f },
-        { 0x00 },             /* TEST UNIT READY, ALLOW COMMANDS 001b */
-        { 0x25 },             /* READ CAPACITY(10) */
-        { 0x9e, 0x10 },       /* READ CAPACITY(16) */
-    };
-    cdb_rows(PR_SIM_PROFILE_SPC4, cdbs, sizeof(cdbs) / sizeof(cdbs[0]), (struct row)ALLOWED);
-}
-
-static void test_conflict_mode_sense_class_blocked_by_exclusive_access(void **state)
-{
-    (void)state;
-    static const uint8_t cdbs[][16] = {
-        { 0x1a }, { 0x5a }, { 0x8c }, { 0x3c }, { 0x1c }, { 0xa2 },
-        { 0xa3, 0x0c }, { 0xa3, 0x0d }, { 0xa3, 0x10 },
-    };
-    cdb_rows(PR_SIM_PROFILE_SPC4, cdbs, sizeof(cdbs) / sizeof(cdbs[0]), (struct row)READLIKE);
-}
-
-static void test_conflict_reads_blocked_by_exclusive_access(void **state)
-{
-    (void)state;
-    static const uint8_t cdbs[][16] = {
-        { 0x08 }, { 0x28 }, { 0xa8 }, { 0x88 },          /* READ(6/10/12/16) */
-        { 0x2f }, { 0xaf }, { 0x8f },                    /* VERIFY */
-        { 0x34 }, { 0x90 },                              /* PRE-FETCH */
+        { 0x00 },           /* TEST UNIT READY, ALLOW COMMANDS 001b */
+        { 0x25 },           /* READ CAPACITY(10) */
+        { 0x9e, 0x10 } } }, /* READ CAPACITY(16) */
+    { { "conflict_mode_sense_class_blocked_by_exclusive_access", SPC_TABLE }, READLIKE, 9,
+      { { 0x1a }, { 0x5a }, { 0x8c }, { 0x3c }, { 0x1c }, { 0xa2 },
+        { 0xa3, 0x0c }, { 0xa3, 0x0d }, { 0xa3, 0x10 } } },
+    { { "conflict_reads_blocked_by_exclusive_access", SPC_TABLE }, READLIKE, 15,
+      { { 0x08 }, { 0x28 }, { 0xa8 }, { 0x88 },       /* READ(6/10/12/16) */
+        { 0x2f }, { 0xaf }, { 0x8f },                 /* VERIFY */
+        { 0x34 }, { 0x90 },                           /* PRE-FETCH */
         { 0x9e, 0x12 }, { 0x37 }, { 0xb7 }, { 0x3e }, { 0x9e, 0x11 },
-        { 0x7f, 0, 0, 0, 0, 0, 0, 0x18, 0x00, 0x09 },    /* READ(32) */
-    };
-    cdb_rows(PR_SIM_PROFILE_SPC4, cdbs, sizeof(cdbs) / sizeof(cdbs[0]), (struct row)READLIKE);
-}
-
-static void test_conflict_writes_allowed_only_to_registrants_of_ro_ar(void **state)
-{
-    (void)state;
-    static const uint8_t cdbs[][16] = {
-        { 0x0a }, { 0x2a }, { 0xaa }, { 0x8a },          /* WRITE */
+        { 0x7f, 0, 0, 0, 0, 0, 0, 0x18, 0x00, 0x09 } } }, /* READ(32) */
+    { { "conflict_writes_allowed_only_to_registrants_of_ro_ar", SPC_TABLE }, WRITELIKE, 27,
+      { { 0x0a }, { 0x2a }, { 0xaa }, { 0x8a },       /* WRITE */
         { 0x2e }, { 0x41 }, { 0x93 }, { 0x89 }, { 0x8b }, { 0x42 },
         { 0x35 }, { 0x91 }, { 0x04 }, { 0x07 }, { 0x48 },
         { 0x15 }, { 0x55 }, { 0x4c }, { 0x3b }, { 0x8d }, { 0x1d }, { 0xb5 }, { 0xa4 },
         { 0x83 }, { 0x84 },
-        { 0x7f, 0, 0, 0, 0, 0, 0, 0x18, 0x00, 0x0b },    /* WRITE(32) */
-        { 0xc0 },                                        /* vendor specific */
-    };
-    cdb_rows(PR_SIM_PROFILE_SPC4, cdbs, sizeof(cdbs) / sizeof(cdbs[0]), (struct row)WRITELIKE);
+        { 0x7f, 0, 0, 0, 0, 0, 0, 0x18, 0x00, 0x0b },  /* WRITE(32) */
+        { 0xc0 } } },                                 /* vendor specific */
+    { { "conflict_start_stop_unit_start_allowed", SPC_TABLE }, ALLOWED, 1,
+      { { 0x1b, 0, 0, 0, 0x01 } } },
+    { { "conflict_start_stop_unit_stop_or_eject_is_write", SPC_TABLE }, WRITELIKE, 2,
+      { { 0x1b, 0, 0, 0, 0x00 }, { 0x1b, 0, 0, 0, 0x11 } } },
+    { { "conflict_prevent_allow_zero_allowed", SPC_TABLE }, ALLOWED, 1,
+      { { 0x1e, 0, 0, 0, 0x00 } } },
+    { { "conflict_prevent_allow_prevent_is_write", SPC_TABLE }, WRITELIKE, 1,
+      { { 0x1e, 0, 0, 0, 0x01 } } },
+};
+
+static void test_class_rule(void **state)
+{
+    const struct class_rule *r = *state;
+    for (size_t i = 0; i < r->ncdbs; i++)
+        check_row(r->id.name, PR_SIM_PROFILE_SPC4, r->cdbs[i], 16, r->answer);
 }
 
-static void test_conflict_start_stop_unit_start_allowed_else_write(void **state)
-{
-    (void)state;
-    static const uint8_t start[][16] = { { 0x1b, 0, 0, 0, 0x01 } };
-    static const uint8_t other[][16] = { { 0x1b, 0, 0, 0, 0x00 }, { 0x1b, 0, 0, 0, 0x11 } };
-    cdb_rows(PR_SIM_PROFILE_SPC4, start, 1, (struct row)ALLOWED);
-    cdb_rows(PR_SIM_PROFILE_SPC4, other, 2, (struct row)WRITELIKE);
-}
+/*
+ * Single access decisions: A1 holds a reservation of the row's type, B1
+ * is registered, C2 is not; pr_sim_check_access for the row's nexus and
+ * CDB must give the row's status.
+ */
+struct access_rule {
+    struct th_rule_id id;
+    enum pr_sim_profile profile;
+    unsigned type;
+    const char *who;
+    uint8_t cdb[16];
+    size_t len;
+    uint8_t want;
+};
 
-static void test_conflict_prevent_allow_zero_allowed_else_write(void **state)
-{
-    (void)state;
-    static const uint8_t allow[][16] = { { 0x1e, 0, 0, 0, 0x00 } };
-    static const uint8_t prevent[][16] = { { 0x1e, 0, 0, 0, 0x01 } };
-    cdb_rows(PR_SIM_PROFILE_SPC4, allow, 1, (struct row)ALLOWED);
-    cdb_rows(PR_SIM_PROFILE_SPC4, prevent, 1, (struct row)WRITELIKE);
-}
+#define OK SCSI_STATUS_GOOD
+#define RC SCSI_STATUS_RESERVATION_CONFLICT
+#define SPC4 PR_SIM_PROFILE_SPC4
+#define LIO PR_SIM_PROFILE_LIO
+#define PR_OUT(sa) { 0x5f, (sa), PR_TYPE_WE_RO, 0, 0, 0, 0, 0, 24, 0 }, 10
 
-static void test_conflict_pr_out_from_non_holder_by_service_action(void **state)
+static const struct access_rule access_rules[] = {
+    /* PR OUT from a non-holder, by service action: registered: REGISTER,
+     * RIEK, RELEASE, CLEAR, PREEMPT(+ABORT) pass; unregistered: only
+     * REGISTER and RIEK.  RESERVE and REGISTER AND MOVE conflict for both. */
+    { { "pr_out_register_from_registered_non_holder_allowed", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "B1", PR_OUT(PR_OUT_REGISTER), OK },
+    { { "pr_out_register_from_unregistered_allowed", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "C2", PR_OUT(PR_OUT_REGISTER), OK },
+    { { "pr_out_riek_from_registered_non_holder_allowed", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "B1", PR_OUT(PR_OUT_REGISTER_AND_IGNORE), OK },
+    { { "pr_out_riek_from_unregistered_allowed", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "C2", PR_OUT(PR_OUT_REGISTER_AND_IGNORE), OK },
+    { { "pr_out_reserve_from_registered_non_holder_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "B1", PR_OUT(PR_OUT_RESERVE), RC },
+    { { "pr_out_reserve_from_unregistered_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "C2", PR_OUT(PR_OUT_RESERVE), RC },
+    { { "pr_out_release_from_registered_non_holder_allowed", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "B1", PR_OUT(PR_OUT_RELEASE), OK },
+    { { "pr_out_release_from_unregistered_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "C2", PR_OUT(PR_OUT_RELEASE), RC },
+    { { "pr_out_clear_from_registered_non_holder_allowed", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "B1", PR_OUT(PR_OUT_CLEAR), OK },
+    { { "pr_out_clear_from_unregistered_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "C2", PR_OUT(PR_OUT_CLEAR), RC },
+    { { "pr_out_preempt_from_registered_non_holder_allowed", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "B1", PR_OUT(PR_OUT_PREEMPT), OK },
+    { { "pr_out_preempt_from_unregistered_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "C2", PR_OUT(PR_OUT_PREEMPT), RC },
+    { { "pr_out_preempt_and_abort_from_registered_non_holder_allowed", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "B1", PR_OUT(PR_OUT_PREEMPT_AND_ABORT), OK },
+    { { "pr_out_preempt_and_abort_from_unregistered_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "C2", PR_OUT(PR_OUT_PREEMPT_AND_ABORT), RC },
+    { { "pr_out_register_and_move_from_registered_non_holder_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "B1", PR_OUT(PR_OUT_REGISTER_AND_MOVE), RC },
+    { { "pr_out_register_and_move_from_unregistered_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE_RO, "C2", PR_OUT(PR_OUT_REGISTER_AND_MOVE), RC },
+    /* D17: under WE, LIO lets an unregistered nexus issue commands that
+     * move no data; the spc4 table refuses the same commands. */
+    { { "lio_d17_we_unregistered_may_issue_synchronize_cache", "D17" }, LIO, PR_TYPE_WE, "C2", { 0x35 }, 10, OK },
+    { { "lio_d17_we_unregistered_may_issue_start_stop_unit_stop", "D17" }, LIO, PR_TYPE_WE, "C2", { 0x1b, 0, 0, 0, 0x00 }, 6, OK },
+    { { "lio_d17_we_unregistered_may_issue_prevent", "D17" }, LIO, PR_TYPE_WE, "C2", { 0x1e, 0, 0, 0, 0x01 }, 6, OK },
+    { { "lio_d17_we_unregistered_may_issue_format_unit_without_data", "D17" }, LIO, PR_TYPE_WE, "C2", { 0x04 }, 6, OK },
+    { { "lio_d17_we_unregistered_may_issue_send_diagnostic_without_data", "D17" }, LIO, PR_TYPE_WE, "C2", { 0x1d }, 6, OK },
+    { { "lio_d17_we_unregistered_may_issue_receive_copy_results", "D17" }, LIO, PR_TYPE_WE, "C2", { 0x84 }, 16, OK },
+    { { "we_unregistered_synchronize_cache_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE, "C2", { 0x35 }, 10, RC },
+    { { "we_unregistered_start_stop_unit_stop_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE, "C2", { 0x1b, 0, 0, 0, 0x00 }, 6, RC },
+    { { "we_unregistered_prevent_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE, "C2", { 0x1e, 0, 0, 0, 0x01 }, 6, RC },
+    { { "we_unregistered_format_unit_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE, "C2", { 0x04 }, 6, RC },
+    { { "we_unregistered_send_diagnostic_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE, "C2", { 0x1d }, 6, RC },
+    { { "we_unregistered_receive_copy_results_conflicts", SPC_TABLE }, SPC4, PR_TYPE_WE, "C2", { 0x84 }, 16, RC },
+    { { "lio_d17_we_registered_refused_verify", "D17" }, LIO, PR_TYPE_WE, "B1", { 0x2f }, 10, RC },
+    { { "lio_d17_we_registered_allowed_tur", "D17" }, LIO, PR_TYPE_WE, "B1", { 0x00 }, 6, OK },
+    { { "lio_d17_read_capacity16_conflicts_under_exclusive_access", "D17" }, LIO, PR_TYPE_EA, "C2", { 0x9e, 0x10 }, 16, RC },
+    { { "lio_d17_read_capacity10_allowed_under_exclusive_access", "D17" }, LIO, PR_TYPE_EA, "C2", { 0x25 }, 10, OK },
+    { { "lio_d17_mode_sense_allowed_to_registered_under_ea", "D17" }, LIO, PR_TYPE_EA, "B1", { 0x1a }, 6, OK },
+    { { "lio_d17_mode_sense_conflicts_for_unregistered_under_ea", "D17" }, LIO, PR_TYPE_EA, "C2", { 0x1a }, 6, RC },
+    { { "lio_d17_maintenance_in_other_conflicts_for_registered_under_ea", "D17" }, LIO, PR_TYPE_EA, "B1", { 0xa3, 0x1f }, 12, RC },
+    /* D17: the commands LIO lists by name pass exclusive access. */
+    { { "lio_d17_read_media_serial_number_passes_ea", "D17" }, LIO, PR_TYPE_EA, "C2", { 0xab, 0x01 }, 12, OK },
+    { { "lio_d17_other_service_action_in_12_conflicts_under_ea", "D17" }, LIO, PR_TYPE_EA, "C2", { 0xab, 0x02 }, 12, RC },
+    { { "lio_d17_report_target_port_groups_passes_ea", "D17" }, LIO, PR_TYPE_EA, "C2", { 0xa3, 0x0a }, 12, OK },
+    { { "lio_d17_report_supported_opcodes_conflicts_under_ea", "D17" }, LIO, PR_TYPE_EA, "C2", { 0xa3, 0x0c }, 12, RC },
+    /* Under WE the MODE SENSE class passes for the unregistered too. */
+    { { "lio_d17_report_supported_opcodes_passes_we", "D17" }, LIO, PR_TYPE_WE, "C2", { 0xa3, 0x0c }, 12, OK },
+    { { "lio_d17_pr_out_clear_from_unregistered_conflicts_under_we", "D17" }, LIO, PR_TYPE_WE, "C2",
+      { 0x5f, PR_OUT_CLEAR, 0, 0, 0, 0, 0, 0, 24, 0 }, 10, RC },
+};
+
+static void test_access_rule(void **state)
 {
-    (void)state;
-    /* registered: REGISTER, RIEK, RELEASE, CLEAR, PREEMPT(+ABORT) pass;
-     * unregistered: only REGISTER and RIEK. RESERVE and REGISTER AND
-     * MOVE conflict for both. */
-    static const struct {
-        uint8_t sa;
-        bool reg, unreg;
-    } rows[] = {
-        { PR_OUT_REGISTER, true, true },   { PR_OUT_REGISTER_AND_IGNORE, true, true },
-        { PR_OUT_RESERVE, false, false },  { PR_OUT_RELEASE, true, false },
-        { PR_OUT_CLEAR, true, false },     { PR_OUT_PREEMPT, true, false },
-        { PR_OUT_PREEMPT_AND_ABORT, true, false }, { PR_OUT_REGISTER_AND_MOVE, false, false },
-    };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-        struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
-        assert_good(th_register(lun, &a, 0, K1));
-        assert_good(th_register(lun, &b, 0, K2));
-        assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE_RO));
-        uint8_t cdb[10] = { 0x5f, rows[i].sa, PR_TYPE_WE_RO, 0, 0, 0, 0, 0, 24, 0 };
-        assert_int_equal(pr_sim_check_access(lun, &b, cdb, 10),
-                         rows[i].reg ? SCSI_STATUS_GOOD : SCSI_STATUS_RESERVATION_CONFLICT);
-        assert_int_equal(pr_sim_check_access(lun, &c, cdb, 10),
-                         rows[i].unreg ? SCSI_STATUS_GOOD : SCSI_STATUS_RESERVATION_CONFLICT);
-        pr_sim_lun_free(lun);
-    }
+    const struct access_rule *r = *state;
+    struct pr_sim_lun *lun = th_lun(r->profile);
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    assert_good(th_register(lun, &a, 0, K1));
+    assert_good(th_register(lun, &b, 0, K2));
+    assert_good(th_reserve(lun, &a, K1, r->type));
+    struct pr_sim_nexus who = th_nexus_named(r->who);
+    uint8_t got = pr_sim_check_access(lun, &who, r->cdb, r->len);
+    if (got != r->want)
+        fail_msg("%s: opcode %02xh from %s under %s: %s, want %s", r->id.name, r->cdb[0], r->who,
+                 pr_type_name(r->type), scsi_status_name(got), scsi_status_name(r->want));
+    pr_sim_lun_free(lun);
 }
 
 static void test_conflict_nothing_conflicts_without_reservation(void **state)
@@ -202,82 +242,6 @@ static void test_conflict_check_access_consumes_no_unit_attention(void **state)
     /* An unknown nexus is judged as an unregistered stranger. */
     struct pr_sim_nexus z = th_nexus('Z', 1);
     assert_int_equal(pr_sim_check_access(lun, &z, tur, 6), SCSI_STATUS_GOOD);
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d17_we_unregistered_may_issue_non_data_commands(void **state)
-{
-    (void)state;
-    static const uint8_t cdbs[][16] = {
-        { 0x35 },                    /* SYNCHRONIZE CACHE(10) */
-        { 0x1b, 0, 0, 0, 0x00 },     /* START STOP UNIT (stop) */
-        { 0x1e, 0, 0, 0, 0x01 },     /* PREVENT ALLOW, PREVENT=1 */
-        { 0x04 },                    /* FORMAT UNIT without data */
-        { 0x1d },                    /* SEND DIAGNOSTIC without data */
-        { 0x84 },                    /* RECEIVE COPY RESULTS (data-in) */
-    };
-    for (size_t i = 0; i < sizeof(cdbs) / sizeof(cdbs[0]); i++) {
-        struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-        struct pr_sim_nexus a = th_nexus('A', 1), c = th_nexus('C', 2);
-        assert_good(th_register(lun, &a, 0, K1));
-        assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
-        assert_int_equal(pr_sim_check_access(lun, &c, cdbs[i], 16), SCSI_STATUS_GOOD);
-        /* The spc4 table refuses the same command. */
-        struct pr_sim_lun *spc = th_lun(PR_SIM_PROFILE_SPC4);
-        assert_good(th_register(spc, &a, 0, K1));
-        assert_good(th_reserve(spc, &a, K1, PR_TYPE_WE));
-        assert_int_equal(pr_sim_check_access(spc, &c, cdbs[i], 16),
-                         SCSI_STATUS_RESERVATION_CONFLICT);
-        pr_sim_lun_free(spc);
-        pr_sim_lun_free(lun);
-    }
-}
-
-static void test_lio_d17_we_registered_refused_non_data_allowed_tur(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
-    const uint8_t verify[10] = { 0x2f };
-    const uint8_t tur[6] = { 0 };
-    assert_int_equal(pr_sim_check_access(lun, &b, verify, 10), SCSI_STATUS_RESERVATION_CONFLICT);
-    assert_int_equal(pr_sim_check_access(lun, &b, tur, 6), SCSI_STATUS_GOOD);
-    assert_good(th_read10(lun, &b));
-    assert_conflict(th_write10(lun, &b));
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d17_read_capacity16_conflicts_under_exclusive_access(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-    struct pr_sim_nexus a = th_nexus('A', 1), c = th_nexus('C', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    const uint8_t rc16[16] = { 0x9e, 0x10 };
-    const uint8_t rc10[10] = { 0x25 };
-    assert_int_equal(pr_sim_check_access(lun, &c, rc16, 16), SCSI_STATUS_RESERVATION_CONFLICT);
-    assert_int_equal(pr_sim_check_access(lun, &c, rc10, 10), SCSI_STATUS_GOOD);
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d17_mode_sense_allowed_to_registered_under_ea(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    const uint8_t ms[6] = { 0x1a };
-    const uint8_t maint_other[12] = { 0xa3, 0x1f };
-    assert_int_equal(pr_sim_check_access(lun, &b, ms, 6), SCSI_STATUS_GOOD);
-    assert_int_equal(pr_sim_check_access(lun, &c, ms, 6), SCSI_STATUS_RESERVATION_CONFLICT);
-    assert_int_equal(pr_sim_check_access(lun, &b, maint_other, 12),
-                     SCSI_STATUS_RESERVATION_CONFLICT);
     pr_sim_lun_free(lun);
 }
 
@@ -399,46 +363,11 @@ static void test_conflict_reserved_pr_out_service_action_is_invalid_not_conflict
     pr_sim_lun_free(lun);
 }
 
-static void test_lio_d17_explicitly_listed_commands_pass_exclusive_access(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-    struct pr_sim_nexus a = th_nexus('A', 1), c = th_nexus('C', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    const uint8_t rmsn[12] = { 0xab, 0x01 }, sai_other[12] = { 0xab, 0x02 };
-    const uint8_t rtpg[12] = { 0xa3, 0x0a }, rsoc[12] = { 0xa3, 0x0c };
-    assert_int_equal(pr_sim_check_access(lun, &c, rmsn, 12), SCSI_STATUS_GOOD);
-    assert_int_equal(pr_sim_check_access(lun, &c, sai_other, 12), SCSI_STATUS_RESERVATION_CONFLICT);
-    assert_int_equal(pr_sim_check_access(lun, &c, rtpg, 12), SCSI_STATUS_GOOD);
-    assert_int_equal(pr_sim_check_access(lun, &c, rsoc, 12), SCSI_STATUS_RESERVATION_CONFLICT);
-    pr_sim_lun_free(lun);
-    /* Under WE the MODE SENSE class passes for the unregistered too. */
-    lun = th_lun(PR_SIM_PROFILE_LIO);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
-    assert_int_equal(pr_sim_check_access(lun, &c, rsoc, 12), SCSI_STATUS_GOOD);
-    const uint8_t clear[10] = { 0x5f, PR_OUT_CLEAR, 0, 0, 0, 0, 0, 0, 24, 0 };
-    assert_int_equal(pr_sim_check_access(lun, &c, clear, 10), SCSI_STATUS_RESERVATION_CONFLICT);
-    pr_sim_lun_free(lun);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conflict_identity_and_status_commands_always_allowed),
-        cmocka_unit_test(test_conflict_mode_sense_class_blocked_by_exclusive_access),
-        cmocka_unit_test(test_conflict_reads_blocked_by_exclusive_access),
-        cmocka_unit_test(test_conflict_writes_allowed_only_to_registrants_of_ro_ar),
-        cmocka_unit_test(test_conflict_start_stop_unit_start_allowed_else_write),
-        cmocka_unit_test(test_conflict_prevent_allow_zero_allowed_else_write),
-        cmocka_unit_test(test_conflict_pr_out_from_non_holder_by_service_action),
         TH_BOTH(test_conflict_nothing_conflicts_without_reservation),
         cmocka_unit_test(test_conflict_check_access_consumes_no_unit_attention),
-        cmocka_unit_test(test_lio_d17_we_unregistered_may_issue_non_data_commands),
-        cmocka_unit_test(test_lio_d17_we_registered_refused_non_data_allowed_tur),
-        cmocka_unit_test(test_lio_d17_read_capacity16_conflicts_under_exclusive_access),
-        cmocka_unit_test(test_lio_d17_mode_sense_allowed_to_registered_under_ea),
         cmocka_unit_test(test_lio_d17_access_matrix_matches_libiscsi),
         cmocka_unit_test(test_lio_d19_other_session_of_registered_initiator_counts_as_registered),
         TH_BOTH(test_spc2_reserve_conflicts_while_registrations_exist),
@@ -446,7 +375,10 @@ int main(void)
         TH_BOTH(test_spc2_reservation_blocks_other_nexus_and_pr_commands),
         cmocka_unit_test(test_lio_reserve_with_longid_and_extent_is_invalid_opcode),
         TH_BOTH(test_conflict_reserved_pr_out_service_action_is_invalid_not_conflict),
-        cmocka_unit_test(test_lio_d17_explicitly_listed_commands_pass_exclusive_access),
     };
-    return cmocka_run_group_tests_name("pr_sim.conflict", tests, NULL, NULL);
+    const struct th_table tables[] = {
+        TH_TABLE(test_class_rule, class_rules),
+        TH_TABLE(test_access_rule, access_rules),
+    };
+    return th_run_tables("pr_sim.conflict", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }

@@ -37,29 +37,12 @@
 
 /* ---- profiles: every test is registered once per profile ------------- */
 
-static enum pr_sim_profile prof_spc4 = PR_SIM_PROFILE_SPC4;
-static enum pr_sim_profile prof_lio = PR_SIM_PROFILE_LIO;
-
-#define BOTH(f)                                              \
-    { #f "/spc4", f, NULL, NULL, (void *)&prof_spc4 },       \
-    {                                                        \
-        #f "/lio", f, NULL, NULL, (void *)&prof_lio          \
-    }
-
-static enum pr_sim_profile profile_of(void **state)
-{
-    return *(enum pr_sim_profile *)*state;
-}
-
-static bool is_lio(enum pr_sim_profile p)
-{
-    return p == PR_SIM_PROFILE_LIO;
-}
+/* TH_BOTH (sim_helpers.h) registers each test once per profile. */
 
 /* PRgeneration increment of an unregister: +1 in SPC-4, 0 in LIO (D14). */
 static uint32_t unreg_inc(enum pr_sim_profile p)
 {
-    return is_lio(p) ? 0u : 1u;
+    return TH_IS_LIO(p) ? 0u : 1u;
 }
 
 /* ---- local helpers ----------------------------------------------------- */
@@ -170,7 +153,7 @@ static void check_read_keys_simple(struct pr_sim_lun *lun, const struct pr_sim_n
 
 static void test_libiscsi_prin_read_keys_simple(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
     /* No registrations: 8 bytes, PRgeneration 0, ADDITIONAL LENGTH 0. */
@@ -192,7 +175,7 @@ static void test_libiscsi_prin_read_keys_simple(void **state)
 
 static void test_libiscsi_prin_read_keys_truncate(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1);
 
@@ -218,7 +201,7 @@ static void test_libiscsi_prin_read_keys_truncate(void **state)
 
 static void test_libiscsi_prin_serviceaction_range(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1);
     static uint8_t buf[16384];
 
@@ -235,7 +218,7 @@ static void test_libiscsi_prin_serviceaction_range(void **state)
 
 static void test_libiscsi_prin_report_capabilities_simple(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1);
     static uint8_t buf[16384];
 
@@ -284,7 +267,7 @@ static void test_libiscsi_prin_report_capabilities_simple(void **state)
 
 static void test_libiscsi_prout_register_simple(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1);
 
@@ -307,7 +290,7 @@ static void test_libiscsi_prout_register_simple(void **state)
 
 static void test_libiscsi_prout_reserve_simple(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1);
 
@@ -401,32 +384,32 @@ static void access_scenario(enum pr_sim_profile p, unsigned type, bool reg_read,
 
 static void test_libiscsi_prout_reserve_access_ea(void **state)
 {
-    access_scenario(profile_of(state), PR_TYPE_EA, false, false, false, false);
+    access_scenario(TH_PROFILE(state), PR_TYPE_EA, false, false, false, false);
 }
 
 static void test_libiscsi_prout_reserve_access_we(void **state)
 {
-    access_scenario(profile_of(state), PR_TYPE_WE, true, false, true, false);
+    access_scenario(TH_PROFILE(state), PR_TYPE_WE, true, false, true, false);
 }
 
 static void test_libiscsi_prout_reserve_access_earo(void **state)
 {
-    access_scenario(profile_of(state), PR_TYPE_EA_RO, true, true, false, false);
+    access_scenario(TH_PROFILE(state), PR_TYPE_EA_RO, true, true, false, false);
 }
 
 static void test_libiscsi_prout_reserve_access_wero(void **state)
 {
-    access_scenario(profile_of(state), PR_TYPE_WE_RO, true, true, true, false);
+    access_scenario(TH_PROFILE(state), PR_TYPE_WE_RO, true, true, true, false);
 }
 
 static void test_libiscsi_prout_reserve_access_eaar(void **state)
 {
-    access_scenario(profile_of(state), PR_TYPE_EA_AR, true, true, false, false);
+    access_scenario(TH_PROFILE(state), PR_TYPE_EA_AR, true, true, false, false);
 }
 
 static void test_libiscsi_prout_reserve_access_wear(void **state)
 {
-    access_scenario(profile_of(state), PR_TYPE_WE_AR, true, true, true, false);
+    access_scenario(TH_PROFILE(state), PR_TYPE_WE_AR, true, true, true, false);
 }
 
 /* ---- 13-18. SCSI.ProutReserve.Ownership* ------------------------------ */
@@ -485,39 +468,39 @@ static void ownership_scenario(enum pr_sim_profile p, unsigned type)
 
 static void test_libiscsi_prout_reserve_ownership_ea(void **state)
 {
-    ownership_scenario(profile_of(state), PR_TYPE_EA);
+    ownership_scenario(TH_PROFILE(state), PR_TYPE_EA);
 }
 
 static void test_libiscsi_prout_reserve_ownership_we(void **state)
 {
-    ownership_scenario(profile_of(state), PR_TYPE_WE);
+    ownership_scenario(TH_PROFILE(state), PR_TYPE_WE);
 }
 
 static void test_libiscsi_prout_reserve_ownership_earo(void **state)
 {
-    ownership_scenario(profile_of(state), PR_TYPE_EA_RO);
+    ownership_scenario(TH_PROFILE(state), PR_TYPE_EA_RO);
 }
 
 static void test_libiscsi_prout_reserve_ownership_wero(void **state)
 {
-    ownership_scenario(profile_of(state), PR_TYPE_WE_RO);
+    ownership_scenario(TH_PROFILE(state), PR_TYPE_WE_RO);
 }
 
 static void test_libiscsi_prout_reserve_ownership_eaar(void **state)
 {
-    ownership_scenario(profile_of(state), PR_TYPE_EA_AR);
+    ownership_scenario(TH_PROFILE(state), PR_TYPE_EA_AR);
 }
 
 static void test_libiscsi_prout_reserve_ownership_wear(void **state)
 {
-    ownership_scenario(profile_of(state), PR_TYPE_WE_AR);
+    ownership_scenario(TH_PROFILE(state), PR_TYPE_WE_AR);
 }
 
 /* ---- 19. SCSI.ProutClear.Simple --------------------------------------- */
 
 static void test_libiscsi_prout_clear_simple(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1);
 
     assert_good(th_register(lun, &a, 0, K1));
@@ -539,7 +522,7 @@ static void test_libiscsi_prout_clear_simple(void **state)
 
 static void test_libiscsi_prout_preempt_remove_registration(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
@@ -583,7 +566,7 @@ static void expect_pr_state_empty(struct pr_sim_lun *lun)
 
 static void test_libiscsi_reserve6_simple(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1);
 
     assert_good(reserve6(lun, &a));
@@ -596,7 +579,7 @@ static void test_libiscsi_reserve6_simple(void **state)
 
 static void test_libiscsi_reserve6_2initiators(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
     assert_good(reserve6(lun, &a));
@@ -663,35 +646,35 @@ static void reserve6_gone_after(enum pr_sim_profile p, enum r6_event event)
 static void test_libiscsi_reserve6_logout(void **state)
 {
     /* Logout ends the I_T nexus: modelled as pr_sim_nexus_loss. */
-    reserve6_gone_after(profile_of(state), R6_NEXUS_LOSS);
+    reserve6_gone_after(TH_PROFILE(state), R6_NEXUS_LOSS);
 }
 
 static void test_libiscsi_reserve6_itnexusloss(void **state)
 {
-    reserve6_gone_after(profile_of(state), R6_NEXUS_LOSS);
+    reserve6_gone_after(TH_PROFILE(state), R6_NEXUS_LOSS);
 }
 
 static void test_libiscsi_reserve6_lunreset(void **state)
 {
-    reserve6_gone_after(profile_of(state), R6_LUN_RESET);
+    reserve6_gone_after(TH_PROFILE(state), R6_LUN_RESET);
 }
 
 static void test_libiscsi_reserve6_target_cold_reset(void **state)
 {
-    reserve6_gone_after(profile_of(state), R6_POWER_CYCLE);
+    reserve6_gone_after(TH_PROFILE(state), R6_POWER_CYCLE);
 }
 
 static void test_libiscsi_reserve6_target_warm_reset(void **state)
 {
     /* A target (warm) reset resets every LU: modelled as a LUN reset. */
-    reserve6_gone_after(profile_of(state), R6_LUN_RESET);
+    reserve6_gone_after(TH_PROFILE(state), R6_LUN_RESET);
 }
 
 /* Persistent state survives the events that end an SPC-2 reservation
  * (section 1 invariants, section 8): checked alongside the Reserve6 family. */
 static void test_libiscsi_reserve6_events_keep_pr_state(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
     assert_good(th_register(lun, &a, 0, K1));
@@ -712,7 +695,7 @@ static void test_libiscsi_reserve6_events_keep_pr_state(void **state)
 
 static void test_libiscsi_sanitize_reservations(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
     assert_good(reserve6(lun, &a));
@@ -727,35 +710,35 @@ static void test_libiscsi_sanitize_reservations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_libiscsi_prin_read_keys_simple),
-        BOTH(test_libiscsi_prin_read_keys_truncate),
-        BOTH(test_libiscsi_prin_serviceaction_range),
-        BOTH(test_libiscsi_prin_report_capabilities_simple),
-        BOTH(test_libiscsi_prout_register_simple),
-        BOTH(test_libiscsi_prout_reserve_simple),
-        BOTH(test_libiscsi_prout_reserve_access_ea),
-        BOTH(test_libiscsi_prout_reserve_access_we),
-        BOTH(test_libiscsi_prout_reserve_access_earo),
-        BOTH(test_libiscsi_prout_reserve_access_wero),
-        BOTH(test_libiscsi_prout_reserve_access_eaar),
-        BOTH(test_libiscsi_prout_reserve_access_wear),
-        BOTH(test_libiscsi_prout_reserve_ownership_ea),
-        BOTH(test_libiscsi_prout_reserve_ownership_we),
-        BOTH(test_libiscsi_prout_reserve_ownership_earo),
-        BOTH(test_libiscsi_prout_reserve_ownership_wero),
-        BOTH(test_libiscsi_prout_reserve_ownership_eaar),
-        BOTH(test_libiscsi_prout_reserve_ownership_wear),
-        BOTH(test_libiscsi_prout_clear_simple),
-        BOTH(test_libiscsi_prout_preempt_remove_registration),
-        BOTH(test_libiscsi_reserve6_simple),
-        BOTH(test_libiscsi_reserve6_2initiators),
-        BOTH(test_libiscsi_reserve6_logout),
-        BOTH(test_libiscsi_reserve6_itnexusloss),
-        BOTH(test_libiscsi_reserve6_lunreset),
-        BOTH(test_libiscsi_reserve6_target_cold_reset),
-        BOTH(test_libiscsi_reserve6_target_warm_reset),
-        BOTH(test_libiscsi_reserve6_events_keep_pr_state),
-        BOTH(test_libiscsi_sanitize_reservations),
+        TH_BOTH(test_libiscsi_prin_read_keys_simple),
+        TH_BOTH(test_libiscsi_prin_read_keys_truncate),
+        TH_BOTH(test_libiscsi_prin_serviceaction_range),
+        TH_BOTH(test_libiscsi_prin_report_capabilities_simple),
+        TH_BOTH(test_libiscsi_prout_register_simple),
+        TH_BOTH(test_libiscsi_prout_reserve_simple),
+        TH_BOTH(test_libiscsi_prout_reserve_access_ea),
+        TH_BOTH(test_libiscsi_prout_reserve_access_we),
+        TH_BOTH(test_libiscsi_prout_reserve_access_earo),
+        TH_BOTH(test_libiscsi_prout_reserve_access_wero),
+        TH_BOTH(test_libiscsi_prout_reserve_access_eaar),
+        TH_BOTH(test_libiscsi_prout_reserve_access_wear),
+        TH_BOTH(test_libiscsi_prout_reserve_ownership_ea),
+        TH_BOTH(test_libiscsi_prout_reserve_ownership_we),
+        TH_BOTH(test_libiscsi_prout_reserve_ownership_earo),
+        TH_BOTH(test_libiscsi_prout_reserve_ownership_wero),
+        TH_BOTH(test_libiscsi_prout_reserve_ownership_eaar),
+        TH_BOTH(test_libiscsi_prout_reserve_ownership_wear),
+        TH_BOTH(test_libiscsi_prout_clear_simple),
+        TH_BOTH(test_libiscsi_prout_preempt_remove_registration),
+        TH_BOTH(test_libiscsi_reserve6_simple),
+        TH_BOTH(test_libiscsi_reserve6_2initiators),
+        TH_BOTH(test_libiscsi_reserve6_logout),
+        TH_BOTH(test_libiscsi_reserve6_itnexusloss),
+        TH_BOTH(test_libiscsi_reserve6_lunreset),
+        TH_BOTH(test_libiscsi_reserve6_target_cold_reset),
+        TH_BOTH(test_libiscsi_reserve6_target_warm_reset),
+        TH_BOTH(test_libiscsi_reserve6_events_keep_pr_state),
+        TH_BOTH(test_libiscsi_sanitize_reservations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "sim_helpers.h"
+#include "sim_table.h"
 
 #define K1 0x1122334455667788ull
 #define K2 0x2222222222222222ull
@@ -148,7 +148,80 @@ static void test_pr_in_never_changes_generation(void **state)
     pr_sim_lun_free(lun);
 }
 
-static void test_pr_in_truncation_keeps_full_additional_length(void **state)
+/*
+ * PR IN answers by allocation length (SPC-4 6.15; pr-semantics.md 2.2)
+ * and LIO's D1-D3: the state (given), the service action and allocation
+ * length, and the answer: status, bytes transferred, ADDITIONAL LENGTH
+ * and, where a row says so, the reservation key bytes.
+ */
+struct prin_rule {
+    struct th_rule_id id;
+    enum pr_sim_profile profile;
+    bool use_deviations;
+    uint32_t deviations;
+    struct th_step given[4];
+    uint8_t sa;
+    uint16_t alloc;
+    enum th_answer expect;
+    int data_len;         /* -1: not checked */
+    int64_t addlen;       /* -1: not checked */
+    bool key_zero;        /* bytes 8-15 are 0 */
+};
+
+#define A_AND_B_REGISTERED { REGISTER("A1", 0, K1) }, { REGISTER("B1", 0, K2) }
+
+static const struct prin_rule prin_rules[] = {
+    /* The full ADDITIONAL LENGTH, whatever the allocation length. */
+    { { "pr_in_truncation_keeps_full_additional_length", "SPC-4 6.15.1; pr-semantics 2.2" },
+      PR_SIM_PROFILE_SPC4, false, 0, { A_AND_B_REGISTERED },
+      PR_IN_READ_KEYS, 12, GOOD, 12, 16, false },
+    /* Allocation length 0 is not an error and transfers nothing. */
+    { { "pr_in_allocation_length_0_transfers_nothing", "SPC-4 6.15.1; pr-semantics 2.2" },
+      PR_SIM_PROFILE_SPC4, false, 0, { A_AND_B_REGISTERED },
+      PR_IN_READ_FULL_STATUS, 0, GOOD, 0, -1, false },
+    { { "lio_d1_read_keys_allocation_length_7_is_invalid_field_in_cdb", "D1" },
+      PR_SIM_PROFILE_LIO, false, 0, { { 0 } },
+      PR_IN_READ_KEYS, 7, INVALID_FIELD_IN_CDB, -1, -1, false },
+    { { "lio_d1_report_capabilities_allocation_length_5_is_invalid_field_in_cdb", "D1" },
+      PR_SIM_PROFILE_LIO, false, 0, { { 0 } },
+      PR_IN_REPORT_CAPABILITIES, 5, INVALID_FIELD_IN_CDB, -1, -1, false },
+    { { "lio_d1_report_capabilities_allocation_length_6_is_good", "D1" },
+      PR_SIM_PROFILE_LIO, false, 0, { { 0 } },
+      PR_IN_REPORT_CAPABILITIES, 6, GOOD, 6, -1, false },
+    { { "d2_read_keys_additional_length_counts_returned_keys", "D2" },
+      PR_SIM_PROFILE_SPC4, true, PR_DEV_D2_READ_KEYS_LEN_RETURNED, { A_AND_B_REGISTERED },
+      PR_IN_READ_KEYS, 16, GOOD, 16, 8, false },
+    { { "lio_d3_short_read_reservation_sends_key_as_zero", "D3" },
+      PR_SIM_PROFILE_LIO, false, 0, { { REGISTER("A1", 0, K1) }, { RESERVE("A1", K1, PR_TYPE_WE) } },
+      PR_IN_READ_RESERVATION, 16, GOOD, 16, 16, true },
+};
+
+static void test_prin_rule(void **state)
+{
+    const struct prin_rule *r = *state;
+    struct pr_sim_lun *lun = th_lun_for(r->profile, r->use_deviations, r->deviations, 0);
+    th_send_steps(r->id.name, lun, r->given, sizeof(r->given) / sizeof(r->given[0]), "given");
+    struct pr_sim_nexus a = th_nexus('A', 1);
+    uint8_t buf[256];
+    memset(buf, 0xee, sizeof(buf));
+    struct pr_sim_result res = th_prin(lun, &a, r->sa, r->alloc, buf);
+    th_expect_answer(r->id.name, "PERSISTENT RESERVE IN", res, r->expect);
+    if (r->data_len >= 0 && res.data_len != (size_t)r->data_len)
+        fail_msg("%s: %u bytes transferred, want %d", r->id.name, (unsigned)res.data_len,
+                 r->data_len);
+    if (r->data_len >= 0 && (size_t)r->data_len < sizeof(buf) && buf[r->data_len] != 0xee)
+        fail_msg("%s: byte %d written past the transfer", r->id.name, r->data_len);
+    if (r->addlen >= 0 && scsi_get_be32(buf + 4) != (uint32_t)r->addlen)
+        fail_msg("%s: ADDITIONAL LENGTH %u, want %lld", r->id.name, scsi_get_be32(buf + 4),
+                 (long long)r->addlen);
+    if (r->key_zero && scsi_get_be64(buf + 8) != 0)
+        fail_msg("%s: reservation key %#llx, want 0", r->id.name,
+                 (unsigned long long)scsi_get_be64(buf + 8));
+    pr_sim_lun_free(lun);
+}
+
+/* The first bytes of the first key arrive when the list is cut. */
+static void test_pr_in_truncation_sends_the_first_bytes_of_the_data(void **state)
 {
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
@@ -156,18 +229,9 @@ static void test_pr_in_truncation_keeps_full_additional_length(void **state)
     assert_good(th_register(lun, &a, 0, K1));
     assert_good(th_register(lun, &b, 0, K2));
     uint8_t buf[64];
-    memset(buf, 0xee, sizeof(buf));
-    struct pr_sim_result r = th_prin(lun, &a, PR_IN_READ_KEYS, 12, buf);
-    assert_good(r);
-    assert_int_equal(r.data_len, 12);
-    assert_int_equal(scsi_get_be32(buf + 4), 16);
+    assert_good(th_prin(lun, &a, PR_IN_READ_KEYS, 12, buf));
     static const uint8_t part[4] = { 0x11, 0x22, 0x33, 0x44 };
     assert_memory_equal(buf + 8, part, 4);
-    assert_int_equal(buf[12], 0xee); /* nothing past the allocation length */
-    /* Allocation length 0 is not an error and transfers nothing. */
-    r = th_prin(lun, &a, PR_IN_READ_FULL_STATUS, 0, buf);
-    assert_good(r);
-    assert_int_equal(r.data_len, 0);
     pr_sim_lun_free(lun);
 }
 
@@ -183,48 +247,6 @@ static void test_pr_in_data_clipped_to_caller_buffer(void **state)
     pr_sim_execute(lun, &a, cdb, 10, NULL, 0, buf, sizeof(buf), &r);
     assert_good(r);
     assert_int_equal(r.data_len, 10);
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d1_short_allocation_length_is_invalid_field_in_cdb(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    uint8_t buf[8];
-    assert_check(th_prin(lun, &a, PR_IN_READ_KEYS, 7, buf), SENSE_INVALID_FIELD_IN_CDB);
-    assert_check(th_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, 5, buf), SENSE_INVALID_FIELD_IN_CDB);
-    assert_good(th_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, 6, buf));
-    pr_sim_lun_free(lun);
-}
-
-static void test_d2_read_keys_additional_length_counts_returned_keys(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun_with(PR_DEV_D2_READ_KEYS_LEN_RETURNED);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    uint8_t buf[64];
-    assert_good(th_prin(lun, &a, PR_IN_READ_KEYS, 16, buf));
-    assert_int_equal(scsi_get_be32(buf + 4), 8);
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d3_short_read_reservation_sends_key_as_zero(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
-    uint8_t buf[24];
-    memset(buf, 0xee, sizeof(buf));
-    struct pr_sim_result r = th_prin(lun, &a, PR_IN_READ_RESERVATION, 16, buf);
-    assert_good(r);
-    assert_int_equal(r.data_len, 16);
-    assert_int_equal(scsi_get_be32(buf + 4), 16);
-    assert_int_equal(scsi_get_be64(buf + 8), 0);
     pr_sim_lun_free(lun);
 }
 
@@ -499,11 +521,8 @@ int main(void)
         TH_BOTH(test_read_full_status_all_tg_pt_descriptors_flagged),
         TH_BOTH(test_pr_in_reserved_service_action_is_invalid_field_in_cdb),
         TH_BOTH(test_pr_in_never_changes_generation),
-        cmocka_unit_test(test_pr_in_truncation_keeps_full_additional_length),
+        cmocka_unit_test(test_pr_in_truncation_sends_the_first_bytes_of_the_data),
         cmocka_unit_test(test_pr_in_data_clipped_to_caller_buffer),
-        cmocka_unit_test(test_lio_d1_short_allocation_length_is_invalid_field_in_cdb),
-        cmocka_unit_test(test_d2_read_keys_additional_length_counts_returned_keys),
-        cmocka_unit_test(test_lio_d3_short_read_reservation_sends_key_as_zero),
         cmocka_unit_test(test_lio_d4_full_status_stops_at_first_descriptor_that_does_not_fit),
         TH_BOTH(test_unit_attention_reported_once_then_cleared),
         cmocka_unit_test(test_unit_attention_not_reported_to_inquiry_or_report_luns),
@@ -520,5 +539,8 @@ int main(void)
         cmocka_unit_test(test_profile_names_parse_and_print),
         cmocka_unit_test(test_registration_views_report_order_and_holder),
     };
-    return cmocka_run_group_tests_name("pr_sim.pr_in", tests, NULL, NULL);
+    const struct th_table tables[] = {
+        TH_TABLE(test_prin_rule, prin_rules),
+    };
+    return th_run_tables("pr_sim.pr_in", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }

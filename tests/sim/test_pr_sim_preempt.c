@@ -1,345 +1,189 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_pr_sim_preempt.c - CLEAR, PREEMPT and PREEMPT AND ABORT
- * (SPC-4 5.14.11.2.6, 5.14.11.4, 5.14.11.5; pr-semantics.md 3.7, 3.8),
- * one test per row of the decision table, with D6, D11 and D16.
+ * (SPC-4 5.14.11.2.6, 5.14.11.4, 5.14.11.5; pr-semantics.md 3.7, 3.8)
+ * as a table: one row per row of the decision table, with D5, D6, D11
+ * and D16.  The abort hook tests stay functions.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_helpers.h"
+#include "sim_table.h"
 
 #define K1 0x1111111111111111ull
 #define K2 0x2222222222222222ull
 #define K3 0x3333333333333333ull
 #define K4 0x4444444444444444ull
 
-/* A, B, C registered with K1, K2, K3 (generation 3). */
-static struct pr_sim_lun *three(enum pr_sim_profile p, struct pr_sim_nexus *a,
-                                struct pr_sim_nexus *b, struct pr_sim_nexus *c)
-{
-    struct pr_sim_lun *lun = th_lun(p);
-    *a = th_nexus('A', 1);
-    *b = th_nexus('B', 1);
-    *c = th_nexus('C', 2);
-    assert_good(th_register(lun, a, 0, K1));
-    assert_good(th_register(lun, b, 0, K2));
-    assert_good(th_register(lun, c, 0, K3));
-    return lun;
-}
+/* A1, B1, C2 registered with K1, K2, K3 (generation 3). */
+#define THREE { REGISTER("A1", 0, K1) }, { REGISTER("B1", 0, K2) }, { REGISTER("C2", 0, K3) }
+#define ALL_THREE_KEYS KEYS(3, 3, K1, K2, K3)
 
-static void test_clear_removes_everything_and_preempts_others(void **state)
-{
-    (void)state;
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(PR_SIM_PROFILE_SPC4, &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_EA_RO));
-    assert_good(th_clear(lun, &a, K1));
-    th_expect_no_keys(lun, &a, 4);
-    th_expect_no_reservation(lun, &a);
-    th_expect_ua(lun, &b, SENSE_UA_RESERVATIONS_PREEMPTED);
-    th_expect_ua(lun, &c, SENSE_UA_RESERVATIONS_PREEMPTED);
-    th_expect_no_ua(lun, &a);
-    pr_sim_lun_free(lun);
-}
-
-static void test_clear_with_wrong_key_conflicts(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_conflict(th_clear(lun, &a, K2));
-    th_expect_keys(lun, &a, 3, 3, K1, K2, K3);
-    pr_sim_lun_free(lun);
-}
-
-static void test_clear_from_unregistered_nexus_conflicts(void **state)
-{
-    (void)state;
-    struct pr_sim_nexus a, b, c, d = th_nexus('D', 1);
-    struct pr_sim_lun *lun = three(PR_SIM_PROFILE_SPC4, &a, &b, &c);
-    assert_conflict(th_clear(lun, &d, 0));
-    th_expect_keys(lun, &a, 3, 3, K1, K2, K3);
-    pr_sim_lun_free(lun);
-}
-
-static void test_clear_keeps_aptpl_state(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_clear(lun, &a, K1));
-    assert_true(pr_sim_aptpl_active(lun));
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d16_clear_resets_aptpl(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_clear(lun, &a, K1));
-    assert_false(pr_sim_aptpl_active(lun));
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_zero_key_without_all_registrants_is_invalid(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_check(th_preempt(lun, &a, K1, 0, PR_TYPE_WE, false), SENSE_INVALID_FIELD_IN_PARAM);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE));
-    assert_check(th_preempt(lun, &a, K1, 0, PR_TYPE_WE, false), SENSE_INVALID_FIELD_IN_PARAM);
-    th_expect_keys(lun, &a, 3, 3, K1, K2, K3);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_unknown_key_conflicts(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_conflict(th_preempt(lun, &a, K1, K4, PR_TYPE_WE, false));
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE));
-    assert_conflict(th_preempt(lun, &a, K1, K4, PR_TYPE_WE, false));
-    th_expect_keys(lun, &a, 3, 3, K1, K2, K3);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_from_unregistered_or_with_wrong_key_conflicts(void **state)
-{
-    struct pr_sim_nexus a, b, c, d = th_nexus('D', 1);
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_conflict(th_preempt(lun, &d, 0, K2, PR_TYPE_WE, false));
-    assert_conflict(th_preempt(lun, &a, K3, K2, PR_TYPE_WE, false));
-    th_expect_keys(lun, &a, 3, 3, K1, K2, K3);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_without_reservation_removes_registrations_only(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_good(th_preempt(lun, &a, K1, K2, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 4, 2, K1, K3);
-    th_expect_no_reservation(lun, &a);
-    th_expect_ua(lun, &b, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    th_expect_no_ua(lun, &c);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_own_key_without_reservation_removes_sender_too(void **state)
-{
-    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K1));
-    assert_good(th_preempt(lun, &a, K1, K1, PR_TYPE_WE, false));
-    th_expect_no_keys(lun, &a, 3);
-    th_expect_no_ua(lun, &a);
-    th_expect_ua(lun, &b, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_removing_registrations_ignores_type(void **state)
-{
-    (void)state;
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(PR_SIM_PROFILE_SPC4, &a, &b, &c);
-    assert_good(th_preempt(lun, &a, K1, K2, 0x0f, false));
-    th_expect_keys(lun, &a, 4, 2, K1, K3);
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d6_preempt_checks_type_even_when_unused(void **state)
-{
-    (void)state;
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(PR_SIM_PROFILE_LIO, &a, &b, &c);
-    assert_check(th_preempt(lun, &a, K1, K2, 0x0f, false), SENSE_INVALID_FIELD_IN_CDB);
-    th_expect_keys(lun, &a, 3, 3, K1, K2, K3);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_non_holder_key_leaves_reservation(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_RO));
-    assert_good(th_preempt(lun, &a, K1, K3, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 4, 2, K1, K2);
-    th_expect_reservation(lun, &a, K2, PR_TYPE_WE_RO);
-    th_expect_ua(lun, &c, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    th_expect_no_ua(lun, &b);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_with_holder_key_moves_reservation(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_RO));
-    assert_good(th_preempt(lun, &a, K1, K2, PR_TYPE_WE_RO, false));
-    th_expect_keys(lun, &a, 4, 2, K1, K3);
-    th_expect_reservation(lun, &a, K1, PR_TYPE_WE_RO);
-    th_expect_ua(lun, &b, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    /* Same type and scope: the others are not told of a release. */
-    th_expect_no_ua(lun, &c);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_with_holder_key_and_new_type_releases_to_others(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_RO));
-    assert_good(th_preempt(lun, &a, K1, K2, PR_TYPE_EA, false));
-    th_expect_reservation(lun, &a, K1, PR_TYPE_EA);
-    th_expect_ua(lun, &b, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    th_expect_ua(lun, &c, SENSE_UA_RESERVATIONS_RELEASED);
-    th_expect_no_ua(lun, &a);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_holder_with_invalid_type_is_invalid_field_in_cdb(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE));
-    assert_check(th_preempt(lun, &a, K1, K2, 0x02, false), SENSE_INVALID_FIELD_IN_CDB);
-    th_expect_reservation(lun, &a, K2, PR_TYPE_WE);
-    th_expect_keys(lun, &a, 3, 3, K1, K2, K3);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_own_reservation_changes_type_and_keeps_registration(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
-    assert_good(th_preempt(lun, &a, K1, K1, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 4, 3, K1, K2, K3);
-    th_expect_reservation(lun, &a, K1, PR_TYPE_EA);
-    th_expect_ua(lun, &b, SENSE_UA_RESERVATIONS_RELEASED);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_holder_key_shared_removes_every_registration_with_it(void **state)
-{
-    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_register(lun, &c, 0, K2));
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_EA));
-    assert_good(th_preempt(lun, &a, K1, K2, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 4, 1, K1);
-    th_expect_ua(lun, &b, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    th_expect_ua(lun, &c, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_all_registrants_zero_key_takes_sole_reservation(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_AR));
-    assert_good(th_preempt(lun, &a, K1, 0, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 4, 1, K1);
-    th_expect_reservation(lun, &a, K1, PR_TYPE_EA);
-    th_expect_ua(lun, &b, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    th_expect_ua(lun, &c, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_all_registrants_zero_key_invalid_type(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_AR));
-    assert_check(th_preempt(lun, &a, K1, 0, 0x04, false), SENSE_INVALID_FIELD_IN_CDB);
-    th_expect_reservation(lun, &a, 0, PR_TYPE_WE_AR);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_all_registrants_key_removes_registrations_keeps_reservation(void **state)
-{
-    (void)state;
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(PR_SIM_PROFILE_SPC4, &a, &b, &c);
+static const struct th_row rules[] = {
+    /* CLEAR (pr-semantics 3.7). */
+    { .name = "clear_removes_everything_and_preempts_others", .clause = "SPC-4 5.14.11.2.6",
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_EA_RO) } },
+      .when = { CLEAR("A1", K1) },
+      .uas = { { "B1", UA_RESERVATIONS_PREEMPTED }, { "C2", UA_RESERVATIONS_PREEMPTED },
+               { "A1", NO_UA } },
+      .keys = NO_KEYS(4), .reservation = NO_RESERVATION },
+    { .name = "clear_with_wrong_key_conflicts", .clause = "SPC-4 5.14.11.2.6", .profiles = TH_BOTH,
+      .given = { THREE },
+      .when = { CLEAR("A1", K2), .expect = CONFLICT },
+      .keys = ALL_THREE_KEYS },
+    { .name = "clear_from_unregistered_nexus_conflicts", .clause = "SPC-4 5.14.11.2.6",
+      .given = { THREE },
+      .when = { CLEAR("D1", 0), .expect = CONFLICT },
+      .observer = "A1", .keys = ALL_THREE_KEYS },
+    { .name = "clear_keeps_aptpl_state", .clause = "SPC-4 5.14.11.2.6",
+      .given = { { REGISTER("A1", 0, K1), .flags = FLAG_APTPL } },
+      .when = { CLEAR("A1", K1) },
+      .aptpl = APTPL_ON },
+    { .name = "lio_d16_clear_resets_aptpl", .clause = "D16", .profiles = TH_LIO,
+      .given = { { REGISTER("A1", 0, K1), .flags = FLAG_APTPL } },
+      .when = { CLEAR("A1", K1) },
+      .aptpl = APTPL_OFF },
+    /* PREEMPT: the checks (pr-semantics 3.8). */
+    { .name = "preempt_zero_key_without_reservation_is_invalid", .clause = "SPC-4 5.14.11.4.1",
+      .profiles = TH_BOTH,
+      .given = { THREE },
+      .when = { PREEMPT("A1", K1, 0, PR_TYPE_WE), .expect = INVALID_FIELD_IN_PARAM },
+      .keys = ALL_THREE_KEYS },
+    { .name = "preempt_zero_key_without_all_registrants_is_invalid", .clause = "SPC-4 5.14.11.4.1",
+      .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE) } },
+      .when = { PREEMPT("A1", K1, 0, PR_TYPE_WE), .expect = INVALID_FIELD_IN_PARAM },
+      .keys = ALL_THREE_KEYS },
+    { .name = "preempt_unknown_key_without_reservation_conflicts", .clause = "SPC-4 5.14.11.4",
+      .profiles = TH_BOTH,
+      .given = { THREE },
+      .when = { PREEMPT("A1", K1, K4, PR_TYPE_WE), .expect = CONFLICT },
+      .keys = ALL_THREE_KEYS },
+    { .name = "preempt_unknown_key_conflicts", .clause = "SPC-4 5.14.11.4", .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE) } },
+      .when = { PREEMPT("A1", K1, K4, PR_TYPE_WE), .expect = CONFLICT },
+      .keys = ALL_THREE_KEYS },
+    { .name = "preempt_from_unregistered_conflicts", .clause = "SPC-4 5.14.11.4",
+      .profiles = TH_BOTH,
+      .given = { THREE },
+      .when = { PREEMPT("D1", 0, K2, PR_TYPE_WE), .expect = CONFLICT },
+      .observer = "A1", .keys = ALL_THREE_KEYS },
+    { .name = "preempt_with_wrong_key_conflicts", .clause = "SPC-4 5.14.11.4", .profiles = TH_BOTH,
+      .given = { THREE },
+      .when = { PREEMPT("A1", K3, K2, PR_TYPE_WE), .expect = CONFLICT },
+      .keys = ALL_THREE_KEYS },
+    { .name = "preempt_scope_not_lu_is_invalid", .clause = "SPC-4 6.15.3.4",
+      .given = { THREE },
+      .when = { PREEMPT("A1", K1, K2, 0x10 | PR_TYPE_WE), .expect = INVALID_FIELD_IN_CDB },
+      .keys = ALL_THREE_KEYS },
+    { .name = "lio_d5_preempt_scope_is_invalid_field_in_parameter_list", .clause = "D5",
+      .profiles = TH_LIO,
+      .given = { THREE },
+      .when = { PREEMPT("A1", K1, K2, 0x10 | PR_TYPE_WE), .expect = INVALID_FIELD_IN_PARAM },
+      .keys = ALL_THREE_KEYS },
+    /* No reservation, or not the holder's key: registrations only. */
+    { .name = "preempt_without_reservation_removes_registrations_only",
+      .clause = "SPC-4 5.14.11.4.2", .profiles = TH_BOTH,
+      .given = { THREE },
+      .when = { PREEMPT("A1", K1, K2, PR_TYPE_EA) },
+      .uas = { { "B1", UA_REGISTRATIONS_PREEMPTED }, { "C2", NO_UA } },
+      .keys = KEYS(4, 2, K1, K3), .reservation = NO_RESERVATION },
+    { .name = "preempt_own_key_without_reservation_removes_sender_too",
+      .clause = "SPC-4 5.14.11.4.2", .profiles = TH_BOTH,
+      .given = { { REGISTER("A1", 0, K1) }, { REGISTER("B1", 0, K1) } },
+      .when = { PREEMPT("A1", K1, K1, PR_TYPE_WE) },
+      .uas = { { "A1", NO_UA }, { "B1", UA_REGISTRATIONS_PREEMPTED } },
+      .keys = NO_KEYS(3) },
+    { .name = "preempt_removing_registrations_ignores_type", .clause = "SPC-4 5.14.11.4.2",
+      .given = { THREE },
+      .when = { PREEMPT("A1", K1, K2, 0x0f) },
+      .keys = KEYS(4, 2, K1, K3) },
+    { .name = "lio_d6_preempt_checks_type_even_when_unused", .clause = "D6", .profiles = TH_LIO,
+      .given = { THREE },
+      .when = { PREEMPT("A1", K1, K2, 0x0f), .expect = INVALID_FIELD_IN_CDB },
+      .keys = ALL_THREE_KEYS },
+    { .name = "preempt_non_holder_key_leaves_reservation", .clause = "SPC-4 5.14.11.4.2",
+      .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE_RO) } },
+      .when = { PREEMPT("A1", K1, K3, PR_TYPE_EA) },
+      .uas = { { "C2", UA_REGISTRATIONS_PREEMPTED }, { "B1", NO_UA } },
+      .keys = KEYS(4, 2, K1, K2), .reservation = RESERVATION(K2, PR_TYPE_WE_RO) },
+    /* The holder's key: the reservation changes hands. */
+    { .name = "preempt_with_holder_key_moves_reservation", .clause = "SPC-4 5.14.11.4.3",
+      .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE_RO) } },
+      .when = { PREEMPT("A1", K1, K2, PR_TYPE_WE_RO) },
+      /* Same type and scope: the others are not told of a release. */
+      .uas = { { "B1", UA_REGISTRATIONS_PREEMPTED }, { "C2", NO_UA } },
+      .keys = KEYS(4, 2, K1, K3), .reservation = RESERVATION(K1, PR_TYPE_WE_RO) },
+    { .name = "preempt_with_holder_key_and_new_type_releases_to_others",
+      .clause = "SPC-4 5.14.11.4.3", .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE_RO) } },
+      .when = { PREEMPT("A1", K1, K2, PR_TYPE_EA) },
+      .uas = { { "B1", UA_REGISTRATIONS_PREEMPTED }, { "C2", UA_RESERVATIONS_RELEASED },
+               { "A1", NO_UA } },
+      .reservation = RESERVATION(K1, PR_TYPE_EA) },
+    { .name = "preempt_holder_with_invalid_type_is_invalid_field_in_cdb",
+      .clause = "SPC-4 6.15.3.4", .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE) } },
+      .when = { PREEMPT("A1", K1, K2, 0x02), .expect = INVALID_FIELD_IN_CDB },
+      .keys = ALL_THREE_KEYS, .reservation = RESERVATION(K2, PR_TYPE_WE) },
+    { .name = "preempt_own_reservation_changes_type_and_keeps_registration",
+      .clause = "SPC-4 5.14.11.4.3", .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("A1", K1, PR_TYPE_WE) } },
+      .when = { PREEMPT("A1", K1, K1, PR_TYPE_EA) },
+      .uas = { { "B1", UA_RESERVATIONS_RELEASED } },
+      .keys = KEYS(4, 3, K1, K2, K3), .reservation = RESERVATION(K1, PR_TYPE_EA) },
+    { .name = "preempt_holder_key_shared_removes_every_registration_with_it",
+      .clause = "SPC-4 5.14.11.4.3", .profiles = TH_BOTH,
+      .given = { { REGISTER("A1", 0, K1) }, { REGISTER("B1", 0, K2) }, { REGISTER("C1", 0, K2) },
+                 { RESERVE("B1", K2, PR_TYPE_EA) } },
+      .when = { PREEMPT("A1", K1, K2, PR_TYPE_EA) },
+      .uas = { { "B1", UA_REGISTRATIONS_PREEMPTED }, { "C1", UA_REGISTRATIONS_PREEMPTED } },
+      .keys = KEYS(4, 1, K1) },
+    /* All-registrants reservations. */
+    { .name = "preempt_all_registrants_zero_key_takes_sole_reservation",
+      .clause = "SPC-4 5.14.11.4.4", .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE_AR) } },
+      .when = { PREEMPT("A1", K1, 0, PR_TYPE_EA) },
+      .uas = { { "B1", UA_REGISTRATIONS_PREEMPTED }, { "C2", UA_REGISTRATIONS_PREEMPTED } },
+      .keys = KEYS(4, 1, K1), .reservation = RESERVATION(K1, PR_TYPE_EA) },
+    { .name = "preempt_all_registrants_zero_key_invalid_type", .clause = "SPC-4 6.15.3.4",
+      .profiles = TH_BOTH,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE_AR) } },
+      .when = { PREEMPT("A1", K1, 0, 0x04), .expect = INVALID_FIELD_IN_CDB },
+      .reservation = RESERVATION(0, PR_TYPE_WE_AR) },
     /* B reserved first: in SPC every registrant is alike. */
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_AR));
-    assert_good(th_preempt(lun, &a, K1, K2, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 4, 2, K1, K3);
-    th_expect_reservation(lun, &a, 0, PR_TYPE_WE_AR);
-    th_expect_ua(lun, &b, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    th_expect_no_ua(lun, &c);
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d11_preempt_designated_ar_holder_replaces_reservation(void **state)
-{
-    (void)state;
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(PR_SIM_PROFILE_LIO, &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_AR));
-    assert_good(th_preempt(lun, &a, K1, K2, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 4, 2, K1, K3);
-    th_expect_reservation(lun, &a, K1, PR_TYPE_EA);
-    th_expect_ua(lun, &b, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    th_expect_ua(lun, &c, SENSE_UA_RESERVATIONS_RELEASED);
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d11_preempt_other_ar_registrant_keeps_reservation(void **state)
-{
-    (void)state;
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(PR_SIM_PROFILE_LIO, &a, &b, &c);
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_AR));
-    assert_good(th_preempt(lun, &a, K1, K3, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 4, 2, K1, K2);
-    th_expect_reservation(lun, &a, 0, PR_TYPE_WE_AR);
-    pr_sim_lun_free(lun);
-}
-
-static void test_lio_d11_designated_holder_passes_to_first_remaining(void **state)
-{
-    (void)state;
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(PR_SIM_PROFILE_LIO, &a, &b, &c);
-    assert_good(th_reserve(lun, &c, K3, PR_TYPE_EA_AR));
+    { .name = "preempt_all_registrants_key_removes_registrations_keeps_reservation",
+      .clause = "SPC-4 5.14.11.4.4",
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE_AR) } },
+      .when = { PREEMPT("A1", K1, K2, PR_TYPE_EA) },
+      .uas = { { "B1", UA_REGISTRATIONS_PREEMPTED }, { "C2", NO_UA } },
+      .keys = KEYS(4, 2, K1, K3), .reservation = RESERVATION(0, PR_TYPE_WE_AR) },
+    { .name = "lio_d11_preempt_designated_ar_holder_replaces_reservation", .clause = "D11",
+      .profiles = TH_LIO,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE_AR) } },
+      .when = { PREEMPT("A1", K1, K2, PR_TYPE_EA) },
+      .uas = { { "B1", UA_REGISTRATIONS_PREEMPTED }, { "C2", UA_RESERVATIONS_RELEASED } },
+      .keys = KEYS(4, 2, K1, K3), .reservation = RESERVATION(K1, PR_TYPE_EA) },
+    { .name = "lio_d11_preempt_other_ar_registrant_keeps_reservation", .clause = "D11",
+      .profiles = TH_LIO,
+      .given = { THREE, { RESERVE("B1", K2, PR_TYPE_WE_AR) } },
+      .when = { PREEMPT("A1", K1, K3, PR_TYPE_EA) },
+      .keys = KEYS(4, 2, K1, K2), .reservation = RESERVATION(0, PR_TYPE_WE_AR) },
     /* C unregisters: the designation goes to A, first in list order. */
-    assert_good(th_register(lun, &c, K3, 0));
-    assert_good(th_preempt(lun, &b, K2, K1, PR_TYPE_WE, false));
-    th_expect_reservation(lun, &b, K2, PR_TYPE_WE);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_ar_last_registrant_removed_ends_reservation(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA_AR));
+    { .name = "lio_d11_designated_holder_passes_to_first_remaining", .clause = "D11",
+      .profiles = TH_LIO,
+      .given = { THREE, { RESERVE("C2", K3, PR_TYPE_EA_AR) }, { REGISTER("C2", K3, 0) } },
+      .when = { PREEMPT("B1", K2, K1, PR_TYPE_WE) },
+      .reservation = RESERVATION(K2, PR_TYPE_WE) },
     /* A preempting its own key keeps its own registration under AR. */
-    assert_good(th_preempt(lun, &a, K1, K1, PR_TYPE_EA, false));
-    th_expect_keys(lun, &a, 2, 1, K1);
-    th_expect_reservation(lun, &a, 0, PR_TYPE_EA_AR);
-    pr_sim_lun_free(lun);
-}
-
-static void test_preempt_scope_not_lu_is_invalid(void **state)
-{
-    struct pr_sim_nexus a, b, c;
-    struct pr_sim_lun *lun = three(TH_PROFILE(state), &a, &b, &c);
-    bool lio = TH_PROFILE(state) == PR_SIM_PROFILE_LIO;
-    assert_check(th_preempt(lun, &a, K1, K2, 0x10 | PR_TYPE_WE, false),
-                 lio ? SENSE_INVALID_FIELD_IN_PARAM : SENSE_INVALID_FIELD_IN_CDB);
-    th_expect_keys(lun, &a, 3, 3, K1, K2, K3);
-    pr_sim_lun_free(lun);
-}
+    { .name = "preempt_ar_last_registrant_removed_ends_reservation",
+      .clause = "SPC-4 5.14.11.4.4",
+      .given = { { REGISTER("A1", 0, K1) }, { RESERVE("A1", K1, PR_TYPE_EA_AR) } },
+      .when = { PREEMPT("A1", K1, K1, PR_TYPE_EA) },
+      .keys = KEYS(2, 1, K1), .reservation = RESERVATION(0, PR_TYPE_EA_AR) },
+};
 
 struct abort_log {
     int count;
@@ -441,35 +285,10 @@ static void test_preempt_and_abort_that_fails_to_persist_aborts_nothing(void **s
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_clear_removes_everything_and_preempts_others),
-        TH_BOTH(test_clear_with_wrong_key_conflicts),
-        cmocka_unit_test(test_clear_from_unregistered_nexus_conflicts),
-        cmocka_unit_test(test_clear_keeps_aptpl_state),
-        cmocka_unit_test(test_lio_d16_clear_resets_aptpl),
-        TH_BOTH(test_preempt_zero_key_without_all_registrants_is_invalid),
-        TH_BOTH(test_preempt_unknown_key_conflicts),
-        TH_BOTH(test_preempt_from_unregistered_or_with_wrong_key_conflicts),
-        TH_BOTH(test_preempt_without_reservation_removes_registrations_only),
-        TH_BOTH(test_preempt_own_key_without_reservation_removes_sender_too),
-        cmocka_unit_test(test_preempt_removing_registrations_ignores_type),
-        cmocka_unit_test(test_lio_d6_preempt_checks_type_even_when_unused),
-        TH_BOTH(test_preempt_non_holder_key_leaves_reservation),
-        TH_BOTH(test_preempt_with_holder_key_moves_reservation),
-        TH_BOTH(test_preempt_with_holder_key_and_new_type_releases_to_others),
-        TH_BOTH(test_preempt_holder_with_invalid_type_is_invalid_field_in_cdb),
-        TH_BOTH(test_preempt_own_reservation_changes_type_and_keeps_registration),
-        TH_BOTH(test_preempt_holder_key_shared_removes_every_registration_with_it),
-        TH_BOTH(test_preempt_all_registrants_zero_key_takes_sole_reservation),
-        TH_BOTH(test_preempt_all_registrants_zero_key_invalid_type),
-        cmocka_unit_test(test_preempt_all_registrants_key_removes_registrations_keeps_reservation),
-        cmocka_unit_test(test_lio_d11_preempt_designated_ar_holder_replaces_reservation),
-        cmocka_unit_test(test_lio_d11_preempt_other_ar_registrant_keeps_reservation),
-        cmocka_unit_test(test_lio_d11_designated_holder_passes_to_first_remaining),
-        cmocka_unit_test(test_preempt_ar_last_registrant_removed_ends_reservation),
-        TH_BOTH(test_preempt_scope_not_lu_is_invalid),
+    const struct CMUnitTest extra[] = {
         cmocka_unit_test(test_preempt_and_abort_reports_aborted_nexuses),
         cmocka_unit_test(test_preempt_and_abort_that_fails_to_persist_aborts_nothing),
     };
-    return cmocka_run_group_tests_name("pr_sim.preempt", tests, NULL, NULL);
+    return th_run_rules("pr_sim.preempt", rules, sizeof(rules) / sizeof(rules[0]), extra,
+                        sizeof(extra) / sizeof(extra[0]));
 }

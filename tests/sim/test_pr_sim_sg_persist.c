@@ -54,24 +54,7 @@
 
 /* ---- profiles ----------------------------------------------------------- */
 
-static enum pr_sim_profile prof_spc4 = PR_SIM_PROFILE_SPC4;
-static enum pr_sim_profile prof_lio = PR_SIM_PROFILE_LIO;
-
-#define BOTH(f)                                              \
-    { #f "/spc4", f, NULL, NULL, (void *)&prof_spc4 },       \
-    {                                                        \
-        #f "/lio", f, NULL, NULL, (void *)&prof_lio          \
-    }
-
-static enum pr_sim_profile profile_of(void **state)
-{
-    return *(enum pr_sim_profile *)*state;
-}
-
-static bool is_lio(enum pr_sim_profile p)
-{
-    return p == PR_SIM_PROFILE_LIO;
-}
+/* TH_BOTH (sim_helpers.h) registers each test once per profile. */
 
 /* ---- keys ----------------------------------------------------------------- */
 
@@ -321,11 +304,7 @@ static struct pr_sim_lun *lun_with_hooks(enum pr_sim_profile p, struct hooks *h)
     cfg.persist = persist_hook;
     cfg.on_abort = abort_hook;
     cfg.opaque = h;
-    struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
-    assert_non_null(lun);
-    assert_int_equal(pr_sim_lun_add_port(lun, 1, PR_TID_PROTO_ISCSI), 0);
-    assert_int_equal(pr_sim_lun_add_port(lun, 2, PR_TID_PROTO_ISCSI), 0);
-    return lun;
+    return th_lun_config(&cfg);
 }
 
 /* ======================================================================== */
@@ -334,7 +313,7 @@ static struct pr_sim_lun *lun_with_hooks(enum pr_sim_profile p, struct hooks *h)
 
 static void test_sg_persist_read_keys_default(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
     static const uint8_t cdb[10] = { 0x5e, 0x00, 0, 0, 0, 0, 0, 0x20, 0x00, 0 };
     struct pr_sim_result r;
@@ -374,7 +353,7 @@ static void test_sg_persist_read_keys_default(void **state)
 
 static void test_sg_persist_read_reservation_each_type(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1);
     static const unsigned types[6] = { PR_TYPE_WE, PR_TYPE_EA, PR_TYPE_WE_RO,
                                        PR_TYPE_EA_RO, PR_TYPE_WE_AR, PR_TYPE_EA_AR };
@@ -405,7 +384,7 @@ static void test_sg_persist_read_reservation_each_type(void **state)
 static void test_sg_persist_worked_examples(void **state)
 {
     struct hooks h;
-    struct pr_sim_lun *lun = lun_with_hooks(profile_of(state), &h);
+    struct pr_sim_lun *lun = lun_with_hooks(TH_PROFILE(state), &h);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
     struct pr_sim_result r;
 
@@ -477,7 +456,7 @@ static void test_sg_persist_worked_examples(void **state)
 
 static void test_sg_persist_report_capabilities(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_nexus a = th_nexus('A', 1);
 
     /*
@@ -509,7 +488,7 @@ static void test_sg_persist_report_capabilities(void **state)
 static void test_sg_persist_register_aptpl(void **state)
 {
     struct hooks h;
-    struct pr_sim_lun *lun = lun_with_hooks(profile_of(state), &h);
+    struct pr_sim_lun *lun = lun_with_hooks(TH_PROFILE(state), &h);
     struct pr_sim_nexus a = th_nexus('A', 1);
 
     assert_false(pr_sim_aptpl_active(lun));
@@ -545,14 +524,14 @@ static void test_sg_persist_register_aptpl(void **state)
 
 static void test_sg_persist_register_all_tg_pt(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a1 = th_nexus('A', 1), a2 = th_nexus('A', 2), b = th_nexus('B', 1);
 
     assert_good(sg_basic(lun, &a1, PR_OUT_REGISTER, 0, 0, K1, PR_OUT_FLAG_ALL_TG_PT));
     /* Two I_T nexuses registered (ports 1 and 2): two keys.  PRgeneration
      * +1 (SPC), +2 in LIO (D12: once per registration created). */
-    uint32_t gen = is_lio(p) ? 2 : 1;
+    uint32_t gen = TH_IS_LIO(p) ? 2 : 1;
     expect_keys(lun, &b, gen, 2, (const uint64_t[]){ K1, K1 });
     assert_int_equal(pr_sim_registration_count(lun), 2);
 
@@ -566,7 +545,7 @@ static void test_sg_persist_register_all_tg_pt(void **state)
     img_desc(want + 8 + DESC_LEN, K1, true, false, 0, 0, 'A');
     struct pr_sim_result r = sg_prin(lun, &b, PR_IN_READ_FULL_STATUS, 8192);
     assert_good(r);
-    if (!is_lio(p) && r.data_len == sizeof(want)) {
+    if (!TH_IS_LIO(p) && r.data_len == sizeof(want)) {
         memcpy(want + 8 + 18, inbuf + 8 + 18, 2);
         memcpy(want + 8 + DESC_LEN + 18, inbuf + 8 + DESC_LEN + 18, 2);
     }
@@ -582,7 +561,7 @@ static void test_sg_persist_register_all_tg_pt(void **state)
     /* Unregister with -Y (as the registration was made): every I_T nexus
      * of it goes (SPC; LIO removes siblings whose key equals RK). */
     assert_good(sg_basic(lun, &a1, PR_OUT_REGISTER, 0, K1, 0, PR_OUT_FLAG_ALL_TG_PT));
-    gen += is_lio(p) ? 0 : 1; /* D14 */
+    gen += TH_IS_LIO(p) ? 0 : 1; /* D14 */
     expect_keys(lun, &b, gen, 0, NULL);
     pr_sim_lun_free(lun);
 }
@@ -593,7 +572,7 @@ static void test_sg_persist_register_all_tg_pt(void **state)
 
 static void test_sg_persist_register_spec_i_pt(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1), b1 = th_nexus('B', 1), b2 = th_nexus('B', 2);
     struct pr_sim_nexus c = th_nexus('C', 1);
@@ -615,7 +594,7 @@ static void test_sg_persist_register_spec_i_pt(void **state)
 
     /* Sender and B, both with K1, on the receiving port 1.  PRgeneration
      * +1 (SPC: once per command), +2 in LIO (D12). */
-    uint32_t gen = is_lio(p) ? 2 : 1;
+    uint32_t gen = TH_IS_LIO(p) ? 2 : 1;
     expect_keys(lun, &c, gen, 2, (const uint64_t[]){ K1, K1 });
     assert_int_equal(pr_sim_registration_count(lun), 2);
     expect_no_ua(lun, &a);
@@ -656,7 +635,7 @@ static void test_sg_persist_register_spec_i_pt(void **state)
 
 static void test_sg_persist_register_and_ignore(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
@@ -669,10 +648,10 @@ static void test_sg_persist_register_and_ignore(void **state)
     expect_keys(lun, &a, 3, 2, (const uint64_t[]){ K3, K4 });
     /* -I -S 0: unregister. */
     assert_good(sg_basic(lun, &a, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0, 0));
-    expect_keys(lun, &b, is_lio(p) ? 3 : 4, 1, (const uint64_t[]){ K4 });
+    expect_keys(lun, &b, TH_IS_LIO(p) ? 3 : 4, 1, (const uint64_t[]){ K4 });
     /* -I -S 0 from an unregistered nexus: GOOD, nothing happens. */
     assert_good(sg_basic(lun, &a, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0, 0));
-    expect_keys(lun, &b, is_lio(p) ? 3 : 4, 1, (const uint64_t[]){ K4 });
+    expect_keys(lun, &b, TH_IS_LIO(p) ? 3 : 4, 1, (const uint64_t[]){ K4 });
     pr_sim_lun_free(lun);
 }
 
@@ -682,7 +661,7 @@ static void test_sg_persist_register_and_ignore(void **state)
 
 static void test_sg_persist_clear(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
     assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
@@ -756,12 +735,12 @@ static void preempt_scenario(enum pr_sim_profile p, bool abort)
 
 static void test_sg_persist_preempt(void **state)
 {
-    preempt_scenario(profile_of(state), false);
+    preempt_scenario(TH_PROFILE(state), false);
 }
 
 static void test_sg_persist_preempt_and_abort(void **state)
 {
-    preempt_scenario(profile_of(state), true);
+    preempt_scenario(TH_PROFILE(state), true);
 }
 
 /* -A -S 0 under an all-registrants reservation (3.8): the sender takes a
@@ -770,7 +749,7 @@ static void test_sg_persist_preempt_and_abort(void **state)
 static void test_sg_persist_preempt_and_abort_all_registrants_zero_key(void **state)
 {
     struct hooks h;
-    struct pr_sim_lun *lun = lun_with_hooks(profile_of(state), &h);
+    struct pr_sim_lun *lun = lun_with_hooks(TH_PROFILE(state), &h);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 2);
 
     assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
@@ -827,7 +806,7 @@ static struct pr_sim_result sg_move(struct pr_sim_lun *lun, const struct pr_sim_
 
 static void test_sg_persist_register_and_move(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b2 = th_nexus('B', 2), c = th_nexus('C', 1);
 
     assert_good(tur(lun, &b2)); /* the destination nexus exists */
@@ -858,7 +837,7 @@ static void test_sg_persist_register_and_move(void **state)
 static void test_sg_persist_register_and_move_unreg_aptpl(void **state)
 {
     struct hooks h;
-    struct pr_sim_lun *lun = lun_with_hooks(profile_of(state), &h);
+    struct pr_sim_lun *lun = lun_with_hooks(TH_PROFILE(state), &h);
     struct pr_sim_nexus a = th_nexus('A', 1), b2 = th_nexus('B', 2);
 
     assert_good(tur(lun, &b2));
@@ -890,7 +869,7 @@ static void test_sg_persist_register_and_move_unreg_aptpl(void **state)
 
 static void test_sg_persist_replace_lost_reservation(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1);
 
     /* Unsupported by default in both profiles (RLR_C=0, section 3.1):
@@ -917,7 +896,7 @@ static void test_sg_persist_replace_lost_reservation(void **state)
 
 static void test_sg_persist_read_full_status(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
     uint8_t want[8 + 2 * DESC_LEN];
 
@@ -963,7 +942,7 @@ static void test_sg_persist_read_full_status(void **state)
 
 static void test_sg_persist_hex_additional_length(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
     struct pr_sim_result r;
@@ -984,9 +963,9 @@ static void test_sg_persist_hex_additional_length(void **state)
     r = sg_prin(lun, &a, PR_IN_READ_FULL_STATUS, 32);
     assert_good(r);
     uint8_t full[8 + DESC_LEN];
-    img_fs_header(full, 3, is_lio(p) ? 0 : 3);
+    img_fs_header(full, 3, TH_IS_LIO(p) ? 0 : 3);
     img_desc(full + 8, K1, false, false, 0, 1, 'A');
-    if (!is_lio(p)) {
+    if (!TH_IS_LIO(p)) {
         expect_bytes(inbuf, r.data_len, full, 32);
     } else {
         assert_true(r.data_len >= 8 && r.data_len <= 32);
@@ -1032,13 +1011,13 @@ static void sweep_spc(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint
 
 static void test_sg_persist_alloc_len_read_keys(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_nexus a, b;
     struct pr_sim_lun *lun = sweep_lun(p, &a, &b);
     uint8_t full[24];
     size_t len = img_keys(full, 2, 2, (const uint64_t[]){ K1, K2 });
 
-    if (!is_lio(p)) {
+    if (!TH_IS_LIO(p)) {
         sweep_spc(lun, &a, PR_IN_READ_KEYS, full, len);
     } else {
         for (uint16_t alloc = 0; alloc <= len + 8; alloc++) {
@@ -1053,20 +1032,20 @@ static void test_sg_persist_alloc_len_read_keys(void **state)
     pr_sim_lun_free(lun);
     lun = th_lun(p);
     img_keys(full, 0, 0, NULL);
-    for (uint16_t alloc = is_lio(p) ? 8 : 0; alloc <= 24; alloc++)
+    for (uint16_t alloc = TH_IS_LIO(p) ? 8 : 0; alloc <= 24; alloc++)
         expect_truncated(sg_prin(lun, &a, PR_IN_READ_KEYS, alloc), alloc, full, 8);
     pr_sim_lun_free(lun);
 }
 
 static void test_sg_persist_alloc_len_read_reservation(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_nexus a, b;
     struct pr_sim_lun *lun = sweep_lun(p, &a, &b);
     uint8_t full[24];
     size_t len = img_resv(full, 2, K1, PR_TYPE_WE_RO);
 
-    if (!is_lio(p)) {
+    if (!TH_IS_LIO(p)) {
         sweep_spc(lun, &b, PR_IN_READ_RESERVATION, full, len);
     } else {
         for (uint16_t alloc = 0; alloc <= len + 8; alloc++) {
@@ -1087,20 +1066,20 @@ static void test_sg_persist_alloc_len_read_reservation(void **state)
     /* No reservation: 8 bytes. */
     assert_good(sg_basic(lun, &a, PR_OUT_RELEASE, PR_TYPE_WE_RO, K1, 0, 0));
     len = img_resv(full, 2, 0, PR_TYPE_NONE);
-    for (uint16_t alloc = is_lio(p) ? 8 : 0; alloc <= 24; alloc++)
+    for (uint16_t alloc = TH_IS_LIO(p) ? 8 : 0; alloc <= 24; alloc++)
         expect_truncated(sg_prin(lun, &a, PR_IN_READ_RESERVATION, alloc), alloc, full, len);
     pr_sim_lun_free(lun);
 }
 
 static void test_sg_persist_alloc_len_report_capabilities(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_nexus a, b;
     struct pr_sim_lun *lun = sweep_lun(p, &a, &b);
 
     for (uint16_t alloc = 0; alloc <= 24; alloc++) {
         struct pr_sim_result r = sg_prin(lun, &b, PR_IN_REPORT_CAPABILITIES, alloc);
-        if (is_lio(p) && alloc < 6) /* D1: REPORT CAPABILITIES below 6 */
+        if (TH_IS_LIO(p) && alloc < 6) /* D1: REPORT CAPABILITIES below 6 */
             assert_check(r, SENSE_INVALID_FIELD_IN_CDB);
         else
             expect_truncated(r, alloc, caps_default, sizeof(caps_default));
@@ -1110,7 +1089,7 @@ static void test_sg_persist_alloc_len_report_capabilities(void **state)
 
 static void test_sg_persist_alloc_len_read_full_status(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_nexus a, b;
     struct pr_sim_lun *lun = sweep_lun(p, &a, &b);
     uint8_t full[8 + 2 * DESC_LEN];
@@ -1118,7 +1097,7 @@ static void test_sg_persist_alloc_len_read_full_status(void **state)
     img_desc(full + 8, K1, false, true, PR_TYPE_WE_RO, 1, 'A');
     img_desc(full + 8 + DESC_LEN, K2, false, false, 0, 2, 'B');
 
-    if (!is_lio(p)) {
+    if (!TH_IS_LIO(p)) {
         sweep_spc(lun, &b, PR_IN_READ_FULL_STATUS, full, sizeof(full));
     } else {
         for (uint16_t alloc = 0; alloc <= sizeof(full) + 8; alloc++) {
@@ -1157,7 +1136,7 @@ static void test_sg_persist_alloc_len_read_full_status(void **state)
 
 static void test_sg_persist_prout_length_is_32_bit(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1);
     struct pr_sim_result r;
@@ -1186,7 +1165,7 @@ static void test_sg_persist_prout_length_is_32_bit(void **state)
 
 static void test_sg_persist_read_full_status_transport_ids(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     assert_int_equal(pr_sim_lun_add_port(lun, 3, PR_TID_PROTO_FCP), 0);
     assert_int_equal(pr_sim_lun_add_port(lun, 4, PR_TID_PROTO_SAS), 0);
     struct pr_sim_nexus f, s, n;
@@ -1243,7 +1222,7 @@ static void test_sg_persist_read_full_status_transport_ids(void **state)
 /* The remaining fixed-size TransportIDs sg_persist -s decodes (2.6). */
 static void test_sg_persist_read_full_status_transport_ids_spi_sbp_srp_sop(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(profile_of(state));
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     static const uint8_t protos[4] = { PR_TID_PROTO_SPI, PR_TID_PROTO_SBP, PR_TID_PROTO_SRP,
                                        PR_TID_PROTO_SOP };
     struct pr_sim_nexus nx[4];
@@ -1297,7 +1276,7 @@ static void test_sg_persist_read_full_status_transport_ids_spi_sbp_srp_sop(void 
 
 static void test_sg_persist_register_spec_i_pt_name_only(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
     struct pr_sim_nexus b_other = b; /* a second session (ISID) of B */
@@ -1324,7 +1303,7 @@ static void test_sg_persist_register_spec_i_pt_name_only(void **state)
      * once for the command, and each B session's registration is its own:
      * a key change from one session leaves the other's key alone.
      */
-    if (!is_lio(p)) {
+    if (!TH_IS_LIO(p)) {
         expect_keys(lun, &c, 1, 3, (const uint64_t[]){ K1, K1, K1 });
         assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, K1, K2, 0));
         assert_good(sg_basic(lun, &b_other, PR_OUT_REGISTER, 0, K1, K3, 0));
@@ -1352,14 +1331,14 @@ static void test_sg_persist_register_spec_i_pt_name_only(void **state)
 
 static void test_sg_persist_error_answers(void **state)
 {
-    enum pr_sim_profile p = profile_of(state);
+    enum pr_sim_profile p = TH_PROFILE(state);
     struct pr_sim_lun *lun = th_lun(p);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
     /* exit 2 NOT READY (lio D8) / 24 RESERVATION CONFLICT (spc4):
      * RESERVE from an unregistered nexus, nothing reserved. */
     struct pr_sim_result r = sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_WE, 0, 0, 0);
-    if (is_lio(p))
+    if (TH_IS_LIO(p))
         assert_check(r, SENSE_LUN_COMM_FAILURE);
     else
         assert_conflict(r);
@@ -1411,32 +1390,32 @@ static void test_sg_persist_error_answers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_sg_persist_read_keys_default),
-        BOTH(test_sg_persist_read_reservation_each_type),
-        BOTH(test_sg_persist_worked_examples),
-        BOTH(test_sg_persist_report_capabilities),
-        BOTH(test_sg_persist_register_aptpl),
-        BOTH(test_sg_persist_register_all_tg_pt),
-        BOTH(test_sg_persist_register_spec_i_pt),
-        BOTH(test_sg_persist_register_and_ignore),
-        BOTH(test_sg_persist_clear),
-        BOTH(test_sg_persist_preempt),
-        BOTH(test_sg_persist_preempt_and_abort),
-        BOTH(test_sg_persist_preempt_and_abort_all_registrants_zero_key),
-        BOTH(test_sg_persist_register_and_move),
-        BOTH(test_sg_persist_register_and_move_unreg_aptpl),
-        BOTH(test_sg_persist_replace_lost_reservation),
-        BOTH(test_sg_persist_read_full_status),
-        BOTH(test_sg_persist_hex_additional_length),
-        BOTH(test_sg_persist_alloc_len_read_keys),
-        BOTH(test_sg_persist_alloc_len_read_reservation),
-        BOTH(test_sg_persist_alloc_len_report_capabilities),
-        BOTH(test_sg_persist_alloc_len_read_full_status),
-        BOTH(test_sg_persist_prout_length_is_32_bit),
-        BOTH(test_sg_persist_read_full_status_transport_ids),
-        BOTH(test_sg_persist_read_full_status_transport_ids_spi_sbp_srp_sop),
-        BOTH(test_sg_persist_register_spec_i_pt_name_only),
-        BOTH(test_sg_persist_error_answers),
+        TH_BOTH(test_sg_persist_read_keys_default),
+        TH_BOTH(test_sg_persist_read_reservation_each_type),
+        TH_BOTH(test_sg_persist_worked_examples),
+        TH_BOTH(test_sg_persist_report_capabilities),
+        TH_BOTH(test_sg_persist_register_aptpl),
+        TH_BOTH(test_sg_persist_register_all_tg_pt),
+        TH_BOTH(test_sg_persist_register_spec_i_pt),
+        TH_BOTH(test_sg_persist_register_and_ignore),
+        TH_BOTH(test_sg_persist_clear),
+        TH_BOTH(test_sg_persist_preempt),
+        TH_BOTH(test_sg_persist_preempt_and_abort),
+        TH_BOTH(test_sg_persist_preempt_and_abort_all_registrants_zero_key),
+        TH_BOTH(test_sg_persist_register_and_move),
+        TH_BOTH(test_sg_persist_register_and_move_unreg_aptpl),
+        TH_BOTH(test_sg_persist_replace_lost_reservation),
+        TH_BOTH(test_sg_persist_read_full_status),
+        TH_BOTH(test_sg_persist_hex_additional_length),
+        TH_BOTH(test_sg_persist_alloc_len_read_keys),
+        TH_BOTH(test_sg_persist_alloc_len_read_reservation),
+        TH_BOTH(test_sg_persist_alloc_len_report_capabilities),
+        TH_BOTH(test_sg_persist_alloc_len_read_full_status),
+        TH_BOTH(test_sg_persist_prout_length_is_32_bit),
+        TH_BOTH(test_sg_persist_read_full_status_transport_ids),
+        TH_BOTH(test_sg_persist_read_full_status_transport_ids_spi_sbp_srp_sop),
+        TH_BOTH(test_sg_persist_register_spec_i_pt_name_only),
+        TH_BOTH(test_sg_persist_error_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
