@@ -69,11 +69,49 @@ trap cleanup EXIT
 [ -x "$PRHELPER" ] || fail "no $PRHELPER (scripts/integration builds it)"
 
 # make_lun KIND NAME [NEXUSES]: builds the LUN, sets DEVS=(/dev/sdX ...).
+# Every test of a run shares one lab VM, so a LUN can meet what an earlier
+# test left: a LUN of the same NAME is removed first (lun.sh cannot
+# configure a backstore that is already enabled), and disks that come up
+# slower than lun.sh's 10 s (a tcmu LUN on a loaded host: tcmu-runner
+# answers the kernel's first INQUIRY late) get 60 s more.  lun.sh's own
+# messages go to $LOGS/lun-NAME.log.
 make_lun() {
-    local out
-    out=$(LUN_NAME=$2 "$LAB/lun.sh" "$1" "${3:-2}") || fail "lun.sh $1 $2 failed"
+    local kind=$1 name=$2 n=${3:-2} out hba=fileio_0
+    [ "$kind" = tcmu ] && hba=user_0
+    if [ -d "$C/core/$hba/$name" ]; then
+        log "LUN $name is left from an earlier test: removing it"
+        remove_lun "$kind" "$name"
+        rm -f "/run/lab-luns/$name.img" "/run/lab-luns/$name.qcow2"
+    fi
+    if ! out=$(LUN_NAME=$name "$LAB/lun.sh" "$kind" "$n" 2>>"$LOGS/lun-$name.log"); then
+        grep -q 'no disk appeared' "$LOGS/lun-$name.log" ||
+            fail "lun.sh $kind $name failed: $(tail -n 3 "$LOGS/lun-$name.log" | tr '\n' ' ')"
+        log "lun.sh gave up waiting for the disks of $name: waiting 60 s more"
+        out=$(lun_disks "$name" "$n" 600) ||
+            fail "lun.sh $kind $name: no disks after 70 s: $(tail -n 3 "$LOGS/lun-$name.log" | tr '\n' ' ')"
+    fi
     mapfile -t DEVS <<<"$out"
-    log "LUN $2 ($1): ${DEVS[*]}"
+    log "LUN $name ($kind): ${DEVS[*]}"
+}
+
+# lun_disks NAME N TRIES: the /dev/sdX of each of the N tcm_loop nexuses of
+# LUN NAME (lun.sh's names), one a line; waits TRIES times 0.1 s for each.
+lun_disks() {
+    local name=$1 n=$2 tries=$3 id i tpg h dev
+    id=$(lun_id "$name")
+    for i in $(seq 0 $((n - 1))); do
+        tpg=$C/loopback/naa.50014050${id}00$(printf %02x "$i")/tpgt_1
+        h=$(cut -d: -f1 <"$tpg/address" 2>/dev/null) || return 1
+        dev=
+        for _ in $(seq "$tries"); do
+            dev=$(ls "/sys/class/scsi_host/host$h/device/"target*/*/block 2>/dev/null | head -1)
+            [ -n "$dev" ] && [ -b "/dev/$dev" ] && break
+            dev=
+            sleep 0.1
+        done
+        [ -n "$dev" ] || return 1
+        echo "/dev/$dev"
+    done
 }
 
 lun_id() { printf '%s' "$1" | cksum | awk '{printf "%04x", $1 % 65536}'; }
@@ -269,4 +307,81 @@ build_guest_initrd() {
     cp "$ROOT/integration/guest/role-"*.sh "$root/"
     chmod +x "$root/init"
     (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out"
+}
+
+# ---- nested guests (test-qemu-client-*.sh, test-libvirt-*.sh) ------------
+# Under two levels of TCG a guest's boot is CPU-bound: a 6.1 bzImage spends
+# about a minute of it decompressing itself before printing a line, then
+# ~2 minutes to reach init (measured in the lab VM: first console line at
+# 75 s, init at 200 s; two guests at once on a loaded 2-core host take twice
+# that, which is how the QEMU-client test ran past 600 s with "quiet"
+# consoles that showed nothing).  So: boot the uncompressed vmlinux through
+# its PVH entry (first line at 20 s, init at 145 s), let the console show
+# the boot, and record when each guest reached each stage.
+
+# guest_kernel: the kernel for nested guests, in GUEST_KERNEL: the vmlinux
+# inside $LAB_KERNEL (integration/guest-vmlinux.sh), which scripts/integration
+# extracts on the host into build/integration/; extracted here (slowly) when
+# it is not there; $LAB_KERNEL itself when that fails.
+guest_kernel() {
+    local out=$BUILD/guest-vmlinux/$(basename "$LAB_KERNEL") t0=$SECONDS
+    GUEST_KERNEL=$LAB_KERNEL
+    if [ ! -s "$out" ]; then
+        mkdir -p "$(dirname "$out")"
+        if ! "$ROOT/integration/guest-vmlinux.sh" "$LAB_KERNEL" "$out" 2>>"$LOGS/guest-kernel.log"; then
+            log "booting the bzImage: $(tail -1 "$LOGS/guest-kernel.log")"
+            return 0
+        fi
+        log "extracted the PVH vmlinux from $LAB_KERNEL in the lab VM in $((SECONDS - t0)) s"
+    fi
+    GUEST_KERNEL=$out
+}
+
+# The stages of a nested guest's boot, as its console shows them.
+_GUEST_STAGES=(kernel init role done)
+_GUEST_PATTERN=([0]='.' [1]='Run /init\|PRH-GUEST' [2]='PRH-GUEST: role' [3]='PRH-GUEST-DONE')
+declare -A _GUEST_T0 _GUEST_AT
+
+# guest_started NAME CONSOLE: the guest NAME's clock starts now.
+guest_started() { _GUEST_T0[$1]=$SECONDS; _GUEST_CONSOLE[$1]=$2; }
+declare -A _GUEST_CONSOLE
+
+# guest_poll NAME: note the stages its console has reached since the last call.
+guest_poll() {
+    local n=$1 i
+    for i in "${!_GUEST_STAGES[@]}"; do
+        [ -n "${_GUEST_AT[$n.$i]:-}" ] && continue
+        grep -qa -- "${_GUEST_PATTERN[$i]}" "${_GUEST_CONSOLE[$n]}" 2>/dev/null || break
+        _GUEST_AT[$n.$i]=$((SECONDS - _GUEST_T0[$n]))
+    done
+}
+
+# guest_timings NAME: one line with the seconds at which it reached each
+# stage; also appended to $LOGS/guest-timings.tsv (name, stage, seconds).
+guest_timings() {
+    local n=$1 i line="guest $1:"
+    guest_poll "$n"
+    for i in "${!_GUEST_STAGES[@]}"; do
+        line+=" ${_GUEST_STAGES[$i]} ${_GUEST_AT[$n.$i]:--} s,"
+        [ -n "${_GUEST_AT[$n.$i]:-}" ] &&
+            printf '%s\t%s\t%s\n' "$n" "${_GUEST_STAGES[$i]}" "${_GUEST_AT[$n.$i]}" >>"$LOGS/guest-timings.tsv"
+    done
+    log "${line%,} (since its QEMU started)"
+}
+
+# guest_wait NAME PATTERN DEADLINE [PID]: until the guest's console shows
+# PATTERN, its QEMU (PID) exits, or $SECONDS reaches DEADLINE; polls the
+# stages of every started guest meanwhile.  Fails with the stage the guest
+# reached and the end of its console.
+guest_wait() {
+    local n=$1 pat=$2 deadline=$3 pid=${4:-} g
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        for g in "${!_GUEST_T0[@]}"; do guest_poll "$g"; done
+        grep -qa -- "$pat" "${_GUEST_CONSOLE[$n]}" 2>/dev/null && return 0
+        [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
+        sleep 1
+    done
+    grep -qa -- "$pat" "${_GUEST_CONSOLE[$n]}" 2>/dev/null && return 0
+    for g in "${!_GUEST_T0[@]}"; do guest_timings "$g"; done
+    fail "guest $n: no '$pat' after $((SECONDS - _GUEST_T0[$n])) s$([ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && echo ' (its QEMU exited)'); its console ends: $(tail -n 3 "${_GUEST_CONSOLE[$n]}" 2>/dev/null | tr -d '\r' | tr '\n' '|')"
 }

@@ -8,6 +8,19 @@
 # a VM that dies half-way.  A failing test prints the tails of the logs it
 # wrote last.  Ends with "integration: N passed, N failed, N skipped".
 cd "$(dirname "$0")/.." || exit 1
+
+# selected TEST: is integration/TEST-*.sh one of PRH_IT_ONLY's choice (a
+# comma-separated list of substrings of the name; empty: every test)?
+selected() {
+    local sub
+    [ -n "${PRH_IT_ONLY:-}" ] || return 0
+    for sub in ${PRH_IT_ONLY//,/ }; do
+        [[ "$1" == *"$sub"* ]] && return 0
+    done
+    return 1
+}
+# "run-all.sh --selected TEST": scripts/integration asks the same question.
+if [ "${1:-}" = --selected ]; then selected "$2"; exit; fi
 ROOT=$(pwd)
 LOGBASE=${PRH_IT_LOGS:-$ROOT/build/test-logs/integration}
 export PRH_IT_LOGS=$LOGBASE
@@ -30,7 +43,7 @@ tails() {
 }
 
 for t in integration/test-*.sh; do
-    [ -n "${PRH_IT_ONLY:-}" ] && [[ "$t" != *"$PRH_IT_ONLY"* ]] && continue
+    selected "$t" || continue
     name=$(basename "$t" .sh)
     dir=$LOGBASE/$name
     rm -rf "$dir"
