@@ -20,6 +20,9 @@ TEST=$(basename "$0" .sh)
 # at exit, small files left in $WORK, the kernel messages and tcmu-runner's
 # log lines of the test's time are copied there too.
 WORK=/run/prh-it/$TEST
+# IT_LIMIT: the test's time limit in seconds (run-all.sh's, scaled by
+# PRH_IT_TIME_SCALE), for a test whose own deadlines follow it.
+IT_LIMIT=${PRH_IT_LIMIT:-600}
 LOGS=${PRH_IT_LOGS:-$ROOT/build/test-logs/integration}/$TEST
 mkdir -p "$WORK" "$LOGS"
 export PRH_IT_TEST_LOGS=$LOGS
@@ -47,7 +50,7 @@ collect_logs() {
     dmesg 2>/dev/null | tail -n +"$((_DMESG_FROM + 1))" >"$LOGS/dmesg.log"
     [ -s "$_TCMU_LOG" ] && tail -n +"$((_TCMU_FROM + 1))" "$_TCMU_LOG" >"$LOGS/tcmu-runner.log"
     # Small regular files a test kept in $WORK (not images, initramfs, state).
-    find "$WORK" -maxdepth 1 -type f -size -4M ! -name '*.img' ! -name '*.gz' ! -name '*.qcow2' \
+    find "$WORK" -maxdepth 1 -type f -size -4M ! -name '*.img' ! -name '*.gz' ! -name '*.cpio' ! -name '*.qcow2' \
         2>/dev/null | while read -r f; do
         [ -e "$LOGS/${f##*/}" ] || cp -p "$f" "$LOGS/" 2>/dev/null
     done
@@ -277,7 +280,7 @@ keys_on() {
     awk '/^ *0x[0-9a-f]+$/ {print $1}' <<<"$out"
 }
 
-# build_guest_initrd OUT.gz: the initramfs of the tiny guests that a real
+# build_guest_initrd OUT.cpio: the initramfs of the tiny guests that a real
 # QEMU client boots (test-qemu-*.sh, test-libvirt-*.sh): static busybox,
 # sg_persist and sg_raw with their libraries, the virtio-scsi/sd/sg
 # modules (and 9p/overlay for guests booted with prh.root=9p, see
@@ -306,7 +309,10 @@ build_guest_initrd() {
     cp "$ROOT/integration/guest/init" "$root/init"
     cp "$ROOT/integration/guest/role-"*.sh "$root/"
     chmod +x "$root/init"
-    (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out"
+    # Not compressed: the nested guest's kernel would spend a minute or
+    # more of its boot inflating it (measured: initramfs unpacking took 69 s
+    # of a guest's boot at host load ~12).
+    (cd "$root" && find . | cpio -o -H newc 2>/dev/null) >"$out"
 }
 
 # ---- nested guests (test-qemu-client-*.sh, test-libvirt-*.sh) ------------

@@ -57,11 +57,11 @@ nested_prepare() {
 nested_boot() {
     local name=$1 role=$2 x=$WORK/$1
     shift 2
-    [ -s "$WORK/initrd.gz" ] || build_guest_initrd "$WORK/initrd.gz"
+    [ -s "$WORK/initrd.cpio" ] || build_guest_initrd "$WORK/initrd.cpio"
     printf '%q ' "$role" "$@" >"$x/boot-args"
     qemu-system-x86_64 -accel tcg -m 384 -nodefaults -no-user-config -display none \
         -serial "file:$LOGS/$name/console.log" -no-reboot \
-        -kernel "$GUEST_KERNEL" -initrd "$WORK/initrd.gz" \
+        -kernel "$GUEST_KERNEL" -initrd "$WORK/initrd.cpio" \
         -append "console=ttyS0 panic=-1 no_timer_check printk.time=1 rdinit=/init prh.root=9p prh.role=$role" \
         -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
         -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \

@@ -18,7 +18,7 @@ AUDIT=$LOGS/audit.jsonl
 
 # The guest's kernel and initramfs (integration/lib.sh).
 guest_kernel
-build_guest_initrd "$WORK/initrd.gz"
+build_guest_initrd "$WORK/initrd.cpio"
 
 make_lun fileio it_libvirt 2
 # The host's own registration on the second nexus: the guest fences it.
@@ -79,7 +79,7 @@ cat >"$LOGS/domain.xml" <<XML
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$GUEST_KERNEL</kernel>
-    <initrd>$WORK/initrd.gz</initrd>
+    <initrd>$WORK/initrd.cpio</initrd>
     <cmdline>console=ttyS0 panic=-1 no_timer_check printk.time=1 rdinit=/init prh.role=lv</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>

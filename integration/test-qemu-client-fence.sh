@@ -22,14 +22,14 @@ AUDIT=$LOGS/audit-after-restart.jsonl
 
 # The guest's kernel and initramfs (integration/lib.sh).
 guest_kernel
-build_guest_initrd "$WORK/initrd.gz"
+build_guest_initrd "$WORK/initrd.cpio"
 
 make_lun fileio it_qemu 2
 start_prhelper "$sock"
 
 qemu-system-x86_64 -accel tcg -m 256 -nodefaults -no-user-config -display none \
     -serial "file:$LOGS/guest.log" -no-reboot \
-    -kernel "$GUEST_KERNEL" -initrd "$WORK/initrd.gz" \
+    -kernel "$GUEST_KERNEL" -initrd "$WORK/initrd.cpio" \
     -append "console=ttyS0 panic=-1 no_timer_check printk.time=1 rdinit=/init prh.role=ab" \
     -object pr-manager-helper,id=helperA,path="$sock" \
     -object pr-manager-helper,id=helperB,path="$sock" \
@@ -44,15 +44,15 @@ guest_started ab "$LOGS/guest.log"
 
 # When B has seen A's reservation, restart prhelper under the guest; the
 # new one keeps an audit trail, so B's PREEMPT must show up in it.
-# Deadlines from the start of the guest, within the 900 s limit above.
+# Deadlines from the start of the guest, within the test's limit.
 t0=$SECONDS
-guest_wait ab "PRH-B: saw-reservation" $((t0 + 700)) "$QEMU_PID"
+guest_wait ab "PRH-B: saw-reservation" $((t0 + IT_LIMIT * 3 / 4)) "$QEMU_PID"
 kill -TERM "$PRH_PID"
 wait "$PRH_PID" 2>/dev/null
 start_prhelper "$sock" --audit=file:"$AUDIT"
 log "prhelper restarted while the guest runs ($((SECONDS - t0)) s after the guest started)"
 
-guest_wait ab PRH-GUEST-DONE $((t0 + 870)) "$QEMU_PID"
+guest_wait ab PRH-GUEST-DONE $((t0 + IT_LIMIT - 40)) "$QEMU_PID"
 guest_timings ab
 grep PRH- "$LOGS/guest.log"
 check() { grep -q -- "$1" "$LOGS/guest.log" || fail "guest: no '$1'"; }
