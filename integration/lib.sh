@@ -86,6 +86,7 @@ make_lun() {
         remove_lun "$kind" "$name"
         rm -f "/run/lab-luns/$name.img" "/run/lab-luns/$name.qcow2"
     fi
+    [ "$kind" = tcmu ] && tcmu_runner_up
     if ! out=$(LUN_NAME=$name "$LAB/lun.sh" "$kind" "$n" 2>>"$LOGS/lun-$name.log"); then
         grep -q 'no disk appeared' "$LOGS/lun-$name.log" ||
             fail "lun.sh $kind $name failed: $(tail -n 3 "$LOGS/lun-$name.log" | tr '\n' ' ')"
@@ -95,6 +96,42 @@ make_lun() {
     fi
     mapfile -t DEVS <<<"$out"
     log "LUN $name ($kind): ${DEVS[*]}"
+}
+
+# tcmu_runner_up: tcmu-runner runs and listens to the kernel's TCM-USER
+# events; started here (as lun.sh would) when it does not run.  lun.sh
+# gives a tcmu-runner it starts one second before it enables the
+# backstore and links the LUN; on a loaded host tcmu-runner is still
+# loading its handlers then, the kernel's first INQUIRY to the new LUN
+# waits in the ring, the SCSI scan gives up and no disk appears (how the
+# first tcmu LUN of a run failed: "lun.sh tcmu it_hung" after the earlier
+# tests, while the next tcmu LUN, with tcmu-runner up, came up).  Ready
+# means it holds a generic netlink socket (libtcmu's, opened after the
+# handlers are loaded, just before it looks for devices): one of its
+# socket inodes is a protocol-16 line of /proc/net/netlink.  setsid: a
+# test's time limit (its process group) does not end it.
+tcmu_runner_listens() { # PID
+    local inodes
+    inodes=$(ls -l "/proc/$1/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p' | tr '\n' ' ')
+    [ -n "$inodes" ] || return 1
+    awk -v ino=" $inodes" '$2 == 16 && index(ino, " " $NF " ") {f = 1} END {exit !f}' /proc/net/netlink
+}
+tcmu_runner_up() {
+    local pid i
+    if ! pgrep -x tcmu-runner >/dev/null; then
+        mkdir -p /run/lab-luns
+        modprobe target_core_user || fail "no target_core_user module"
+        setsid tcmu-runner -l /run/lab-luns >>/run/lab-luns/tcmu-runner.out 2>&1 </dev/null &
+    fi
+    for i in $(seq 600); do
+        pid=$(pgrep -x tcmu-runner | head -1)
+        if [ -n "$pid" ] && tcmu_runner_listens "$pid"; then
+            [ "$i" -gt 10 ] && log "tcmu-runner ready after $((i / 10)) s"
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "tcmu-runner is not listening to the kernel after 60 s: $(tail -n 3 /run/lab-luns/tcmu-runner.out 2>/dev/null)"
 }
 
 # lun_disks NAME N TRIES: the /dev/sdX of each of the N tcm_loop nexuses of
