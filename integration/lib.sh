@@ -20,6 +20,9 @@ TEST=$(basename "$0" .sh)
 # at exit, small files left in $WORK, the kernel messages and tcmu-runner's
 # log lines of the test's time are copied there too.
 WORK=/run/prh-it/$TEST
+# IT_LIMIT: the test's time limit in seconds (run-all.sh's, scaled by
+# PRH_IT_TIME_SCALE), for a test whose own deadlines follow it.
+IT_LIMIT=${PRH_IT_LIMIT:-600}
 LOGS=${PRH_IT_LOGS:-$ROOT/build/test-logs/integration}/$TEST
 mkdir -p "$WORK" "$LOGS"
 export PRH_IT_TEST_LOGS=$LOGS
@@ -47,7 +50,7 @@ collect_logs() {
     dmesg 2>/dev/null | tail -n +"$((_DMESG_FROM + 1))" >"$LOGS/dmesg.log"
     [ -s "$_TCMU_LOG" ] && tail -n +"$((_TCMU_FROM + 1))" "$_TCMU_LOG" >"$LOGS/tcmu-runner.log"
     # Small regular files a test kept in $WORK (not images, initramfs, state).
-    find "$WORK" -maxdepth 1 -type f -size -4M ! -name '*.img' ! -name '*.gz' ! -name '*.qcow2' \
+    find "$WORK" -maxdepth 1 -type f -size -4M ! -name '*.img' ! -name '*.gz' ! -name '*.cpio' ! -name '*.qcow2' \
         2>/dev/null | while read -r f; do
         [ -e "$LOGS/${f##*/}" ] || cp -p "$f" "$LOGS/" 2>/dev/null
     done
@@ -69,11 +72,86 @@ trap cleanup EXIT
 [ -x "$PRHELPER" ] || fail "no $PRHELPER (scripts/integration builds it)"
 
 # make_lun KIND NAME [NEXUSES]: builds the LUN, sets DEVS=(/dev/sdX ...).
+# Every test of a run shares one lab VM, so a LUN can meet what an earlier
+# test left: a LUN of the same NAME is removed first (lun.sh cannot
+# configure a backstore that is already enabled), and disks that come up
+# slower than lun.sh's 10 s (a tcmu LUN on a loaded host: tcmu-runner
+# answers the kernel's first INQUIRY late) get 60 s more.  lun.sh's own
+# messages go to $LOGS/lun-NAME.log.
 make_lun() {
-    local out
-    out=$(LUN_NAME=$2 "$LAB/lun.sh" "$1" "${3:-2}") || fail "lun.sh $1 $2 failed"
+    local kind=$1 name=$2 n=${3:-2} out hba=fileio_0
+    [ "$kind" = tcmu ] && hba=user_0
+    if [ -d "$C/core/$hba/$name" ]; then
+        log "LUN $name is left from an earlier test: removing it"
+        remove_lun "$kind" "$name"
+        rm -f "/run/lab-luns/$name.img" "/run/lab-luns/$name.qcow2"
+    fi
+    [ "$kind" = tcmu ] && tcmu_runner_up
+    if ! out=$(LUN_NAME=$name "$LAB/lun.sh" "$kind" "$n" 2>>"$LOGS/lun-$name.log"); then
+        grep -q 'no disk appeared' "$LOGS/lun-$name.log" ||
+            fail "lun.sh $kind $name failed: $(tail -n 3 "$LOGS/lun-$name.log" | tr '\n' ' ')"
+        log "lun.sh gave up waiting for the disks of $name: waiting 60 s more"
+        out=$(lun_disks "$name" "$n" 600) ||
+            fail "lun.sh $kind $name: no disks after 70 s: $(tail -n 3 "$LOGS/lun-$name.log" | tr '\n' ' ')"
+    fi
     mapfile -t DEVS <<<"$out"
-    log "LUN $2 ($1): ${DEVS[*]}"
+    log "LUN $name ($kind): ${DEVS[*]}"
+}
+
+# tcmu_runner_up: tcmu-runner runs and listens to the kernel's TCM-USER
+# events; started here (as lun.sh would) when it does not run.  lun.sh
+# gives a tcmu-runner it starts one second before it enables the
+# backstore and links the LUN; on a loaded host tcmu-runner is still
+# loading its handlers then, the kernel's first INQUIRY to the new LUN
+# waits in the ring, the SCSI scan gives up and no disk appears (how the
+# first tcmu LUN of a run failed: "lun.sh tcmu it_hung" after the earlier
+# tests, while the next tcmu LUN, with tcmu-runner up, came up).  Ready
+# means it holds a generic netlink socket (libtcmu's, opened after the
+# handlers are loaded, just before it looks for devices): one of its
+# socket inodes is a protocol-16 line of /proc/net/netlink.  setsid: a
+# test's time limit (its process group) does not end it.
+tcmu_runner_listens() { # PID
+    local inodes
+    inodes=$(ls -l "/proc/$1/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p' | tr '\n' ' ')
+    [ -n "$inodes" ] || return 1
+    awk -v ino=" $inodes" '$2 == 16 && index(ino, " " $NF " ") {f = 1} END {exit !f}' /proc/net/netlink
+}
+tcmu_runner_up() {
+    local pid i
+    if ! pgrep -x tcmu-runner >/dev/null; then
+        mkdir -p /run/lab-luns
+        modprobe target_core_user || fail "no target_core_user module"
+        setsid tcmu-runner -l /run/lab-luns >>/run/lab-luns/tcmu-runner.out 2>&1 </dev/null &
+    fi
+    for i in $(seq 600); do
+        pid=$(pgrep -x tcmu-runner | head -1)
+        if [ -n "$pid" ] && tcmu_runner_listens "$pid"; then
+            [ "$i" -gt 10 ] && log "tcmu-runner ready after $((i / 10)) s"
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "tcmu-runner is not listening to the kernel after 60 s: $(tail -n 3 /run/lab-luns/tcmu-runner.out 2>/dev/null)"
+}
+
+# lun_disks NAME N TRIES: the /dev/sdX of each of the N tcm_loop nexuses of
+# LUN NAME (lun.sh's names), one a line; waits TRIES times 0.1 s for each.
+lun_disks() {
+    local name=$1 n=$2 tries=$3 id i tpg h dev
+    id=$(lun_id "$name")
+    for i in $(seq 0 $((n - 1))); do
+        tpg=$C/loopback/naa.50014050${id}00$(printf %02x "$i")/tpgt_1
+        h=$(cut -d: -f1 <"$tpg/address" 2>/dev/null) || return 1
+        dev=
+        for _ in $(seq "$tries"); do
+            dev=$(ls "/sys/class/scsi_host/host$h/device/"target*/*/block 2>/dev/null | head -1)
+            [ -n "$dev" ] && [ -b "/dev/$dev" ] && break
+            dev=
+            sleep 0.1
+        done
+        [ -n "$dev" ] || return 1
+        echo "/dev/$dev"
+    done
 }
 
 lun_id() { printf '%s' "$1" | cksum | awk '{printf "%04x", $1 % 65536}'; }
@@ -261,7 +339,7 @@ keys_on() {
     awk '/^ *0x[0-9a-f]+$/ {print $1}' <<<"$out"
 }
 
-# build_guest_initrd OUT.gz: the initramfs of the tiny guests that a real
+# build_guest_initrd OUT.cpio: the initramfs of the tiny guests that a real
 # QEMU client boots (test-qemu-*.sh, test-libvirt-*.sh): static busybox,
 # sg_persist and sg_raw with their libraries, the virtio-scsi/sd/sg
 # modules (and 9p/overlay for guests booted with prh.root=9p, see
@@ -290,5 +368,85 @@ build_guest_initrd() {
     cp "$ROOT/integration/guest/init" "$root/init"
     cp "$ROOT/integration/guest/role-"*.sh "$root/"
     chmod +x "$root/init"
-    (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out"
+    # Not compressed: the nested guest's kernel would spend a minute or
+    # more of its boot inflating it (measured: initramfs unpacking took 69 s
+    # of a guest's boot at host load ~12).
+    (cd "$root" && find . | cpio -o -H newc 2>/dev/null) >"$out"
+}
+
+# ---- nested guests (test-qemu-client-*.sh, test-libvirt-*.sh) ------------
+# Under two levels of TCG a guest's boot is CPU-bound: a 6.1 bzImage spends
+# about a minute of it decompressing itself before printing a line, then
+# ~2 minutes to reach init (measured in the lab VM: first console line at
+# 75 s, init at 200 s; two guests at once on a loaded 2-core host take twice
+# that, which is how the QEMU-client test ran past 600 s with "quiet"
+# consoles that showed nothing).  So: boot the uncompressed vmlinux through
+# its PVH entry (first line at 20 s, init at 145 s), let the console show
+# the boot, and record when each guest reached each stage.
+
+# guest_kernel: the kernel for nested guests, in GUEST_KERNEL: the vmlinux
+# inside $LAB_KERNEL (integration/guest-vmlinux.sh), which scripts/integration
+# extracts on the host into build/integration/; extracted here (slowly) when
+# it is not there; $LAB_KERNEL itself when that fails.
+guest_kernel() {
+    local out=$BUILD/guest-vmlinux/$(basename "$LAB_KERNEL") t0=$SECONDS
+    GUEST_KERNEL=$LAB_KERNEL
+    if [ ! -s "$out" ]; then
+        mkdir -p "$(dirname "$out")"
+        if ! "$ROOT/integration/guest-vmlinux.sh" "$LAB_KERNEL" "$out" 2>>"$LOGS/guest-kernel.log"; then
+            log "booting the bzImage: $(tail -1 "$LOGS/guest-kernel.log")"
+            return 0
+        fi
+        log "extracted the PVH vmlinux from $LAB_KERNEL in the lab VM in $((SECONDS - t0)) s"
+    fi
+    GUEST_KERNEL=$out
+}
+
+# The stages of a nested guest's boot, as its console shows them.
+_GUEST_STAGES=(kernel init role done)
+_GUEST_PATTERN=([0]='.' [1]='Run /init\|PRH-GUEST' [2]='PRH-GUEST: role' [3]='PRH-GUEST-DONE')
+declare -A _GUEST_T0 _GUEST_AT
+
+# guest_started NAME CONSOLE: the guest NAME's clock starts now.
+guest_started() { _GUEST_T0[$1]=$SECONDS; _GUEST_CONSOLE[$1]=$2; }
+declare -A _GUEST_CONSOLE
+
+# guest_poll NAME: note the stages its console has reached since the last call.
+guest_poll() {
+    local n=$1 i
+    for i in "${!_GUEST_STAGES[@]}"; do
+        [ -n "${_GUEST_AT[$n.$i]:-}" ] && continue
+        grep -qa -- "${_GUEST_PATTERN[$i]}" "${_GUEST_CONSOLE[$n]}" 2>/dev/null || break
+        _GUEST_AT[$n.$i]=$((SECONDS - _GUEST_T0[$n]))
+    done
+}
+
+# guest_timings NAME: one line with the seconds at which it reached each
+# stage; also appended to $LOGS/guest-timings.tsv (name, stage, seconds).
+guest_timings() {
+    local n=$1 i line="guest $1:"
+    guest_poll "$n"
+    for i in "${!_GUEST_STAGES[@]}"; do
+        line+=" ${_GUEST_STAGES[$i]} ${_GUEST_AT[$n.$i]:--} s,"
+        [ -n "${_GUEST_AT[$n.$i]:-}" ] &&
+            printf '%s\t%s\t%s\n' "$n" "${_GUEST_STAGES[$i]}" "${_GUEST_AT[$n.$i]}" >>"$LOGS/guest-timings.tsv"
+    done
+    log "${line%,} (since its QEMU started)"
+}
+
+# guest_wait NAME PATTERN DEADLINE [PID]: until the guest's console shows
+# PATTERN, its QEMU (PID) exits, or $SECONDS reaches DEADLINE; polls the
+# stages of every started guest meanwhile.  Fails with the stage the guest
+# reached and the end of its console.
+guest_wait() {
+    local n=$1 pat=$2 deadline=$3 pid=${4:-} g
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        for g in "${!_GUEST_T0[@]}"; do guest_poll "$g"; done
+        grep -qa -- "$pat" "${_GUEST_CONSOLE[$n]}" 2>/dev/null && return 0
+        [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
+        sleep 1
+    done
+    grep -qa -- "$pat" "${_GUEST_CONSOLE[$n]}" 2>/dev/null && return 0
+    for g in "${!_GUEST_T0[@]}"; do guest_timings "$g"; done
+    fail "guest $n: no '$pat' after $((SECONDS - _GUEST_T0[$n])) s$([ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && echo ' (its QEMU exited)'); its console ends: $(tail -n 3 "${_GUEST_CONSOLE[$n]}" 2>/dev/null | tr -d '\r' | tr '\n' '|')"
 }

@@ -8,6 +8,19 @@
 # a VM that dies half-way.  A failing test prints the tails of the logs it
 # wrote last.  Ends with "integration: N passed, N failed, N skipped".
 cd "$(dirname "$0")/.." || exit 1
+
+# selected TEST: is integration/TEST-*.sh one of PRH_IT_ONLY's choice (a
+# comma-separated list of substrings of the name; empty: every test)?
+selected() {
+    local sub
+    [ -n "${PRH_IT_ONLY:-}" ] || return 0
+    for sub in ${PRH_IT_ONLY//,/ }; do
+        [[ "$1" == *"$sub"* ]] && return 0
+    done
+    return 1
+}
+# "run-all.sh --selected TEST": scripts/integration asks the same question.
+if [ "${1:-}" = --selected ]; then selected "$2"; exit; fi
 ROOT=$(pwd)
 LOGBASE=${PRH_IT_LOGS:-$ROOT/build/test-logs/integration}
 export PRH_IT_LOGS=$LOGBASE
@@ -30,7 +43,7 @@ tails() {
 }
 
 for t in integration/test-*.sh; do
-    [ -n "${PRH_IT_ONLY:-}" ] && [[ "$t" != *"$PRH_IT_ONLY"* ]] && continue
+    selected "$t" || continue
     name=$(basename "$t" .sh)
     dir=$LOGBASE/$name
     rm -rf "$dir"
@@ -38,6 +51,10 @@ for t in integration/test-*.sh; do
     # A test that needs longer says so in a "# prh-it-timeout: SECONDS" line.
     limit=$(sed -n 's/^# prh-it-timeout: *\([0-9]*\).*/\1/p' "$t" | head -1)
     limit=${limit:-$default_limit}
+    # PRH_IT_TIME_SCALE=N: every limit N times longer (a host loaded by
+    # other work; the tests' own deadlines follow PRH_IT_LIMIT).
+    limit=$((limit * ${PRH_IT_TIME_SCALE:-1}))
+    export PRH_IT_LIMIT=$limit
     echo "== $t (limit ${limit} s; logs: ${dir#"$ROOT"/})"
     printf '%s\t%s\n' "$name" "$(date +%s)" >"$LOGBASE/running"
     start=$(date +%s)

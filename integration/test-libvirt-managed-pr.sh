@@ -16,8 +16,9 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 DOM=prh-lv-guest
 AUDIT=$LOGS/audit.jsonl
 
-# The guest's initramfs (integration/lib.sh).
-build_guest_initrd "$WORK/initrd.gz"
+# The guest's kernel and initramfs (integration/lib.sh).
+guest_kernel
+build_guest_initrd "$WORK/initrd.cpio"
 
 make_lun fileio it_libvirt 2
 # The host's own registration on the second nexus: the guest fences it.
@@ -77,9 +78,9 @@ cat >"$LOGS/domain.xml" <<XML
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$LAB_KERNEL</kernel>
-    <initrd>$WORK/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init prh.role=lv</cmdline>
+    <kernel>$GUEST_KERNEL</kernel>
+    <initrd>$WORK/initrd.cpio</initrd>
+    <cmdline>console=ttyS0 panic=-1 no_timer_check printk.time=1 rdinit=/init prh.role=lv</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
@@ -102,6 +103,7 @@ XML
 on_exit 'cp /var/log/libvirt/qemu/$DOM.log "$LOGS/qemu-$DOM.log" 2>/dev/null'
 $V define "$LOGS/domain.xml" >"$LOGS/virsh.log" 2>&1 || fail "virsh define: $(cat "$LOGS/virsh.log")"
 $V start "$DOM" >>"$LOGS/virsh.log" 2>&1 || fail "virsh start: $(tail -n 5 "$LOGS/virsh.log" "$LOGS/libvirtd.log")"
+guest_started lv "$LOGS/guest.log"
 
 # libvirt spawned prhelper with -k <socket>; QEMU is connected to it.
 [ -s "$WORK/prhelper-argv" ] || fail "libvirt did not run pr_helper"
@@ -124,6 +126,7 @@ grep -q '"connected":true' <<<"$OUT" || fail "QEMU is not connected to prhelper:
 # The guest runs its PR commands and powers off; the domain stops.
 wait_guest() {
     for _ in $(seq 900); do
+        guest_poll lv
         grep -q PRH-GUEST-DONE "$LOGS/guest.log" 2>/dev/null && break
         state=$($V domstate "$DOM" 2>&1)
         [ "$state" = running ] || break
@@ -140,11 +143,15 @@ if ! grep -q "PRH-GUEST: role" "$LOGS/guest.log" 2>/dev/null; then
     for _ in $(seq 100); do kill -0 "$helper_pid" 2>/dev/null || break; sleep 0.1; done
     : >"$LOGS/guest.log"
     : >"$WORK/prhelper-argv"
+    guest_timings lv
     $V start "$DOM" >>"$LOGS/virsh.log" 2>&1 || fail "virsh start (retry): $(tail -n 5 "$LOGS/virsh.log")"
+    _GUEST_AT=()
+    guest_started lv "$LOGS/guest.log"
     for _ in $(seq 100); do [ -s "$WORK/prhelper-argv" ] && break; sleep 0.1; done
     read -r helper_pid helper_args <"$WORK/prhelper-argv"
     wait_guest
 fi
+guest_timings lv
 qlog=/var/log/libvirt/qemu/$DOM.log
 grep PRH- "$LOGS/guest.log"
 grep -q "PRH-LV: register rc=0" "$LOGS/guest.log" ||

@@ -11,6 +11,9 @@ LUN_PGR_PASSTHROUGH=1 make_lun tcmu it_hung 1
 hung=${DEVS[0]}
 runner=$(pgrep -x tcmu-runner | head -1)
 [ -n "$runner" ] || fail "tcmu-runner is not running"
+# Whatever happens below, tcmu-runner goes on afterwards: the later tcmu
+# tests of the run share this VM and its tcmu-runner.
+on_exit "kill -CONT $runner 2>/dev/null"
 start_prhelper "$sock" --sg-timeout=20
 drain "$sock" "$live"
 kill -STOP "$runner"
