@@ -10,6 +10,7 @@
 #define PRHELPER_TESTS_FAKE_MULTIPATHD_H
 
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -101,19 +102,35 @@ static inline void *fmd_thread(void *arg)
     return NULL;
 }
 
-/* Start on a pathname socket in dir. */
-static inline void fmd_start(struct fake_mpathd *m, const char *dir)
+/* Start on socket name: a path, or "@name" (abstract, as multipathd's
+ * default socket is). */
+static inline void fmd_start_on(struct fake_mpathd *m, const char *name)
 {
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->lock, NULL);
-    snprintf(m->path, sizeof(m->path), "%s/mpathd.sock", dir);
+    snprintf(m->path, sizeof(m->path), "%s", name);
     m->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un a = { .sun_family = AF_UNIX };
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", m->path);
-    unlink(m->path);
-    if (bind(m->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(m->lfd, 8) < 0)
+    socklen_t len = sizeof(a);
+    if (m->path[0] == '@') {
+        size_t n = strlen(m->path);
+        memcpy(a.sun_path + 1, m->path + 1, n - 1);
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    } else {
+        snprintf(a.sun_path, sizeof(a.sun_path), "%s", m->path);
+        unlink(m->path);
+    }
+    if (bind(m->lfd, (struct sockaddr *)&a, len) < 0 || listen(m->lfd, 8) < 0)
         abort();
     pthread_create(&m->thread, NULL, fmd_thread, m);
+}
+
+/* Start on a pathname socket in dir. */
+static inline void fmd_start(struct fake_mpathd *m, const char *dir)
+{
+    char path[108];
+    snprintf(path, sizeof(path), "%s/mpathd.sock", dir);
+    fmd_start_on(m, path);
 }
 
 static inline void fmd_stop(struct fake_mpathd *m)
@@ -121,7 +138,8 @@ static inline void fmd_stop(struct fake_mpathd *m)
     m->stop = true;
     pthread_join(m->thread, NULL);
     close(m->lfd);
-    unlink(m->path);
+    if (m->path[0] != '@')
+        unlink(m->path);
     pthread_mutex_destroy(&m->lock);
 }
 
