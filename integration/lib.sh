@@ -301,13 +301,16 @@ recreate_fileio_lun_from_aptpl() {
 # priority group, round-robin), as multipathd would build it but with
 # dmsetup (the lab has no udev); its dm uuid is "mpath-NAME".  Sets MPATH
 # (/dev/mapper/NAME) and MPATH_DM (dm-N).  Removed again at exit.
+# MPATH_FEATURES: the table's feature words with their count (default
+# "0"); a map over partitions needs "2 queue_mode bio" (a request-based
+# map stacks on whole disks only).
 make_mpath() {
     local name=$1 sectors t i
     shift
     modprobe dm_multipath 2>/dev/null || skip "no dm_multipath module"
     command -v dmsetup >/dev/null || skip "dmsetup is not installed"
     sectors=$(blockdev --getsz "$1") || fail "cannot size $1"
-    t="0 $sectors multipath 0 0 1 1 round-robin 0 $# 1"
+    t="0 $sectors multipath ${MPATH_FEATURES:-0} 0 1 1 round-robin 0 $# 1"
     for i in "$@"; do t="$t $(cat "/sys/class/block/$(basename "$i")/dev") 1"; done
     DM_DISABLE_UDEV=1 dmsetup create "$name" --uuid "mpath-$name" --table "$t" \
         || fail "dmsetup create $name failed: $t"

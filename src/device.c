@@ -665,7 +665,18 @@ int prh_dev_path_cmd(const struct prh_dev_path *p, const struct prh_request *req
         break;
     }
     ops->close_path(fd);
-    if (r < 0)
-        prh_log(2, "mpath: path %s failed the command; skipped", p->name);
+    if (r < 0) {
+        /* Why, for the log: the answer the path's failure maps to. */
+        struct scsi_sense why;
+        if (res->kind == PRH_RESULT_ERRNO)
+            prh_log(2, "mpath: path %s failed the command (%s); skipped", p->name,
+                    strerror(res->err));
+        else if (prh_result_sense_of(res, &why))
+            prh_log(2, "mpath: path %s failed the command (sense %xh/%02xh/%02xh); skipped",
+                    p->name, why.key, why.asc, why.ascq);
+        else
+            prh_log(2, "mpath: path %s failed the command (status %02xh); skipped", p->name,
+                    res->status);
+    }
     return r;
 }

@@ -59,8 +59,9 @@ static bool serves_devices(const char *t)
  * read /proc (peers' cmdline for the audit trail and the sim nexus name)
  * and /sys (device identity, multipath maps); sg/mpath: open /dev nodes
  * read-only and ioctl them (the paths of a map; SG_IO needs no write
- * access with CAP_SYS_RAWIO), read and write /dev/mapper/control
- * (libdevmapper); sim: everything of regular files in its state
+ * access with CAP_SYS_RAWIO); /dev/mapper/control, which needs write
+ * access, was opened at start-up (device.c): no rule, so nothing in /dev
+ * can be opened for writing; sim: everything of regular files in its state
  * directory; the metrics file's directory: create and replace files.
  * The audit file, trace files and the PID file are written through
  * descriptors opened before the sandbox: no rule.
@@ -74,9 +75,6 @@ static size_t build_rules(const struct prh_sandbox_config *cfg, const char *t,
     rules[n++] = (struct prh_landlock_rule){ "/sys", PRH_LL_READ, true };
     if (serves_devices(t)) {
         rules[n++] = (struct prh_landlock_rule){ "/dev", PRH_LL_READ | PRH_LL_DEV_IOCTL, true };
-        rules[n++] = (struct prh_landlock_rule){ "/dev/mapper/control",
-                                                 PRH_LL_READ | PRH_LL_WRITE | PRH_LL_DEV_IOCTL,
-                                                 true };
     } else if (cfg->state_dir) {
         rules[n++] = (struct prh_landlock_rule){ cfg->state_dir,
                                                  PRH_LL_READ | PRH_LL_WRITE |

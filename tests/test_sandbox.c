@@ -48,16 +48,24 @@ enum {
     OK_SYS = 1 << 4,
     OK_PATH = 1 << 5,
     OK_THREADS = 1 << 6,
+    /* connect() at run time: the syslog sink, multipathd (sg/mpath);
+     * one bit: an exit status holds eight */
+    OK_CONNECT = 1 << 7,
 };
 
-static int audit_append(struct sbx_daemon *dm)
+/* Outside the sandbox, in the parent: a syslog daemon's datagram socket
+ * and multipathd on its two kinds of socket name (pathname, abstract). */
+static char syslog_path[108];
+static char mpathd_path[108], mpathd_abstract[108];
+
+static int audit_append(struct prh_audit *audit, const char *transport)
 {
     struct prh_audit_client cl = { .serial = 1 };
     struct prh_audit_record r = { .event = PRH_AUDIT_EV_CLIENT_DENIED,
-                                  .transport = dm->t->name,
+                                  .transport = transport,
                                   .client = &cl };
     clock_gettime(CLOCK_REALTIME, &r.time);
-    return prh_audit_emit(dm->audit, &r) == 0 && prh_audit_emit(dm->audit, &r) == 0;
+    return prh_audit_emit(audit, &r) == 0 && prh_audit_emit(audit, &r) == 0;
 }
 
 /* What a worker thread does: an allowed action and a forbidden one. */
@@ -107,8 +115,27 @@ static int allowed_actions(const struct sbx_env *e, struct sbx_daemon *dm)
          pr_sim_store_save(e->state, "lun0", image, sizeof(image)) == 0 &&
          pr_sim_store_path(e->state, "lun0", path, sizeof(path)) == 0 && access(path, F_OK) == 0))
         ok |= OK_STATE;
-    if (audit_append(dm))
+    if (audit_append(dm->audit, dm->t->name))
         ok |= OK_AUDIT;
+    /* The syslog sink connects again at run time when syslog restarted
+     * (socket + connect under the filter, audit.c): a sink opened now
+     * makes the same calls. */
+    char err[256];
+    struct prh_audit *sl = prh_audit_open(PRH_AUDIT_SYSLOG, syslog_path, err, sizeof(err));
+    bool syslog_ok = sl && audit_append(sl, dm->t->name) && prh_audit_errors(sl) == 0;
+    prh_audit_close(sl);
+    /* sg/mpath: multipathd is told of every key and reservation change
+     * (socket(AF_UNIX, SOCK_STREAM), connect, sendto, poll, recvfrom),
+     * on a pathname socket and on its default, abstract, name. */
+    int told = 0;
+    for (int i = 0; i < 2 && !sim; i++) {
+        struct prh_mpathd *md = prh_mpathd_new(i ? mpathd_abstract : mpathd_path, 5000);
+        if (md && prh_mpathd_command(md, "setprstatus map dm-3", NULL, 0) == 1)
+            told++;
+        prh_mpathd_free(md);
+    }
+    if (syslog_ok && (sim || told == 2))
+        ok |= OK_CONNECT;
     if (prh_metrics_write_file(dm->metrics, e->metrics) == 0 &&
         prh_metrics_write_file(dm->metrics, e->metrics) == 0)
         ok |= OK_METRICS;
@@ -150,8 +177,10 @@ static void test_sandbox_allowed_actions_still_work(void **state)
     (void)state;
     static const char *const transports[] = { "sim", "sg", "mpath" };
     static const int abis[] = { 0, 4, 2, 1 };
-    const int all = OK_STATE | OK_AUDIT | OK_METRICS | OK_PROC | OK_SYS | OK_PATH | OK_THREADS;
+    const int all = OK_STATE | OK_AUDIT | OK_METRICS | OK_PROC | OK_SYS | OK_PATH | OK_THREADS |
+                    OK_CONNECT;
     size_t failures = 0;
+    struct fake_mpathd fmd_path, fmd_abstract;
     for (size_t t = 0; t < 3; t++) {
         for (int mode = SBX_DEFAULT; mode <= SBX_NO_SECCOMP; mode++) {
             for (size_t a = 0; a < 4; a++) {
@@ -163,13 +192,27 @@ static void test_sandbox_allowed_actions_still_work(void **state)
                 sbx_env_init(&e);
                 sbx_env_reset_victim(&e);
                 sbx_case_name(&c, name, sizeof(name));
+                snprintf(syslog_path, sizeof(syslog_path), "%s/log", e.dir);
+                int syslogd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                struct sockaddr_un la = { .sun_family = AF_UNIX };
+                snprintf(la.sun_path, sizeof(la.sun_path), "%s", syslog_path);
+                assert_int_equal(bind(syslogd, (struct sockaddr *)&la, sizeof(la)), 0);
+                snprintf(mpathd_abstract, sizeof(mpathd_abstract), "@/prhelper-test/sbx-%d",
+                         (int)getpid());
+                fmd_start(&fmd_path, e.dir);
+                fmd_start_at(&fmd_abstract, mpathd_abstract);
+                snprintf(mpathd_path, sizeof(mpathd_path), "%s", fmd_path.path);
                 int got = in_sandbox(&e, &c, allowed_actions);
                 if (got != all) {
                     print_error("%s: allowed actions 0x%x, want 0x%x (state 1, audit 2, "
-                                "metrics 4, /proc 8, /sys 16, path 32, threads 64)\n",
+                                "metrics 4, /proc 8, /sys 16, path 32, threads 64, "
+                                "syslog and multipathd connect 128)\n",
                                 name, got, all);
                     failures++;
                 }
+                fmd_stop(&fmd_path);
+                fmd_stop(&fmd_abstract);
+                close(syslogd);
                 struct stat st;
                 if (stat(e.audit, &st) != 0 || st.st_size == 0 || stat(e.metrics, &st) != 0) {
                     print_error("%s: audit or metrics file missing\n", name);

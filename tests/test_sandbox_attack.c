@@ -298,6 +298,17 @@ static void test_attack_open_a_block_device_for_write_fails(void **state)
     attack_everywhere(attack_open_for_write, expect_landlock_eacces, (void *)dev, true);
 }
 
+/* mpath opens /dev/mapper/control (read-write: device-mapper ioctls) at
+ * start-up, before the sandbox: inside it, the node is like any other. */
+static void test_attack_open_dm_control_for_write_fails(void **state)
+{
+    (void)state;
+    if (access("/dev/mapper/control", F_OK) != 0)
+        skip(); /* no device-mapper here (the lab VM has it) */
+    attack_everywhere(attack_open_for_write, expect_landlock_eacces, "/dev/mapper/control",
+                      false);
+}
+
 /* ---- execution ------------------------------------------------------------ */
 
 static enum outcome attack_execve_sh(const struct sbx_env *e, struct sbx_daemon *dm, void *arg,
@@ -619,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_attack_create_a_file_outside_the_state_dir_fails),
         cmocka_unit_test(test_attack_unlink_a_file_outside_the_state_dir_fails),
         cmocka_unit_test(test_attack_open_a_block_device_for_write_fails),
+        cmocka_unit_test(test_attack_open_dm_control_for_write_fails),
         cmocka_unit_test(test_attack_execve_bin_sh_fails),
         cmocka_unit_test(test_attack_execve_bin_sh_works_without_the_sandbox),
         cmocka_unit_test(test_attack_tcp_connect_fails),
