@@ -8,12 +8,12 @@
 # in it unchanged (python3, fence-agents, libiscsi-bin, sg3-utils).  Each
 # guest NAME has an exchange directory $WORK/NAME, shared read-write as
 # /xchg: the test puts role-ROLE.sh and env there, and the role script
-# takes its work from there and writes its results there.  Guests are nested TCG: one boot takes 1.5 to 2 minutes on an
-# idle host and ten times that on a loaded one, so a test boots each guest
-# once and changes what is behind its sockets.  A guest's console and
-# QEMU's messages are written to $LOGS/NAME/ as they come (a slow run can
-# be followed from the host); the rest of its exchange directory is
-# copied there at exit.
+# takes its work from there and writes its results there.  Guests are
+# nested TCG: one boot takes 1.5 to 2 minutes on an idle host and ten
+# times that on a loaded one, so a test boots its guests once and runs
+# every check in them.  A guest's console and QEMU's messages are
+# written to $LOGS/NAME/ as they come (a slow run can be followed from
+# the host); the rest of its exchange directory is copied there at exit.
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 [ -n "${LAB_KERNEL:-}" ] && [ -r "$LAB_KERNEL" ] || skip "LAB_KERNEL is not set"
 [ -x /bin/busybox ] || skip "busybox-static is not installed"

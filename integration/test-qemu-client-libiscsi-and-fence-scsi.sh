@@ -45,8 +45,16 @@
 # <test>/, put into docs/compat.md by integration/real-clients.py.
 # Env: PRH_REAL_CLIENTS="libiscsi fence" (the parts to run),
 # PRH_LIBISCSI_TESTS (iscsi-test-cu -t list), PRH_FENCE_VARIANTS.
-# Time (lab VM, TCG on a 2-core host): measured in the header's last
-# lines below.
+# Time (lab VM, TCG): not yet measured on an idle 2-core machine.  On the
+# development host at load 13-20 (other sessions' VMs on 2 cores): LUNs,
+# maps, helpers, initramfs and shim took ~4 min; both guests were up 37
+# min into the test (each kernel ~26 min of its own uptime); the first
+# iscsi-test-cu run took ~150 s on each node (11-13 s of it the tests,
+# the rest loading programs over 9p); the test reached its 3600 s limit
+# in the shimmed runs, before the fence story.  Earlier runs of the same
+# steps in two tests: at load ~3 a guest was up after ~7 min and an
+# iscsi-test-cu run took 75-140 s; at load ~10 the first fence_scsi call
+# took ~300 s.  On an idle machine a nested boot takes 1.5-2 min.
 # prh-it-timeout: 3600
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nested.sh"
