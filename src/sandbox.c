@@ -30,6 +30,13 @@ struct prh_sandbox {
     int gone_fd;        /* from the cleaner: EOF once it has finished */
 };
 
+/* Transports that reach devices: sysfs identity, /dev path nodes of
+ * dm-multipath maps, and multipathd. */
+static bool serves_devices(const char *t)
+{
+    return strcmp(t, "sg") == 0 || strcmp(t, "mpath") == 0;
+}
+
 void prh_sandbox_config_init(struct prh_sandbox_config *cfg, const struct prh_options *o,
                              const char *transport)
 {
@@ -42,14 +49,10 @@ void prh_sandbox_config_init(struct prh_sandbox_config *cfg, const struct prh_op
     /* The audit trail and the metrics file need a few calls more
      * (prh_ops_syscalls, audit.h). */
     cfg->extra_syscalls = o->metrics_file ? prh_ops_metrics_file_syscalls : prh_ops_syscalls;
-}
-
-/* Transports that reach devices: sysfs identity, /dev path nodes of
- * dm-multipath maps, and multipathd, whose socket is abstract
- * (@/org/kernel/linux/storage/multipathd). */
-static bool serves_devices(const char *t)
-{
-    return strcmp(t, "sg") == 0 || strcmp(t, "mpath") == 0;
+    /* multipathd's socket may be abstract (multipathd.h) unless the
+     * option names a path or turns it off. */
+    const char *mpathd = o->multipathd_socket;
+    cfg->abstract_unix = transport && serves_devices(transport) && (!mpathd || mpathd[0] == '@');
 }
 
 #define MAX_RULES 8
@@ -236,7 +239,7 @@ struct prh_sandbox *prh_sandbox_install(const struct prh_sandbox_config *cfg, ch
         struct prh_landlock_ruleset rs = {
             .rules = rules,
             .nrules = build_rules(cfg, t, rules, metrics_dir, sizeof(metrics_dir)),
-            .abstract_unix = serves_devices(t) || abstract_notify_socket(),
+            .abstract_unix = cfg->abstract_unix || abstract_notify_socket(),
             .max_abi = cfg->landlock_max_abi,
         };
         bool cleanup = cfg->socket_path || cfg->pidfile || cfg->control_path;

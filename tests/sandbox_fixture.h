@@ -36,6 +36,7 @@ struct sbx_case {
     const char *transport;
     enum sbx_mode mode;
     int max_abi; /* Landlock ABI cap, 0: the kernel's newest */
+    const char *extra; /* one more option, or NULL */
 };
 
 /* Paths of one test, all under a fresh directory. */
@@ -170,6 +171,8 @@ static inline void sbx_enter(const struct sbx_env *e, const struct sbx_case *c,
         argv[n++] = (char *)"--no-seccomp";
     if (c->mode == SBX_NO_SANDBOX)
         argv[n++] = (char *)"--no-sandbox";
+    if (c->extra)
+        argv[n++] = (char *)c->extra;
     argv[n] = NULL;
     if (prh_cli_parse(n, argv, &dm->o, stderr) != PRH_CLI_RUN)
         sbx_die("options", "not accepted");
@@ -249,8 +252,8 @@ static inline int sbx_case_abi(const struct sbx_case *c)
 
 static inline void sbx_case_name(const struct sbx_case *c, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s %s, Landlock ABI %d", c->transport, sbx_mode_name(c->mode),
-             sbx_case_abi(c));
+    snprintf(buf, len, "%s %s%s%s, Landlock ABI %d", c->transport, sbx_mode_name(c->mode),
+             c->extra ? " " : "", c->extra ? c->extra : "", sbx_case_abi(c));
 }
 
 #endif

@@ -184,7 +184,7 @@ static void test_sandbox_allowed_actions_still_work(void **state)
     for (size_t t = 0; t < 3; t++) {
         for (int mode = SBX_DEFAULT; mode <= SBX_NO_SECCOMP; mode++) {
             for (size_t a = 0; a < 4; a++) {
-                struct sbx_case c = { transports[t], (enum sbx_mode)mode, abis[a] };
+                struct sbx_case c = { transports[t], (enum sbx_mode)mode, abis[a], NULL };
                 if (abis[a] > 0 && prh_landlock_abi(NULL) < abis[a])
                     continue;
                 struct sbx_env e;
@@ -377,7 +377,7 @@ static void test_sandbox_unix_connects_at_run_time_still_work(void **state)
     for (size_t t = 0; t < 3; t++) {
         for (int mode = SBX_DEFAULT; mode <= SBX_NO_SECCOMP; mode++) {
             for (size_t a = 0; a < sizeof(abis) / sizeof(abis[0]); a++) {
-                struct sbx_case c = { transports[t], (enum sbx_mode)mode, abis[a] };
+                struct sbx_case c = { transports[t], (enum sbx_mode)mode, abis[a], NULL };
                 if (abis[a] > 0 && prh_landlock_abi(NULL) < abis[a])
                     continue;
                 struct sbx_env e;
@@ -414,7 +414,7 @@ static void test_sandbox_socket_and_pid_file_removed_at_a_clean_exit(void **stat
 {
     (void)state;
     struct sbx_env e;
-    struct sbx_case c = { "sim", SBX_DEFAULT, 0 };
+    struct sbx_case c = { "sim", SBX_DEFAULT, 0, NULL };
     sbx_env_init(&e);
     /* Landlock refuses the daemon itself removing them (the socket, the
      * control socket, the PID file): the cleaner does. */
@@ -438,7 +438,7 @@ static void test_sandbox_socket_and_pid_file_stay_after_a_crash(void **state)
 {
     (void)state;
     struct sbx_env e;
-    struct sbx_case c = { "sim", SBX_DEFAULT, 0 };
+    struct sbx_case c = { "sim", SBX_DEFAULT, 0, NULL };
     sbx_env_init(&e);
     assert_int_equal(in_sandbox(&e, &c, crash), 128 + SIGKILL);
     tu_sleep_ms(200); /* the cleaner, had it acted, would have by now */
@@ -453,7 +453,7 @@ static void test_sandbox_cleaner_spares_a_socket_path_taken_over(void **state)
 {
     (void)state;
     struct sbx_env e;
-    struct sbx_case c = { "sim", SBX_DEFAULT, 0 };
+    struct sbx_case c = { "sim", SBX_DEFAULT, 0, NULL };
     int go[2], ready[2];
     char byte;
     sbx_env_init(&e);
@@ -508,6 +508,21 @@ static void test_sandbox_options_choose_the_layers(void **state)
     prh_sandbox_config_init(&cfg, &o, "sim");
     assert_true(cfg.landlock);
     assert_true(cfg.seccomp);
+    assert_false(cfg.abstract_unix); /* sim reaches no abstract socket */
+
+    /* sg/mpath: multipathd's second default name is abstract */
+    parse(&o, "--transport=sg", NULL);
+    prh_sandbox_config_init(&cfg, &o, "sg");
+    assert_true(cfg.abstract_unix);
+    parse(&o, "--multipathd-socket=@/my/multipathd", NULL);
+    prh_sandbox_config_init(&cfg, &o, "mpath");
+    assert_true(cfg.abstract_unix);
+    parse(&o, "--multipathd-socket=/run/multipathd.socket", NULL);
+    prh_sandbox_config_init(&cfg, &o, "mpath");
+    assert_false(cfg.abstract_unix);
+    parse(&o, "--multipathd-socket=none", NULL);
+    prh_sandbox_config_init(&cfg, &o, "sg");
+    assert_false(cfg.abstract_unix);
     assert_ptr_equal(cfg.extra_syscalls, prh_ops_syscalls);
     assert_null(cfg.metrics_file);
 
@@ -674,7 +689,7 @@ static void test_sandbox_uses_the_abi_cap(void **state)
 {
     (void)state;
     struct sbx_env e;
-    struct sbx_case c = { "sg", SBX_DEFAULT, 2 };
+    struct sbx_case c = { "sg", SBX_DEFAULT, 2, NULL };
     sbx_env_init(&e);
     assert_int_equal(in_sandbox(&e, &c, describe), 0);
     sbx_env_free(&e);

@@ -116,10 +116,10 @@ static const struct sbx_case *all_cases(size_t *n)
     static const int abis[] = { 0, 4, 2, 1 };
     size_t k = 0;
     for (size_t t = 0; t < 3; t++) {
-        cases[k++] = (struct sbx_case){ transports[t], SBX_NO_SANDBOX, 0 };
+        cases[k++] = (struct sbx_case){ transports[t], SBX_NO_SANDBOX, 0, NULL };
         for (size_t a = 0; a < 4; a++) {
-            cases[k++] = (struct sbx_case){ transports[t], SBX_DEFAULT, abis[a] };
-            cases[k++] = (struct sbx_case){ transports[t], SBX_NO_SECCOMP, abis[a] };
+            cases[k++] = (struct sbx_case){ transports[t], SBX_DEFAULT, abis[a], NULL };
+            cases[k++] = (struct sbx_case){ transports[t], SBX_NO_SECCOMP, abis[a], NULL };
         }
     }
     *n = k;
@@ -131,11 +131,11 @@ static const struct sbx_case *all_cases(size_t *n)
  * kernel, the Landlock-only cases are skipped (and said so) and the default
  * ones still run: seccomp alone must stop what it stops.
  */
-static void attack_everywhere(attack_fn fn, expect_fn expect, void *arg, bool in_baseline)
+static void attack_cases(const struct sbx_case *cases, size_t n, attack_fn fn, expect_fn expect,
+                         void *arg, bool in_baseline)
 {
     struct sbx_env e;
-    size_t n, failures = 0;
-    const struct sbx_case *cases = all_cases(&n);
+    size_t failures = 0;
     sbx_env_init(&e);
     for (size_t i = 0; i < n; i++) {
         const struct sbx_case *c = &cases[i];
@@ -158,6 +158,13 @@ static void attack_everywhere(attack_fn fn, expect_fn expect, void *arg, bool in
     sbx_env_free(&e);
     if (failures)
         fail_msg("%zu case(s) did not end as docs/security.md says", failures);
+}
+
+static void attack_everywhere(attack_fn fn, expect_fn expect, void *arg, bool in_baseline)
+{
+    size_t n;
+    const struct sbx_case *cases = all_cases(&n);
+    attack_cases(cases, n, fn, expect, arg, in_baseline);
 }
 
 static bool seccomp_on(const struct sbx_case *c)
@@ -348,7 +355,7 @@ static void test_attack_execve_bin_sh_works_without_the_sandbox(void **state)
     (void)state;
     struct sbx_env e;
     sbx_env_init(&e);
-    struct sbx_case c = { "sim", SBX_NO_SANDBOX, 0 };
+    struct sbx_case c = { "sim", SBX_NO_SANDBOX, 0, NULL };
     pid_t pid = fork();
     if (pid == 0) {
         struct sbx_daemon dm;
@@ -491,22 +498,23 @@ static enum outcome attack_abstract_unix(const struct sbx_env *e, struct sbx_dae
 }
 
 /* Landlock scopes abstract Unix sockets from ABI 6, except for sg and
- * mpath, which need multipathd's (@/org/kernel/linux/storage/multipathd):
- * there it stays possible (docs/security.md, what remains). */
+ * mpath with multipathd's default socket names (the second is abstract:
+ * @/org/kernel/linux/storage/multipathd): there it stays possible
+ * (docs/security.md, what remains), unless --multipathd-socket names a
+ * path or is none. */
 static enum outcome expect_abstract_refused(const struct sbx_case *c, void *arg)
 {
     (void)arg;
-    if (strcmp(c->transport, "sim") != 0)
+    if (strcmp(c->transport, "sim") != 0 && !c->extra)
         return DONE;
     return sbx_case_abi(c) >= 6 ? EPERM_ : DONE;
 }
 
-static void test_attack_abstract_unix_socket_outside_fails(void **state)
+/* A victim abstract socket of this process; its name (no '@') in name. */
+static int abstract_victim(char *name, size_t len)
 {
-    (void)state;
     /* A name the kernel picks (autobind): the abstract namespace is shared
      * with whatever else runs in this network namespace. */
-    char name[64];
     struct sockaddr_un a;
     socklen_t alen = sizeof(a);
     int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -516,10 +524,43 @@ static void test_attack_abstract_unix_socket_outside_fails(void **state)
                      0);
     assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
     size_t n = alen - offsetof(struct sockaddr_un, sun_path) - 1;
-    assert_true(n > 0 && n < sizeof(name));
+    assert_true(n > 0 && n < len);
     memcpy(name, a.sun_path + 1, n);
     name[n] = '\0';
+    return s;
+}
+
+static void test_attack_abstract_unix_socket_outside_fails(void **state)
+{
+    (void)state;
+    char name[64];
+    int s = abstract_victim(name, sizeof(name));
     attack_everywhere(attack_abstract_unix, expect_abstract_refused, name, true);
+    close(s);
+}
+
+/* sg/mpath told where multipathd is (a path) or that there is none: no
+ * abstract socket is needed, so none is reachable (ABI 6+). */
+static void test_attack_abstract_unix_socket_fails_without_multipathd_abstract(void **state)
+{
+    (void)state;
+    static const char *const transports[] = { "sg", "mpath" };
+    static const char *const opts[] = { "--multipathd-socket=none",
+                                        "--multipathd-socket=/run/multipathd.socket" };
+    static const int abis[] = { 0, 6, 4 };
+    struct sbx_case cases[2 * 2 * (1 + 2 * 3)];
+    size_t k = 0;
+    for (size_t t = 0; t < 2; t++)
+        for (size_t o = 0; o < 2; o++) {
+            cases[k++] = (struct sbx_case){ transports[t], SBX_NO_SANDBOX, 0, opts[o] };
+            for (size_t a = 0; a < 3; a++) {
+                cases[k++] = (struct sbx_case){ transports[t], SBX_DEFAULT, abis[a], opts[o] };
+                cases[k++] = (struct sbx_case){ transports[t], SBX_NO_SECCOMP, abis[a], opts[o] };
+            }
+        }
+    char name[64];
+    int s = abstract_victim(name, sizeof(name));
+    attack_cases(cases, k, attack_abstract_unix, expect_abstract_refused, name, true);
     close(s);
 }
 
@@ -638,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_attack_raw_socket_fails),
         cmocka_unit_test(test_attack_socket_of_another_family_fails),
         cmocka_unit_test(test_attack_abstract_unix_socket_outside_fails),
+        cmocka_unit_test(test_attack_abstract_unix_socket_fails_without_multipathd_abstract),
         cmocka_unit_test(test_attack_ptrace_fails),
         cmocka_unit_test(test_attack_signal_to_another_process_fails),
         cmocka_unit_test(test_attack_ioctl_the_transport_does_not_use_fails),

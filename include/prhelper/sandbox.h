@@ -31,6 +31,9 @@ struct prh_sandbox_config {
     const char *state_dir;   /* sim: files read, written, created, removed there */
     const char *metrics_file;  /* its directory: files created and replaced */
     const char *const *extra_syscalls; /* seccomp: the audit/metrics calls */
+    /* Landlock ABI 6+: leave other processes' abstract Unix sockets
+     * reachable (sg/mpath with multipathd's default or an "@" name). */
+    bool abstract_unix;
     /* Removed at a clean exit if they are still these files (NULL: none). */
     const char *socket_path;
     dev_t socket_dev;
