@@ -12,7 +12,7 @@
 #    an error: harmless, the kernel does not wait for it);
 #  - a prsim UIO device another process holds open is refused with a
 #    message that names the cause, and served after SIGHUP once it is free.
-# About 60 s in the TCG lab VM.
+# 141 s in the TCG lab VM on a busy 2-core host.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tcmu_lib.sh"
 command -v tcmu-runner >/dev/null || skip "tcmu-runner is not installed"
