@@ -347,12 +347,6 @@ static void install_sandbox(struct daemon_ctx *d, const struct prh_options *o,
         sbc.pidfile_dev = pst.st_dev;
         sbc.pidfile_ino = pst.st_ino;
     }
-    /* The control socket: Landlock refuses prh_control_free()'s unlink too. */
-    if (d->control && stat(o->control_path, &pst) == 0 && S_ISSOCK(pst.st_mode)) {
-        sbc.control_path = o->control_path;
-        sbc.control_dev = pst.st_dev;
-        sbc.control_ino = pst.st_ino;
-    }
     d->sandbox = prh_sandbox_install(&sbc, errmsg, sizeof(errmsg));
     if (!d->sandbox) {
         prh_error("%s (--no-sandbox runs without it)", errmsg);
