@@ -9,7 +9,7 @@
 # The counterpart (the key is still there: the returning path gets it) is
 # in test-mpath-register-reserve-preempt-failover.sh.  Runs under the
 # default seccomp filter, with both transports.
-# Takes about 2-3 min in the TCG lab VM (two transports, two scenarios).
+# Takes about 90 s in the TCG lab VM (measured 86 s; two transports, two scenarios).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
 make_lun fileio it_fence 3
