@@ -9,6 +9,7 @@
 # The refusals are logged and counted; the whole disk and a real multipath
 # map still work; --allow-partial-devices restores qemu-pr-helper's
 # behaviour (the partition's REGISTER reaches the LUN).
+# Takes about 80 s in the TCG lab VM (measured 77 s).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
 prom=$WORK/prhelper.prom
