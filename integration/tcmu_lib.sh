@@ -125,3 +125,21 @@ tcmu_cleanup() {
     return 0
 }
 trap tcmu_cleanup EXIT
+
+# sgp DEV ARGS...: sg_persist; output in $OUT, status in $RC.  The first
+# commands through a fresh nexus may meet unit attentions: retried.
+sgp() {
+    local dev=$1 i
+    shift
+    for i in 1 2 3 4; do
+        OUT=$(timeout 60 sg_persist -n "$@" "$dev" 2>&1)
+        RC=$?
+        [ "$RC" = 6 ] || return 0
+    done
+}
+want() { # want RC DEV ARGS...
+    local rc=$1
+    shift
+    sgp "$@"
+    [ "$RC" = "$rc" ] || fail "sg_persist $* exited $RC, want $rc: $OUT"
+}

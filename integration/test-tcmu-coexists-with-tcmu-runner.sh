@@ -64,22 +64,6 @@ grep -q 'Unit serial number: prsim-it_coex' <<<"$out" || fail "the prsim LUN's s
 out=$(sg_inq -p 0x80 "$r" 2>&1)
 grep -q 'it_runner' <<<"$out" || fail "tcmu-runner's LUN's serial: $out"
 
-# sgp DEV ARGS...: sg_persist, unit attentions of a fresh nexus retried.
-sgp() {
-    local dev=$1 i
-    shift
-    for i in 1 2 3 4; do
-        OUT=$(timeout 60 sg_persist -n "$@" "$dev" 2>&1)
-        RC=$?
-        [ "$RC" = 6 ] || return 0
-    done
-}
-want() { # want RC DEV ARGS...
-    local rc=$1
-    shift
-    sgp "$@"
-    [ "$RC" = "$rc" ] || fail "sg_persist $* exited $RC, want $rc: $OUT"
-}
 wr() { dd if=/dev/urandom of="$1" bs=512 count=1 oflag=direct status=none 2>>"$LOGS/dd.err"; }
 
 # The prsim LUN fences; tcmu-runner's LUN (LIO's reservations) does not

@@ -18,23 +18,6 @@ start_tcmu
 make_tcmu_lun it_tcmu 2
 a=${DEVS[0]} b=${DEVS[1]}
 
-# sgp DEV ARGS...: sg_persist; output in $OUT, status in $RC.  The first
-# commands through a fresh nexus may meet unit attentions: retried.
-sgp() {
-    local dev=$1 i
-    shift
-    for i in 1 2 3 4; do
-        OUT=$(timeout 60 sg_persist -n "$@" "$dev" 2>&1)
-        RC=$?
-        [ "$RC" = 6 ] || return 0
-    done
-}
-want() { # want RC DEV ARGS...
-    local rc=$1
-    shift
-    sgp "$@"
-    [ "$RC" = "$rc" ] || fail "sg_persist $* exited $RC, want $rc: $OUT"
-}
 write_to() { dd if="$2" of="$1" bs=512 count=1 seek="$3" oflag=direct status=none 2>"$LOGS/dd.err"; }
 read_from() { dd if="$1" of="$2" bs=512 count=1 skip="$3" iflag=direct status=none 2>"$LOGS/dd.err"; }
 
