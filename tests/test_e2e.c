@@ -372,6 +372,12 @@ static void test_e2e_pool_grows_for_a_slow_device_under_the_syscall_filter(void 
     assert_true(before > 0);
     char *fault[] = { "fault", "add", "delay", "8000", "sa=full-status", "count=8" };
     char *body = NULL;
+    /* The control socket comes after the main one (start_daemon waits
+     * for that): a loaded host may not have it yet. */
+    struct stat cst;
+    long cend = tu_now_ms() + 10000;
+    while (stat(ctl, &cst) != 0 && tu_now_ms() < cend)
+        tu_sleep_ms(10);
     assert_int_equal(prh_control_call(ctl, 6, fault, false, &body), 0);
     free(body);
     for (int i = 0; i < 8; i++) {
