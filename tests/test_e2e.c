@@ -115,6 +115,17 @@ static void start_daemon(struct fx *f, const char *extra1, const char *extra2)
         assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
         tu_sleep_ms(5);
     }
+    /* --control's socket comes after the main one: wait for it too. */
+    const char *extra[] = { extra1, extra2 };
+    for (size_t i = 0; i < 2; i++) {
+        if (!extra[i] || strncmp(extra[i], "--control=", 10) != 0)
+            continue;
+        while (stat(extra[i] + 10, &sb) != 0) {
+            assert_true(tu_now_ms() < end);
+            assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
+            tu_sleep_ms(5);
+        }
+    }
 }
 
 static int stop_daemon(struct fx *f, int sig)
@@ -372,12 +383,6 @@ static void test_e2e_pool_grows_for_a_slow_device_under_the_syscall_filter(void 
     assert_true(before > 0);
     char *fault[] = { "fault", "add", "delay", "8000", "sa=full-status", "count=8" };
     char *body = NULL;
-    /* The control socket comes after the main one (start_daemon waits
-     * for that): a loaded host may not have it yet. */
-    struct stat cst;
-    long cend = tu_now_ms() + 10000;
-    while (stat(ctl, &cst) != 0 && tu_now_ms() < cend)
-        tu_sleep_ms(10);
     assert_int_equal(prh_control_call(ctl, 6, fault, false, &body), 0);
     free(body);
     for (int i = 0; i < 8; i++) {
