@@ -35,7 +35,9 @@ static int in_sandbox(const struct sbx_env *e, const struct sbx_case *c,
         sbx_enter(e, c, &dm);
         _exit(fn(e, &dm));
     }
-    return tu_wait_exit(pid, 20000);
+    /* A bound for a hung child, not a timing check: an ASan build on a
+     * loaded 2-core host took more than 20 s for one mpath case. */
+    return tu_wait_exit(pid, 90000);
 }
 
 /* ---- what still works ------------------------------------------------------ */
