@@ -9,10 +9,12 @@ continue it (joined with newlines), and the lines up to the next command
 or the end of the block are what it prints (stdout and stderr).  All
 commands run in order in one bash (variables and functions carry over),
 each under a 120 s limit.  Outputs are compared after removing trailing
-blanks.  TRANSCRIPT.md gets the blocks as they ran (the real outputs), to
+blanks and renumbering UIO minors (see norm()).  TRANSCRIPT.md gets the
+blocks as they ran (the real outputs), to
 paste into the tutorial when it is out of date.  Exit 0 when every output
 matches, 1 otherwise (the differences on stderr).
 """
+import re
 import subprocess
 import sys
 import uuid
@@ -56,10 +58,15 @@ def run(steps):
 
 
 def norm(lines):
+    """Trailing blanks removed; UIO minors renumbered from 0 in numeric
+    order (the chapter shows a fresh machine's uio0, uio1; a lab VM that
+    ran other TCMU tests first hands out higher minors, in the same order)."""
     out = [l.rstrip() for l in lines]
     while out and out[-1] == "":
         out.pop()
-    return out
+    minors = sorted({int(m) for l in out for m in re.findall(r"\buio(\d+)\b", l)})
+    rank = {m: i for i, m in enumerate(minors)}
+    return [re.sub(r"\buio(\d+)\b", lambda m: "uio%d" % rank[int(m.group(1))], l) for l in out]
 
 
 def main():
