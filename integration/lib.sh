@@ -39,6 +39,7 @@ log() { echo "[$TEST] $*"; }
 fail() { echo "FAIL: [$TEST] $*"; exit 1; }
 skip() { echo "SKIP: [$TEST] $*"; exit 77; }
 pass() { echo "PASS: [$TEST]"; exit 0; }
+note() { echo "NOTE: [$TEST] $*"; } # shown beside PASS in the summary
 
 # on_exit 'COMMAND': run at exit, after the started processes are stopped
 # and before the logs are collected (e.g. copy a log kept elsewhere to $LOGS).

@@ -63,7 +63,9 @@ for t in integration/test-*.sh; do
     secs=$(( $(date +%s) - start ))
     reason=
     case $rc in
-    0) result=PASS; pass=$((pass + 1)) ;;
+    0) result=PASS; pass=$((pass + 1))
+       # A passing test may say what it left out (a "NOTE: [test] ..." line).
+       reason=$(sed -n 's/^NOTE: \[[^]]*\] //p' "$dir/output.log" | tail -1 | cut -c1-200) ;;
     77) result=SKIP; skipn=$((skipn + 1))
         reason=$(sed -n 's/^SKIP: \[[^]]*\] //p' "$dir/output.log" | tail -1)
         reason=${reason:-"exit status 77 without a reason"} ;;
