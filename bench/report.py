@@ -85,11 +85,20 @@ def load_summary(phase_prefix):
     return min(v), statistics.median(v), max(v), len(v)
 
 
-QUIET = 0.75 * ncpu
+# The load average counts the benchmark's own runnable threads too: during
+# the lab-VM part the guest's vCPU threads (TCG keeps them busy while a run
+# is in flight), during the sim-transport part the client and the daemon
+# (they keep every CPU of this machine busy).  A quiet host is one where
+# what is left for everybody else stays under half a CPU (median).
+OTHERS = 0.5
+vm_own = float(venv.get("guest cpus", "2") or 2)
+host_own = float(ncpu)
+QUIET_VM = vm_own + OTHERS
+QUIET_HOST = host_own + OTHERS
 vm_load = load_summary("vm")
 host_load = load_summary("2.")
-loaded_vm = vm_load is not None and vm_load[1] > QUIET
-loaded_host = host_load is not None and host_load[1] > QUIET
+loaded_vm = vm_load is not None and vm_load[1] > QUIET_VM
+loaded_host = host_load is not None and host_load[1] > QUIET_HOST
 
 # ---- strace ----------------------------------------------------------------
 
@@ -265,13 +274,18 @@ def load_text():
         t.append(f"during the lab-VM part the host's 1-minute load average was {lo:.2f} to "
                  f"{hi:.2f} (median {md:.2f}, {n} samples) on {ncpu} CPUs: "
                  + ("**the host was loaded** (median above "
-                    f"{QUIET:.2f}); single-client latencies from this run are scheduling noise of "
+                    f"{QUIET_VM:.2f}: the guest's {vm_own:.0f} vCPUs plus {OTHERS} for everything else); "
+                    "single-client latencies from this run are scheduling noise of "
                     "a TCG guest, not results, and only ratios inside one round mean something"
-                    if loaded_vm else "quiet"))
+                    if loaded_vm else
+                    f"quiet (median at most {QUIET_VM:.2f}: the guest's own {vm_own:.0f} busy vCPUs "
+                    f"plus {OTHERS} for everything else)"))
     if host_load:
         lo, md, hi, n = host_load
         t.append(f"during the sim-transport runs on this machine {lo:.2f} to {hi:.2f} "
-                 f"(median {md:.2f})" + (" (**loaded**)" if loaded_host else ""))
+                 f"(median {md:.2f}; " + ("**loaded**" if loaded_host else "quiet")
+                 + f": at most {QUIET_HOST:.2f}, the client and daemon's {host_own:.0f} busy CPUs "
+                 f"plus {OTHERS})")
     return "; ".join(t) if t else "not recorded"
 
 
