@@ -15,7 +15,9 @@
 #  6. a REGISTER refused by a path that holds another key is completed
 #     with REGISTER AND IGNORE EXISTING KEY;
 #  7. PR OUT and PR IN go on through the other path on a path error.
-# PREEMPT AND ABORT is not run here (it hangs the lab kernel's LIO, lab.md).
+# PREEMPT AND ABORT is not run here (it hangs the lab kernel's LIO, lab.md):
+# test-mpath-preempt-and-abort-on-tcmu.sh runs it on prhelper-tcmu paths.
+# Runs under the default seccomp filter and Landlock (expect_sandboxed).
 # Takes about 170 s in the TCG lab VM (measured 165 s, host loaded).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
@@ -143,4 +145,5 @@ want_keys 0xf 2 "p0 back from ALUA Unavailable (the key is on the LUN: it gets i
 expect 0 "$sock" "$MPATH" --key=0xf release we
 expect 0 "$sock" "$MPATH" --key=0xf unregister
 [ -z "$(keys_on "$z" | grep -v 0xb)" ] || fail "keys left at the end: $(keys_on "$z" | tr '\n' ' ')"
+expect_sandboxed mpath
 pass
