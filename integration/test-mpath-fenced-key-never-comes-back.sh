@@ -16,8 +16,8 @@
 # through p1 as a registrant.  Runs under the default seccomp filter and
 # Landlock (expect_sandboxed), with both transports (the stale key with
 # --transport=mpath only: --transport=sg hands a map to the same code).
-# Takes about 110 s in the TCG lab VM (measured 86 s before the stale-key
-# scenario was added, which takes about 20 s).
+# Takes about 2 minutes in the TCG lab VM (measured 121 s, 2026-12-06,
+# host load ~12; 86 s before the stale-key scenario, which takes ~25 s).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
 make_lun fileio it_fence 3

@@ -5,7 +5,7 @@
 # (prhelper-replay --one-lun: the two device nodes are two I_T nexuses of
 # one logical unit).
 # Runs under the default seccomp filter and Landlock (expect_sandboxed).
-# Takes about DUR s in the TCG lab VM.
+# Takes about 33 s in the TCG lab VM (measured 33 s, 2026-12-06, host load ~12).
 . "$(dirname "$0")/lib.sh"
 REPLAY=$BUILD/src/prhelper-replay
 [ -x "$REPLAY" ] || fail "no $REPLAY"
