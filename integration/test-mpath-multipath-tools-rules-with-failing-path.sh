@@ -18,7 +18,8 @@
 # PREEMPT AND ABORT is not run here (it hangs the lab kernel's LIO, lab.md):
 # test-mpath-preempt-and-abort-on-tcmu.sh runs it on prhelper-tcmu paths.
 # Runs under the default seccomp filter and Landlock (expect_sandboxed).
-# Takes about 170 s in the TCG lab VM (measured 165 s, host loaded).
+# Takes 1 to 3 minutes in the TCG lab VM (measured 165 s, host loaded;
+# 56 s on 2026-12-06 at a lighter load).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
 make_lun fileio it_rules 3

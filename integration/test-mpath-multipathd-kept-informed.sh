@@ -13,7 +13,10 @@
 # multipathd registers the key on it by itself.  Unregistering through
 # prhelper makes multipathd forget the key.  prhelper runs under its
 # default seccomp filter and Landlock (expect_sandboxed).
-# Takes about 75 s in the TCG lab VM (measured 74 s).
+# Takes about 75 s in the TCG lab VM (measured 74 s); up to ~4 minutes
+# when udev has many disks of earlier tests to settle (214 s on 2026-12-06
+# after seven other tests in the same VM: "Timed out for waiting the udev
+# queue being empty").
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
 command -v multipathd >/dev/null && command -v mpathpersist >/dev/null ||
