@@ -18,6 +18,8 @@
 # --transport=mpath only: --transport=sg hands a map to the same code).
 # Takes about 2 minutes in the TCG lab VM (measured 121 s, 2026-12-06,
 # host load ~12; 86 s before the stale-key scenario, which takes ~25 s).
+# Against a prhelper that leaves the stale key on p1 it fails ("the stale
+# key 0xa is still on the returned path p1"; checked 2026-12-06).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
 make_lun fileio it_fence 3

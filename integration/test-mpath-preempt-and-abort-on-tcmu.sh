@@ -19,8 +19,8 @@
 # Every command is bounded (prhelper-cli 30 s, sg_persist 60 s): a hang
 # is a failure, not a hung VM.  Runs under the default seccomp filter and
 # Landlock (expect_sandboxed).
-# Takes about 2 minutes in the TCG lab VM (measured 124 s, 2026-12-06, host
-# load ~12: two lab VMs and a build).
+# Takes 1.5 to 2 minutes in the TCG lab VM (measured 2026-12-06: 124 s at
+# host load ~12, 93 s at load ~8).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tcmu_lib.sh"
 command -v sg_persist >/dev/null || skip "sg3-utils is not installed"
