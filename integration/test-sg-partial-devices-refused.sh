@@ -8,7 +8,8 @@
 # the kernel would let SG_IO through a partition act on the whole LUN).
 # The refusals are logged and counted; the whole disk and a real multipath
 # map still work; --allow-partial-devices restores qemu-pr-helper's
-# behaviour (the partition's REGISTER reaches the LUN).
+# behaviour (the partition's REGISTER reaches the LUN).  Every daemon runs
+# under the default seccomp filter and Landlock (expect_sandboxed).
 # Takes about 80 s in the TCG lab VM (measured 77 s).
 . "$(dirname "$0")/lib.sh"
 sock=$WORK/prh.sock
@@ -72,6 +73,7 @@ for transport in sg mpath; do
     [ "$(keys_on "$z" | grep -cx 0xd0)" = 1 ] || fail "the whole disk's REGISTER did not arrive"
     expect 0 "$sock" "$d0" --key=0xd0 unregister
     no_keys "the whole disk's unregister left a key:"
+    expect_sandboxed "$transport"
     kill -TERM "$PRH_PID"; wait "$PRH_PID" 2>/dev/null
     cp "$LOGS/prhelper.log" "$LOGS/prhelper-$transport.log"
 done
@@ -89,4 +91,5 @@ expect 0 "$sock" "${d0}1" --key=0xe2 unregister
 expect 0 "$sock" "$lin" --key=0xe3 unregister
 no_keys "--allow-partial-devices: unregister left a key:"
 grep -q 'refused on block device' "$LOGS/prhelper.log" && fail "--allow-partial-devices still refused"
+expect_sandboxed sg
 pass
