@@ -242,8 +242,8 @@ static void send_bad(int s, int kind, int devfd)
         break;
     case 4:
         tu_cdb_prout(cdb, 0, 0, 24);
-        prh_wire_send_fds(s, cdb, 16, fds, 1);
-        prh_wire_send_fds(s, "x", 1, fds, 2);
+        prh_wire_send_fds(s, cdb, 9, fds, 1);
+        prh_wire_send_fds(s, cdb + 9, 7, fds, 2); /* a second CDB fragment's fds */
         break;
     default:
         tu_cdb_prout(cdb, 0, 0, 24);
@@ -277,6 +277,32 @@ static void test_e2e_fd_count_unchanged_after_1000_malformed(void **state)
             assert_true(tu_peer_closed(s, 5000));
         close(s);
     }
+    assert_int_equal(wait_fd_count(f->pid, before), before);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+/* fds riding on a PR OUT parameter list are dropped, as qemu-pr-helper's
+ * kernel drops them (wire-protocol.md 3.3): the request is answered with
+ * the CDB's fd and none of them stays open. */
+static void test_e2e_fds_with_parameters_dropped_request_answered(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16], params[24] = { 0 };
+    int fds[3] = { f->devfd, f->devfd, f->devfd };
+    start_daemon(f, "-q", NULL);
+    int before = baseline(f);
+    int s = tu_connect_hs(f->sock, "prhelper-nexus:fds");
+    tu_cdb_prout(cdb, PR_OUT_REGISTER_AND_IGNORE, 0, 24);
+    scsi_put_be64(params + 8, 0x5a);
+    assert_int_equal(prh_wire_send_fds(s, cdb, 16, fds, 1), 16);
+    assert_int_equal(prh_wire_send_fds(s, params, 10, fds, 3), 10);
+    assert_int_equal(prh_wire_send_fds(s, params + 10, 14, fds, 1), 14);
+    assert_int_equal(prh_wire_client_recv(s, &r), 0);
+    assert_int_equal(r.status, SCSI_STATUS_GOOD);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8192, &r), 0);
+    assert_true(tu_has_key(&r, 0x5a));
+    close(s);
     assert_int_equal(wait_fd_count(f->pid, before), before);
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
 }
@@ -774,6 +800,7 @@ int main(void)
         T(test_e2e_128_concurrent_clients),
         T(test_e2e_fd_count_unchanged_after_1000_malformed),
         T(test_e2e_fd_flood_is_closed),
+        T(test_e2e_fds_with_parameters_dropped_request_answered),
         T(test_e2e_disconnect_mid_frame),
         T(test_e2e_stalled_client_does_not_delay_others),
         T(test_e2e_pool_grows_for_a_slow_device_under_the_syscall_filter),
