@@ -575,6 +575,47 @@ static void test_e2e_daemonize_writes_pidfile(void **state)
     assert_int_not_equal(stat(f->sock, &sb), 0);
 }
 
+/* One datagram from the daemon on the notify socket (bounded), or "". */
+static void read_notify(int s, char *buf, size_t len)
+{
+    struct pollfd pf = { .fd = s, .events = POLLIN };
+    buf[0] = '\0';
+    if (poll(&pf, 1, 10000) == 1) {
+        ssize_t n = recv(s, buf, len - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+    }
+}
+
+/* README: "reports READY=1 / STOPPING=1" to systemd (Type=notify units),
+ * under the default sandbox. */
+static void test_e2e_notifies_systemd_ready_and_stopping(void **state)
+{
+    struct fx *f = *state;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    char path[300], buf[512], pid[32];
+    snprintf(path, sizeof(path), "%s/notify", f->dir);
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    setenv("NOTIFY_SOCKET", path, 1);
+    start_daemon(f, "-q", NULL);
+    unsetenv("NOTIFY_SOCKET");
+    read_notify(s, buf, sizeof(buf));
+    snprintf(pid, sizeof(pid), "MAINPID=%ld", (long)f->pid);
+    if (strncmp(buf, "READY=1\n", 8) != 0 || !strstr(buf, pid))
+        fail_msg("got '%s'", buf);
+    /* Ready means serving. */
+    int c = tu_connect_hs(f->sock, NULL);
+    assert_true(c >= 0);
+    close(c);
+    kill(f->pid, SIGTERM);
+    read_notify(s, buf, sizeof(buf));
+    assert_string_equal(buf, "STOPPING=1");
+    assert_int_equal(tu_wait_exit(f->pid, 10000), 0);
+    f->pid = 0;
+    close(s);
+}
+
 static void test_e2e_socket_activation_serves(void **state)
 {
     struct fx *f = *state;
@@ -735,6 +776,8 @@ static void test_e2e_privileges_dropped(void **state)
         tu_sleep_ms(10);
     } while (tu_now_ms() < end);
     assert_non_null(strstr(buf, "Uid:\t65534\t65534\t65534\t65534"));
+    /* -u alone: nobody's primary group, not root's (docs/daemon.md). */
+    assert_non_null(strstr(buf, "Gid:\t65534\t65534\t65534\t65534"));
     assert_non_null(strstr(buf, "CapEff:\t0000000000000000"));
     assert_non_null(strstr(buf, "CapBnd:\t0000000000000000"));
     const char *g = strstr(buf, "Groups:");
@@ -747,6 +790,10 @@ static void test_e2e_privileges_dropped(void **state)
     assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL, &r), 0);
     close(s);
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    /* Made by root in root's directory before the drop: nobody cannot
+     * remove it, as qemu-pr-helper cannot (prhelper(8), -f). */
+    struct stat sb;
+    assert_int_equal(stat(f->sock, &sb), 0);
 }
 
 /* ---- prhelper-cli -------------------------------------------------------- */
@@ -809,6 +856,7 @@ int main(void)
         T(test_e2e_max_clients_raises_open_files_limit),
         T(test_e2e_second_instance_takes_path_over),
         T(test_e2e_daemonize_writes_pidfile),
+        T(test_e2e_notifies_systemd_ready_and_stopping),
         T(test_e2e_socket_activation_serves),
         T(test_e2e_socket_activation_errors),
         T(test_e2e_help_and_version_exit_zero),
