@@ -297,14 +297,14 @@ static char **compat_argv(int argc, char **argv)
 
 /* qemu-pr-helper's second line of an option error: its error_report()
  * puts the program name before it too. */
-static void try_help(FILE *err)
+static void try_help(FILE *err, const char *argv0)
 {
-    fprintf(err, "%s: Try `%s --help' for more information.\n", prh_progname, prh_progname);
+    fprintf(err, "%s: Try `%s --help' for more information.\n", prh_progname, argv0);
 }
 
 /* "--ver": glibc's message for a prefix of several long options (opterr is
  * off, so getopt_long() reports it as unrecognized).  false: not one. */
-static bool report_ambiguous(FILE *err, const char *arg)
+static bool report_ambiguous(FILE *err, const char *argv0, const char *arg)
 {
     const char *name = arg + 2;
     size_t n = strcspn(name, "=");
@@ -314,7 +314,7 @@ static bool report_ambiguous(FILE *err, const char *arg)
         matches += strncmp(o->name, name, n) == 0;
     if (n == 0 || matches < 2)
         return false;
-    fprintf(err, "%s: option '--%.*s' is ambiguous; possibilities:", prh_progname, (int)n, name);
+    fprintf(err, "%s: option '--%.*s' is ambiguous; possibilities:", argv0, (int)n, name);
     for (const struct option *o = long_options; o->name; o++)
         if (strncmp(o->name, name, n) == 0)
             fprintf(err, " '--%s'", o->name);
@@ -553,21 +553,24 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
             }
             break;
         }
+        /* getopt's own lines name argv[0] as given, error_report()'s the
+         * program (qemu-pr-helper: "/usr/bin/qemu-pr-helper: unrecognized
+         * option ...", "qemu-pr-helper: Try `/usr/bin/qemu-pr-helper ..."). */
         case ':':
             if (strncmp(argv[optind - 1], "--", 2) != 0)
-                fprintf(err, "%s: option requires an argument -- '%c'\n", prh_progname, optopt);
+                fprintf(err, "%s: option requires an argument -- '%c'\n", argv[0], optopt);
             else
-                fprintf(err, "%s: option '%s' requires an argument\n", prh_progname,
+                fprintf(err, "%s: option '%s' requires an argument\n", argv[0],
                         argv[optind - 1]);
-            try_help(err);
+            try_help(err, argv[0]);
             return PRH_CLI_ERROR;
         case '?':
         default:
             if (strncmp(argv[optind - 1], "--", 2) != 0)
-                fprintf(err, "%s: invalid option -- '%c'\n", prh_progname, optopt);
-            else if (!report_ambiguous(err, argv[optind - 1]))
-                fprintf(err, "%s: unrecognized option '%s'\n", prh_progname, argv[optind - 1]);
-            try_help(err);
+                fprintf(err, "%s: invalid option -- '%c'\n", argv[0], optopt);
+            else if (!report_ambiguous(err, argv[0], argv[optind - 1]))
+                fprintf(err, "%s: unrecognized option '%s'\n", argv[0], argv[optind - 1]);
+            try_help(err, argv[0]);
             return PRH_CLI_ERROR;
         }
     }

@@ -701,10 +701,17 @@ static void test_e2e_help_and_version_exit_zero(void **state)
     (void)state;
     const char *h[] = { PRH_DAEMON_BIN, "--help", NULL };
     assert_int_equal(run(out, sizeof(out), h), 0);
-    assert_non_null(strstr(out, "Usage: prhelper [OPTIONS]"));
+    /* As qemu-pr-helper: argv[0] as it was given (cli.md section 1). */
+    assert_memory_equal(out, "Usage: " PRH_DAEMON_BIN " [OPTIONS]\n",
+                        strlen("Usage: " PRH_DAEMON_BIN " [OPTIONS]\n"));
     const char *v[] = { PRH_DAEMON_BIN, "-V", NULL };
     assert_int_equal(run(out, sizeof(out), v), 0);
-    assert_memory_equal(out, "prhelper ", 9);
+    assert_memory_equal(out, PRH_DAEMON_BIN " " PRH_VERSION "\n",
+                        strlen(PRH_DAEMON_BIN " " PRH_VERSION "\n"));
+    const char *b[] = { PRH_DAEMON_BIN, "--bogus", NULL };
+    assert_int_equal(run(out, sizeof(out), b), 1);
+    assert_string_equal(out, PRH_DAEMON_BIN ": unrecognized option '--bogus'\nprhelper: Try `"
+                             PRH_DAEMON_BIN " --help' for more information.\n");
 }
 
 static void test_e2e_startup_errors_exit_one_with_message(void **state)
