@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli.c - prhelper's options, compatible with qemu-pr-helper's. */
 #include "prhelper/cli.h"
+#include "prhelper/log.h"
 #include "prhelper/transport_sim.h"
 
 #include <errno.h>
@@ -367,6 +368,14 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
             if (o->ntrace == sizeof(o->trace) / sizeof(o->trace[0])) {
                 fprintf(err, "%s: too many -T options\n", prh_progname);
                 return PRH_CLI_ERROR;
+            }
+            {
+                /* Checked here, as qemu-pr-helper does ("-T x=1 -h" fails). */
+                char msg[512];
+                if (prh_trace_check(optarg, msg, sizeof(msg)) < 0) {
+                    fprintf(err, "%s: %s\n", prh_progname, msg);
+                    return PRH_CLI_ERROR;
+                }
             }
             o->trace[o->ntrace++] = optarg;
             break;

@@ -162,9 +162,9 @@ static void test_cli_every_qemu_prefix_accepted(void **state)
     assert_string_equal(o.user, "nobody");
     assert_string_equal(o.group, "nogroup");
     /* An argument is not an option, even when it looks like one. */
-    assert_int_equal(parse(&o, "-vT", "--s=x", "--trace", "--tr", NULL), PRH_CLI_RUN);
+    assert_int_equal(parse(&o, "-vT", "--s", "--trace", "--tr", NULL), PRH_CLI_RUN);
     assert_int_equal(o.ntrace, 2);
-    assert_string_equal(o.trace[0], "--s=x");
+    assert_string_equal(o.trace[0], "--s");
     assert_string_equal(o.trace[1], "--tr");
     assert_string_equal(o.socket_path, PRH_DEFAULT_SOCKET);
     /* prhelper's own options, by name or by their own prefixes, stay. */
@@ -258,10 +258,27 @@ static void test_cli_trace_collected_in_order(void **state)
 {
     struct prh_options o;
     (void)state;
-    assert_int_equal(parse(&o, "-T", "prh_*", "--trace=events=/x,file=/y", NULL), PRH_CLI_RUN);
+    assert_int_equal(parse(&o, "-T", "prh_*", "--trace=events=/dev/null,file=/y", NULL),
+                     PRH_CLI_RUN);
     assert_int_equal(o.ntrace, 2);
     assert_string_equal(o.trace[0], "prh_*");
-    assert_string_equal(o.trace[1], "events=/x,file=/y");
+    assert_string_equal(o.trace[1], "events=/dev/null,file=/y");
+}
+
+/* qemu-pr-helper parses -T (syntax, events= file) when it meets it, so
+ * "-T x=1 -h" fails there; the file= file is opened later. */
+static void test_cli_trace_checked_when_parsed(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-T", "foo=bar", "-h", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: Invalid parameter 'foo' in trace option\n");
+    assert_int_equal(parse(&o, "--trace=events=/no/such/events", "-V", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "cannot open trace events file '/no/such/events'"));
+    assert_int_equal(parse(&o, "-T", "file=/no/such/dir/t", "-h", NULL), PRH_CLI_HELP);
+    assert_int_equal(parse(&o, "-T", "enable=prh_*,events=/dev/null", NULL), PRH_CLI_RUN);
+    /* Checking enables nothing: that is main()'s prh_trace_configure(). */
+    assert_false(prh_trace_enabled(PRH_TRACE_REQUEST));
 }
 
 static void test_cli_too_many_trace_options(void **state)
@@ -636,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_cli_long_option_prefix_accepted),
         cmocka_unit_test(test_cli_every_qemu_prefix_accepted),
         cmocka_unit_test(test_cli_bad_user_or_group_fails_at_once),
+        cmocka_unit_test(test_cli_trace_checked_when_parsed),
         cmocka_unit_test(test_cli_later_option_overrides),
         cmocka_unit_test(test_cli_pidfile_and_daemon),
         cmocka_unit_test(test_cli_unknown_option_names_it),
