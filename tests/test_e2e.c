@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <grp.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -803,6 +804,45 @@ static void test_e2e_privileges_dropped(void **state)
     assert_int_equal(stat(f->sock, &sb), 0);
 }
 
+/* Started by an unprivileged user, qemu-pr-helper (libcap-ng build) exits 1
+ * with "Failed to drop privileges"; prhelper has nothing to drop and serves
+ * (docs/daemon.md: deliberate differences). */
+static void test_e2e_unprivileged_start_serves(void **state)
+{
+    struct fx *f = *state;
+    char sockopt[300], stateopt[300];
+    static struct prh_reply r;
+    if (geteuid() != 0)
+        skip(); /* the suite itself runs unprivileged then: every test is this case */
+    chmod(f->dir, 0777);
+    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
+    f->pid = fork();
+    assert_true(f->pid >= 0);
+    if (f->pid == 0) {
+        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+        dup2(fd, 2);
+        if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+            setresuid(65534, 65534, 65534) < 0)
+            _exit(126);
+        execl(PRH_DAEMON_BIN, PRH_DAEMON_BIN, "--transport=sim", sockopt, stateopt, (char *)NULL);
+        _exit(127);
+    }
+    long end = tu_now_ms() + 10000;
+    struct stat sb;
+    while (stat(f->sock, &sb) != 0) {
+        assert_true(tu_now_ms() < end);
+        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
+        tu_sleep_ms(5);
+    }
+    assert_int_equal(sb.st_uid, 65534);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(s);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_not_equal(stat(f->sock, &sb), 0); /* its own directory: removed */
+}
+
 /* ---- prhelper-cli -------------------------------------------------------- */
 
 static int cli(struct fx *f, char *out, size_t len, const char *who, const char *a1,
@@ -870,6 +910,7 @@ int main(void)
         T(test_e2e_startup_errors_exit_one_with_message),
         T(test_e2e_trace_option_writes_file),
         T(test_e2e_privileges_dropped),
+        T(test_e2e_unprivileged_start_serves),
         T(test_e2e_cli_exit_codes_and_output),
     };
     signal(SIGPIPE, SIG_IGN);
