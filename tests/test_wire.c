@@ -503,7 +503,7 @@ static void test_error_verbosity_follows_qemu(void **state)
     send_features(p, 1);
     r = prh_wire_rx_step(&p->rx, p->server);
     assert_int_equal(r, PRH_WIRE_E_FEATURES);
-    assert_int_equal(prh_wire_error_verbosity(r, p->rx.state), 2);
+    assert_int_equal(prh_wire_error_verbosity(r, (int)p->rx.state), 2);
     prh_wire_rx_init(&p->rx);
     send_features(p, 0);
     assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
@@ -512,7 +512,7 @@ static void test_error_verbosity_follows_qemu(void **state)
     shutdown(p->client, SHUT_WR);
     r = prh_wire_rx_step(&p->rx, p->server);
     assert_int_equal(r, PRH_WIRE_E_EOF); /* inside the CDB: silent there */
-    assert_int_equal(prh_wire_error_verbosity(r, p->rx.state), 2);
+    assert_int_equal(prh_wire_error_verbosity(r, (int)p->rx.state), 2);
     assert_int_equal(prh_wire_error_verbosity(PRH_WIRE_E_IO, PRH_RX_FEATURES), 2);
     /* Inside the parameter list qemu-pr-helper reports the EOF. */
     assert_int_equal(prh_wire_error_verbosity(PRH_WIRE_E_EOF, PRH_RX_PARAMS), 1);
