@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The 52-step differential (integration/differential.py) through prhelper
+# The 56-step differential (integration/differential.py) through prhelper
 # --transport=sg, once on a real LIO fileio LUN and once on a prhelper-tcmu
 # LUN with the lio profile, both with two tcm_loop nexuses of the same
 # names and ports: every status, sense and data byte must be the same, READ

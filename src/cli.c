@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli.c - prhelper's options, compatible with qemu-pr-helper's. */
 #include "prhelper/cli.h"
+#include "prhelper/log.h"
 #include "prhelper/transport_sim.h"
 
 #include <errno.h>
@@ -201,11 +202,42 @@ static bool parse_workers(const char *s, unsigned *min, unsigned *max)
     return parse_count(colon + 1, *min, PRH_CLI_WORKERS_LIMIT, max);
 }
 
+/* qemu-pr-helper's long options: getopt_long() there takes any unambiguous
+ * prefix of them ("--s", "--sock", "--tr", "--pid"). */
+static const char *const qemu_long_options[] = {
+    "help", "version", "socket", "pidfile", "daemon", "trace", "user", "group", "verbose", "quiet",
+};
+
+/* The one qemu-pr-helper option that name (n bytes) abbreviates, or NULL. */
+static const char *qemu_option_of_prefix(const char *name, size_t n)
+{
+    const char *found = NULL;
+
+    for (size_t i = 0; i < sizeof(qemu_long_options) / sizeof(qemu_long_options[0]); i++) {
+        if (strncmp(qemu_long_options[i], name, n) != 0)
+            continue;
+        if (found)
+            return NULL; /* ambiguous there too ("--ver") */
+        found = qemu_long_options[i];
+    }
+    return found;
+}
+
+static bool is_prhelper_option(const char *name, size_t n)
+{
+    for (const struct option *o = long_options; o->name; o++)
+        if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+            return true;
+    return false;
+}
+
 /*
- * qemu-pr-helper's only option starting with "so" is --socket, so "--so",
- * "--sock", ... are unambiguous there.  --socket-mode and --socket-group
- * would make getopt_long() call them ambiguous: such prefixes are
- * rewritten to --socket first.  The copy lives until the next parse.
+ * prhelper's own long options make some of those prefixes ambiguous
+ * ("--s": --socket, --state-dir, --sim-*, ...; "--tr": --trace,
+ * --transport, --trace-file), so a prefix that names one qemu-pr-helper
+ * option and no prhelper option exactly is rewritten to that option
+ * first: "--s=/x" means --socket=/x, as there.  The copy lives until the
+ * next parse.
  */
 static char **compat_argv(int argc, char **argv)
 {
@@ -223,26 +255,72 @@ static char **compat_argv(int argc, char **argv)
     strings = calloc((size_t)argc + 1, sizeof(*strings));
     if (!copy || !strings)
         return argv;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        size_t n = i > 0 && strncmp(a, "--", 2) == 0 ? strcspn(a + 2, "=") : 0;
-        copy[i] = argv[i];
-        if (strcmp(a, "--") == 0)
-            break; /* getopt stops here too; copy the rest unchanged */
-        if (n >= 2 && n < 6 && strncmp(a + 2, "socket", n) == 0) {
-            size_t len = strlen("--socket") + strlen(a + 2 + n) + 1;
-            char *s = malloc(len);
-            if (!s)
-                continue;
-            snprintf(s, len, "--socket%s", a + 2 + n);
-            strings[nstrings++] = s;
-            copy[i] = s;
-        }
-    }
     for (int i = 0; i < argc; i++)
-        if (!copy[i])
-            copy[i] = argv[i];
+        copy[i] = argv[i];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            break; /* getopt stops here too */
+        if (a[0] == '-' && a[1] != '-' && a[1] != '\0') {
+            /* A cluster of short options: the last one may take the
+             * next word as its argument ("-k --sock" is a path). */
+            size_t len = strlen(a);
+            if (strchr("kfTug", a[len - 1]) && strcspn(a + 1, "kfTug") == len - 2)
+                i++;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            continue;
+        size_t n = strcspn(a + 2, "=");
+        const char *full = n > 0 && !is_prhelper_option(a + 2, n)
+                               ? qemu_option_of_prefix(a + 2, n)
+                               : NULL;
+        if (full) {
+            size_t len = strlen("--") + strlen(full) + strlen(a + 2 + n) + 1;
+            char *s = malloc(len);
+            if (s) {
+                snprintf(s, len, "--%s%s", full, a + 2 + n);
+                strings[nstrings++] = s;
+                copy[i] = s;
+            }
+        }
+        /* "--socket PATH": the next word is the argument. */
+        const char *name = full ? full : a + 2;
+        size_t nlen = full ? strlen(full) : n;
+        if (a[2 + n] == '\0')
+            for (const struct option *o = long_options; o->name; o++)
+                if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0 &&
+                    o->has_arg == required_argument)
+                    i++;
+    }
     return copy;
+}
+
+/* qemu-pr-helper's second line of an option error: its error_report()
+ * puts the program name before it too. */
+static void try_help(FILE *err, const char *argv0)
+{
+    fprintf(err, "%s: Try `%s --help' for more information.\n", prh_progname, argv0);
+}
+
+/* "--ver": glibc's message for a prefix of several long options (opterr is
+ * off, so getopt_long() reports it as unrecognized).  false: not one. */
+static bool report_ambiguous(FILE *err, const char *argv0, const char *arg)
+{
+    const char *name = arg + 2;
+    size_t n = strcspn(name, "=");
+    unsigned matches = 0;
+
+    for (const struct option *o = long_options; o->name; o++)
+        matches += strncmp(o->name, name, n) == 0;
+    if (n == 0 || matches < 2)
+        return false;
+    fprintf(err, "%s: option '--%.*s' is ambiguous; possibilities:", argv0, (int)n, name);
+    for (const struct option *o = long_options; o->name; o++)
+        if (strncmp(o->name, name, n) == 0)
+            fprintf(err, " '--%s'", o->name);
+    fputc('\n', err);
+    return true;
 }
 
 enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, FILE *err)
@@ -291,14 +369,31 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
                 fprintf(err, "%s: too many -T options\n", prh_progname);
                 return PRH_CLI_ERROR;
             }
+            {
+                /* Checked here, as qemu-pr-helper does ("-T x=1 -h" fails). */
+                char msg[512];
+                if (prh_trace_check(optarg, msg, sizeof(msg)) < 0) {
+                    fprintf(err, "%s: %s\n", prh_progname, msg);
+                    return PRH_CLI_ERROR;
+                }
+            }
             o->trace[o->ntrace++] = optarg;
             break;
-        case 'u':
+        case 'u': {
+            /* Checked here, as qemu-pr-helper does: "-u bad -h" fails. */
+            unsigned id, gid;
+            if (prh_cli_resolve_user(optarg, &id, &gid, err) < 0)
+                return PRH_CLI_ERROR;
             o->user = optarg;
             break;
-        case 'g':
+        }
+        case 'g': {
+            unsigned id;
+            if (prh_cli_resolve_group(optarg, &id, err) < 0)
+                return PRH_CLI_ERROR;
             o->group = optarg;
             break;
+        }
         case 'v':
             o->verbose++;
             break;
@@ -467,21 +562,24 @@ enum prh_cli_action prh_cli_parse(int argc, char **argv, struct prh_options *o, 
             }
             break;
         }
+        /* getopt's own lines name argv[0] as given, error_report()'s the
+         * program (qemu-pr-helper: "/usr/bin/qemu-pr-helper: unrecognized
+         * option ...", "qemu-pr-helper: Try `/usr/bin/qemu-pr-helper ..."). */
         case ':':
             if (strncmp(argv[optind - 1], "--", 2) != 0)
-                fprintf(err, "%s: option requires an argument -- '%c'\n", prh_progname, optopt);
+                fprintf(err, "%s: option requires an argument -- '%c'\n", argv[0], optopt);
             else
-                fprintf(err, "%s: option '%s' requires an argument\n", prh_progname,
+                fprintf(err, "%s: option '%s' requires an argument\n", argv[0],
                         argv[optind - 1]);
-            fprintf(err, "Try `%s --help' for more information.\n", prh_progname);
+            try_help(err, argv[0]);
             return PRH_CLI_ERROR;
         case '?':
         default:
             if (strncmp(argv[optind - 1], "--", 2) != 0)
-                fprintf(err, "%s: invalid option -- '%c'\n", prh_progname, optopt);
-            else
-                fprintf(err, "%s: unrecognized option '%s'\n", prh_progname, argv[optind - 1]);
-            fprintf(err, "Try `%s --help' for more information.\n", prh_progname);
+                fprintf(err, "%s: invalid option -- '%c'\n", argv[0], optopt);
+            else if (!report_ambiguous(err, argv[0], argv[optind - 1]))
+                fprintf(err, "%s: unrecognized option '%s'\n", argv[0], argv[optind - 1]);
+            try_help(err, argv[0]);
             return PRH_CLI_ERROR;
         }
     }

@@ -231,7 +231,7 @@ static void client_recv(struct prh_pool_thread *t, struct client *c)
         if (r < 0) {
             atomic_fetch_add(&srv->protocol_errors, 1);
             prh_metrics_protocol_error(srv->cfg.metrics, r);
-            prh_log(1, "%s", prh_wire_error_str(r));
+            prh_log(prh_wire_error_verbosity(r, c->rx.state), "%s", prh_wire_error_str(r));
             prh_trace(PRH_TRACE_PROTOCOL_ERROR, "client=%llu error=%s",
                       (unsigned long long)c->conn.peer.serial, prh_wire_error_str(r));
             return client_close(t, c, "protocol error");

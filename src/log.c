@@ -90,7 +90,8 @@ static void enable_pattern(const char *pattern)
             enabled[i] = !negate;
 }
 
-static int load_events_file(const char *path, char *errmsg, size_t len)
+/* apply false: only check that the file can be read. */
+static int load_events_file(const char *path, bool apply, char *errmsg, size_t len)
 {
     FILE *f = fopen(path, "r");
     char line[256];
@@ -99,7 +100,7 @@ static int load_events_file(const char *path, char *errmsg, size_t len)
         snprintf(errmsg, len, "cannot open trace events file '%s': %s", path, strerror(errno));
         return -1;
     }
-    while (fgets(line, sizeof(line), f)) {
+    while (apply && fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] == '\0' || line[0] == '#')
             continue;
@@ -109,7 +110,8 @@ static int load_events_file(const char *path, char *errmsg, size_t len)
     return 0;
 }
 
-int prh_trace_configure(const char *arg, char *errmsg, size_t len)
+/* One -T argument; apply false: check its syntax and events file only. */
+static int trace_option(const char *arg, bool apply, char *errmsg, size_t len)
 {
     char buf[1024];
     char *save = NULL;
@@ -121,11 +123,14 @@ int prh_trace_configure(const char *arg, char *errmsg, size_t len)
     strcpy(buf, arg);
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (strncmp(tok, "enable=", 7) == 0) {
-            enable_pattern(tok + 7);
+            if (apply)
+                enable_pattern(tok + 7);
         } else if (strncmp(tok, "events=", 7) == 0) {
-            if (load_events_file(tok + 7, errmsg, len) < 0)
+            if (load_events_file(tok + 7, apply, errmsg, len) < 0)
                 return -1;
         } else if (strncmp(tok, "file=", 5) == 0) {
+            if (!apply)
+                continue;
             FILE *f = fopen(tok + 5, "a");
             if (!f) {
                 snprintf(errmsg, len, "cannot open trace file '%s': %s", tok + 5,
@@ -140,11 +145,21 @@ int prh_trace_configure(const char *arg, char *errmsg, size_t len)
             snprintf(errmsg, len, "Invalid parameter '%.*s' in trace option",
                      (int)(strchr(tok, '=') - tok), tok);
             return -1;
-        } else {
+        } else if (apply) {
             enable_pattern(tok);
         }
     }
     return 0;
+}
+
+int prh_trace_configure(const char *arg, char *errmsg, size_t len)
+{
+    return trace_option(arg, true, errmsg, len);
+}
+
+int prh_trace_check(const char *arg, char *errmsg, size_t len)
+{
+    return trace_option(arg, false, errmsg, len);
 }
 
 void prh_trace_reset(void)

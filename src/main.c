@@ -389,11 +389,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     switch (prh_cli_parse(argc, argv, &o, stderr)) {
+    /* As qemu-pr-helper: usage and version name argv[0] as given. */
     case PRH_CLI_HELP:
-        prh_cli_usage(stdout, prh_progname);
+        prh_cli_usage(stdout, argv[0]);
         return EXIT_SUCCESS;
     case PRH_CLI_VERSION:
-        prh_cli_version(stdout, prh_progname);
+        prh_cli_version(stdout, argv[0]);
         return EXIT_SUCCESS;
     case PRH_CLI_ERROR:
         return EXIT_FAILURE;

@@ -83,6 +83,19 @@ const char *prh_wire_error_str(int err)
     }
 }
 
+int prh_wire_error_verbosity(int err, int rx_state)
+{
+    /* qemu-pr-helper reads the feature word and the CDB without an error
+     * object: a bad word, EOF or a read error there closes silently.  The
+     * other errors it reports at its default verbosity. */
+    if (err == PRH_WIRE_E_FEATURES)
+        return 2;
+    if ((err == PRH_WIRE_E_EOF || err == PRH_WIRE_E_IO) &&
+        (rx_state == PRH_RX_FEATURES || rx_state == PRH_RX_CDB))
+        return 2;
+    return 1;
+}
+
 /*
  * One recvmsg() of at most len bytes.  Every fd that arrives is either
  * stored in *fd (the first one, when want_fd and *fd is free) or closed at
@@ -179,7 +192,11 @@ int prh_wire_frame_step(struct prh_wire_frame *f, int sock, uint8_t *params)
         int fd = f->fd;
         ssize_t n = recv_collect(sock, dst, want, want_fd, &fd, &extra, &lost);
         f->fd = fd;
-        if (extra)
+        /* qemu-pr-helper collects fds only while it reads a CDB; those that
+         * come with the feature word or a parameter list are dropped by
+         * the kernel there (no control buffer) and the frame goes on
+         * (wire-protocol.md 3.3).  recv_collect() closed them. */
+        if (extra && f->state == PRH_RX_CDB)
             return frame_fail(f, PRH_WIRE_E_TOO_MANY_FDS);
         if (lost)
             f->fd_lost = true;

@@ -140,6 +140,43 @@ static void test_cli_long_option_prefix_accepted(void **state)
     assert_string_equal(o.pidfile, "/q");
 }
 
+/* Every prefix qemu-pr-helper's getopt_long() takes means the same here,
+ * though prhelper's own options share some of them (--state-dir,
+ * --transport, --trace-file). */
+static void test_cli_every_qemu_prefix_accepted(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "--s=/a", "--t", "x*", "--tr=y*", "--trac", "z*", NULL),
+                     PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/a");
+    assert_int_equal(o.ntrace, 3);
+    assert_string_equal(o.trace[0], "x*");
+    assert_string_equal(o.trace[1], "y*");
+    assert_string_equal(o.trace[2], "z*");
+    assert_int_equal(parse(&o, "--s", "/b", "--d", "--p=/c", "--q", "--verb", NULL), PRH_CLI_RUN);
+    assert_string_equal(o.socket_path, "/b");
+    assert_string_equal(o.pidfile, "/c");
+    assert_true(o.daemonize && o.quiet && o.verbose == 2);
+    assert_int_equal(parse(&o, "--u=nobody", "--g=nogroup", "--h", NULL), PRH_CLI_HELP);
+    assert_string_equal(o.user, "nobody");
+    assert_string_equal(o.group, "nogroup");
+    /* An argument is not an option, even when it looks like one. */
+    assert_int_equal(parse(&o, "-vT", "--s", "--trace", "--tr", NULL), PRH_CLI_RUN);
+    assert_int_equal(o.ntrace, 2);
+    assert_string_equal(o.trace[0], "--s");
+    assert_string_equal(o.trace[1], "--tr");
+    assert_string_equal(o.socket_path, PRH_DEFAULT_SOCKET);
+    /* prhelper's own options, by name or by their own prefixes, stay. */
+    assert_int_equal(parse(&o, "--trace-file=/t", "--transp=sim", "--state-dir=/st", NULL),
+                     PRH_CLI_RUN);
+    assert_string_equal(o.trace_file, "/t");
+    assert_string_equal(o.transport, "sim");
+    assert_string_equal(o.state_dir, "/st");
+    /* Ambiguous there is ambiguous here. */
+    assert_int_equal(parse(&o, "--ver", NULL), PRH_CLI_ERROR);
+}
+
 static void test_cli_later_option_overrides(void **state)
 {
     struct prh_options o;
@@ -166,9 +203,29 @@ static void test_cli_unknown_option_names_it(void **state)
     (void)state;
     assert_int_equal(parse(&o, "--bogus", NULL), PRH_CLI_ERROR);
     assert_non_null(strstr(errbuf, "unrecognized option '--bogus'"));
-    assert_non_null(strstr(errbuf, "Try `prhelper --help' for more information."));
+    /* qemu-pr-helper's error_report() prefixes its second line too. */
+    assert_non_null(strstr(errbuf, "\nprhelper: Try `prhelper --help' for more information.\n"));
     assert_int_equal(parse(&o, "-Z", NULL), PRH_CLI_ERROR);
     assert_non_null(strstr(errbuf, "invalid option -- 'Z'"));
+    /* glibc's words for a prefix of several options, as there. */
+    assert_int_equal(parse(&o, "--ver", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: option '--ver' is ambiguous; possibilities: '--version' "
+                                "'--verbose'\nprhelper: Try `prhelper --help' for more "
+                                "information.\n");
+}
+
+/* As in qemu-pr-helper, -u and -g are checked when they are parsed: an
+ * unknown user fails even before a later -h. */
+static void test_cli_bad_user_or_group_fails_at_once(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-u", "no-such-user-xyz", "-h", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: invalid user 'no-such-user-xyz'\n");
+    assert_int_equal(parse(&o, "--group=no-such-group-xyz", "--version", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: invalid group 'no-such-group-xyz'\n");
+    assert_int_equal(parse(&o, "-h", "-u", "no-such-user-xyz", NULL), PRH_CLI_HELP);
+    assert_int_equal(parse(&o, "-u", "65534", "-g", "0", NULL), PRH_CLI_RUN); /* numbers */
 }
 
 static void test_cli_missing_argument_names_it(void **state)
@@ -201,10 +258,27 @@ static void test_cli_trace_collected_in_order(void **state)
 {
     struct prh_options o;
     (void)state;
-    assert_int_equal(parse(&o, "-T", "prh_*", "--trace=events=/x,file=/y", NULL), PRH_CLI_RUN);
+    assert_int_equal(parse(&o, "-T", "prh_*", "--trace=events=/dev/null,file=/y", NULL),
+                     PRH_CLI_RUN);
     assert_int_equal(o.ntrace, 2);
     assert_string_equal(o.trace[0], "prh_*");
-    assert_string_equal(o.trace[1], "events=/x,file=/y");
+    assert_string_equal(o.trace[1], "events=/dev/null,file=/y");
+}
+
+/* qemu-pr-helper parses -T (syntax, events= file) when it meets it, so
+ * "-T x=1 -h" fails there; the file= file is opened later. */
+static void test_cli_trace_checked_when_parsed(void **state)
+{
+    struct prh_options o;
+    (void)state;
+    assert_int_equal(parse(&o, "-T", "foo=bar", "-h", NULL), PRH_CLI_ERROR);
+    assert_string_equal(errbuf, "prhelper: Invalid parameter 'foo' in trace option\n");
+    assert_int_equal(parse(&o, "--trace=events=/no/such/events", "-V", NULL), PRH_CLI_ERROR);
+    assert_non_null(strstr(errbuf, "cannot open trace events file '/no/such/events'"));
+    assert_int_equal(parse(&o, "-T", "file=/no/such/dir/t", "-h", NULL), PRH_CLI_HELP);
+    assert_int_equal(parse(&o, "-T", "enable=prh_*,events=/dev/null", NULL), PRH_CLI_RUN);
+    /* Checking enables nothing: that is main()'s prh_trace_configure(). */
+    assert_false(prh_trace_enabled(PRH_TRACE_REQUEST));
 }
 
 static void test_cli_too_many_trace_options(void **state)
@@ -577,6 +651,9 @@ int main(void)
         cmocka_unit_test(test_cli_socket_absolute_accepted),
         cmocka_unit_test(test_cli_socket_relative_rejected),
         cmocka_unit_test(test_cli_long_option_prefix_accepted),
+        cmocka_unit_test(test_cli_every_qemu_prefix_accepted),
+        cmocka_unit_test(test_cli_bad_user_or_group_fails_at_once),
+        cmocka_unit_test(test_cli_trace_checked_when_parsed),
         cmocka_unit_test(test_cli_later_option_overrides),
         cmocka_unit_test(test_cli_pidfile_and_daemon),
         cmocka_unit_test(test_cli_unknown_option_names_it),

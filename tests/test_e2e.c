@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <grp.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -242,8 +243,8 @@ static void send_bad(int s, int kind, int devfd)
         break;
     case 4:
         tu_cdb_prout(cdb, 0, 0, 24);
-        prh_wire_send_fds(s, cdb, 16, fds, 1);
-        prh_wire_send_fds(s, "x", 1, fds, 2);
+        prh_wire_send_fds(s, cdb, 9, fds, 1);
+        prh_wire_send_fds(s, cdb + 9, 7, fds, 2); /* a second CDB fragment's fds */
         break;
     default:
         tu_cdb_prout(cdb, 0, 0, 24);
@@ -277,6 +278,32 @@ static void test_e2e_fd_count_unchanged_after_1000_malformed(void **state)
             assert_true(tu_peer_closed(s, 5000));
         close(s);
     }
+    assert_int_equal(wait_fd_count(f->pid, before), before);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
+/* fds riding on a PR OUT parameter list are dropped, as qemu-pr-helper's
+ * kernel drops them (wire-protocol.md 3.3): the request is answered with
+ * the CDB's fd and none of them stays open. */
+static void test_e2e_fds_with_parameters_dropped_request_answered(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16], params[24] = { 0 };
+    int fds[3] = { f->devfd, f->devfd, f->devfd };
+    start_daemon(f, "-q", NULL);
+    int before = baseline(f);
+    int s = tu_connect_hs(f->sock, "prhelper-nexus:fds");
+    tu_cdb_prout(cdb, PR_OUT_REGISTER_AND_IGNORE, 0, 24);
+    scsi_put_be64(params + 8, 0x5a);
+    assert_int_equal(prh_wire_send_fds(s, cdb, 16, fds, 1), 16);
+    assert_int_equal(prh_wire_send_fds(s, params, 10, fds, 3), 10);
+    assert_int_equal(prh_wire_send_fds(s, params + 10, 14, fds, 1), 14);
+    assert_int_equal(prh_wire_client_recv(s, &r), 0);
+    assert_int_equal(r.status, SCSI_STATUS_GOOD);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8192, &r), 0);
+    assert_true(tu_has_key(&r, 0x5a));
+    close(s);
     assert_int_equal(wait_fd_count(f->pid, before), before);
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
 }
@@ -549,6 +576,47 @@ static void test_e2e_daemonize_writes_pidfile(void **state)
     assert_int_not_equal(stat(f->sock, &sb), 0);
 }
 
+/* One datagram from the daemon on the notify socket (bounded), or "". */
+static void read_notify(int s, char *buf, size_t len)
+{
+    struct pollfd pf = { .fd = s, .events = POLLIN };
+    buf[0] = '\0';
+    if (poll(&pf, 1, 10000) == 1) {
+        ssize_t n = recv(s, buf, len - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+    }
+}
+
+/* README: "reports READY=1 / STOPPING=1" to systemd (Type=notify units),
+ * under the default sandbox. */
+static void test_e2e_notifies_systemd_ready_and_stopping(void **state)
+{
+    struct fx *f = *state;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    char path[300], buf[512], pid[32];
+    snprintf(path, sizeof(path), "%s/notify", f->dir);
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    setenv("NOTIFY_SOCKET", path, 1);
+    start_daemon(f, "-q", NULL);
+    unsetenv("NOTIFY_SOCKET");
+    read_notify(s, buf, sizeof(buf));
+    snprintf(pid, sizeof(pid), "MAINPID=%ld", (long)f->pid);
+    if (strncmp(buf, "READY=1\n", 8) != 0 || !strstr(buf, pid))
+        fail_msg("got '%s'", buf);
+    /* Ready means serving. */
+    int c = tu_connect_hs(f->sock, NULL);
+    assert_true(c >= 0);
+    close(c);
+    kill(f->pid, SIGTERM);
+    read_notify(s, buf, sizeof(buf));
+    assert_string_equal(buf, "STOPPING=1");
+    assert_int_equal(tu_wait_exit(f->pid, 10000), 0);
+    f->pid = 0;
+    close(s);
+}
+
 static void test_e2e_socket_activation_serves(void **state)
 {
     struct fx *f = *state;
@@ -634,10 +702,17 @@ static void test_e2e_help_and_version_exit_zero(void **state)
     (void)state;
     const char *h[] = { PRH_DAEMON_BIN, "--help", NULL };
     assert_int_equal(run(out, sizeof(out), h), 0);
-    assert_non_null(strstr(out, "Usage: prhelper [OPTIONS]"));
+    /* As qemu-pr-helper: argv[0] as it was given (cli.md section 1). */
+    assert_memory_equal(out, "Usage: " PRH_DAEMON_BIN " [OPTIONS]\n",
+                        strlen("Usage: " PRH_DAEMON_BIN " [OPTIONS]\n"));
     const char *v[] = { PRH_DAEMON_BIN, "-V", NULL };
     assert_int_equal(run(out, sizeof(out), v), 0);
-    assert_memory_equal(out, "prhelper ", 9);
+    assert_memory_equal(out, PRH_DAEMON_BIN " " PRH_VERSION "\n",
+                        strlen(PRH_DAEMON_BIN " " PRH_VERSION "\n"));
+    const char *b[] = { PRH_DAEMON_BIN, "--bogus", NULL };
+    assert_int_equal(run(out, sizeof(out), b), 1);
+    assert_string_equal(out, PRH_DAEMON_BIN ": unrecognized option '--bogus'\nprhelper: Try `"
+                             PRH_DAEMON_BIN " --help' for more information.\n");
 }
 
 static void test_e2e_startup_errors_exit_one_with_message(void **state)
@@ -709,6 +784,8 @@ static void test_e2e_privileges_dropped(void **state)
         tu_sleep_ms(10);
     } while (tu_now_ms() < end);
     assert_non_null(strstr(buf, "Uid:\t65534\t65534\t65534\t65534"));
+    /* -u alone: nobody's primary group, not root's (docs/daemon.md). */
+    assert_non_null(strstr(buf, "Gid:\t65534\t65534\t65534\t65534"));
     assert_non_null(strstr(buf, "CapEff:\t0000000000000000"));
     assert_non_null(strstr(buf, "CapBnd:\t0000000000000000"));
     const char *g = strstr(buf, "Groups:");
@@ -721,6 +798,49 @@ static void test_e2e_privileges_dropped(void **state)
     assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL, &r), 0);
     close(s);
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    /* Made by root in root's directory before the drop: nobody cannot
+     * remove it, as qemu-pr-helper cannot (prhelper(8), -f). */
+    struct stat sb;
+    assert_int_equal(stat(f->sock, &sb), 0);
+}
+
+/* Started by an unprivileged user, qemu-pr-helper (libcap-ng build) exits 1
+ * with "Failed to drop privileges"; prhelper has nothing to drop and serves
+ * (docs/daemon.md: deliberate differences). */
+static void test_e2e_unprivileged_start_serves(void **state)
+{
+    struct fx *f = *state;
+    char sockopt[300], stateopt[300];
+    static struct prh_reply r;
+    if (geteuid() != 0)
+        skip(); /* the suite itself runs unprivileged then: every test is this case */
+    chmod(f->dir, 0777);
+    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
+    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
+    f->pid = fork();
+    assert_true(f->pid >= 0);
+    if (f->pid == 0) {
+        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+        dup2(fd, 2);
+        if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+            setresuid(65534, 65534, 65534) < 0)
+            _exit(126);
+        execl(PRH_DAEMON_BIN, PRH_DAEMON_BIN, "--transport=sim", sockopt, stateopt, (char *)NULL);
+        _exit(127);
+    }
+    long end = tu_now_ms() + 10000;
+    struct stat sb;
+    while (stat(f->sock, &sb) != 0) {
+        assert_true(tu_now_ms() < end);
+        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
+        tu_sleep_ms(5);
+    }
+    assert_int_equal(sb.st_uid, 65534);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    close(s);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_not_equal(stat(f->sock, &sb), 0); /* its own directory: removed */
 }
 
 /* ---- prhelper-cli -------------------------------------------------------- */
@@ -774,6 +894,7 @@ int main(void)
         T(test_e2e_128_concurrent_clients),
         T(test_e2e_fd_count_unchanged_after_1000_malformed),
         T(test_e2e_fd_flood_is_closed),
+        T(test_e2e_fds_with_parameters_dropped_request_answered),
         T(test_e2e_disconnect_mid_frame),
         T(test_e2e_stalled_client_does_not_delay_others),
         T(test_e2e_pool_grows_for_a_slow_device_under_the_syscall_filter),
@@ -782,12 +903,14 @@ int main(void)
         T(test_e2e_max_clients_raises_open_files_limit),
         T(test_e2e_second_instance_takes_path_over),
         T(test_e2e_daemonize_writes_pidfile),
+        T(test_e2e_notifies_systemd_ready_and_stopping),
         T(test_e2e_socket_activation_serves),
         T(test_e2e_socket_activation_errors),
         T(test_e2e_help_and_version_exit_zero),
         T(test_e2e_startup_errors_exit_one_with_message),
         T(test_e2e_trace_option_writes_file),
         T(test_e2e_privileges_dropped),
+        T(test_e2e_unprivileged_start_serves),
         T(test_e2e_cli_exit_codes_and_output),
     };
     signal(SIGPIPE, SIG_IGN);

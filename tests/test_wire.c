@@ -108,13 +108,20 @@ static void test_handshake_eof_is_orderly_close(void **state)
     assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_CLOSED);
 }
 
-static void test_handshake_fd_with_word_closes(void **state)
+/* qemu-pr-helper reads the word without a control buffer: the kernel
+ * drops the fd and the handshake completes (wire-protocol.md 3.3). */
+static void test_handshake_fd_with_word_dropped(void **state)
 {
     struct pair *p = *state;
-    uint8_t w[4] = { 0 };
+    uint8_t w[4] = { 0 }, cdb[16];
     assert_int_equal(prh_wire_send_fds(p->client, w, 4, &p->devfd, 1), 4);
-    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_TOO_MANY_FDS);
+    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
+    assert_int_equal(p->rx.state, PRH_RX_CDB);
     assert_int_equal(tu_fd_count(0), p->fds_before);
+    /* The next request still needs an fd of its own. */
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
+    send_cdb(p, cdb, NULL, 0);
+    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_NO_FD);
 }
 
 static void test_client_handshake_reads_then_answers_zero(void **state)
@@ -352,16 +359,32 @@ static void test_eof_in_cdb_closes(void **state)
     assert_int_equal(tu_fd_count(0), p->fds_before);
 }
 
-static void test_fd_with_params_closes(void **state)
+/* Parameter bytes are read without fd collection (wire-protocol.md 3.3):
+ * an fd riding on them is closed and the request goes on with the CDB's. */
+static void test_fd_with_params_dropped(void **state)
 {
     struct pair *p = *state;
     uint8_t cdb[16], params[24] = { 0 };
+    struct prh_request req;
+    int other = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    struct stat want, got;
 
+    assert_true(other >= 0);
+    assert_int_equal(fstat(p->devfd, &want), 0);
     handshake(p);
     tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
     send_cdb(p, cdb, &p->devfd, 1);
-    assert_int_equal(prh_wire_send_fds(p->client, params, 24, &p->devfd, 1), 24);
-    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_TOO_MANY_FDS);
+    params[15] = 0x42;
+    assert_int_equal(prh_wire_send_fds(p->client, params, 12, &other, 1), 12);
+    assert_int_equal(prh_wire_send_fds(p->client, params + 12, 12, &other, 1), 12);
+    close(other);
+    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
+    prh_wire_rx_take(&p->rx, &req);
+    assert_int_equal(req.xfer_len, 24);
+    assert_int_equal(req.params[15], 0x42);
+    assert_int_equal(fstat(req.fd, &got), 0);
+    assert_int_equal(got.st_rdev, want.st_rdev); /* the CDB's fd, /dev/null */
+    close(req.fd);
     assert_int_equal(tu_fd_count(0), p->fds_before);
 }
 
@@ -467,6 +490,36 @@ static void test_error_strings_match_qemu(void **state)
                         "Unexpected end-of-file before all data were read");
     for (int e = -1; e >= -8; e--)
         assert_non_null(prh_wire_error_str(e));
+}
+
+/* What qemu-pr-helper prints at its default verbosity, prhelper prints at
+ * its default (1); where it closes silently, prhelper logs only at -v. */
+static void test_error_verbosity_follows_qemu(void **state)
+{
+    struct pair *p = *state;
+    uint8_t cdb[16];
+    int r;
+
+    send_features(p, 1);
+    r = prh_wire_rx_step(&p->rx, p->server);
+    assert_int_equal(r, PRH_WIRE_E_FEATURES);
+    assert_int_equal(prh_wire_error_verbosity(r, (int)p->rx.state), 2);
+    prh_wire_rx_init(&p->rx);
+    send_features(p, 0);
+    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
+    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
+    assert_int_equal(prh_wire_send_fds(p->client, cdb, 10, &p->devfd, 1), 10);
+    shutdown(p->client, SHUT_WR);
+    r = prh_wire_rx_step(&p->rx, p->server);
+    assert_int_equal(r, PRH_WIRE_E_EOF); /* inside the CDB: silent there */
+    assert_int_equal(prh_wire_error_verbosity(r, (int)p->rx.state), 2);
+    assert_int_equal(prh_wire_error_verbosity(PRH_WIRE_E_IO, PRH_RX_FEATURES), 2);
+    /* Inside the parameter list qemu-pr-helper reports the EOF. */
+    assert_int_equal(prh_wire_error_verbosity(PRH_WIRE_E_EOF, PRH_RX_PARAMS), 1);
+    assert_int_equal(prh_wire_error_verbosity(PRH_WIRE_E_NO_FD, PRH_RX_CDB), 1);
+    assert_int_equal(prh_wire_error_verbosity(PRH_WIRE_E_BAD_OPCODE, PRH_RX_CDB), 1);
+    assert_int_equal(prh_wire_error_verbosity(PRH_WIRE_E_TOO_MANY_FDS, PRH_RX_CDB), 1);
+    assert_int_equal(prh_wire_error_verbosity(PRH_WIRE_E_TOO_LONG, PRH_RX_CDB), 1);
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -778,7 +831,8 @@ int main(void)
         T(test_handshake_nonzero_word_closes),
         T(test_handshake_fragmented_word),
         T(test_handshake_eof_is_orderly_close),
-        T(test_handshake_fd_with_word_closes),
+        T(test_handshake_fd_with_word_dropped),
+        T(test_error_verbosity_follows_qemu),
         T(test_client_handshake_reads_then_answers_zero),
         T(test_prin_request_with_one_fd),
         T(test_request_without_fd_closes),
@@ -795,7 +849,7 @@ int main(void)
         T(test_prin_length_not_followed_by_data),
         T(test_eof_in_params_closes_and_frees_fd),
         T(test_eof_in_cdb_closes),
-        T(test_fd_with_params_closes),
+        T(test_fd_with_params_dropped),
         T(test_fd_flood_closed_at_once),
         T(test_eof_between_requests_is_orderly),
         T(test_second_request_after_next),

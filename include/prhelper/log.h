@@ -35,6 +35,9 @@ __attribute__((format(printf, 2, 3))) void prh_log(int level, const char *fmt, .
 
 /* Apply one -T argument.  0, or -1 with a message in errmsg. */
 int prh_trace_configure(const char *arg, char *errmsg, size_t errmsg_len);
+/* The checks qemu-pr-helper makes while it parses -T: the syntax and that
+ * an events= file can be read (file= is opened later).  0 or -1. */
+int prh_trace_check(const char *arg, char *errmsg, size_t errmsg_len);
 const char *prh_trace_event_name(enum prh_trace_event ev);
 bool prh_trace_enabled(enum prh_trace_event ev);
 __attribute__((format(printf, 2, 3))) void prh_trace(enum prh_trace_event ev, const char *fmt, ...);

@@ -62,10 +62,16 @@ enum prh_wire_error {
     PRH_WIRE_E_EOF = -2,         /* peer closed in the middle of a frame */
     PRH_WIRE_E_FEATURES = -3,    /* client feature word not 0 */
     PRH_WIRE_E_NO_FD = -4,       /* CDB without a file descriptor */
-    PRH_WIRE_E_TOO_MANY_FDS = -5,/* more than one fd, or an fd outside the CDB */
+    PRH_WIRE_E_TOO_MANY_FDS = -5,/* more than one fd with a CDB */
     PRH_WIRE_E_BAD_OPCODE = -6,  /* opcode not 5Eh/5Fh */
     PRH_WIRE_E_TOO_LONG = -7,    /* transfer length > 8192 */
 };
+
+/* The verbosity at which a protocol error is logged: 1 (the default) where
+ * qemu-pr-helper prints it too, 2 where it closes without a word (a bad
+ * feature word; EOF or a read error before the parameter list).  rx_state:
+ * the frame's state when it failed. */
+int prh_wire_error_verbosity(int err, int rx_state);
 
 /* Results of prh_wire_rx_step() other than errors. */
 enum prh_wire_progress {
