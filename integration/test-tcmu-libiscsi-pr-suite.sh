@@ -83,7 +83,17 @@ cu() { # TEST-SPEC: one iscsi-test-cu run, both initiators, bounded
 # that log out or drop the connection race LIO's session teardown, which
 # under TCG can finish after the second initiator's RESERVE(6) arrives (CI
 # saw LIO fail Reserve6.Logout once).  A result that only a re-run matched
-# is named in a NOTE; one that never matches stays as first seen.
+# is named in a NOTE; one that never matches stays as first seen.  An
+# expected cell may list alternatives ("passed|FAILED"): the fileio column
+# does so for the two Reserve6 tests whose outcome on LIO depends on when
+# its session teardown finishes (CI saw Reserve6.Logout fail three times in
+# a row on a loaded host, and pass on an idle one); either outcome is
+# LIO's, and the prhelper-tcmu column stays exact.
+matches() { # RESULT WANT: RESULT is WANT or one of its |-alternatives
+    case "|$2|" in *"|$1|"*) return 0 ;; esac
+    return 1
+}
+
 run_suite() {
     local s t r want i
     : >"$LOGS/$1.raw"
@@ -95,13 +105,13 @@ run_suite() {
     [ -s "$LOGS/$1.table" ] || fail "$1: no results from iscsi-test-cu: $(tail -5 "$LOGS/$1.raw")"
     while read -r t r; do
         want=$(awk -v t="$t" -v c="$2" '$1 == t { print $c }' "$EXPECTED")
-        [ -n "$want" ] && [ "$r" != "$want" ] || continue
+        [ -n "$want" ] && ! matches "$r" "$want" || continue
         for i in 1 2; do
             cu "$t" >"$LOGS/$1.rerun-$t-$i.raw" 2>&1
             r=$(results "$LOGS/$1.rerun-$t-$i.raw" | awk -v t="$t" '$1 == t { print $2 }')
-            if [ "$r" = "$want" ]; then
-                note "$1: $t was $(awk -v t="$t" '$1 == t { print $2 }' "$LOGS/$1.table") first, $want when run again alone (re-run $i)"
-                sed -i "s/^$t .*/$t $want/" "$LOGS/$1.table"
+            if matches "$r" "$want"; then
+                note "$1: $t was $(awk -v t="$t" '$1 == t { print $2 }' "$LOGS/$1.table") first, $r when run again alone (re-run $i)"
+                sed -i "s/^$t .*/$t $r/" "$LOGS/$1.table"
                 break
             fi
         done
@@ -141,7 +151,18 @@ join -a1 -a2 -e missing -o 0,1.2,2.2 <(sort "$LOGS/fileio.table") <(sort "$LOGS/
     >"$LOGS/table.txt"
 printf '%-44s %-8s %s\n' TEST FILEIO PRHELPER-TCMU
 while read -r t f p; do printf '%-44s %-8s %s\n' "$t" "$f" "$p"; done <"$LOGS/table.txt"
-if ! diff -u <(grep -v '^#' "$EXPECTED") "$LOGS/table.txt" >"$LOGS/diff.txt"; then
+# The expected table with each alternative cell replaced by the result
+# seen, when the result is one of its alternatives.
+expected_as_seen() {
+    local t f p seen_f seen_p
+    grep -v '^#' "$EXPECTED" | while read -r t f p; do
+        read -r seen_f seen_p < <(awk -v t="$t" '$1 == t { print $2, $3 }' "$LOGS/table.txt")
+        matches "$seen_f" "$f" && f=$seen_f
+        matches "$seen_p" "$p" && p=$seen_p
+        echo "$t $f $p"
+    done
+}
+if ! diff -u <(expected_as_seen) "$LOGS/table.txt" >"$LOGS/diff.txt"; then
     cat "$LOGS/diff.txt"
     fail "libiscsi results differ from $EXPECTED (update it and docs/tcmu.md together)"
 fi
