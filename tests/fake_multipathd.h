@@ -11,6 +11,8 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +27,11 @@ struct fake_mpathd {
     int lfd;
     pthread_t thread;
     volatile bool stop;
+    /* set by the thread once it runs: fmd_start_at() waits for it, so that a
+     * test forking right after never forks while the thread is still being
+     * set up (an ASan build's child then inherited a held allocator lock
+     * and hung) */
+    atomic_bool running;
     pthread_mutex_t lock;
     char cmds[64][256];
     int ncmds;
@@ -89,6 +96,7 @@ static inline void fmd_serve(struct fake_mpathd *m, int fd)
 static inline void *fmd_thread(void *arg)
 {
     struct fake_mpathd *m = arg;
+    atomic_store(&m->running, true);
     while (!m->stop) {
         struct pollfd p = { .fd = m->lfd, .events = POLLIN };
         if (poll(&p, 1, 50) <= 0)
@@ -109,6 +117,7 @@ static inline void *fmd_thread(void *arg)
 static inline void fmd_start_at(struct fake_mpathd *m, const char *name)
 {
     memset(m, 0, sizeof(*m));
+    atomic_init(&m->running, false);
     pthread_mutex_init(&m->lock, NULL);
     snprintf(m->path, sizeof(m->path), "%s", name);
     m->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -136,6 +145,8 @@ static inline void fmd_start_at(struct fake_mpathd *m, const char *name)
         snprintf(m->path, sizeof(m->path), "@%.*s", (int)n, got.sun_path + 1);
     }
     pthread_create(&m->thread, NULL, fmd_thread, m);
+    while (!atomic_load(&m->running))
+        sched_yield();
 }
 
 /* Start on a pathname socket in dir. */

@@ -744,6 +744,11 @@ static void test_server_frame_timeout_closes_half_sent_request(void **state)
     fx_start(f, &prh_transport_sim, 0);
     int idle = tu_connect_hs(f->sock, NULL);
     int a = tu_connect_hs(f->sock, NULL);
+    /* A client's set-up (the sim's /proc read for its identity) runs on a
+     * worker after the handshake: one request each, so that no descriptor
+     * of it is open while the baseline is counted. */
+    assert_int_equal(tu_prin(idle, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_int_equal(tu_prin(a, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
     int fds_with_clients = tu_fd_count(0);
     tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
     assert_int_equal(prh_wire_send_fds(a, cdb, 10, &f->devfd, 1), 10); /* half a CDB + fd */
@@ -1163,6 +1168,10 @@ static void test_server_emfile_on_accept_does_not_spin(void **state)
     fx_start(f, &prh_transport_sim, 0);
     memcpy(a.sun_path, f->sock, strnlen(f->sock, sizeof(a.sun_path) - 1));
     int idle = tu_connect_hs(f->sock, NULL);
+    /* The idle client's set-up reads /proc on a worker after the handshake;
+     * a request first, so that no descriptor of it closes after the table
+     * is filled (a free slot would let c1 in as a normal client). */
+    assert_int_equal(tu_prin(idle, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
     int c1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int c2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     fill_fd_table(&ff);
