@@ -286,6 +286,64 @@ static void test_identity_state_of_gone_map_dropped_when_next_map_appears(void *
     assert_false(ms.key_known);
 }
 
+/* A daemon restart: the transport's state goes and comes back empty, as
+ * in a new process (the map's key lives in memory only). */
+static void restart_transport(void)
+{
+    fk.t->fini(fk.state);
+    fk.state = NULL;
+    prh_dev_cache_flush();
+    struct prh_transport_options o;
+    memset(&o, 0, sizeof(o));
+    o.multipathd_socket = "none";
+    char err[128];
+    assert_int_equal(fk.t->init(&o, &fk.state, err, sizeof(err)), 0);
+    prh_dev_set_ops(&fake_dev_ops);
+}
+
+static void test_fence_restart_registers_nothing_from_memory_after_preempt(void **state)
+{
+    (void)state;
+    /* Issue #14 item 2, the restart rule: key 0xa on sdb+sdc, sdc down,
+     * the daemon restarts, node Z preempts 0xa, sdc comes back: the
+     * fenced guest's commands must not put 0xa back on any path. */
+    register_both(0xa);
+    fk.paths[1].running = false;
+    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    restart_transport();
+    preempt_victim = 0xa;
+    other_host_preempts();
+    fk.paths[1].running = true;
+    fk.ncalls = 0;
+    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa, 0),
+                     SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(prout(PR_OUT_REGISTER, 0, 0xa, 0xa), SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(registrations_sent(0, 0xa), 0);
+    assert_int_equal(registrations_sent(1, 0xa), 0);
+    assert_int_equal(count_key(0xa), 0);
+}
+
+static void test_fence_restart_then_key_still_there_waits_for_a_register(void **state)
+{
+    (void)state;
+    /* The key survives on sdb only (sdc lost its registration while the
+     * daemon was down).  A restarted daemon knows no key: a PR IN
+     * re-registers nothing; the guest's next REGISTER (IGNORE) through
+     * prhelper brings sdc in line. */
+    register_both(0xa);
+    restart_transport();
+    struct pr_sim_nexus c = path_nexus(1);
+    assert_good(th_register(fk.lun, &c, 0xa, 0));
+    assert_int_equal(count_key(0xa), 1);
+    fk.ncalls = 0;
+    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    assert_int_equal(registrations_sent(1, 0xa), 0);
+    assert_int_equal(count_key(0xa), 1);
+    assert_int_equal(prout(PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0xa), SCSI_STATUS_GOOD);
+    assert_int_equal(count_key(0xa), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +356,8 @@ int main(void)
         T(test_fence_other_hosts_registration_during_recovery_is_harmless),
         T(test_fence_all_paths_returning_when_unsure_takes_registrations_back),
         T(test_fence_clear_by_other_host_is_not_undone),
+        T(test_fence_restart_registers_nothing_from_memory_after_preempt),
+        T(test_fence_restart_then_key_still_there_waits_for_a_register),
         T(test_identity_new_map_on_same_dev_does_not_inherit_the_key),
         T(test_identity_dropped_when_only_sequence_number_changes),
         T(test_identity_dropped_when_paths_reach_another_lun),
