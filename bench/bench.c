@@ -392,6 +392,17 @@ void prh_bench_proc_sample(pid_t pid, struct prh_bench_proc *out)
         out->rss_kib = prh_bench_status_field(buf, "VmRSS");
         out->threads = prh_bench_status_field(buf, "Threads");
     }
+    /* Exact where readable (Linux 4.14+): see bench.h. */
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+    f = fopen(path, "re");
+    if (f) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        long rss = prh_bench_status_field(buf, "Rss");
+        if (rss >= 0)
+            out->rss_kib = rss;
+    }
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
     d = opendir(path);
     if (d) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "prh_test_util.h"
@@ -327,6 +328,37 @@ static void test_proc_sample_of_this_process_and_of_nobody(void **state)
     assert_int_equal(p.threads, -1);
 }
 
+/* The resident set is exact (smaps_rollup's Rss:, summed from the page
+ * tables): 16 pages touched show as 64 KiB at once, where status's VmRSS,
+ * updated in batches of 32 pages or more, may not move at all. */
+static void test_proc_sample_rss_is_exact(void **state)
+{
+    (void)state;
+    struct prh_bench_proc a, b;
+    const size_t pages = 16, page = 4096;
+    char rollup[4096];
+    FILE *f = fopen("/proc/self/smaps_rollup", "re");
+    if (!f)
+        skip(); /* before Linux 4.14 */
+    size_t n = fread(rollup, 1, sizeof(rollup) - 1, f);
+    fclose(f);
+    rollup[n] = '\0';
+    assert_true(prh_bench_status_field(rollup, "Rss") > 0);
+    uint8_t *m = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    assert_true(m != MAP_FAILED);
+    prh_bench_proc_sample(getpid(), &a);
+    for (size_t i = 0; i < pages; i++)
+        m[i * page] = 1;
+    prh_bench_proc_sample(getpid(), &b);
+    munmap(m, pages * page);
+    print_message("RSS before %ld KiB, after touching %zu pages %ld KiB\n", a.rss_kib, pages,
+                  b.rss_kib);
+    /* The sampling itself (stdio buffers) may add a page or two. */
+    assert_true(b.rss_kib - a.rss_kib >= (long)(pages * page / 1024));
+    assert_true(b.rss_kib - a.rss_kib <= (long)(pages * page / 1024) + 16);
+}
+
 /* ---- the built program --------------------------------------------------- */
 
 /* Run argv with stdout into out (stderr too); exit status, or -1. */
@@ -492,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_count_classifies_statuses),
         cmocka_unit_test(test_status_field_finds_the_key_at_a_line_start),
         cmocka_unit_test(test_proc_sample_of_this_process_and_of_nobody),
+        cmocka_unit_test(test_proc_sample_rss_is_exact),
         cmocka_unit_test(test_bench_program_runs_against_the_sim_daemon),
         cmocka_unit_test(test_bench_floor_mode_runs_its_echo_server),
         cmocka_unit_test(test_bench_usage_error_exits_2),

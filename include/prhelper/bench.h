@@ -109,13 +109,18 @@ void prh_bench_count(struct prh_bench_counts *c, uint8_t status, unsigned sense_
 
 /* /proc samples of the helper. */
 struct prh_bench_proc {
-    long rss_kib;  /* VmRSS, -1 if unknown */
+    long rss_kib;  /* Rss: of /proc/PID/smaps_rollup (exact), else VmRSS; -1 if unknown */
     long fds;      /* entries of /proc/PID/fd, -1 if unknown */
     long threads;  /* Threads:, -1 if unknown */
 };
 /* A "Key:   value" line of /proc/PID/status text; -1 if absent. */
 long prh_bench_status_field(const char *status_text, const char *key);
-/* Read /proc/PID/status and /proc/PID/fd; fields stay -1 where unreadable. */
+/* Read /proc/PID/smaps_rollup, /proc/PID/status and /proc/PID/fd; fields
+ * stay -1 where unreadable.  The resident set comes from smaps_rollup,
+ * which walks the page tables: status's VmRSS is a cached counter that
+ * the kernel updates in batches (per CPU since Linux 6.2, per thread
+ * every 64 faults before), so it can lag by hundreds of KiB, more than
+ * the growth that 256 idle clients cause. */
 void prh_bench_proc_sample(pid_t pid, struct prh_bench_proc *out);
 
 #endif
