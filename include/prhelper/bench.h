@@ -123,4 +123,19 @@ long prh_bench_status_field(const char *status_text, const char *key);
  * the growth that 256 idle clients cause. */
 void prh_bench_proc_sample(pid_t pid, struct prh_bench_proc *out);
 
+/* Where the CPU went during a measured phase (the cause of a throughput
+ * limit): the helper's CPU time and context switches, the machine's busy
+ * share. */
+struct prh_bench_cpu {
+    long long helper_ticks; /* utime + stime of /proc/PID/stat (all threads, exited ones too); -1 */
+    long long helper_cs;    /* voluntary + involuntary context switches of its live threads; -1 */
+    long long sys_busy;     /* ticks of the "cpu" line of /proc/stat not idle or iowait */
+    long long sys_total;    /* all its ticks; 0 if unreadable */
+};
+void prh_bench_cpu_sample(pid_t pid, struct prh_bench_cpu *out);
+/* The fields of a /proc/PID/stat line: utime + stime (ticks), or -1. */
+long long prh_bench_stat_cpu_ticks(const char *stat_line);
+/* busy and total ticks of a /proc/stat text's "cpu " line; false if absent. */
+bool prh_bench_sys_ticks(const char *proc_stat, long long *busy, long long *total);
+
 #endif
