@@ -604,10 +604,11 @@ if missed:
                      f"SCSI command, the socket), against {tq:,.0f} us through qemu-pr-helper "
                      f"({cq:,.0f} us its own, {sq:.1f} context switches per request"
                      + (f" where prhelper makes {sp:.1f}" if sp is not None else "") + ")")
-                if rest > 0:
-                    f += (f"; with the guest's CPUs saturated, even a prhelper that took no CPU "
-                          f"at all would reach at most {tq / rest:.2f}x qemu-pr-helper's "
-                          f"throughput here")
+                if rest > 0 and bq > 0:
+                    # prhelper at best: all of the guest's CPUs / rest per request;
+                    # qemu-pr-helper: its busy share of them / tq per request
+                    f += (f"; so even a prhelper that took no CPU at all would reach at most "
+                          f"{tq / rest / (bq / 100):.2f}x qemu-pr-helper's throughput here")
                 facts.append(f)
             if vmworkers:
                 pools = []
