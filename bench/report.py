@@ -93,8 +93,8 @@ if os.path.exists(lpath):
             load.append((int(p[0]), float(p[1]), float(p[2]), float(p[3]), p[4]))
 
 
-def load_summary(phase_prefix):
-    v = [l[1] for l in load if l[4].startswith(phase_prefix)]
+def load_summary(phase_prefix, exact=False):
+    v = [l[1] for l in load if (l[4] == phase_prefix if exact else l[4].startswith(phase_prefix))]
     if not v:
         return None
     return min(v), statistics.median(v), max(v), len(v)
@@ -110,7 +110,7 @@ vm_own = float(venv.get("guest cpus", "2") or 2)
 host_own = float(ncpu)
 QUIET_VM = vm_own + OTHERS
 QUIET_HOST = host_own + OTHERS
-vm_load = load_summary("vm")
+vm_load = load_summary("vm", exact=True)  # not "vm-wait": waiting for a VM slot
 host_load = load_summary("2.")
 loaded_vm = vm_load is not None and vm_load[1] > QUIET_VM
 loaded_host = host_load is not None and host_load[1] > QUIET_HOST
@@ -609,6 +609,14 @@ if missed:
                     # qemu-pr-helper: its busy share of them / tq per request
                     f += (f"; so even a prhelper that took no CPU at all would reach at most "
                           f"{tq / rest / (bq / 100):.2f}x qemu-pr-helper's throughput here")
+                    rq = med(vm, "qemu-pr-helper", c, "rps")
+                    if rq:
+                        # 2x qemu-pr-helper's req/s on saturated CPUs: this much guest CPU
+                        # per request at most, the client's and kernel's part included
+                        need = GUEST_CPUS / (2 * rq) * 1e6 - rest
+                        f += (f", and 2x would take prhelper's own CPU per request down from "
+                              f"{cp:,.0f} us to {need:,.0f} us or less" if need > 0 else
+                              ", and 2x is out of reach whatever prhelper does")
                 facts.append(f)
             if vmworkers:
                 pools = []
@@ -623,12 +631,14 @@ if missed:
                                             if int(r["clients"]) == 32)
                                  + " threads served " + "; ".join(pools))
             if facts:
-                why = ("the guest's CPUs are the bound, not waiting: " + "; ".join(facts)
-                       + ". What would remove it: a guest whose CPUs are not emulated (the lab "
-                       "VM runs under TCG on a 2-CPU host, which multiplies every instruction "
-                       "of the client, the helper and the kernel alike, so the fixed part of "
-                       "a request dominates both helpers' totals), and less CPU per request "
-                       "inside prhelper (its profile: perf-prhelper-self.txt)")
+                why = ("the guest's CPUs are the bound, not waiting: prhelper keeps them "
+                       "busy where qemu-pr-helper leaves them idle between its hand-offs, but "
+                       "its own CPU time per request is no smaller than qemu-pr-helper's: "
+                       + "; ".join(facts)
+                       + ". What would remove it: less CPU per request inside prhelper, to the "
+                       "figure above (where it goes: perf-prhelper-self.txt, the profile of "
+                       "the prhelper process during single-client READ KEYS); the pool's size "
+                       "and the hand-offs are not it")
             if loaded_vm:
                 why = ("measured on a loaded host (see Conditions): the guest's two vCPU "
                        "threads shared the host's two CPUs with other sessions' guests, so each "
