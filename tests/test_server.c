@@ -1289,6 +1289,31 @@ static void test_server_quick_nexus_setup_starts_no_thread(void **state)
     assert_true(stats(f).threads_peak <= 2);
 }
 
+/* The same on the real sg transport: a burst of 64 connections, each set
+ * up by the one pool thread when its handshake arrives, starts no
+ * thread (each set-up made the pool grow while it counted as a device
+ * call: every thread, the only one, was then "busy"). */
+static void test_server_sg_connection_burst_starts_no_thread(void **state)
+{
+    struct fx *f = *state;
+    static int socks[64];
+    fx_workers = 1;
+    fx_start(f, &prh_transport_sg, 0);
+    for (int i = 0; i < 64; i++) {
+        socks[i] = tu_connect_hs(f->sock, NULL);
+        assert_true(socks[i] >= 0);
+    }
+    wait_clients(f, 64);
+    tu_sleep_ms(200); /* the set-ups run after the handshakes arrive */
+    struct prh_server_stats st = stats(f);
+    assert_int_equal(st.threads, 1);
+    assert_int_equal(st.threads_peak, 1);
+    for (int i = 0; i < 64; i++)
+        close(socks[i]);
+    wait_no_clients(f);
+    assert_int_equal(stats(f).threads_peak, 1); /* nor does their teardown */
+}
+
 /* Heap bytes in use (all arenas). */
 static size_t heap_in_use(void)
 {
@@ -1389,6 +1414,7 @@ int main(void)
         T(test_server_emfile_on_accept_does_not_spin),
         T(test_server_full_fd_table_answers_busy),
         T(test_server_quick_nexus_setup_starts_no_thread),
+        T(test_server_sg_connection_burst_starts_no_thread),
         T(test_server_idle_connection_costs_under_2_kib),
         T(test_server_idle_sg_connection_costs_under_2_kib),
     };
