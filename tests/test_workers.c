@@ -318,14 +318,17 @@ static void test_pool_free_stops_every_thread(void **state)
 #define ARENA_THREADS 8
 
 static pthread_barrier_t arena_barrier;
+/* Where the blocks go: a compiler may drop a malloc()/free() pair whose
+ * block nobody sees (clang -O2 does), and then no arena is taken. */
+static void *volatile arena_blocks[ARENA_THREADS];
 
 /* Each thread's first malloc() takes an arena: a new one while the limit allows. */
 static void *arena_thread(void *arg)
 {
-    (void)arg;
-    void *p = malloc(64);
+    size_t i = (size_t)(uintptr_t)arg;
+    arena_blocks[i] = malloc(64);
     pthread_barrier_wait(&arena_barrier); /* all threads hold a block at once */
-    free(p);
+    free(arena_blocks[i]);
     return NULL;
 }
 
@@ -368,7 +371,7 @@ static void test_pool_limit_process_memory(void **state)
     pthread_t th[ARENA_THREADS];
     pthread_barrier_init(&arena_barrier, NULL, ARENA_THREADS);
     for (int i = 0; i < ARENA_THREADS; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, arena_thread, NULL), 0);
+        assert_int_equal(pthread_create(&th[i], NULL, arena_thread, (void *)(uintptr_t)i), 0);
     for (int i = 0; i < ARENA_THREADS; i++)
         pthread_join(th[i], NULL);
     pthread_barrier_destroy(&arena_barrier);
