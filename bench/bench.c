@@ -392,6 +392,17 @@ void prh_bench_proc_sample(pid_t pid, struct prh_bench_proc *out)
         out->rss_kib = prh_bench_status_field(buf, "VmRSS");
         out->threads = prh_bench_status_field(buf, "Threads");
     }
+    /* Exact where readable (Linux 4.14+): see bench.h. */
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+    f = fopen(path, "re");
+    if (f) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        long rss = prh_bench_status_field(buf, "Rss");
+        if (rss >= 0)
+            out->rss_kib = rss;
+    }
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
     d = opendir(path);
     if (d) {
@@ -402,4 +413,107 @@ void prh_bench_proc_sample(pid_t pid, struct prh_bench_proc *out)
                 out->fds++;
         closedir(d);
     }
+}
+
+long long prh_bench_stat_cpu_ticks(const char *line)
+{
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses,
+     * so fields are counted from the last ')'; utime and stime are fields
+     * 14 and 15 (proc(5)), the 12th and 13th after it. */
+    const char *p = strrchr(line, ')');
+    long long v[2];
+
+    if (!p)
+        return -1;
+    p++;
+    for (int field = 3, k = 0; field <= 15; field++) {
+        char *end;
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            return -1;
+        if (field >= 14) {
+            errno = 0;
+            v[k++] = strtoll(p, &end, 10);
+            if (errno || end == p)
+                return -1;
+            p = end;
+        } else {
+            p = strchr(p, ' ');
+            if (!p)
+                return -1;
+        }
+    }
+    return v[0] + v[1];
+}
+
+bool prh_bench_sys_ticks(const char *text, long long *busy, long long *total)
+{
+    const char *p = text;
+
+    while (p && strncmp(p, "cpu ", 4) != 0) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    if (!p)
+        return false;
+    p += 4;
+    /* user nice system idle iowait irq softirq steal (guest time is in user) */
+    long long v[8] = { 0 };
+    for (int i = 0; i < 8; i++) {
+        char *end;
+        v[i] = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        p = end;
+    }
+    *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    *busy = *total - v[3] - v[4];
+    return *total > 0;
+}
+
+static size_t read_text(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "re");
+    size_t n = 0;
+
+    if (f) {
+        n = fread(buf, 1, len - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+void prh_bench_cpu_sample(pid_t pid, struct prh_bench_cpu *out)
+{
+    char path[300], buf[4096];
+
+    out->helper_ticks = out->helper_cs = -1;
+    out->sys_busy = out->sys_total = 0;
+    if (read_text("/proc/stat", buf, sizeof(buf)))
+        prh_bench_sys_ticks(buf, &out->sys_busy, &out->sys_total);
+    if (pid <= 0)
+        return;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (read_text(path, buf, sizeof(buf)))
+        out->helper_ticks = prh_bench_stat_cpu_ticks(buf);
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    out->helper_cs = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%.32s/status", (int)pid, e->d_name);
+        if (!read_text(path, buf, sizeof(buf)))
+            continue;
+        long v = prh_bench_status_field(buf, "voluntary_ctxt_switches");
+        long nv = prh_bench_status_field(buf, "nonvoluntary_ctxt_switches");
+        out->helper_cs += (v > 0 ? v : 0) + (nv > 0 ? nv : 0);
+    }
+    closedir(d);
 }

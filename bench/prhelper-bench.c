@@ -375,6 +375,7 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
     struct run r = { .o = o };
     struct client_arg *args;
     struct prh_bench_proc before, idle, after, closed;
+    struct prh_bench_cpu cpu0, cpu1;
     struct prh_bench_counts tot = { 0 };
     struct prh_bench_stats st;
     pthread_attr_t attr;
@@ -453,7 +454,9 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
     }
     pthread_barrier_wait(&r.start);
     t0 = now_ns();
+    prh_bench_cpu_sample(pid, &cpu0);
     pthread_barrier_wait(&r.done);
+    prh_bench_cpu_sample(pid, &cpu1);
     for (unsigned i = 0; i < o->clients; i++) {
         struct client *c = &r.clients[i];
         pthread_join(c->thread, NULL);
@@ -487,14 +490,28 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
     prh_bench_proc_sample(pid, &closed);
     prh_bench_stats_compute(all, nlat, &st);
     wall = (double)(t_end - t0) / 1e9;
+    /* Where the CPU went while the measured requests ran: the helper's CPU
+     * time and context switches per request, the machine's busy share. */
+    long ticks_per_s = sysconf(_SC_CLK_TCK);
+    double cpu_us = -1, cs_per_req = -1, busy_pct = -1;
+    if (nlat && cpu0.helper_ticks >= 0 && cpu1.helper_ticks >= 0 && ticks_per_s > 0)
+        cpu_us = (double)(cpu1.helper_ticks - cpu0.helper_ticks) * 1e6 / (double)ticks_per_s /
+                 (double)nlat;
+    if (nlat && cpu0.helper_cs >= 0 && cpu1.helper_cs >= cpu0.helper_cs)
+        cs_per_req = (double)(cpu1.helper_cs - cpu0.helper_cs) / (double)nlat;
+    if (cpu1.sys_total > cpu0.sys_total)
+        busy_pct = 100.0 * (double)(cpu1.sys_busy - cpu0.sys_busy) /
+                   (double)(cpu1.sys_total - cpu0.sys_total);
 
     if (o->tsv) {
         printf("label\tmode\tmix\tclients\trequests\tdone\twall_s\trps\tmin_us\tp50_us\tp90_us\t"
                "p99_us\tmax_us\tmean_us\tgood\tconflict\tua\tcheck\tother\terrors\t"
                "rss_before_kib\trss_idle_kib\trss_after_kib\trss_closed_kib\tidle_kib_per_client\t"
-               "fds_before\tfds_idle\tfds_after\tfds_closed\tthreads_after\n");
+               "fds_before\tfds_idle\tfds_after\tfds_closed\tthreads_after\t"
+               "helper_cpu_us_per_req\thelper_cs_per_req\tsys_busy_pct\n");
         printf("%s\t%s\t%s\t%u\t%u\t%zu\t%.4f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t"
-               "%llu\t%llu\t%llu\t%llu\t%llu\t%d\t%ld\t%ld\t%ld\t%ld\t%.2f\t%ld\t%ld\t%ld\t%ld\t%ld\n",
+               "%llu\t%llu\t%llu\t%llu\t%llu\t%d\t%ld\t%ld\t%ld\t%ld\t%.2f\t%ld\t%ld\t%ld\t%ld\t%ld\t"
+               "%.1f\t%.2f\t%.1f\n",
                o->label, prh_bench_mode_name(o->mode), prh_bench_mix_name(o->mix), o->clients,
                o->requests, nlat, wall, wall > 0 ? (double)nlat / wall : 0.0, us(st.min),
                us(st.p50), us(st.p90), us(st.p99), us(st.max), st.mean / 1000.0,
@@ -502,7 +519,7 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
                (unsigned long long)tot.unit_attention, (unsigned long long)tot.check,
                (unsigned long long)tot.other, errors, before.rss_kib, idle.rss_kib,
                after.rss_kib, closed.rss_kib, idle_per_client, before.fds, idle.fds, after.fds,
-               closed.fds, after.threads);
+               closed.fds, after.threads, cpu_us, cs_per_req, busy_pct);
     } else {
         printf("%s: %s, mix %s, %u client%s x %u requests (%u warm-up) on %s%s%s\n", prog,
                o->label, prh_bench_mix_name(o->mix), o->clients, o->clients == 1 ? "" : "s",
@@ -524,6 +541,9 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
             print_proc("after the run", &after);
             print_proc("after disconnecting", &closed);
             printf("  idle memory per connected client: %.2f KiB\n", idle_per_client);
+            printf("  while measured: helper CPU %.1f us and %.2f context switches per request, "
+                   "machine %.1f %% busy\n",
+                   cpu_us, cs_per_req, busy_pct);
         }
     }
     if (errors) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""report.py RESULTS_DIR [--docs DOCS_DIR] - turn one scripts/bench run into
+"""report.py RESULTS_DIR [--docs DOCS_DIR] [--mem-run DIR] - turn one scripts/bench run into
 report.md (tables, the issue's targets, the host load) and, with --docs,
 regenerate DOCS_DIR/performance.md, DOCS_DIR/performance-latency.png and
 DOCS_DIR/performance-data/<run>/ (the raw rows) from it.  Nothing in those
 files is written by hand: rerun scripts/bench (or this script on a results
 directory) to change them.  A table cell is the median over the rounds;
-every run's row stays in the *.tsv files."""
+every run's row stays in the *.tsv files.  --mem-run DIR takes the memory
+rows from another results directory (a run of the memory parts alone:
+PRH_BENCH_PARTS=mem) and says so on the page."""
 import csv
 import glob
 import os
@@ -23,24 +25,29 @@ out = args[0]
 docs = None
 if "--docs" in args:
     docs = args[args.index("--docs") + 1]
+# --mem-run DIR: the memory rows (vm-mem.tsv, host-mem.tsv) from another
+# run of scripts/bench (or of its memory parts alone), named as such.
+mem_run = None
+if "--mem-run" in args:
+    mem_run = args[args.index("--mem-run") + 1]
 
 HELPERS = ["raw", "floor", "prhelper", "prhelper-old", "qemu-pr-helper"]
 COLOURS = {"raw": "#2a9d8f", "floor": "#8d99ae", "prhelper": "#e76f51",
            "prhelper-old": "#f4a261", "qemu-pr-helper": "#264653"}
 
 
-def rows(name):
-    path = os.path.join(out, name)
+def rows(name, where=None):
+    path = os.path.join(where or out, name)
     if not os.path.exists(path):
         return []
     with open(path) as f:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def kv(name):
+def kv(name, where=None):
     """'key: value' lines of env.txt / vm-env.txt."""
     d = {}
-    path = os.path.join(out, name)
+    path = os.path.join(where or out, name)
     if os.path.exists(path):
         for line in open(path):
             if ":" in line:
@@ -54,6 +61,13 @@ def med(rs, label, clients, field):
     return statistics.median(v) if v else None
 
 
+def med_opt(rs, label, clients, field):
+    """med() of a column older runs lack (None there), ignoring -1 (unknown)."""
+    v = [float(r[field]) for r in rs if r["label"] == label and int(r["clients"]) == clients
+         and r.get(field) not in (None, "") and float(r[field]) >= 0]
+    return statistics.median(v) if v else None
+
+
 def fmt(v, nd=0):
     return "-" if v is None else f"{v:,.{nd}f}"
 
@@ -63,9 +77,10 @@ def ratio(a, b, nd=2):
 
 
 env, venv = kv("env.txt"), kv("vm-env.txt")
-vm, vmmix, vmmem = rows("vm.tsv"), rows("vm-mix.tsv"), rows("vm-mem.tsv")
-vmhung = rows("vm-hung.tsv")
-host, hostmem = rows("host.tsv"), rows("host-mem.tsv")
+vm, vmmix, vmmem = rows("vm.tsv"), rows("vm-mix.tsv"), rows("vm-mem.tsv", mem_run)
+vmhung, vmworkers = rows("vm-hung.tsv"), rows("vm-workers.tsv")
+host, hostmem = rows("host.tsv"), rows("host-mem.tsv", mem_run)
+memenv = kv("env.txt", mem_run) if mem_run else {}
 ncpu = int(env.get("host cpus", "2") or 2)
 
 # ---- host load ------------------------------------------------------------
@@ -78,8 +93,8 @@ if os.path.exists(lpath):
             load.append((int(p[0]), float(p[1]), float(p[2]), float(p[3]), p[4]))
 
 
-def load_summary(phase_prefix):
-    v = [l[1] for l in load if l[4].startswith(phase_prefix)]
+def load_summary(phase_prefix, exact=False):
+    v = [l[1] for l in load if (l[4] == phase_prefix if exact else l[4].startswith(phase_prefix))]
     if not v:
         return None
     return min(v), statistics.median(v), max(v), len(v)
@@ -95,7 +110,7 @@ vm_own = float(venv.get("guest cpus", "2") or 2)
 host_own = float(ncpu)
 QUIET_VM = vm_own + OTHERS
 QUIET_HOST = host_own + OTHERS
-vm_load = load_summary("vm")
+vm_load = load_summary("vm", exact=True)  # not "vm-wait": waiting for a VM slot
 host_load = load_summary("2.")
 loaded_vm = vm_load is not None and vm_load[1] > QUIET_VM
 loaded_host = host_load is not None and host_load[1] > QUIET_HOST
@@ -256,7 +271,9 @@ def syscall_table():
                                 ("qemu-pr-helper", sys_qph)) if s]
     if not cols:
         return
-    names = sorted({k for _, s in cols for k in s}, key=lambda k: -max(s.get(k, 0) for _, s in cols))
+    # by the largest count, then by name: the same order whatever the hash seed
+    names = sorted({k for _, s in cols for k in s},
+                   key=lambda k: (-max(s.get(k, 0) for _, s in cols), k))
     w("| system call | " + " | ".join(l for l, _ in cols) + " |")
     w("|---|" + "---:|" * len(cols))
     for k in names:
@@ -320,6 +337,52 @@ if vmmix:
                 cells += [fmt(med(rm, l, c, "rps")), fmt(med(rm, l, c, "p50_us"), 1),
                           fmt(med(rm, l, c, "p99_us"), 1)]
             w(f"| {m} | {c} | " + " | ".join(cells) + " |")
+    w("")
+GUEST_CPUS = float(venv.get("guest cpus", "2") or 2)
+
+
+def guest_cpu_us(rs, label, c):
+    """Guest CPU time per request, all of it (clients, helper, kernel): the
+    busy share of the guest's CPUs over the measured requests / req/s."""
+    busy, rps = med_opt(rs, label, c, "sys_busy_pct"), med(rs, label, c, "rps")
+    if busy is None or not rps:
+        return None
+    return busy / 100 * GUEST_CPUS / rps * 1e6
+
+
+CPU_COUNTS = [c for c in (1, 32, 256) if any(int(r["clients"]) == c for r in vm)]
+has_cpu = any(r.get("sys_busy_pct") not in (None, "") for r in vm)
+if vm and has_cpu:
+    w("#### Where the CPU went (lab VM, READ KEYS, median of the rounds)\n")
+    w("Over the measured requests of each run: how busy the guest's CPUs were (`/proc/stat`), "
+      "the guest CPU time that makes per request (busy share x vCPUs / req/s: the clients, the "
+      "helper and the kernel together), and the helper's own CPU time (`/proc/PID/stat`, all "
+      "threads) and context switches (its threads' `voluntary` + `nonvoluntary_ctxt_switches`) "
+      "per request.\n")
+    w("| clients | helper | req/s | guest CPUs busy % | guest CPU us/request | helper CPU us/request "
+      "| helper context switches/request |")
+    w("|---:|---|---:|---:|---:|---:|---:|")
+    for c in CPU_COUNTS:
+        for l in HELPERS:
+            if med(vm, l, c, "rps") is None:
+                continue
+            own = l not in ("raw", "floor")
+            w(f"| {c} | {l} | {fmt(med(vm, l, c, 'rps'))} | {fmt(med_opt(vm, l, c, 'sys_busy_pct'), 1)} | "
+              f"{fmt(guest_cpu_us(vm, l, c), 1)} | "
+              f"{fmt(med_opt(vm, l, c, 'helper_cpu_us_per_req'), 1) if own else '-'} | "
+              f"{fmt(med_opt(vm, l, c, 'helper_cs_per_req'), 2) if own else '-'} |")
+    w("")
+if vmworkers:
+    w("#### Pool size and throughput (lab VM, prhelper with a fixed pool, one round)\n")
+    w("| clients | " + " | ".join(f"--workers={l[len('prhelper-w'):]}:{l[len('prhelper-w'):]} req/s"
+                                  for l in sorted({r['label'] for r in vmworkers},
+                                                  key=lambda l: int(l[len('prhelper-w'):])))
+      + " | default pool req/s (the sweep) |")
+    wl = sorted({r["label"] for r in vmworkers}, key=lambda l: int(l[len("prhelper-w"):]))
+    w("|---:|" + "---:|" * (len(wl) + 1))
+    for c in sorted({int(r["clients"]) for r in vmworkers}):
+        w(f"| {c} | " + " | ".join(fmt(med(vmworkers, l, c, "rps")) for l in wl)
+          + f" | {fmt(med(vm, 'prhelper', c, 'rps'))} |")
     w("")
 SYSCALLS_AT = len(lines)
 if sys_new or sys_qph:
@@ -418,6 +481,12 @@ for pat in ("*.tsv", "env.txt", "vm-env.txt", "hung-env.txt", "hung-*.err", "liv
             "perf-*-self.txt", "callgrind-*.txt", "report.md", "latency.dat"):
     for p in glob.glob(os.path.join(out, pat)):
         shutil.copy(p, dest)
+if mem_run:
+    mdest = os.path.join(datadir, os.path.basename(os.path.normpath(mem_run)))
+    os.makedirs(mdest, exist_ok=True)
+    for pat in ("*-mem.tsv", "env.txt", "vm-env.txt", "host-load.tsv"):
+        for q in glob.glob(os.path.join(mem_run, pat)):
+            shutil.copy(q, mdest)
 if os.path.exists(png):
     shutil.copy(png, os.path.join(docs, "performance-latency.png"))
 
@@ -452,6 +521,10 @@ if vm:
 p("| this machine | `--transport=sim`, default pool, `-q`, a fresh daemon per run; the disk a "
   "64 MiB sparse file |")
 p(f"| host load | {load_text()} |")
+if mem_run:
+    p(f"| memory rows | from a separate run of the memory parts, "
+      f"performance-data/{os.path.basename(os.path.normpath(mem_run))}/ ({memenv.get('date', '?')}, "
+      f"commit {memenv.get('commit', '?')}, load before {memenv.get('load before', '?')}) |")
 if vm_state and not vm_state.startswith(("failed", "skipped")):
     p(f"| lab-VM part | {vm_state} |")
 # "note: ..." lines of env.txt: what the person who ran it had to say about this run
@@ -513,6 +586,59 @@ if missed:
             why = ("with one request in flight per connection, throughput is bounded by CPU "
                    "per request on the guest's vCPUs; see the system-call table and the "
                    "profiles in the data directory")
+            facts = []
+            for c in (32, 256):
+                tp, tq = guest_cpu_us(vm, "prhelper", c), guest_cpu_us(vm, "qemu-pr-helper", c)
+                bp, bq = med_opt(vm, "prhelper", c, "sys_busy_pct"), med_opt(vm, "qemu-pr-helper", c, "sys_busy_pct")
+                cp, cq = (med_opt(vm, "prhelper", c, "helper_cpu_us_per_req"),
+                          med_opt(vm, "qemu-pr-helper", c, "helper_cpu_us_per_req"))
+                sq = med_opt(vm, "qemu-pr-helper", c, "helper_cs_per_req")
+                sp = med_opt(vm, "prhelper", c, "helper_cs_per_req")
+                if None in (tp, tq, bp, bq, cp, cq):
+                    continue
+                rest = tp - cp
+                f = (f"at {c} clients the guest's {GUEST_CPUS:.0f} vCPUs were {bp:.0f} % busy "
+                     f"during prhelper's runs ({bq:.0f} % during qemu-pr-helper's); a request "
+                     f"took {tp:,.0f} us of guest CPU through prhelper, {cp:,.0f} us of it in "
+                     f"prhelper itself and {rest:,.0f} us in the client and the kernel (the "
+                     f"SCSI command, the socket), against {tq:,.0f} us through qemu-pr-helper "
+                     f"({cq:,.0f} us its own, {sq:.1f} context switches per request"
+                     + (f" where prhelper makes {sp:.1f}" if sp is not None else "") + ")")
+                if rest > 0 and bq > 0:
+                    # prhelper at best: all of the guest's CPUs / rest per request;
+                    # qemu-pr-helper: its busy share of them / tq per request
+                    f += (f"; so even a prhelper that took no CPU at all would reach at most "
+                          f"{tq / rest / (bq / 100):.2f}x qemu-pr-helper's throughput here")
+                    rq = med(vm, "qemu-pr-helper", c, "rps")
+                    if rq:
+                        # 2x qemu-pr-helper's req/s on saturated CPUs: this much guest CPU
+                        # per request at most, the client's and kernel's part included
+                        need = GUEST_CPUS / (2 * rq) * 1e6 - rest
+                        f += (f", and 2x would take prhelper's own CPU per request down from "
+                              f"{cp:,.0f} us to {need:,.0f} us or less" if need > 0 else
+                              ", and 2x is out of reach whatever prhelper does")
+                facts.append(f)
+            if vmworkers:
+                pools = []
+                for c in (32, 256):
+                    v = [med(vmworkers, l, c, "rps") for l in sorted(
+                        {r["label"] for r in vmworkers}, key=lambda l: int(l[len("prhelper-w"):]))]
+                    if all(x is not None for x in v):
+                        pools.append(f"{c} clients: " + " / ".join(f"{x:,.0f}" for x in v) + " req/s")
+                if pools:
+                    facts.append("the pool's size is not the bound: fixed pools of "
+                                 + "/".join(r["label"][len("prhelper-w"):] for r in vmworkers
+                                            if int(r["clients"]) == 32)
+                                 + " threads served " + "; ".join(pools))
+            if facts:
+                why = ("the guest's CPUs are the bound, not waiting: prhelper keeps them "
+                       "busy where qemu-pr-helper leaves them idle between its hand-offs, but "
+                       "its own CPU time per request is no smaller than qemu-pr-helper's: "
+                       + "; ".join(facts)
+                       + ". What would remove it: less CPU per request inside prhelper, to the "
+                       "figure above (where it goes: perf-prhelper-self.txt, the profile of "
+                       "the prhelper process during single-client READ KEYS); the pool's size "
+                       "and the hand-offs are not it")
             if loaded_vm:
                 why = ("measured on a loaded host (see Conditions): the guest's two vCPU "
                        "threads shared the host's two CPUs with other sessions' guests, so each "
@@ -523,14 +649,11 @@ if missed:
         elif "KiB" in name or "served" in name:
             p(f"- *{name}*: RSS growth per client includes, besides the connection's own heap "
               "(`test_server_idle_connection_costs_under_2_kib`: about 0.5 KiB on sg, 1.1 to "
-              "1.3 KiB on sim), the pool threads started while the clients connected: "
-              "connection set-up counts as a call that may block (the `/proc` reads for the "
-              "audit trail and the sim's identity, `nexus_new`), so a burst of connections "
-              "finds every thread busy and starts more, and each brings its stack, its "
-              "allocator arena and its request buffer (`threads after` in the memory table; "
-              "rows with more threads cost more per client). What would remove it: count "
-              "set-up as blocking only when it reads `/proc` (an audit trail, the sim's "
-              "process identity), or cap the allocator's arenas.")
+              "1.8 KiB on sim), the pool threads started while the clients connected or sent "
+              "their requests: each brings its stack and its request buffer (`threads after` "
+              "in the memory table; rows with more threads cost more per client). What would "
+              "remove it: fewer threads started by a burst (a connection's set-up counts as a "
+              "device call only where it may block: sim's `/proc` reads, an audit trail).")
         else:
             p(f"- *{name}*: see the tables below.")
     p("")
@@ -548,7 +671,7 @@ p("""| program | what it does |
 |---|---|
 | `bench/prhelper-bench` | N concurrent clients (threads, one connection and one device fd each, one request in flight per connection, as N QEMU processes) x M requests of a mix (`read-keys`, `read-reservation`, `register-read-keys`, `reserve-release`): p50/p90/p99/max latency, throughput, SAM statuses, and the helper's RSS, fds and threads from `/proc` before connecting, with all clients connected and idle, after the run and after disconnecting. `--raw` issues the same CDBs by SG_IO, `--floor` runs them against a forked minimal echo server (CDB with its fd by `SCM_RIGHTS`, fd closed, 104 + 8 bytes back). |
 | `bench/prhelper-simbench` | the simulator in-process, one thread, no lock. |
-| `scripts/bench` | builds the work tree and the base commit (RelWithDebInfo), runs the simulator benchmark, the sim transport on this machine (floor, prhelper, prhelper-old, a fresh daemon per run), memory per client of fresh daemons (256 and 1,024 clients), then in the lab VM raw SG_IO, the floor, prhelper, prhelper-old and `qemu-pr-helper` for each client count in an order rotated every round, the other mixes, `strace -c -f` on each helper over 1,000 single-client READ KEYS, the hung-device scenario (four READ KEYS to a device that answers after 3 s, one to another LUN meanwhile), memory per client (256 and 1,024), a system-wide `perf` profile; then this report. The host's load is sampled every 5 s throughout. |
+| `scripts/bench` | builds the work tree and the base commit (RelWithDebInfo), runs the simulator benchmark, the sim transport on this machine (floor, prhelper, prhelper-old, a fresh daemon per run), memory per client of fresh daemons (256 and 1,024 clients), then in the lab VM raw SG_IO, the floor, prhelper, prhelper-old and `qemu-pr-helper` for each client count in an order rotated every round, the other mixes, `strace -c -f` on each helper over 1,000 single-client READ KEYS, the hung-device scenario (four READ KEYS to a device that answers after 3 s, one to another LUN meanwhile), memory per client (256 and 1,024), prhelper with fixed pools of 2, 4 and 8 threads at 32 and 256 clients, a system-wide `perf` profile; then this report. Each run also records the helper's CPU time and context switches per request and how busy the machine's CPUs were. The host's load is sampled every 5 s throughout. |
 
 Requests per run in the VM: 1,000 for one client down to 16 per client for 256
 clients, after 10 (2 at 64+ clients) unmeasured warm-up requests per client.
@@ -557,8 +680,13 @@ is all measured requests over the time from the start barrier to the last
 client's last reply. The floor sum is raw SG_IO + the echo floor: what a helper
 that added nothing would cost. Memory per client is the RSS growth of a freshly
 started helper from "no client" to "N clients connected and handshaked" (idle)
-and to "each has sent one READ KEYS" (after use), divided by N; a helper that
-already served clients keeps freed heap resident, hence fresh ones. The system
+and to "each has sent one READ KEYS" (after use), divided by N, the resident set
+read from `/proc/PID/smaps_rollup` (exact; `VmRSS` of `/proc/PID/status` is a
+counter the kernel updates in batches: in the run of 2026-12-06 06:15 UTC
+(`git show 1e24249:docs/performance.md`) it showed no
+growth at all for 256 idle `sg` clients and exactly 2,048 KiB after their
+requests); a helper that already served clients keeps freed heap resident,
+hence fresh ones. The system
 call counts are per request, all threads of the helper, the one connection's own
 set-up included (about ten calls spread over 1,000 requests).
 

@@ -8,8 +8,8 @@
 # Env: PRH_BENCH_OUT (results directory, required), PRH_BUILD (build dir),
 #      PRH_BUILD_OLD (build of the base commit; without it no prhelper-old),
 #      PRH_BENCH_ROUNDS (default 3), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256"),
-#      PRH_BENCH_PARTS (default all; else some of: sweep mix strace hung mem perf).
-# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-mem.tsv, vm-hung.tsv, strace-*.txt,
+#      PRH_BENCH_PARTS (default all; else some of: sweep mix workers strace hung mem perf).
+# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-workers.tsv, vm-mem.tsv, vm-hung.tsv, strace-*.txt,
 #         perf-*.txt, vm-env.txt.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../integration/lib.sh
@@ -67,6 +67,7 @@ one() {
     prhelper) args=(-k "$PRH_SOCK") ;;
     prhelper-old) args=(-k "$OLD_SOCK") ;;
     qemu-pr-helper) args=(-k "$QPH_SOCK") ;;
+    prhelper-w*) args=(-k "$W_SOCK") ;;
     esac
     local w=10
     [ "$c" -ge 64 ] && w=2
@@ -116,6 +117,22 @@ for mix in read-reservation register-read-keys reserve-release; do
             one "$m" "$c" $(( $(nreq "$c") / 2 )) 1 --mix="$mix"
         done
     done
+done
+fi
+
+if part workers; then
+# Is the pool's size what bounds throughput?  prhelper with fixed pools of
+# 2, 4 and 8 threads (--workers=N:N), fresh, at 32 and 256 clients.
+TSV=$OUT/vm-workers.tsv
+HDR_DONE=0
+W_SOCK=/run/prh-workers.sock
+for w in 2 4 8; do
+    start_prhelper "$W_SOCK" -q --workers="$w:$w"
+    "$BENCH" -k "$W_SOCK" -c 1 -n 5 -w 5 "$DEV" >/dev/null 2>&1
+    for c in 32 256; do
+        one "prhelper-w$w" "$c" "$(nreq "$c")" 1
+    done
+    kill "$PRH_PID"; wait "$PRH_PID" 2>/dev/null
 done
 fi
 

@@ -402,6 +402,11 @@ int main(int argc, char **argv)
         break;
     }
     prh_log_set_verbosity(prh_cli_verbosity(&o));
+    /* Before any thread starts (workers.h; docs/daemon.md, "Memory"). */
+    int mem = prh_pool_limit_process_memory();
+    if (mem < 0)
+        prh_log(2, "cannot turn transparent huge pages off for the process: %s",
+                strerror(-mem));
     raise_fd_limit(o.max_clients ? o.max_clients : PRH_SERVER_DEFAULT_MAX_CLIENTS);
     for (unsigned i = 0; i < o.ntrace; i++) {
         if (prh_trace_configure(o.trace[i], errmsg, sizeof(errmsg)) < 0) {

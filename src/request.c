@@ -162,16 +162,22 @@ int prh_conn_setup(struct prh_request_ctx *x, struct prh_conn *conn, int sock,
                    struct prh_pool_thread *t)
 {
     int r = 0;
+    /* Only what may block counts as a device call: the audit trail's /proc
+     * reads, a transport's nexus_new that may block.  On sg and mpath
+     * without an audit trail a burst of connections starts no thread. */
+    bool blocks = x->audit || prh_transport_nexus_may_block(x->transport, x->transport_state);
 
     fill_peer(&conn->peer, sock);
-    busy(t, true);
+    if (blocks)
+        busy(t, true);
     pin_peer(x, &conn->peer, sock);
     if (x->audit && !(conn->audit_client = peer_facts(x, &conn->peer)))
         r = -ENOMEM;
     if (r == 0 && !(conn->nexus = x->transport->nexus_new(x->transport_state, &conn->peer)))
         r = -ENOMEM;
     unpin_peer(&conn->peer);
-    busy(t, false);
+    if (blocks)
+        busy(t, false);
     return r;
 }
 
@@ -189,9 +195,12 @@ void prh_conn_teardown(struct prh_request_ctx *x, struct prh_conn *conn,
                        struct prh_pool_thread *t)
 {
     if (conn->nexus) {
-        busy(t, true);
+        bool blocks = prh_transport_nexus_may_block(x->transport, x->transport_state);
+        if (blocks)
+            busy(t, true);
         x->transport->nexus_free(x->transport_state, conn->nexus);
-        busy(t, false);
+        if (blocks)
+            busy(t, false);
         conn->nexus = NULL;
     }
     free(conn->audit_client);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,6 +32,15 @@ const struct prh_transport *prh_transport_find(const char *name)
         if (strcmp(registry[i]->name, name) == 0)
             return registry[i];
     return NULL;
+}
+
+bool prh_transport_nexus_may_block(const struct prh_transport *t, void *state)
+{
+    /* A transport built before the member existed is shorter. */
+    if (t->struct_size < offsetof(struct prh_transport, nexus_may_block) + sizeof(t->nexus_may_block) ||
+        !t->nexus_may_block)
+        return true;
+    return t->nexus_may_block(state);
 }
 
 /* wire-protocol.md 5.3 table 1: errno of a failed pass-through. */

@@ -10,10 +10,12 @@
 #include "prhelper/workers.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -167,6 +169,18 @@ void prh_pool_busy(struct prh_pool_thread *t, bool busy)
 void **prh_pool_scratch(struct prh_pool_thread *t)
 {
     return &t->scratch;
+}
+
+int prh_pool_limit_process_memory(void)
+{
+    int r = 0;
+
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+        r = -errno;
+    /* glibc's mallopt() takes it always; a malloc that replaces glibc's
+     * (a sanitizer's) ignores it, which is no reason to complain. */
+    (void)mallopt(M_ARENA_MAX, 2);
+    return r;
 }
 
 struct prh_pool *prh_pool_new(const struct prh_pool_config *cfg)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "prh_test_util.h"
@@ -327,6 +328,78 @@ static void test_proc_sample_of_this_process_and_of_nobody(void **state)
     assert_int_equal(p.threads, -1);
 }
 
+/* The resident set is exact (smaps_rollup's Rss:, summed from the page
+ * tables): 16 pages touched show as 64 KiB at once, where status's VmRSS,
+ * updated in batches of 32 pages or more, may not move at all. */
+static void test_proc_sample_rss_is_exact(void **state)
+{
+    (void)state;
+    struct prh_bench_proc a, b;
+    const size_t pages = 16, page = 4096;
+    char rollup[4096];
+    FILE *f = fopen("/proc/self/smaps_rollup", "re");
+    if (!f)
+        skip(); /* before Linux 4.14 */
+    size_t n = fread(rollup, 1, sizeof(rollup) - 1, f);
+    fclose(f);
+    rollup[n] = '\0';
+    assert_true(prh_bench_status_field(rollup, "Rss") > 0);
+    uint8_t *m = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    assert_true(m != MAP_FAILED);
+    prh_bench_proc_sample(getpid(), &a); /* warms up what sampling itself touches */
+    prh_bench_proc_sample(getpid(), &a);
+    for (size_t i = 0; i < pages; i++)
+        m[i * page] = 1;
+    prh_bench_proc_sample(getpid(), &b);
+    munmap(m, pages * page);
+    print_message("RSS before %ld KiB, after touching %zu pages %ld KiB\n", a.rss_kib, pages,
+                  b.rss_kib);
+    /* The sampling itself (stdio buffers; a sanitizer's shadow memory)
+     * may add some pages. */
+    assert_true(b.rss_kib - a.rss_kib >= (long)(pages * page / 1024));
+    assert_true(b.rss_kib - a.rss_kib <= 2 * (long)(pages * page / 1024));
+}
+
+/* /proc/PID/stat's utime + stime, counted from the last ')' (a command
+ * name may hold spaces and parentheses); /proc/stat's busy and total. */
+static void test_cpu_fields_parse(void **state)
+{
+    (void)state;
+    const char *line = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 "
+                       "17 25 0 0 20 0 3 0 1000 1000000 200\n";
+    assert_int_equal(prh_bench_stat_cpu_ticks(line), 42);
+    assert_int_equal(prh_bench_stat_cpu_ticks("4242 (x) S 1 2"), -1);
+    assert_int_equal(prh_bench_stat_cpu_ticks("no parenthesis"), -1);
+    long long busy = 0, total = 0;
+    const char *st = "cpu  100 5 30 800 50 3 2 10 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n";
+    assert_true(prh_bench_sys_ticks(st, &busy, &total));
+    assert_int_equal(total, 1000);
+    assert_int_equal(busy, 150);
+    assert_false(prh_bench_sys_ticks("cpu0 1 2 3\n", &busy, &total));
+}
+
+/* This process's own CPU time grows while it spins; the machine's too. */
+static void test_cpu_sample_of_this_process(void **state)
+{
+    (void)state;
+    struct prh_bench_cpu a, b;
+    prh_bench_cpu_sample(getpid(), &a);
+    assert_true(a.helper_ticks >= 0);
+    assert_true(a.helper_cs >= 0);
+    assert_true(a.sys_total > 0);
+    long end = tu_now_ms() + 100;
+    volatile unsigned long spin = 0;
+    while (tu_now_ms() < end)
+        spin++;
+    prh_bench_cpu_sample(getpid(), &b);
+    assert_true(b.helper_ticks > a.helper_ticks);
+    assert_true(b.sys_busy > a.sys_busy);
+    prh_bench_cpu_sample(0, &b);
+    assert_int_equal(b.helper_ticks, -1);
+    assert_int_equal(b.helper_cs, -1);
+}
+
 /* ---- the built program --------------------------------------------------- */
 
 /* Run argv with stdout into out (stderr too); exit status, or -1. */
@@ -492,6 +565,9 @@ int main(void)
         cmocka_unit_test(test_count_classifies_statuses),
         cmocka_unit_test(test_status_field_finds_the_key_at_a_line_start),
         cmocka_unit_test(test_proc_sample_of_this_process_and_of_nobody),
+        cmocka_unit_test(test_proc_sample_rss_is_exact),
+        cmocka_unit_test(test_cpu_fields_parse),
+        cmocka_unit_test(test_cpu_sample_of_this_process),
         cmocka_unit_test(test_bench_program_runs_against_the_sim_daemon),
         cmocka_unit_test(test_bench_floor_mode_runs_its_echo_server),
         cmocka_unit_test(test_bench_usage_error_exits_2),

@@ -445,6 +445,40 @@ static void test_e2e_pool_grows_for_a_slow_device_under_the_syscall_filter(void 
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
 }
 
+/* The daemon runs with transparent huge pages off (THP_enabled: 0 in its
+ * status, Linux 5.0+), so that a thread's stack or malloc arena never
+ * makes 2 MiB resident where a few KiB are used (docs/daemon.md,
+ * "Memory"); and it serves so. */
+static void test_e2e_transparent_huge_pages_off(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    char path[64], line[128];
+    int thp = -1;
+    start_daemon(f, NULL, NULL);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_true(s >= 0);
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)f->pid);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    bool seen = false;
+    while (fgets(line, sizeof(line), fp))
+        if (sscanf(line, "THP_enabled: %d", &thp) == 1) {
+            seen = true;
+            break;
+        }
+    fclose(fp);
+    if (!seen) {
+        close(s);
+        assert_int_equal(stop_daemon(f, SIGTERM), 0);
+        skip(); /* a kernel before 5.0 does not say */
+    }
+    assert_int_equal(thp, 0);
+    close(s);
+    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+}
+
 /* ---- signals, restart, files -------------------------------------------- */
 
 static void test_e2e_signals_exit_zero_and_clean_up(void **state)
@@ -898,6 +932,7 @@ int main(void)
         T(test_e2e_disconnect_mid_frame),
         T(test_e2e_stalled_client_does_not_delay_others),
         T(test_e2e_pool_grows_for_a_slow_device_under_the_syscall_filter),
+        T(test_e2e_transparent_huge_pages_off),
         T(test_e2e_signals_exit_zero_and_clean_up),
         T(test_e2e_restart_keeps_aptpl_state),
         T(test_e2e_max_clients_raises_open_files_limit),

@@ -155,6 +155,29 @@ static const struct prh_transport gate_transport = {
     .close = gate_close,
 };
 
+/* The same, but its nexus_new and nexus_free are declared not to block
+ * (as sg's and mpath's): the pool does not count them as device calls. */
+static bool gate_nexus_never_blocks(void *state)
+{
+    (void)state;
+    return false;
+}
+
+static const struct prh_transport gate_quick_nexus_transport = {
+    .struct_size = sizeof(struct prh_transport),
+    .api_version = PRH_TRANSPORT_API_VERSION,
+    .name = "gate-quick-nexus",
+    .version = "test",
+    .available = true,
+    .nexus_new = gate_nexus_new,
+    .nexus_free = gate_nexus_free,
+    .open = gate_open_dev,
+    .pr_in = gate_pr_in,
+    .pr_out = gate_pr_out,
+    .close = gate_close,
+    .nexus_may_block = gate_nexus_never_blocks,
+};
+
 /* ---- fixture ------------------------------------------------------------- */
 
 struct fx {
@@ -1234,6 +1257,63 @@ static void test_server_full_fd_table_answers_busy(void **state)
     close(s);
 }
 
+/* A transport whose nexus_new does not block (nexus_may_block false: sg,
+ * mpath) has its connections set up outside the pool's device-call count:
+ * a burst of new connections starts no thread (each would bring its
+ * stack and request buffer, docs/daemon.md "Memory").  Held at the gate
+ * here, the set-up is seen not to count: the pool stays at one thread. */
+static void test_server_quick_nexus_setup_starts_no_thread(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    uint8_t cdb[16];
+    fx_workers = 1;
+    fx_start(f, &gate_quick_nexus_transport, 0);
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
+    int s = tu_connect_hs(f->sock, "stall-nexus");
+    assert_true(s >= 0);
+    assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, NULL, 0), 0);
+    assert_true(gate_wait_blocked(1));
+    tu_sleep_ms(50);
+    struct prh_server_stats st = stats(f);
+    assert_int_equal(st.threads, 1);
+    assert_int_equal(st.threads_peak, 1);
+    gate_set(true);
+    assert_int_equal(prh_wire_client_recv(s, &r), 0);
+    assert_int_equal(r.data[3], 0x42);
+    close(s);
+    wait_no_clients(f);
+    /* Only the request's device call counted: one thread started for it
+     * (the pool's rule: every thread busy), none for the set-up or the
+     * teardown. */
+    assert_true(stats(f).threads_peak <= 2);
+}
+
+/* The same on the real sg transport: a burst of 64 connections, each set
+ * up by the one pool thread when its handshake arrives, starts no
+ * thread (each set-up made the pool grow while it counted as a device
+ * call: every thread, the only one, was then "busy"). */
+static void test_server_sg_connection_burst_starts_no_thread(void **state)
+{
+    struct fx *f = *state;
+    static int socks[64];
+    fx_workers = 1;
+    fx_start(f, &prh_transport_sg, 0);
+    for (int i = 0; i < 64; i++) {
+        socks[i] = tu_connect_hs(f->sock, NULL);
+        assert_true(socks[i] >= 0);
+    }
+    wait_clients(f, 64);
+    tu_sleep_ms(200); /* the set-ups run after the handshakes arrive */
+    struct prh_server_stats st = stats(f);
+    assert_int_equal(st.threads, 1);
+    assert_int_equal(st.threads_peak, 1);
+    for (int i = 0; i < 64; i++)
+        close(socks[i]);
+    wait_no_clients(f);
+    assert_int_equal(stats(f).threads_peak, 1); /* nor does their teardown */
+}
+
 /* Heap bytes in use (all arenas). */
 static size_t heap_in_use(void)
 {
@@ -1333,6 +1413,8 @@ int main(void)
         T(test_server_disconnect_during_request_cleaned_up_once),
         T(test_server_emfile_on_accept_does_not_spin),
         T(test_server_full_fd_table_answers_busy),
+        T(test_server_quick_nexus_setup_starts_no_thread),
+        T(test_server_sg_connection_burst_starts_no_thread),
         T(test_server_idle_connection_costs_under_2_kib),
         T(test_server_idle_sg_connection_costs_under_2_kib),
     };

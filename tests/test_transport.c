@@ -267,10 +267,35 @@ static void test_lun_id_of_stat_names_devices_and_files(void **state)
     assert_int_equal(prh_lun_id_of_fd(fd, buf, sizeof(buf)), -EBADF);
 }
 
+/* Whether the pool counts nexus_new/nexus_free as device calls: sg and
+ * mpath make and free one record (never block), sim reads /proc and takes
+ * LUN locks (may); a transport without the callback, or built before it
+ * existed (a shorter struct_size), may. */
+static bool says_no(void *state)
+{
+    (void)state;
+    return false;
+}
+
+static void test_nexus_may_block_per_transport(void **state)
+{
+    (void)state;
+    assert_false(prh_transport_nexus_may_block(&prh_transport_sg, NULL));
+    assert_false(prh_transport_nexus_may_block(&prh_transport_mpath, NULL));
+    assert_true(prh_transport_nexus_may_block(&prh_transport_sim, NULL));
+    assert_true(prh_transport_nexus_may_block(&rec_transport, NULL));
+    struct prh_transport older = rec_transport;
+    older.nexus_may_block = says_no;
+    assert_false(prh_transport_nexus_may_block(&older, NULL));
+    older.struct_size = (uint32_t)offsetof(struct prh_transport, nexus_may_block);
+    assert_true(prh_transport_nexus_may_block(&older, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_finds_all_three),
+        cmocka_unit_test(test_nexus_may_block_per_transport),
         cmocka_unit_test(test_registry_mpath_and_sg_available),
         cmocka_unit_test(test_enotty_is_aborted_command_as_doc_example),
         cmocka_unit_test(test_errno_table),

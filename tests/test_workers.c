@@ -11,9 +11,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -300,11 +304,92 @@ static void test_pool_free_stops_every_thread(void **state)
     assert_int_equal(atomic_load(&f->exits_with_scratch), 3);
 }
 
+/* ---- prh_pool_limit_process_memory(): the first test, before any thread ---- */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZER_MALLOC 1 /* its malloc replaces glibc's: no arenas to count */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZER_MALLOC 1
+#endif
+#endif
+
+#ifndef SANITIZER_MALLOC
+#define ARENA_THREADS 8
+
+static pthread_barrier_t arena_barrier;
+/* Where the blocks go: a compiler may drop a malloc()/free() pair whose
+ * block nobody sees (clang -O2 does), and then no arena is taken. */
+static void *volatile arena_blocks[ARENA_THREADS];
+
+/* Each thread's first malloc() takes an arena: a new one while the limit allows. */
+static void *arena_thread(void *arg)
+{
+    size_t i = (size_t)(uintptr_t)arg;
+    arena_blocks[i] = malloc(64);
+    pthread_barrier_wait(&arena_barrier); /* all threads hold a block at once */
+    free(arena_blocks[i]);
+    return NULL;
+}
+
+/* The number of malloc arenas (malloc_info()'s <heap> elements). */
+static int count_arenas(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(malloc_info(0, f), 0);
+    fclose(f);
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, "<heap nr=")) != NULL; p++)
+        n++;
+    free(text);
+    return n;
+}
+#endif
+
+/* Transparent huge pages off for the process (THP_enabled: 0 in its
+ * status, as PR_GET_THP_DISABLE says), and at most two malloc arenas
+ * however many threads allocate at once. */
+static void test_pool_limit_process_memory(void **state)
+{
+    (void)state;
+    assert_int_equal(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 0);
+    assert_int_equal(prh_pool_limit_process_memory(), 0);
+    assert_int_equal(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 1);
+    char status[8192];
+    FILE *f = fopen("/proc/self/status", "re");
+    assert_non_null(f);
+    size_t n = fread(status, 1, sizeof(status) - 1, f);
+    fclose(f);
+    status[n] = '\0';
+    const char *thp = strstr(status, "THP_enabled:");
+    if (thp) /* Linux 5.0+ */
+        assert_int_equal(atoi(thp + strlen("THP_enabled:")), 0);
+#ifndef SANITIZER_MALLOC
+    pthread_t th[ARENA_THREADS];
+    pthread_barrier_init(&arena_barrier, NULL, ARENA_THREADS);
+    for (int i = 0; i < ARENA_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, arena_thread, (void *)(uintptr_t)i), 0);
+    for (int i = 0; i < ARENA_THREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&arena_barrier);
+    int arenas = count_arenas();
+    print_message("malloc arenas after %d threads allocated at once: %d\n", ARENA_THREADS,
+                  arenas);
+    assert_true(arenas >= 1);
+    assert_true(arenas <= 2);
+#endif
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* First: it must run before this process starts any thread. */
+        cmocka_unit_test(test_pool_limit_process_memory),
         T(test_pool_rejects_bad_sizes),
         T(test_pool_grows_under_stalled_device_calls),
         T(test_pool_shrinks_when_idle),

@@ -109,13 +109,33 @@ void prh_bench_count(struct prh_bench_counts *c, uint8_t status, unsigned sense_
 
 /* /proc samples of the helper. */
 struct prh_bench_proc {
-    long rss_kib;  /* VmRSS, -1 if unknown */
+    long rss_kib;  /* Rss: of /proc/PID/smaps_rollup (exact), else VmRSS; -1 if unknown */
     long fds;      /* entries of /proc/PID/fd, -1 if unknown */
     long threads;  /* Threads:, -1 if unknown */
 };
 /* A "Key:   value" line of /proc/PID/status text; -1 if absent. */
 long prh_bench_status_field(const char *status_text, const char *key);
-/* Read /proc/PID/status and /proc/PID/fd; fields stay -1 where unreadable. */
+/* Read /proc/PID/smaps_rollup, /proc/PID/status and /proc/PID/fd; fields
+ * stay -1 where unreadable.  The resident set comes from smaps_rollup,
+ * which walks the page tables: status's VmRSS is a cached counter that
+ * the kernel updates in batches (per CPU since Linux 6.2, per thread
+ * every 64 faults before), so it can lag by hundreds of KiB, more than
+ * the growth that 256 idle clients cause. */
 void prh_bench_proc_sample(pid_t pid, struct prh_bench_proc *out);
+
+/* Where the CPU went during a measured phase (the cause of a throughput
+ * limit): the helper's CPU time and context switches, the machine's busy
+ * share. */
+struct prh_bench_cpu {
+    long long helper_ticks; /* utime + stime of /proc/PID/stat (all threads, exited ones too); -1 */
+    long long helper_cs;    /* voluntary + involuntary context switches of its live threads; -1 */
+    long long sys_busy;     /* ticks of the "cpu" line of /proc/stat not idle or iowait */
+    long long sys_total;    /* all its ticks; 0 if unreadable */
+};
+void prh_bench_cpu_sample(pid_t pid, struct prh_bench_cpu *out);
+/* The fields of a /proc/PID/stat line: utime + stime (ticks), or -1. */
+long long prh_bench_stat_cpu_ticks(const char *stat_line);
+/* busy and total ticks of a /proc/stat text's "cpu " line; false if absent. */
+bool prh_bench_sys_ticks(const char *proc_stat, long long *busy, long long *total);
 
 #endif

@@ -9,7 +9,9 @@
  * Everything here runs on a pool thread, never on the thread that accepts
  * connections: /proc reads, a transport's nexus_new and an audit sink may
  * block.  Calls that may block are bracketed with prh_pool_busy(), so the
- * pool grows while they are stalled.
+ * pool grows while they are stalled: the device calls, the audit trail's
+ * /proc reads, and nexus_new/nexus_free where the transport says they may
+ * block (prh_transport_nexus_may_block()).
  */
 #ifndef PRHELPER_REQUEST_H
 #define PRHELPER_REQUEST_H

@@ -43,6 +43,21 @@ struct prh_pool_config {
     void *opaque;
 };
 
+/*
+ * Keep the memory of a process whose threads come and go small; call it
+ * once, before the process starts any thread (main(), before the sandbox:
+ * prctl is not in the syscall filter).  Transparent huge pages off for
+ * the process (PR_SET_THP_DISABLE, inherited by its children): with THP
+ * "always" the first touch of a thread stack or an allocator arena can
+ * make 2 MiB resident where 4 KiB were needed.  At most two malloc arenas
+ * (M_ARENA_MAX): glibc gives each new thread an arena of its own, up to
+ * 8 per CPU, and what a burst of threads leaves in them stays resident;
+ * the hot path allocates nothing (the request buffer is the thread's, the
+ * connection's records are made once), so two arenas do not contend.
+ * 0, or -errno when prctl() failed (the arenas are limited either way).
+ */
+int prh_pool_limit_process_memory(void);
+
 /* Start min threads; NULL with errno set on failure. */
 struct prh_pool *prh_pool_new(const struct prh_pool_config *cfg);
 /*
