@@ -6,80 +6,37 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "prh_test_util.h"
+#include "sim_transport_fixture.h"
 #include "prhelper/log.h"
 #include "prhelper/pr_sim_store.h"
 #include "prhelper/transport.h"
 
 static const struct prh_transport *T = &prh_transport_sim;
 
-struct fx {
-    char *dir;
-    char state[300];
-    void *st;
-    char *disk_a, *disk_b;
-};
+/* The sim transport fixture (tests/helpers/sim_transport_fixture.h), spc4,
+ * its state two directories down (made by init). */
+static void init_spc4(struct stfx *f)
+{
+    stfx_init(f, (struct prh_transport_options){ .sim_profile = "spc4" });
+}
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    char err[256];
-    f->dir = tu_tmpdir();
+    struct stfx *f = stfx_new();
     snprintf(f->state, sizeof(f->state), "%s/state/sub", f->dir);
-    f->disk_a = tu_disk(f->dir, "a");
-    f->disk_b = tu_disk(f->dir, "b");
-    struct prh_transport_options o = { .state_dir = f->state, .sim_profile = "spc4" };
-    assert_int_equal(T->init(&o, &f->st, err, sizeof(err)), 0);
-    prh_log_set_verbosity(0);
+    init_spc4(f);
     *state = f;
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    T->fini(f->st);
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f->disk_a);
-    free(f->disk_b);
-    free(f);
-    return 0;
-}
+/* A nexus of pid 4321 with the abstract address addr (NULL: none). */
+#define nexus_named(st, addr, serial) stfx_nexus((st), (addr), (serial), 4321)
+#define prout stfx_prout
 
-static void *nexus_named(void *st, const char *addr, uint64_t serial)
+static struct prh_reply *prin(struct stfx *f, void *nexus, const char *path, uint8_t sa)
 {
-    struct prh_peer peer = { .serial = serial, .has_cred = true, .pid = 4321 };
-    if (addr) {
-        snprintf(peer.addr, sizeof(peer.addr), "%s", addr);
-        peer.addr_len = strlen(addr);
-    }
-    return T->nexus_new(st, &peer);
-}
-
-/* PR OUT through the generic path; returns the status. */
-static int prout(void *st, void *nexus, const char *path, uint8_t sa, uint8_t type, uint64_t rk,
-                 uint64_t sark, uint8_t flags)
-{
-    static struct prh_reply reply;
-    uint8_t params[24];
-    struct prh_request req = { .fd = open(path, O_RDWR | O_CLOEXEC), .xfer_len = 24,
-                               .params = params };
-    tu_cdb_prout(req.cdb, sa, type, 24);
-    tu_params(params, rk, sark, flags);
-    prh_transport_execute(T, st, nexus, &req, &reply);
-    close(req.fd);
-    return reply.status;
-}
-
-static struct prh_reply *prin(void *st, void *nexus, const char *path, uint8_t sa)
-{
-    static struct prh_reply reply;
-    struct prh_request req = { .fd = open(path, O_RDONLY | O_CLOEXEC), .xfer_len = 8192 };
-    tu_cdb_prin(req.cdb, sa, 8192);
-    prh_transport_execute(T, st, nexus, &req, &reply);
-    close(req.fd);
-    return &reply;
+    stfx_prin(f, nexus, path, sa);
+    return &f->reply;
 }
 
 static void describe(void *st, void *nexus, char *buf, size_t len)
@@ -91,39 +48,39 @@ static void describe(void *st, void *nexus, char *buf, size_t len)
 
 static void test_sim_same_file_two_fds_same_lun(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *n = nexus_named(f->st, NULL, 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 9, 0), 0);
-    struct prh_reply *r = prin(f->st, n, f->disk_a, PR_IN_READ_KEYS);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 9, 0), 0);
+    struct prh_reply *r = prin(f, n, f->disk, PR_IN_READ_KEYS);
     assert_true(tu_has_key(r, 9));
     T->nexus_free(f->st, n);
 }
 
 static void test_sim_different_files_different_luns(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *n = nexus_named(f->st, NULL, 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 9, 0), 0);
-    struct prh_reply *r = prin(f->st, n, f->disk_b, PR_IN_READ_KEYS);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 9, 0), 0);
+    struct prh_reply *r = prin(f, n, f->disk_b, PR_IN_READ_KEYS);
     assert_int_equal(tu_key_count(r), 0);
     T->nexus_free(f->st, n);
 }
 
 static void test_sim_hard_link_is_same_lun(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char link_path[400];
     snprintf(link_path, sizeof(link_path), "%s/a-link", f->dir);
-    assert_int_equal(link(f->disk_a, link_path), 0);
+    assert_int_equal(link(f->disk, link_path), 0);
     void *n = nexus_named(f->st, NULL, 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 3, 0), 0);
-    assert_true(tu_has_key(prin(f->st, n, link_path, PR_IN_READ_KEYS), 3));
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 3, 0), 0);
+    assert_true(tu_has_key(prin(f, n, link_path, PR_IN_READ_KEYS), 3));
     T->nexus_free(f->st, n);
 }
 
 static void test_sim_bad_fd_is_aborted_command(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     static struct prh_reply reply;
     void *n = nexus_named(f->st, NULL, 1);
     struct prh_request req = { .fd = 999, .xfer_len = 8 };
@@ -138,7 +95,7 @@ static void test_sim_bad_fd_is_aborted_command(void **state)
 
 static void test_sim_default_nexus_per_connection(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char d1[300], d2[300];
     void *n1 = nexus_named(f->st, NULL, 1), *n2 = nexus_named(f->st, NULL, 2);
     describe(f->st, n1, d1, sizeof(d1));
@@ -146,8 +103,8 @@ static void test_sim_default_nexus_per_connection(void **state)
     assert_string_equal(d1, "iqn.2026-01.org.prhelper.sim:pid.4321,i,0x800000000001@1");
     assert_string_equal(d2, "iqn.2026-01.org.prhelper.sim:pid.4321,i,0x800000000002@1");
     /* Two connections are two nexuses: the second is not registered. */
-    assert_int_equal(prout(f->st, n1, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, 0), 0);
-    assert_int_equal(prout(f->st, n2, f->disk_a, PR_OUT_RESERVE, PR_TYPE_WE, 1, 0, 0),
+    assert_int_equal(prout(f, n1, f->disk, PR_OUT_REGISTER, 0, 0, 1, 0), 0);
+    assert_int_equal(prout(f, n2, f->disk, PR_OUT_RESERVE, PR_TYPE_WE, 1, 0, 0),
                      SCSI_STATUS_RESERVATION_CONFLICT);
     T->nexus_free(f->st, n1);
     T->nexus_free(f->st, n2);
@@ -155,7 +112,7 @@ static void test_sim_default_nexus_per_connection(void **state)
 
 static void test_sim_default_nexus_without_credentials(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char d[300];
     struct prh_peer peer = { .serial = 7 };
     void *n = T->nexus_new(f->st, &peer);
@@ -166,7 +123,7 @@ static void test_sim_default_nexus_without_credentials(void **state)
 
 static void test_sim_chosen_identity_short_word(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char d[300];
     void *n = nexus_named(f->st, "@prhelper-nexus:Host_A/123.0", 1);
     describe(f->st, n, d, sizeof(d));
@@ -176,7 +133,7 @@ static void test_sim_chosen_identity_short_word(void **state)
 
 static void test_sim_chosen_identity_iscsi_name_and_port(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char d[300];
     void *n = nexus_named(f->st, "@prhelper-nexus:iqn.1994-05.com.example:node1@2/9", 1);
     describe(f->st, n, d, sizeof(d));
@@ -186,7 +143,7 @@ static void test_sim_chosen_identity_iscsi_name_and_port(void **state)
 
 static void test_sim_chosen_identity_malformed_falls_back(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char d[300];
     const char *bad[] = { "@prhelper-nexus:a@0", "@prhelper-nexus:a@70000", "@prhelper-nexus:",
                           "@prhelper-nexus:a@x", "@other:a", "/tmp/bound-path" };
@@ -200,73 +157,71 @@ static void test_sim_chosen_identity_malformed_falls_back(void **state)
 
 static void test_sim_chosen_identity_same_nexus_across_connections(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *n1 = nexus_named(f->st, "@prhelper-nexus:a/1", 1);
-    assert_int_equal(prout(f->st, n1, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, 0), 0);
+    assert_int_equal(prout(f, n1, f->disk, PR_OUT_REGISTER, 0, 0, 1, 0), 0);
     T->nexus_free(f->st, n1);
     void *n2 = nexus_named(f->st, "@prhelper-nexus:A/2", 2);
-    assert_int_equal(prout(f->st, n2, f->disk_a, PR_OUT_RESERVE, PR_TYPE_WE, 1, 0, 0), 0);
+    assert_int_equal(prout(f, n2, f->disk, PR_OUT_RESERVE, PR_TYPE_WE, 1, 0, 0), 0);
     T->nexus_free(f->st, n2);
 }
 
 /* ---- APTPL -------------------------------------------------------------- */
 
-static void restart(struct fx *f)
+static void restart(struct stfx *f)
 {
-    char err[256];
-    struct prh_transport_options o = { .state_dir = f->state, .sim_profile = "spc4" };
-    T->fini(f->st);
-    assert_int_equal(T->init(&o, &f->st, err, sizeof(err)), 0);
+    stfx_fini(f);
+    init_spc4(f);
 }
 
 static void test_sim_aptpl_state_survives_restart(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 0xabc, PR_OUT_FLAG_APTPL),
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 0xabc, PR_OUT_FLAG_APTPL),
                      0);
     T->nexus_free(f->st, n);
     restart(f);
     n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_true(tu_has_key(prin(f->st, n, f->disk_a, PR_IN_READ_KEYS), 0xabc));
+    assert_true(tu_has_key(prin(f, n, f->disk, PR_IN_READ_KEYS), 0xabc));
     T->nexus_free(f->st, n);
 }
 
 static void test_sim_no_aptpl_nothing_survives_restart(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 0xabc, 0), 0);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 0xabc, 0), 0);
     T->nexus_free(f->st, n);
     restart(f);
     n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(tu_key_count(prin(f->st, n, f->disk_a, PR_IN_READ_KEYS)), 0);
+    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
     T->nexus_free(f->st, n);
 }
 
 static void test_sim_aptpl_turned_off_nothing_survives(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 1, 2, 0), 0);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 1, 2, 0), 0);
     T->nexus_free(f->st, n);
     restart(f);
     n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(tu_key_count(prin(f->st, n, f->disk_a, PR_IN_READ_KEYS)), 0);
+    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
     T->nexus_free(f->st, n);
 }
 
 static void test_sim_corrupt_state_file_ignored(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char path[600];
     void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
     T->nexus_free(f->st, n);
     /* Find the file the store wrote and damage it. */
     struct stat sb;
-    assert_int_equal(stat(f->disk_a, &sb), 0);
+    assert_int_equal(stat(f->disk, &sb), 0);
     char name[64];
     snprintf(name, sizeof(name), "file-%llx-%llu", (unsigned long long)sb.st_dev,
              (unsigned long long)sb.st_ino);
@@ -277,12 +232,12 @@ static void test_sim_corrupt_state_file_ignored(void **state)
     close(fd);
     restart(f);
     n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(tu_key_count(prin(f->st, n, f->disk_a, PR_IN_READ_KEYS)), 0);
+    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
     T->nexus_free(f->st, n);
 }
 
 /* Path of disk's state file, and its directory listing entries starting with it. */
-static void state_file_of(struct fx *f, const char *disk, char *path, size_t len)
+static void state_file_of(struct stfx *f, const char *disk, char *path, size_t len)
 {
     struct stat sb;
     char name[64];
@@ -316,19 +271,19 @@ static int count_kept_aside(const char *path, char *found, size_t len)
 
 static void test_sim_corrupt_state_file_kept_aside_not_replaced(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char path[600], aside[800], buf[16] = "";
     struct stat sb;
     void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
     T->nexus_free(f->st, n);
-    state_file_of(f, f->disk_a, path, sizeof(path));
+    state_file_of(f, f->disk, path, sizeof(path));
     int fd = open(path, O_WRONLY | O_TRUNC);
     assert_int_equal(write(fd, "garbage", 7), 7);
     close(fd);
     restart(f);
     n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(tu_key_count(prin(f->st, n, f->disk_a, PR_IN_READ_KEYS)), 0);
+    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
     /* The damaged file was moved aside, intact, before anything could replace it. */
     assert_int_not_equal(stat(path, &sb), 0);
     assert_int_equal(count_kept_aside(path, aside, sizeof(aside)), 1);
@@ -337,7 +292,7 @@ static void test_sim_corrupt_state_file_kept_aside_not_replaced(void **state)
     close(fd);
     assert_memory_equal(buf, "garbage", 7);
     /* New APTPL state goes to a new file; the kept-aside one stays. */
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 2, PR_OUT_FLAG_APTPL), 0);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 2, PR_OUT_FLAG_APTPL), 0);
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(count_kept_aside(path, aside, sizeof(aside)), 1);
     T->nexus_free(f->st, n);
@@ -345,47 +300,44 @@ static void test_sim_corrupt_state_file_kept_aside_not_replaced(void **state)
 
 static void test_sim_unmovable_bad_state_blocks_aptpl_writes(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char path[600];
     struct stat sb;
     /* A directory where the state file should be: unusable, and link() cannot move it. */
-    state_file_of(f, f->disk_a, path, sizeof(path));
+    state_file_of(f, f->disk, path, sizeof(path));
     assert_int_equal(mkdir(path, 0700), 0);
     void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL),
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL),
                      SCSI_STATUS_CHECK_CONDITION);
     /* Memory agrees with disk: not registered.  The directory is untouched. */
-    assert_int_equal(tu_key_count(prin(f->st, n, f->disk_a, PR_IN_READ_KEYS)), 0);
+    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
     assert_int_equal(stat(path, &sb), 0);
     assert_true(S_ISDIR(sb.st_mode));
     /* Without APTPL nothing is written: the LUN works. */
-    assert_int_equal(prout(f->st, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, 0), 0);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, 0), 0);
     T->nexus_free(f->st, n);
 }
 
 static void test_sim_unwritable_state_dir_fails_command(void **state)
 {
-    struct fx *f = *state;
-    char err[256];
-    void *st2;
+    struct stfx *f = *state;
     char dir[400];
     /* A state dir that vanishes: the APTPL write fails, the command too. */
     snprintf(dir, sizeof(dir), "%s/gone", f->dir);
-    struct prh_transport_options o = { .state_dir = dir };
-    assert_int_equal(T->init(&o, &st2, err, sizeof(err)), 0);
+    stfx_fini(f);
+    stfx_init(f, (struct prh_transport_options){ .state_dir = dir });
     assert_int_equal(rmdir(dir), 0);
-    void *n = nexus_named(st2, NULL, 1);
-    int status = prout(st2, n, f->disk_a, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL);
+    void *n = nexus_named(f->st, NULL, 1);
+    int status = prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL);
     assert_int_not_equal(status, SCSI_STATUS_GOOD);
-    T->nexus_free(st2, n);
-    T->fini(st2);
+    T->nexus_free(f->st, n);
 }
 
 /* ---- init --------------------------------------------------------------- */
 
 static void test_sim_init_rejects_unknown_profile(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char err[256];
     void *st2;
     struct prh_transport_options o = { .state_dir = f->state, .sim_profile = "scsi2" };
@@ -405,10 +357,10 @@ static void test_sim_init_rejects_relative_state_dir(void **state)
 
 static void test_sim_init_reports_uncreatable_state_dir(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char err[512], dir[400];
     void *st2;
-    snprintf(dir, sizeof(dir), "%s/sub", f->disk_a); /* below a regular file */
+    snprintf(dir, sizeof(dir), "%s/sub", f->disk); /* below a regular file */
     struct prh_transport_options o = { .state_dir = dir };
     assert_true(T->init(&o, &st2, err, sizeof(err)) < 0);
     assert_non_null(strstr(err, "cannot create state directory"));
@@ -416,18 +368,13 @@ static void test_sim_init_reports_uncreatable_state_dir(void **state)
 
 static void test_sim_init_lio_profile(void **state)
 {
-    struct fx *f = *state;
-    char err[256];
-    void *st2;
-    struct prh_transport_options o = { .state_dir = f->state, .sim_profile = "lio",
-                                       .chown_state = true, .owner_uid = getuid(),
-                                       .owner_gid = getgid() };
-    assert_int_equal(T->init(&o, &st2, err, sizeof(err)), 0);
-    void *n = nexus_named(st2, NULL, 1);
-    struct prh_reply *r = prin(st2, n, f->disk_a, PR_IN_REPORT_CAPABILITIES);
-    assert_int_equal(r->status, 0);
-    T->nexus_free(st2, n);
-    T->fini(st2);
+    struct stfx *f = *state;
+    stfx_fini(f);
+    stfx_init(f, (struct prh_transport_options){ .sim_profile = "lio", .chown_state = true,
+                                                  .owner_uid = getuid(), .owner_gid = getgid() });
+    void *n = nexus_named(f->st, NULL, 1);
+    assert_int_equal(prin(f, n, f->disk, PR_IN_REPORT_CAPABILITIES)->status, 0);
+    T->nexus_free(f->st, n);
 }
 
 static void test_sim_descriptor_fields(void **state)
@@ -442,26 +389,26 @@ static void test_sim_descriptor_fields(void **state)
 
 static void test_sim_preempt_and_abort_through_transport(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *a = nexus_named(f->st, "@prhelper-nexus:a", 1);
     void *b = nexus_named(f->st, "@prhelper-nexus:b", 2);
-    assert_int_equal(prout(f->st, a, f->disk_a, PR_OUT_REGISTER, 0, 0, 0xa, 0), 0);
-    assert_int_equal(prout(f->st, b, f->disk_a, PR_OUT_REGISTER, 0, 0, 0xb, 0), 0);
-    assert_int_equal(prout(f->st, a, f->disk_a, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa, 0, 0), 0);
-    assert_int_equal(prout(f->st, a, f->disk_a, PR_OUT_PREEMPT_AND_ABORT, PR_TYPE_WE_RO, 0xa, 0xb,
+    assert_int_equal(prout(f, a, f->disk, PR_OUT_REGISTER, 0, 0, 0xa, 0), 0);
+    assert_int_equal(prout(f, b, f->disk, PR_OUT_REGISTER, 0, 0, 0xb, 0), 0);
+    assert_int_equal(prout(f, a, f->disk, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa, 0, 0), 0);
+    assert_int_equal(prout(f, a, f->disk, PR_OUT_PREEMPT_AND_ABORT, PR_TYPE_WE_RO, 0xa, 0xb,
                            0),
                      0);
-    struct prh_reply *r = prin(f->st, a, f->disk_a, PR_IN_READ_KEYS);
+    struct prh_reply *r = prin(f, a, f->disk, PR_IN_READ_KEYS);
     assert_int_equal(tu_key_count(r), 1);
     /* b learns it was preempted through a unit attention. */
-    r = prin(f->st, b, f->disk_a, PR_IN_READ_KEYS);
+    r = prin(f, b, f->disk, PR_IN_READ_KEYS);
     assert_int_equal(r->status, SCSI_STATUS_CHECK_CONDITION);
     assert_int_equal(r->sense[2], SCSI_SENSE_UNIT_ATTENTION);
     T->nexus_free(f->st, a);
     T->nexus_free(f->st, b);
 }
 
-#define TT(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define TT(f) cmocka_unit_test_setup_teardown(f, setup, stfx_teardown)
 
 int main(void)
 {
