@@ -59,6 +59,47 @@ static inline void tu_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Receive one byte and the descriptor passed with it (SCM_RIGHTS, made
+ * O_CLOEXEC): the descriptor; -1 when no byte came, -2 when it came alone. */
+static inline int tu_recv_fd(int sock)
+{
+    char byte;
+    int fd;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof(u.buf) };
+    if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        return -2;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+}
+
+/* Send one byte with fd (SCM_RIGHTS); 0 or -1. */
+static inline int tu_send_fd(int sock, char byte, int fd)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof(u.buf) };
+    memset(u.buf, 0, sizeof(u.buf));
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
 /* A fresh temporary directory (mkdtemp). */
 /* Wait (bounded) for child pid to exit: its exit status, 128+signal, or
  * -1 when it had to be killed. */

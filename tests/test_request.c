@@ -293,16 +293,8 @@ static int connection_of_an_exited_peer(int *kept)
     int s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
     assert_true(s >= 0);
     assert_int_equal(tu_wait_exit(pid, 5000), 0);
-    char byte;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } u;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    assert_int_equal(recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC), 1);
-    memcpy(kept, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+    *kept = tu_recv_fd(sv[0]);
+    assert_true(*kept >= 0);
     close(sv[0]);
     close(l);
     return s;
