@@ -59,22 +59,36 @@ static inline void tu_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Receive one byte and the descriptor passed with it (SCM_RIGHTS, made
- * O_CLOEXEC): the descriptor; -1 when no byte came, -2 when it came alone. */
-static inline int tu_recv_fd(int sock)
-{
+/* One byte with room for one descriptor (SCM_RIGHTS). */
+struct tu_fd_msg {
     char byte;
-    int fd;
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(int))];
     } u;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1)
+    struct iovec iov;
+    struct msghdr m;
+};
+
+static inline void tu_fd_msg_init(struct tu_fd_msg *x, char byte)
+{
+    memset(x, 0, sizeof(*x));
+    x->byte = byte;
+    x->iov = (struct iovec){ .iov_base = &x->byte, .iov_len = 1 };
+    x->m = (struct msghdr){ .msg_iov = &x->iov, .msg_iovlen = 1, .msg_control = x->u.buf,
+                            .msg_controllen = sizeof(x->u.buf) };
+}
+
+/* Receive one byte and the descriptor passed with it (SCM_RIGHTS, made
+ * O_CLOEXEC): the descriptor; -1 when no byte came, -2 when it came alone. */
+static inline int tu_recv_fd(int sock)
+{
+    struct tu_fd_msg x;
+    int fd;
+    tu_fd_msg_init(&x, 0);
+    if (recvmsg(sock, &x.m, MSG_CMSG_CLOEXEC) != 1)
         return -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&x.m);
     if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
         return -2;
     memcpy(&fd, CMSG_DATA(c), sizeof(int));
@@ -84,20 +98,14 @@ static inline int tu_recv_fd(int sock)
 /* Send one byte with fd (SCM_RIGHTS); 0 or -1. */
 static inline int tu_send_fd(int sock, char byte, int fd)
 {
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } u;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    memset(u.buf, 0, sizeof(u.buf));
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    struct tu_fd_msg x;
+    tu_fd_msg_init(&x, byte);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&x.m);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+    return sendmsg(sock, &x.m, 0) == 1 ? 0 : -1;
 }
 
 /* A fresh temporary directory (mkdtemp). */
