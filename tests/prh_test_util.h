@@ -108,6 +108,24 @@ static inline int tu_send_fd(int sock, char byte, int fd)
     return sendmsg(sock, &x.m, 0) == 1 ? 0 : -1;
 }
 
+/* A child process that lives until the caller closes *release (the write
+ * end of a pipe), then exits 0; its pid. */
+static inline pid_t tu_fork_held(int *release)
+{
+    int p[2];
+    char c;
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[1]);
+        _exit(read(p[0], &c, 1) < 0);
+    }
+    close(p[0]);
+    *release = p[1];
+    return pid;
+}
+
 /* A fresh temporary directory (mkdtemp). */
 /* Wait (bounded) for child pid to exit: its exit status, 128+signal, or
  * -1 when it had to be killed. */

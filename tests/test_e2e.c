@@ -458,31 +458,16 @@ static void test_e2e_daemonize_writes_pidfile(void **state)
 }
 
 /* One datagram from the daemon on the notify socket (bounded), or "". */
-static void read_notify(int s, char *buf, size_t len)
-{
-    struct pollfd pf = { .fd = s, .events = POLLIN };
-    buf[0] = '\0';
-    if (poll(&pf, 1, 10000) == 1) {
-        ssize_t n = recv(s, buf, len - 1, 0);
-        buf[n > 0 ? n : 0] = '\0';
-    }
-}
-
 /* README: "reports READY=1 / STOPPING=1" to systemd (Type=notify units),
  * under the default sandbox. */
 static void test_e2e_notifies_systemd_ready_and_stopping(void **state)
 {
     struct fx *f = *state;
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    char path[300], buf[512], pid[32];
-    snprintf(path, sizeof(path), "%s/notify", f->dir);
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    setenv("NOTIFY_SOCKET", path, 1);
+    char buf[512], pid[32];
+    int s = dfx_notify_open(f);
     start_daemon(f, "-q", NULL);
     unsetenv("NOTIFY_SOCKET");
-    read_notify(s, buf, sizeof(buf));
+    dfx_notify_read(s, buf, sizeof(buf));
     snprintf(pid, sizeof(pid), "MAINPID=%ld", (long)f->pid);
     if (strncmp(buf, "READY=1\n", 8) != 0 || !strstr(buf, pid))
         fail_msg("got '%s'", buf);
@@ -491,7 +476,7 @@ static void test_e2e_notifies_systemd_ready_and_stopping(void **state)
     assert_true(c >= 0);
     close(c);
     kill(f->pid, SIGTERM);
-    read_notify(s, buf, sizeof(buf));
+    dfx_notify_read(s, buf, sizeof(buf));
     assert_string_equal(buf, "STOPPING=1");
     assert_int_equal(tu_wait_exit(f->pid, 10000), 0);
     f->pid = 0;

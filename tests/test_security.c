@@ -162,32 +162,32 @@ static void start_transport(struct dfx *f, const char *transport, const char *ex
     f->transport = NULL;
 }
 
+/* Start transport; its effective, permitted and bounding capability sets
+ * once it serves are eff, prm and bnd (hex, as /proc shows them). */
+static void expect_caps(struct dfx *f, const char *transport, const char *eff, const char *prm,
+                        const char *bnd)
+{
+    char got[3][64];
+    start_transport(f, transport, NULL);
+    wait_serving(f); /* sg: a regular file is answered without SG_IO */
+    proc_status_field(f->pid, "CapEff", got[0], sizeof(got[0]));
+    proc_status_field(f->pid, "CapPrm", got[1], sizeof(got[1]));
+    proc_status_field(f->pid, "CapBnd", got[2], sizeof(got[2]));
+    assert_string_equal(got[0], eff);
+    assert_string_equal(got[1], prm);
+    assert_string_equal(got[2], bnd);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
+}
+
 static void test_security_capabilities_only_what_the_transport_needs(void **state)
 {
     struct dfx *f = *state;
-    char eff[64], bnd[64], prm[64];
     if (geteuid() != 0)
         skip(); /* an unprivileged daemon has nothing to drop */
     /* sim: no capability at all, even as root. */
-    start_transport(f, "sim", NULL);
-    wait_serving(f);
-    proc_status_field(f->pid, "CapEff", eff, sizeof(eff));
-    proc_status_field(f->pid, "CapPrm", prm, sizeof(prm));
-    proc_status_field(f->pid, "CapBnd", bnd, sizeof(bnd));
-    assert_string_equal(eff, "0000000000000000");
-    assert_string_equal(prm, "0000000000000000");
-    assert_string_equal(bnd, "0000000000000000");
-    assert_int_equal(dfx_stop(f, SIGTERM), 0);
+    expect_caps(f, "sim", "0000000000000000", "0000000000000000", "0000000000000000");
     /* sg: CAP_SYS_RAWIO (17) alone, nothing in the bounding set. */
-    start_transport(f, "sg", NULL);
-    wait_serving(f); /* a regular file: answered without SG_IO */
-    proc_status_field(f->pid, "CapEff", eff, sizeof(eff));
-    proc_status_field(f->pid, "CapPrm", prm, sizeof(prm));
-    proc_status_field(f->pid, "CapBnd", bnd, sizeof(bnd));
-    assert_string_equal(eff, "0000000000020000");
-    assert_string_equal(prm, "0000000000020000");
-    assert_string_equal(bnd, "0000000000000000");
-    assert_int_equal(dfx_stop(f, SIGTERM), 0);
+    expect_caps(f, "sg", "0000000000020000", "0000000000020000", "0000000000000000");
 }
 
 static void test_security_seccomp_filter_on_by_default(void **state)
@@ -335,27 +335,14 @@ static void test_security_restart_offered_only_without_the_sandbox(void **state)
 static void test_security_sd_notify_works_under_seccomp(void **state)
 {
     struct dfx *f = *state;
-    char path[100], buf[512];
-    assert_true(strlen(f->dir) < 80);
-    snprintf(path, sizeof(path), "%.80s/notify", f->dir);
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    int ns = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_int_equal(bind(ns, (struct sockaddr *)&a, sizeof(a)), 0);
-    setenv("NOTIFY_SOCKET", path, 1);
+    char buf[512];
+    int ns = dfx_notify_open(f);
     start_transport(f, "sim", NULL);
     unsetenv("NOTIFY_SOCKET");
-    struct pollfd p = { .fd = ns, .events = POLLIN };
-    assert_int_equal(poll(&p, 1, 10000), 1);
-    ssize_t n = recv(ns, buf, sizeof(buf) - 1, 0);
-    assert_true(n > 0);
-    buf[n] = '\0';
+    dfx_notify_read(ns, buf, sizeof(buf));
     assert_non_null(strstr(buf, "READY=1"));
     kill(f->pid, SIGTERM);
-    assert_int_equal(poll(&p, 1, 10000), 1);
-    n = recv(ns, buf, sizeof(buf) - 1, 0);
-    assert_true(n > 0);
-    buf[n] = '\0';
+    dfx_notify_read(ns, buf, sizeof(buf));
     assert_non_null(strstr(buf, "STOPPING=1"));
     assert_int_equal(tu_wait_exit(f->pid, 10000), 0);
     f->pid = 0;

@@ -309,18 +309,11 @@ static void test_identity_function_reports_source_and_stability(void **state)
 static int exited_child_pidfd(void)
 {
 #ifdef SYS_pidfd_open
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
+    int release;
+    pid_t pid = tu_fork_held(&release);
     assert_true(pid >= 0);
-    if (pid == 0) {
-        char c;
-        close(p[1]);
-        _exit(read(p[0], &c, 1) < 0);
-    }
-    close(p[0]);
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    close(p[1]);
+    close(release);
     assert_int_equal(tu_wait_exit(pid, 5000), 0);
     return pidfd;
 #else

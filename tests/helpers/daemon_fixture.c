@@ -214,6 +214,30 @@ int dfx_run(char *out, size_t outlen, const char *const *argv, int timeout_ms)
     return tu_wait_exit(pid, left > 1000 ? (int)left : 1000);
 }
 
+int dfx_notify_open(const struct dfx *f)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    char path[sizeof(a.sun_path)];
+    if ((size_t)snprintf(path, sizeof(path), "%s/notify", f->dir) >= sizeof(path))
+        fail_msg("%s/notify is too long for a socket address", f->dir);
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    setenv("NOTIFY_SOCKET", path, 1);
+    return s;
+}
+
+void dfx_notify_read(int s, char *buf, size_t len)
+{
+    struct pollfd pf = { .fd = s, .events = POLLIN };
+    buf[0] = '\0';
+    if (poll(&pf, 1, 10000) == 1) {
+        ssize_t n = recv(s, buf, len - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+    }
+}
+
 int dfx_wait_fd_count(pid_t pid, int n)
 {
     int c = -1;

@@ -57,6 +57,12 @@ char *dfx_slurp(const char *path);
  * its exit status (tu_wait_exit), bounded by timeout_ms. */
 int dfx_run(char *out, size_t outlen, const char *const *argv, int timeout_ms);
 
+/* A datagram socket at <dir>/notify, named in NOTIFY_SOCKET for the next
+ * start (unset it after); the socket. */
+int dfx_notify_open(const struct dfx *f);
+/* The next notification (10 s at most; "" if none) into buf. */
+void dfx_notify_read(int s, char *buf, size_t len);
+
 /* Wait (10 s) until pid has n open descriptors; the last count seen. */
 int dfx_wait_fd_count(pid_t pid, int n);
 
