@@ -158,6 +158,13 @@ static inline void tu_rm_rf(const char *dir)
     (void)r;
 }
 
+/* Remove a tu_tmpdir() and free its name. */
+static inline void tu_tmpdir_free(char *dir)
+{
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 /* A 4 KiB regular file that stands in for a disk. */
 static inline char *tu_disk(const char *dir, const char *name)
 {

@@ -5,20 +5,30 @@
 #error "PRH_DAEMON_BIN comes from prh_daemon_lib"
 #endif
 
+/* The fixture's paths, each a name in its directory. */
+static const struct {
+    size_t offset;
+    const char *name;
+} dfx_paths[] = {
+    { offsetof(struct dfx, sock), "prh.sock" },
+    { offsetof(struct dfx, state), "state" },
+    { offsetof(struct dfx, pidfile), "prh.pid" },
+    { offsetof(struct dfx, log), "stderr" },
+    { offsetof(struct dfx, ctl), "ctl.sock" },
+    { offsetof(struct dfx, audit), "audit.jsonl" },
+    { offsetof(struct dfx, trace), "trace.jsonl" },
+    { offsetof(struct dfx, metrics), "prhelper.prom" },
+};
+
 int dfx_setup(void **state)
 {
     struct dfx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     f->dir = tu_tmpdir();
     assert_non_null(f->dir);
-    snprintf(f->sock, sizeof(f->sock), "%s/prh.sock", f->dir);
-    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-    snprintf(f->pidfile, sizeof(f->pidfile), "%s/prh.pid", f->dir);
-    snprintf(f->log, sizeof(f->log), "%s/stderr", f->dir);
-    snprintf(f->ctl, sizeof(f->ctl), "%s/ctl.sock", f->dir);
-    snprintf(f->audit, sizeof(f->audit), "%s/audit.jsonl", f->dir);
-    snprintf(f->trace, sizeof(f->trace), "%s/trace.jsonl", f->dir);
-    snprintf(f->metrics, sizeof(f->metrics), "%s/prhelper.prom", f->dir);
+    for (size_t i = 0; i < sizeof(dfx_paths) / sizeof(dfx_paths[0]); i++)
+        snprintf((char *)f + dfx_paths[i].offset, DFX_PATH_MAX, "%s/%s", f->dir,
+                 dfx_paths[i].name);
     f->disk = tu_disk(f->dir, "disk");
     f->devfd = open(f->disk, O_RDWR | O_CLOEXEC);
     *state = f;
@@ -28,14 +38,11 @@ int dfx_setup(void **state)
 int dfx_teardown(void **state)
 {
     struct dfx *f = *state;
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        tu_wait_exit(f->pid, 10000);
-    }
+    if (f->pid > 0)
+        dfx_stop(f, SIGTERM);
     if (f->devfd >= 0)
         close(f->devfd);
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    tu_tmpdir_free(f->dir);
     free(f->disk);
     free(f);
     return 0;

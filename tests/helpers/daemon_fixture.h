@@ -17,10 +17,12 @@
 
 #include "prh_test_util.h"
 
+#define DFX_PATH_MAX 256
+
 struct dfx {
     char *dir;
-    char sock[256], state[256], pidfile[256], log[256], ctl[256], audit[256], trace[256],
-        metrics[256];
+    char sock[DFX_PATH_MAX], state[DFX_PATH_MAX], pidfile[DFX_PATH_MAX], log[DFX_PATH_MAX],
+        ctl[DFX_PATH_MAX], audit[DFX_PATH_MAX], trace[DFX_PATH_MAX], metrics[DFX_PATH_MAX];
     char *disk;
     int devfd; /* the disk, open O_RDWR */
     pid_t pid; /* the daemon, 0 when none runs */

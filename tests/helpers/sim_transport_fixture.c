@@ -8,9 +8,9 @@ const struct prh_transport *const STFX_T = &prh_transport_sim;
 struct stfx *stfx_new(void)
 {
     struct stfx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->dir = tu_tmpdir();
-    assert_non_null(f->dir);
+    char *dir = tu_tmpdir();
+    assert_true(f && dir);
+    f->dir = dir;
     snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
     snprintf(f->proc, sizeof(f->proc), "%s/proc", f->dir);
     assert_int_equal(mkdir(f->proc, 0755), 0);
@@ -52,8 +52,7 @@ void stfx_fini(struct stfx *f)
 void stfx_free(struct stfx *f)
 {
     stfx_fini(f);
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    tu_tmpdir_free(f->dir);
     free(f->disk);
     free(f->disk_b);
     free(f);
