@@ -337,33 +337,23 @@ static void test_sim_unwritable_state_dir_fails_command(void **state)
 
 static void test_sim_init_rejects_unknown_profile(void **state)
 {
-    struct stfx *f = *state;
-    char err[256];
-    void *st2;
-    struct prh_transport_options o = { .state_dir = f->state, .sim_profile = "scsi2" };
-    assert_int_equal(T->init(&o, &st2, err, sizeof(err)), -EINVAL);
-    assert_non_null(strstr(err, "unknown simulator profile 'scsi2'"));
+    stfx_init_fails(*state, (struct prh_transport_options){ .sim_profile = "scsi2" }, -EINVAL,
+                    "unknown simulator profile 'scsi2'");
 }
 
 static void test_sim_init_rejects_relative_state_dir(void **state)
 {
-    char err[256];
-    void *st2;
-    struct prh_transport_options o = { .state_dir = "rel" };
-    (void)state;
-    assert_int_equal(T->init(&o, &st2, err, sizeof(err)), -EINVAL);
-    assert_non_null(strstr(err, "absolute"));
+    stfx_init_fails(*state, (struct prh_transport_options){ .state_dir = "rel" }, -EINVAL,
+                    "absolute");
 }
 
 static void test_sim_init_reports_uncreatable_state_dir(void **state)
 {
     struct stfx *f = *state;
-    char err[512], dir[400];
-    void *st2;
+    char dir[400];
     snprintf(dir, sizeof(dir), "%s/sub", f->disk); /* below a regular file */
-    struct prh_transport_options o = { .state_dir = dir };
-    assert_true(T->init(&o, &st2, err, sizeof(err)) < 0);
-    assert_non_null(strstr(err, "cannot create state directory"));
+    stfx_init_fails(f, (struct prh_transport_options){ .state_dir = dir }, 0,
+                    "cannot create state directory");
 }
 
 static void test_sim_init_lio_profile(void **state)

@@ -380,14 +380,10 @@ static void test_identity_of_a_peer_gone_while_looked_up_is_per_connection(void 
 
 static void test_identity_init_rejects_unknown_mode_and_limits(void **state)
 {
-    struct stfx *f = *state;
-    char err[256];
-    void *st2;
-    struct prh_transport_options o = { .state_dir = f->state, .sim_identity = "vm" };
-    assert_int_equal(T->init(&o, &st2, err, sizeof(err)), -EINVAL);
-    assert_non_null(strstr(err, "unknown sim identity 'vm'"));
-    struct prh_transport_options o2 = { .state_dir = f->state, .sim_max_luns = 1000001 };
-    assert_int_equal(T->init(&o2, &st2, err, sizeof(err)), -EINVAL);
+    stfx_init_fails(*state, (struct prh_transport_options){ .sim_identity = "vm" }, -EINVAL,
+                    "unknown sim identity 'vm'");
+    stfx_init_fails(*state, (struct prh_transport_options){ .sim_max_luns = 1000001 }, -EINVAL,
+                    NULL);
 }
 
 /* ---- one guest, one initiator ---------------------------------------------------------- */

@@ -35,6 +35,19 @@ void stfx_init(struct stfx *f, struct prh_transport_options o)
     assert_int_equal(STFX_T->control_register(f->st, f->ctl), 0);
 }
 
+void stfx_init_fails(struct stfx *f, struct prh_transport_options o, int want, const char *msg)
+{
+    char err[512] = "";
+    void *st = NULL;
+    if (!o.state_dir)
+        o.state_dir = f->state;
+    int rc = STFX_T->init(&o, &st, err, sizeof(err));
+    if (rc >= 0 || (want != 0 && rc != want))
+        fail_msg("sim transport init: %d, want %d (%s)", rc, want, err);
+    if (msg && !strstr(err, msg))
+        fail_msg("sim transport init: '%s' does not say '%s'", err, msg);
+}
+
 void stfx_fini(struct stfx *f)
 {
     if (f->a)

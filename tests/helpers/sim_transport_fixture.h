@@ -38,6 +38,10 @@ struct stfx *stfx_new(void);
 /* The transport's state and control table from o (state_dir: f->state
  * unless o gives one). */
 void stfx_init(struct stfx *f, struct prh_transport_options o);
+/* Init with o (state_dir: f->state unless o gives one) must fail: with
+ * want (0: any negative error) and an error message containing msg (NULL:
+ * not checked). */
+void stfx_init_fails(struct stfx *f, struct prh_transport_options o, int want, const char *msg);
 /* Free the nexuses a, b, the control table and the state. */
 void stfx_fini(struct stfx *f);
 /* stfx_fini, then remove the directory and free the fixture. */

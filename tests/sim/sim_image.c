@@ -302,3 +302,16 @@ struct pr_sim_lun *img_load_last(const struct recorder *rec)
         fail_msg("persisted image does not load: %d %s", rc, msg);
     return lun;
 }
+
+struct pr_sim_lun *img_recorded_lun(enum pr_sim_profile profile, struct recorder *rec)
+{
+    memset(rec, 0, sizeof(*rec));
+    return th_lun_hooked(profile, img_record_persist, rec);
+}
+
+void img_recorded_free(struct pr_sim_lun *lun, struct recorder *rec)
+{
+    free(rec->last);
+    rec->last = NULL;
+    pr_sim_lun_free(lun);
+}

@@ -789,15 +789,14 @@ static void test_cycle_rule(void **state)
 static void test_power_cycle_does_not_call_persist_hook(void **state)
 {
     (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
+    struct recorder rec;
+    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
     struct pr_sim_nexus a = th_nexus('A', 1);
     assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
     int calls = rec.calls;
     pr_sim_power_cycle(lun);
     assert_int_equal(rec.calls, calls);
-    free(rec.last);
-    pr_sim_lun_free(lun);
+    img_recorded_free(lun, &rec);
 }
 
 int main(void)
