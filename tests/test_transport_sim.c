@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "sim_table.h"
 #include "sim_transport_fixture.h"
 #include "prhelper/log.h"
 #include "prhelper/pr_sim_store.h"
@@ -110,49 +111,56 @@ static void test_sim_default_nexus_per_connection(void **state)
     T->nexus_free(f->st, n2);
 }
 
-static void test_sim_default_nexus_without_credentials(void **state)
+/* A client's I_T nexus: its name from its peer address (docs/daemon.md,
+ * "The sim transport"): the table of addresses and the names they give. */
+#define NEXUS_NAMES "docs/daemon.md, I_T nexus scheme"
+
+struct name_rule {
+    struct th_rule_id id;
+    const char *addr; /* the peer's abstract address; NULL: none */
+    bool cred;        /* SO_PEERCRED known (pid 4321) */
+    uint64_t serial;
+    const char *want;  /* the whole name */
+    const char *within; /* or a part of it */
+};
+
+#define FALLS_BACK(row, addr_)                                                                   \
+    { { row, NEXUS_NAMES }, addr_, true, 3, NULL, ":pid.4321,i,0x800000000003@1" }
+
+static const struct name_rule name_rules[] = {
+    { { "sim_default_nexus_without_credentials", NEXUS_NAMES }, NULL, false, 7,
+      "iqn.2026-01.org.prhelper.sim:anonymous,i,0x800000000007@1", NULL },
+    { { "sim_chosen_identity_short_word", NEXUS_NAMES }, "@prhelper-nexus:Host_A/123.0", true, 1,
+      "iqn.2026-01.org.prhelper.sim:host-a,i,0x800000000001@1", NULL },
+    { { "sim_chosen_identity_iscsi_name_and_port", NEXUS_NAMES },
+      "@prhelper-nexus:iqn.1994-05.com.example:node1@2/9", true, 1,
+      "iqn.1994-05.com.example:node1,i,0x800000000001@2", NULL },
+    FALLS_BACK("sim_chosen_identity_port_0_falls_back", "@prhelper-nexus:a@0"),
+    FALLS_BACK("sim_chosen_identity_port_70000_falls_back", "@prhelper-nexus:a@70000"),
+    FALLS_BACK("sim_chosen_identity_empty_falls_back", "@prhelper-nexus:"),
+    FALLS_BACK("sim_chosen_identity_port_not_a_number_falls_back", "@prhelper-nexus:a@x"),
+    FALLS_BACK("sim_other_abstract_address_falls_back", "@other:a"),
+    FALLS_BACK("sim_bound_path_falls_back", "/tmp/bound-path"),
+};
+
+static void test_name_rule(void **state)
 {
-    struct stfx *f = *state;
+    const struct name_rule *r = *state;
+    struct stfx *f = stfx_new();
     char d[300];
-    struct prh_peer peer = { .serial = 7 };
+    init_spc4(f);
+    struct prh_peer peer = { .serial = r->serial, .has_cred = r->cred, .pid = r->cred ? 4321 : 0 };
+    if (r->addr) {
+        snprintf(peer.addr, sizeof(peer.addr), "%s", r->addr);
+        peer.addr_len = strlen(peer.addr);
+    }
     void *n = T->nexus_new(f->st, &peer);
     describe(f->st, n, d, sizeof(d));
-    assert_string_equal(d, "iqn.2026-01.org.prhelper.sim:anonymous,i,0x800000000007@1");
+    if (r->want ? strcmp(d, r->want) != 0 : strstr(d, r->within) == NULL)
+        fail_msg("%s: the nexus is named '%s', want %s'%s'", r->id.name, d,
+                 r->want ? "" : "a name with ", r->want ? r->want : r->within);
     T->nexus_free(f->st, n);
-}
-
-static void test_sim_chosen_identity_short_word(void **state)
-{
-    struct stfx *f = *state;
-    char d[300];
-    void *n = nexus_named(f->st, "@prhelper-nexus:Host_A/123.0", 1);
-    describe(f->st, n, d, sizeof(d));
-    assert_string_equal(d, "iqn.2026-01.org.prhelper.sim:host-a,i,0x800000000001@1");
-    T->nexus_free(f->st, n);
-}
-
-static void test_sim_chosen_identity_iscsi_name_and_port(void **state)
-{
-    struct stfx *f = *state;
-    char d[300];
-    void *n = nexus_named(f->st, "@prhelper-nexus:iqn.1994-05.com.example:node1@2/9", 1);
-    describe(f->st, n, d, sizeof(d));
-    assert_string_equal(d, "iqn.1994-05.com.example:node1,i,0x800000000001@2");
-    T->nexus_free(f->st, n);
-}
-
-static void test_sim_chosen_identity_malformed_falls_back(void **state)
-{
-    struct stfx *f = *state;
-    char d[300];
-    const char *bad[] = { "@prhelper-nexus:a@0", "@prhelper-nexus:a@70000", "@prhelper-nexus:",
-                          "@prhelper-nexus:a@x", "@other:a", "/tmp/bound-path" };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        void *n = nexus_named(f->st, bad[i], 3);
-        describe(f->st, n, d, sizeof(d));
-        assert_non_null(strstr(d, ":pid.4321,i,0x800000000003@1"));
-        T->nexus_free(f->st, n);
-    }
+    stfx_free(f);
 }
 
 static void test_sim_chosen_identity_same_nexus_across_connections(void **state)
@@ -408,10 +416,6 @@ int main(void)
         TT(test_sim_hard_link_is_same_lun),
         TT(test_sim_bad_fd_is_aborted_command),
         TT(test_sim_default_nexus_per_connection),
-        TT(test_sim_default_nexus_without_credentials),
-        TT(test_sim_chosen_identity_short_word),
-        TT(test_sim_chosen_identity_iscsi_name_and_port),
-        TT(test_sim_chosen_identity_malformed_falls_back),
         TT(test_sim_chosen_identity_same_nexus_across_connections),
         TT(test_sim_aptpl_state_survives_restart),
         TT(test_sim_no_aptpl_nothing_survives_restart),
@@ -427,5 +431,8 @@ int main(void)
         TT(test_sim_descriptor_fields),
         TT(test_sim_preempt_and_abort_through_transport),
     };
-    return cmocka_run_group_tests_name("transport_sim", tests, NULL, NULL);
+    const struct th_table tables[] = {
+        TH_TABLE(test_name_rule, name_rules),
+    };
+    return th_run_tables("transport_sim", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }
