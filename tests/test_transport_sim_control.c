@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "sim_table.h"
 #include "sim_transport_fixture.h"
 #include "prhelper/control.h"
 #include "prhelper/log.h"
@@ -88,13 +89,6 @@ static void test_state_shows_pending_unit_attentions_per_nexus(void **state)
     assert_non_null(strstr(ctl(f, "state %s", f->lun), "  pending unit attentions: none\n"));
 }
 
-static void test_state_of_an_unknown_lun_is_an_error(void **state)
-{
-    struct stfx *f = *state;
-    assert_non_null(strstr(ctl(f, "state file-0-0"), "error\nno LUN 'file-0-0'"));
-    assert_non_null(strstr(ctl(f, "state a b"), "error\nusage: state [LUN]"));
-}
-
 /* ---- power cycle -------------------------------------------------------------- */
 
 static void test_power_cycle_loses_non_aptpl_state_and_queues_power_on_reset(void **state)
@@ -121,13 +115,6 @@ static void test_power_cycle_keeps_aptpl_state(void **state)
                            "\"aptpl\":true,\"registrations\":1}"));
     prin(f, f->a, PR_IN_READ_KEYS); /* the POWER ON RESET */
     assert_true(tu_has_key(prin(f, f->a, PR_IN_READ_KEYS), 0xa));
-}
-
-static void test_power_cycle_needs_a_known_lun(void **state)
-{
-    struct stfx *f = *state;
-    assert_non_null(strstr(ctl(f, "power-cycle"), "error\nusage: power-cycle LUN|all"));
-    assert_non_null(strstr(ctl(f, "power-cycle file-1-1"), "error\nno LUN 'file-1-1'"));
 }
 
 /* ---- faults --------------------------------------------------------------------- */
@@ -220,25 +207,64 @@ static void test_fault_close_drops_the_reply_with_or_without_running_the_command
     assert_true(tu_has_key(prin(f, f->a, PR_IN_READ_KEYS), 0xa));
 }
 
-static void test_fault_add_rejects_bad_specs(void **state)
+static void test_fault_add_and_clear_answer_in_json(void **state)
 {
     struct stfx *f = *state;
-    static const char *const bad[] = {
-        "fault add",                 "fault add explode",       "fault add busy busy",
-        "fault add busy sa=nope",    "fault add busy count=0",  "fault add busy count=x",
-        "fault add delay",           "fault add delay -1",      "fault add status 2",
-        "fault add status zz",       "fault add sense 6/29",    "fault add sense 10/0/0",
-        "fault clear 99",            "fault clear x",           "fault",
-        "fault list extra",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        const char *s = ctl(f, "%s", bad[i]);
-        if (strncmp(s, "error\n", 6) != 0)
-            fail_msg("'%s' was accepted: %s", bad[i], s);
-    }
-    assert_non_null(strstr(ctl(f, "fault list"), "no faults armed"));
     assert_non_null(strstr(ctl(f, "fault add busy --json"), "{\"id\":1}"));
     assert_non_null(strstr(ctl(f, "fault clear --json"), "{\"cleared\":1}"));
+}
+
+/* ---- refused lines: a table ------------------------------------------------------ */
+
+/* Each row: a control line the sim transport must refuse, the start of its
+ * answer; no fault may be armed by it (docs/daemon.md, "Control socket"). */
+#define CONTROL "docs/daemon.md, Control socket"
+
+struct refused_rule {
+    struct th_rule_id id;
+    const char *line;
+    const char *want;
+};
+
+#define REFUSED(row, line_) { { row, CONTROL }, line_, "error\n" }
+
+static const struct refused_rule refused_rules[] = {
+    { { "state_of_an_unknown_lun_is_an_error", CONTROL }, "state file-0-0",
+      "error\nno LUN 'file-0-0'" },
+    { { "state_with_two_luns_is_a_usage_error", CONTROL }, "state a b",
+      "error\nusage: state [LUN]" },
+    { { "power_cycle_needs_a_lun", CONTROL }, "power-cycle", "error\nusage: power-cycle LUN|all" },
+    { { "power_cycle_needs_a_known_lun", CONTROL }, "power-cycle file-1-1",
+      "error\nno LUN 'file-1-1'" },
+    REFUSED("fault_add_needs_an_action", "fault add"),
+    REFUSED("fault_add_unknown_action", "fault add explode"),
+    REFUSED("fault_add_two_actions", "fault add busy busy"),
+    REFUSED("fault_add_unknown_service_action", "fault add busy sa=nope"),
+    REFUSED("fault_add_count_0", "fault add busy count=0"),
+    REFUSED("fault_add_count_not_a_number", "fault add busy count=x"),
+    REFUSED("fault_add_delay_needs_milliseconds", "fault add delay"),
+    REFUSED("fault_add_negative_delay", "fault add delay -1"),
+    REFUSED("fault_add_status_2", "fault add status 2"),
+    REFUSED("fault_add_status_not_hex", "fault add status zz"),
+    REFUSED("fault_add_sense_needs_three_parts", "fault add sense 6/29"),
+    REFUSED("fault_add_sense_key_above_f", "fault add sense 10/0/0"),
+    REFUSED("fault_clear_unknown_id", "fault clear 99"),
+    REFUSED("fault_clear_id_not_a_number", "fault clear x"),
+    REFUSED("fault_needs_a_verb", "fault"),
+    REFUSED("fault_list_takes_no_argument", "fault list extra"),
+};
+
+static void test_refused_rule(void **state)
+{
+    const struct refused_rule *r = *state;
+    struct stfx *f = stfx_new();
+    stfx_init(f, (struct prh_transport_options){ .sim_profile = "spc4" });
+    const char *got = ctl(f, "%s", r->line);
+    if (strncmp(got, r->want, strlen(r->want)) != 0)
+        fail_msg("%s: '%s' answered '%s', want '%s...'", r->id.name, r->line, got, r->want);
+    if (!strstr(ctl(f, "fault list"), "no faults armed"))
+        fail_msg("%s: '%s' armed a fault", r->id.name, r->line);
+    stfx_free(f);
 }
 
 /* ---- the trace's view ------------------------------------------------------------ */
@@ -260,10 +286,8 @@ int main(void)
 #define T_(name) cmocka_unit_test_setup_teardown(name, setup, stfx_teardown)
         T_(test_state_lists_luns_and_shows_registrations_holder_type_generation),
         T_(test_state_shows_pending_unit_attentions_per_nexus),
-        T_(test_state_of_an_unknown_lun_is_an_error),
         T_(test_power_cycle_loses_non_aptpl_state_and_queues_power_on_reset),
         T_(test_power_cycle_keeps_aptpl_state),
-        T_(test_power_cycle_needs_a_known_lun),
         T_(test_fault_status_hits_the_next_n_matching_commands_only),
         T_(test_fault_is_not_executed_so_state_is_unchanged),
         T_(test_fault_matches_client_by_name_or_connection_number),
@@ -271,8 +295,12 @@ int main(void)
         T_(test_fault_sense_actions_answer_check_condition),
         T_(test_fault_delay_waits_then_runs_the_command),
         T_(test_fault_close_drops_the_reply_with_or_without_running_the_command),
-        T_(test_fault_add_rejects_bad_specs),
+        T_(test_fault_add_and_clear_answer_in_json),
         T_(test_generation_before_and_after_are_reported_to_the_generic_path),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct th_table tables[] = {
+        TH_TABLE(test_refused_rule, refused_rules),
+    };
+    return th_run_tables("transport_sim_control", tables, TH_COUNT(tables), tests,
+                         TH_COUNT(tests));
 }
