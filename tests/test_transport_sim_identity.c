@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include "fake_qemu.h"
+#include "sim_table.h"
 #include "sim_transport_fixture.h"
 #include "prhelper/control.h"
 #include "prhelper/log.h"
@@ -126,42 +127,47 @@ static const char *ctl(struct stfx *f, const char *line)
 
 /* ---- who is who ---------------------------------------------------------------------- */
 
-static void test_identity_guest_name_libvirt_and_bare_forms(void **state)
-{
-    struct stfx *f = *state;
-    void *a = conn_of(f, 100, 1), *b = conn_of(f, 300, 2);
-    assert_string_equal(who(f, a), GUEST_PREFIX "vm1,i,0x800000000001@1");
-    assert_string_equal(who(f, b), GUEST_PREFIX "vm2,i,0x800000000001@1");
-    T->nexus_free(f->st, a);
-    T->nexus_free(f->st, b);
-}
+/* Each row: a client (its pid in the fake /proc of setup(), or a chosen
+ * name), its connection serial, and the I_T nexus name it gets
+ * (docs/daemon.md, I_T nexus scheme; --sim-identity=guest, the default). */
+#define WHO "docs/daemon.md, I_T nexus scheme"
 
-static void test_identity_guest_uuid_when_no_name(void **state)
-{
-    struct stfx *f = *state;
-    void *a = conn_of(f, 400, 1);
-    assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX
-                        "uuid.3fa85f64-5717-4562-b3fc-2c963f66afa6,i,0x800000000001@1");
-    T->nexus_free(f->st, a);
-}
+struct who_rule {
+    struct th_rule_id id;
+    long pid;          /* the peer's pid (setup(): 100/200 vm1, 300 vm2, 400 UUID only,
+                          500 sg_persist; others have no /proc entry) */
+    const char *named; /* or a chosen name ("@prhelper-nexus:<named>", pid 100) */
+    uint64_t serial;
+    const char *want;
+};
 
-static void test_identity_non_qemu_peer_is_per_connection(void **state)
-{
-    struct stfx *f = *state;
-    void *a = conn_of(f, 500, 7), *gone = conn_of(f, 999, 8);
-    assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "pid.500,i,0x800000000007@1");
-    /* A peer whose /proc entry is gone: the same. */
-    assert_string_equal(who(f, gone), PRH_SIM_NAME_PREFIX "pid.999,i,0x800000000008@1");
-    T->nexus_free(f->st, a);
-    T->nexus_free(f->st, gone);
-}
+static const struct who_rule who_rules[] = {
+    { { "identity_guest_name_libvirt_form", WHO }, 100, NULL, 1,
+      GUEST_PREFIX "vm1,i,0x800000000001@1" },
+    { { "identity_guest_name_bare_form", WHO }, 300, NULL, 2,
+      GUEST_PREFIX "vm2,i,0x800000000001@1" },
+    { { "identity_guest_uuid_when_no_name", WHO }, 400, NULL, 1,
+      PRH_SIM_NAME_PREFIX "uuid.3fa85f64-5717-4562-b3fc-2c963f66afa6,i,0x800000000001@1" },
+    { { "identity_non_qemu_peer_is_per_connection", WHO }, 500, NULL, 7,
+      PRH_SIM_NAME_PREFIX "pid.500,i,0x800000000007@1" },
+    { { "identity_peer_without_proc_entry_is_per_connection", WHO }, 999, NULL, 8,
+      PRH_SIM_NAME_PREFIX "pid.999,i,0x800000000008@1" },
+    { { "identity_bound_address_wins_over_guest_name", WHO }, 0, "host-a", 1,
+      PRH_SIM_NAME_PREFIX "host-a,i,0x800000000001@1" },
+};
 
-static void test_identity_bound_address_wins_over_guest_name(void **state)
+static void test_who_rule(void **state)
 {
-    struct stfx *f = *state;
-    void *a = conn_named(f, "host-a", 1); /* its pid (100) is guest vm1 */
-    assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "host-a,i,0x800000000001@1");
-    T->nexus_free(f->st, a);
+    const struct who_rule *r = *state;
+    void *fx;
+    setup(&fx);
+    struct stfx *f = fx;
+    void *n = r->named ? conn_named(f, r->named, r->serial) : conn_of(f, r->pid, r->serial);
+    const char *got = who(f, n);
+    if (strcmp(got, r->want) != 0)
+        fail_msg("%s: named '%s', want '%s'", r->id.name, got, r->want);
+    T->nexus_free(f->st, n);
+    stfx_teardown(&fx);
 }
 
 static void test_identity_unclean_guest_names_get_a_hash(void **state)
@@ -802,10 +808,6 @@ static void test_identity_of_a_real_qemu_like_process(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TT(test_identity_guest_name_libvirt_and_bare_forms),
-        TT(test_identity_guest_uuid_when_no_name),
-        TT(test_identity_non_qemu_peer_is_per_connection),
-        TT(test_identity_bound_address_wins_over_guest_name),
         TT(test_identity_unclean_guest_names_get_a_hash),
         TT(test_identity_very_long_guest_name_fits_an_iscsi_name),
         TT(test_identity_guest_name_with_odd_bytes_shows_only_printable_text),
@@ -831,5 +833,9 @@ int main(void)
         TT(test_nexus_new_and_free_concurrently_on_one_guest),
         TT(test_identity_of_a_real_qemu_like_process),
     };
-    return cmocka_run_group_tests_name("transport_sim_identity", tests, NULL, NULL);
+    const struct th_table tables[] = {
+        TH_TABLE(test_who_rule, who_rules),
+    };
+    return th_run_tables("transport_sim_identity", tables, TH_COUNT(tables), tests,
+                         TH_COUNT(tests));
 }
