@@ -431,8 +431,5 @@ int main(void)
         TT(test_sim_descriptor_fields),
         TT(test_sim_preempt_and_abort_through_transport),
     };
-    const struct th_table tables[] = {
-        TH_TABLE(test_name_rule, name_rules),
-    };
-    return th_run_tables("transport_sim", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
+    return th_run_table("transport_sim", test_name_rule, name_rules, tests);
 }

@@ -256,8 +256,8 @@ static const struct refused_rule refused_rules[] = {
 
 static void test_refused_rule(void **state)
 {
-    const struct refused_rule *r = *state;
     struct stfx *f = stfx_new();
+    const struct refused_rule *r = *state;
     stfx_init(f, (struct prh_transport_options){ .sim_profile = "spc4" });
     const char *got = ctl(f, "%s", r->line);
     if (strncmp(got, r->want, strlen(r->want)) != 0)
@@ -298,9 +298,5 @@ int main(void)
         T_(test_fault_add_and_clear_answer_in_json),
         T_(test_generation_before_and_after_are_reported_to_the_generic_path),
     };
-    const struct th_table tables[] = {
-        TH_TABLE(test_refused_rule, refused_rules),
-    };
-    return th_run_tables("transport_sim_control", tables, TH_COUNT(tables), tests,
-                         TH_COUNT(tests));
+    return th_run_table("transport_sim_control", test_refused_rule, refused_rules, tests);
 }

@@ -833,9 +833,5 @@ int main(void)
         TT(test_nexus_new_and_free_concurrently_on_one_guest),
         TT(test_identity_of_a_real_qemu_like_process),
     };
-    const struct th_table tables[] = {
-        TH_TABLE(test_who_rule, who_rules),
-    };
-    return th_run_tables("transport_sim_identity", tables, TH_COUNT(tables), tests,
-                         TH_COUNT(tests));
+    return th_run_table("transport_sim_identity", test_who_rule, who_rules, tests);
 }

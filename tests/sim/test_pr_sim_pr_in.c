@@ -535,8 +535,5 @@ int main(void)
         cmocka_unit_test(test_profile_names_parse_and_print),
         cmocka_unit_test(test_registration_views_report_order_and_holder),
     };
-    const struct th_table tables[] = {
-        TH_TABLE(test_prin_rule, prin_rules),
-    };
-    return th_run_tables("pr_sim.pr_in", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
+    return th_run_table("pr_sim.pr_in", test_prin_rule, prin_rules, tests);
 }
