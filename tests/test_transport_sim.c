@@ -182,66 +182,49 @@ static void restart(struct stfx *f)
     init_spc4(f);
 }
 
-static void test_sim_aptpl_state_survives_restart(void **state)
-{
-    struct stfx *f = *state;
-    void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 0xabc, PR_OUT_FLAG_APTPL),
-                     0);
-    T->nexus_free(f->st, n);
-    restart(f);
-    n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_true(tu_has_key(prin(f, n, f->disk, PR_IN_READ_KEYS), 0xabc));
-    T->nexus_free(f->st, n);
-}
+/* Each row: REGISTER commands of host a (key change, APTPL bit), a
+ * restart of the transport, and the keys it reads then: the file store
+ * keeps what APTPL asked for (SPC-4 5.14.5; the last APTPL decides). */
+struct restart_rule {
+    struct th_rule_id id;
+    struct {
+        uint64_t rk, sark;
+        uint8_t flags;
+    } reg[2]; /* sark 0 ends them */
+    uint32_t keys_after;
+    uint64_t key_after;
+};
 
-static void test_sim_no_aptpl_nothing_survives_restart(void **state)
-{
-    struct stfx *f = *state;
-    void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 0xabc, 0), 0);
-    T->nexus_free(f->st, n);
-    restart(f);
-    n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
-    T->nexus_free(f->st, n);
-}
+#define KEEPS "SPC-4 5.14.5 (sim transport file store)"
 
-static void test_sim_aptpl_turned_off_nothing_survives(void **state)
-{
-    struct stfx *f = *state;
-    void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
-    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 1, 2, 0), 0);
-    T->nexus_free(f->st, n);
-    restart(f);
-    n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
-    T->nexus_free(f->st, n);
-}
+static const struct restart_rule restart_rules[] = {
+    { { "sim_aptpl_state_survives_restart", KEEPS }, { { 0, 0xabc, PR_OUT_FLAG_APTPL } }, 1,
+      0xabc },
+    { { "sim_no_aptpl_nothing_survives_restart", KEEPS }, { { 0, 0xabc, 0 } }, 0, 0 },
+    { { "sim_aptpl_turned_off_nothing_survives", KEEPS },
+      { { 0, 1, PR_OUT_FLAG_APTPL }, { 1, 2, 0 } }, 0, 0 },
+};
 
-static void test_sim_corrupt_state_file_ignored(void **state)
+static void test_restart_rule(void **state)
 {
-    struct stfx *f = *state;
-    char path[600];
+    const struct restart_rule *r = *state;
+    void *fx;
+    setup(&fx);
+    struct stfx *f = fx;
     void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
+    for (size_t i = 0; i < 2 && r->reg[i].sark; i++)
+        if (prout(f, n, f->disk, PR_OUT_REGISTER, 0, r->reg[i].rk, r->reg[i].sark,
+                  r->reg[i].flags) != 0)
+            fail_msg("%s: REGISTER %zu was not GOOD", r->id.name, i + 1);
     T->nexus_free(f->st, n);
-    /* Find the file the store wrote and damage it. */
-    struct stat sb;
-    assert_int_equal(stat(f->disk, &sb), 0);
-    char name[64];
-    snprintf(name, sizeof(name), "file-%llx-%llu", (unsigned long long)sb.st_dev,
-             (unsigned long long)sb.st_ino);
-    assert_int_equal(pr_sim_store_path(f->state, name, path, sizeof(path)), 0);
-    int fd = open(path, O_WRONLY | O_TRUNC);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, "garbage", 7), 7);
-    close(fd);
     restart(f);
     n = nexus_named(f->st, "@prhelper-nexus:a", 1);
-    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
+    struct prh_reply *keys = prin(f, n, f->disk, PR_IN_READ_KEYS);
+    if (tu_key_count(keys) != r->keys_after || (r->key_after && !tu_has_key(keys, r->key_after)))
+        fail_msg("%s: %u keys after the restart, want %u", r->id.name, tu_key_count(keys),
+                 r->keys_after);
     T->nexus_free(f->st, n);
+    stfx_teardown(&fx);
 }
 
 /* Path of disk's state file, and its directory listing entries starting with it. */
@@ -253,6 +236,25 @@ static void state_file_of(struct stfx *f, const char *disk, char *path, size_t l
     snprintf(name, sizeof(name), "file-%llx-%llu", (unsigned long long)sb.st_dev,
              (unsigned long long)sb.st_ino);
     assert_int_equal(pr_sim_store_path(f->state, name, path, len), 0);
+}
+
+static void test_sim_corrupt_state_file_ignored(void **state)
+{
+    struct stfx *f = *state;
+    char path[600];
+    void *n = nexus_named(f->st, "@prhelper-nexus:a", 1);
+    assert_int_equal(prout(f, n, f->disk, PR_OUT_REGISTER, 0, 0, 1, PR_OUT_FLAG_APTPL), 0);
+    T->nexus_free(f->st, n);
+    /* Find the file the store wrote and damage it. */
+    state_file_of(f, f->disk, path, sizeof(path));
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "garbage", 7), 7);
+    close(fd);
+    restart(f);
+    n = nexus_named(f->st, "@prhelper-nexus:a", 1);
+    assert_int_equal(tu_key_count(prin(f, n, f->disk, PR_IN_READ_KEYS)), 0);
+    T->nexus_free(f->st, n);
 }
 
 static int count_kept_aside(const char *path, char *found, size_t len)
@@ -417,9 +419,6 @@ int main(void)
         TT(test_sim_bad_fd_is_aborted_command),
         TT(test_sim_default_nexus_per_connection),
         TT(test_sim_chosen_identity_same_nexus_across_connections),
-        TT(test_sim_aptpl_state_survives_restart),
-        TT(test_sim_no_aptpl_nothing_survives_restart),
-        TT(test_sim_aptpl_turned_off_nothing_survives),
         TT(test_sim_corrupt_state_file_ignored),
         TT(test_sim_corrupt_state_file_kept_aside_not_replaced),
         TT(test_sim_unmovable_bad_state_blocks_aptpl_writes),
@@ -431,5 +430,9 @@ int main(void)
         TT(test_sim_descriptor_fields),
         TT(test_sim_preempt_and_abort_through_transport),
     };
-    return th_run_table("transport_sim", test_name_rule, name_rules, tests);
+    const struct th_table tables[] = {
+        TH_TABLE(test_name_rule, name_rules),
+        TH_TABLE(test_restart_rule, restart_rules),
+    };
+    return th_run_tables("transport_sim", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }

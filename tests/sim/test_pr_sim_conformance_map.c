@@ -90,6 +90,7 @@ static void test_every_name_in_the_conformance_map_exists(void **state)
     append_file(&doc, path);
     append_dir(&tests, "tests");
     append_dir(&tests, "tests/sim");
+    append_dir(&rows, "tests");
     append_dir(&rows, "tests/sim");
     append_dir(&code, "include/prhelper");
     append_dir(&code, "sim");
