@@ -28,6 +28,7 @@ static const struct prh_transport *T = &prh_transport_sim;
  * these bounds (0: the default). */
 static void init_state(struct stfx *f, unsigned max_regs, unsigned max_luns)
 {
+    stfx_fini(f); /* a test may start the transport again with other options */
     stfx_init(f, (struct prh_transport_options){ .sim_max_registrations = max_regs,
                                                   .sim_max_luns = max_luns });
 }
@@ -75,7 +76,6 @@ static const char *ctl(struct stfx *f, const char *line)
 static void test_registration_beyond_the_limit_is_insufficient_resources(void **state)
 {
     struct stfx *f = *state;
-    stfx_fini(f);
     init_state(f, 2, 0);
     char *disk = tu_disk(f->dir, "d");
     void *a = host(f, 1), *b = host(f, 2), *c = host(f, 3);
@@ -124,7 +124,6 @@ static void test_default_limit_is_256_registrations_per_lun(void **state)
 static void test_nexuses_kept_only_for_unit_attentions_are_bounded(void **state)
 {
     struct stfx *f = *state;
-    stfx_fini(f);
     init_state(f, 1, 0);
     char *disk = tu_disk(f->dir, "d");
     enum { N = 1100 };
@@ -157,7 +156,6 @@ static void test_nexuses_kept_only_for_unit_attentions_are_bounded(void **state)
 static void test_lun_table_full_of_luns_with_state_refuses_a_new_one(void **state)
 {
     struct stfx *f = *state;
-    stfx_fini(f);
     init_state(f, 0, 2);
     char *d1 = tu_disk(f->dir, "1"), *d2 = tu_disk(f->dir, "2"), *d3 = tu_disk(f->dir, "3");
     void *a = host(f, 1);
@@ -185,7 +183,6 @@ static void test_lun_table_full_of_luns_with_state_refuses_a_new_one(void **stat
 static void test_lun_in_use_is_not_evicted(void **state)
 {
     struct stfx *f = *state;
-    stfx_fini(f);
     init_state(f, 0, 1);
     char *d1 = tu_disk(f->dir, "1"), *d2 = tu_disk(f->dir, "2");
     void *a = host(f, 1), *b = host(f, 2);

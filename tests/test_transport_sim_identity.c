@@ -65,6 +65,7 @@ static void fake_guest(struct stfx *f, long pid, const char *name_opt, unsigned 
  * peers' /proc in f->proc. */
 static void init_state(struct stfx *f, const char *identity, const char *profile)
 {
+    stfx_fini(f); /* a test may start the transport again with other options */
     stfx_init(f, (struct prh_transport_options){ .sim_profile = profile, .sim_identity = identity,
                                                   .proc_root = f->proc });
 }
@@ -269,7 +270,6 @@ static void test_identity_bound_address_with_odd_bytes_shows_only_printable_text
 static void test_identity_modes_process_and_connection(void **state)
 {
     struct stfx *f = *state;
-    stfx_fini(f);
     init_state(f, "process", "spc4");
     void *a = conn_of(f, 100, 1), *b = conn_of(f, 100, 2), *c = conn_of(f, 200, 3);
     assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "pid.100.5000,i,0x800000000001@1");
@@ -278,7 +278,6 @@ static void test_identity_modes_process_and_connection(void **state)
     T->nexus_free(f->st, a);
     T->nexus_free(f->st, b);
     T->nexus_free(f->st, c);
-    stfx_fini(f);
     init_state(f, "connection", "spc4");
     a = conn_of(f, 100, 4);
     assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "pid.100,i,0x800000000004@1");
@@ -461,7 +460,6 @@ static void test_guest_aptpl_registration_survives_a_daemon_restart(void **state
     T->nexus_free(f->st, a);
     T->nexus_free(f->st, w);
     T->nexus_free(f->st, u);
-    stfx_fini(f);
     init_state(f, NULL, "spc4");
 
     void *b = conn_of(f, 200, 4), *w2 = conn_of(f, 631, 5), *u2 = conn_of(f, 401, 6);
@@ -615,7 +613,6 @@ static void test_migration_guest_identity_same_nexus_keeps_everything(void **sta
 static void test_migration_process_identity_moves_reservation_to_destination(void **state)
 {
     struct stfx *f = *state;
-    stfx_fini(f);
     init_state(f, "process", "spc4");
     struct migration m;
     migration_start(f, &m);
@@ -666,7 +663,6 @@ static void test_migration_register_with_key_zero_conflicts_on_the_same_nexus(vo
 static void test_migration_register_with_key_zero_works_per_process(void **state)
 {
     struct stfx *f = *state;
-    stfx_fini(f);
     init_state(f, "process", "spc4");
     struct migration m;
     migration_start(f, &m);
@@ -702,7 +698,6 @@ static void test_migration_without_reservation_preempt_removes_the_key_everywher
 static void test_migration_without_reservation_lio_refuses_type_0(void **state)
 {
     struct stfx *f = *state;
-    stfx_fini(f);
     init_state(f, NULL, "lio");
     void *src = conn_of(f, 100, 2);
     assert_int_equal(prout(f, src, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_GOOD);
