@@ -786,19 +786,6 @@ static void test_cycle_rule(void **state)
     reload_end(&r);
 }
 
-static void test_power_cycle_does_not_call_persist_hook(void **state)
-{
-    (void)state;
-    struct recorder rec;
-    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    int calls = rec.calls;
-    pr_sim_power_cycle(lun);
-    assert_int_equal(rec.calls, calls);
-    img_recorded_free(lun, &rec);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,7 +802,6 @@ int main(void)
         cmocka_unit_test(test_deserialize_same_initiator_on_two_ports_is_not_a_duplicate),
         cmocka_unit_test(test_deserialize_null_image_is_rejected),
         cmocka_unit_test(test_deserialize_without_message_buffer_still_fails_cleanly),
-        cmocka_unit_test(test_power_cycle_does_not_call_persist_hook),
     };
     const struct th_table tables[] = {
         TH_TABLE(test_reload_rule, reload_rules),

@@ -172,6 +172,19 @@ static void test_persist_hook_not_called_after_aptpl_turned_off(void **state)
     img_recorded_free(lun, &rec);
 }
 
+static void test_power_cycle_does_not_call_persist_hook(void **state)
+{
+    (void)state;
+    struct recorder rec;
+    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
+    struct pr_sim_nexus a = th_nexus('A', 1);
+    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
+    int calls = rec.calls;
+    pr_sim_power_cycle(lun);
+    assert_int_equal(rec.calls, calls);
+    img_recorded_free(lun, &rec);
+}
+
 static void test_persist_hook_not_called_when_aptpl_never_on(void **state)
 {
     (void)state;
@@ -443,6 +456,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_persist_hook_image_equals_serialize_after_command),
         cmocka_unit_test(test_persist_hook_not_called_after_aptpl_turned_off),
+        cmocka_unit_test(test_power_cycle_does_not_call_persist_hook),
         cmocka_unit_test(test_persist_hook_not_called_when_aptpl_never_on),
         cmocka_unit_test(test_persist_hook_not_called_for_failed_or_unchanging_commands),
         cmocka_unit_test(test_failing_persist_on_reserve_rolls_back),
