@@ -62,12 +62,12 @@ static inline void tu_sleep_ms(long ms)
 /* One byte with room for one descriptor (SCM_RIGHTS). */
 struct tu_fd_msg {
     char byte;
+    struct iovec iov;
+    struct msghdr m;
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(int))];
-    } u;
-    struct iovec iov;
-    struct msghdr m;
+    } u; /* last: clang counts CMSG_SPACE() as a variable size */
 };
 
 static inline void tu_fd_msg_init(struct tu_fd_msg *x, char byte)
@@ -114,6 +114,7 @@ static inline pid_t tu_fork_held(int *release)
 {
     int p[2];
     char c;
+    *release = -1;
     if (pipe2(p, O_CLOEXEC) != 0)
         return -1;
     pid_t pid = fork();

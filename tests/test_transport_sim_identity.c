@@ -95,7 +95,7 @@ static void *conn_of(struct stfx *f, long pid, uint64_t serial)
 
 static void *conn_named(struct stfx *f, const char *name, uint64_t serial)
 {
-    char addr[200];
+    char addr[sizeof(((struct prh_peer *)0)->addr)];
     snprintf(addr, sizeof(addr), "@prhelper-nexus:%s", name);
     return stfx_nexus(f->st, addr, serial, 100);
 }

@@ -89,7 +89,7 @@ void *stfx_nexus(void *st, const char *addr, uint64_t serial, pid_t pid)
 
 void *stfx_nexus_named(struct stfx *f, const char *name, uint64_t serial)
 {
-    char addr[200];
+    char addr[sizeof(((struct prh_peer *)0)->addr)];
     snprintf(addr, sizeof(addr), "@prhelper-nexus:%s", name);
     return stfx_nexus(f->st, addr, serial, 4321);
 }
