@@ -2,7 +2,7 @@
 /*
  * test_e2e_guest.c - the built prhelper on the sim transport with QEMU-like
  * clients: child processes whose command line carries "-name guest=..."
- * (tests/fake_qemu.h).  A guest keeps its registrations across reconnects
+ * (tests/helpers/fake_qemu.h).  A guest keeps its registrations across reconnects
  * and QEMU restarts on the default settings; QEMU 11's PR live migration;
  * the TransportID in ctl state, the audit record and the request trace;
  * the registration and LUN bounds; non-disk fds.

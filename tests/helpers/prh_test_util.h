@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * prh_test_util.h - small helpers shared by the daemon's tests (header
- * only: the top-level CMake builds each tests/test_*.c on its own).
+ * only: the top-level CMake builds each tests/<layer>/test_*.c on its own).
  * Every wait here is bounded.
  */
 #ifndef PRHELPER_TESTS_PRH_TEST_UTIL_H
