@@ -5,7 +5,7 @@
  * (seccomp.h: which system calls, ioctls and sockets).  main() calls
  * prh_sandbox_install() once start-up is over (socket, PID file, audit
  * and trace files open, privileges dropped) and before any thread starts;
- * tests/test_sandbox_attack.c runs the same function and attacks it.
+ * tests/daemon/test_sandbox_attack.c runs the same function and attacks it.
  * See docs/security.md.
  *
  * Under Landlock the daemon may not remove files from the directories of

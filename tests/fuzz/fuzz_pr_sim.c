@@ -16,19 +16,8 @@
  *    LUN (generation, number of registrations, the keys);
  *  - a PR OUT whose persist hook failed left the state unchanged.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "fuzz.h"
 #include "prhelper/pr_sim.h"
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NNEXUS 6
 #define BUF 8192

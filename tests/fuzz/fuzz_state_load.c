@@ -6,19 +6,8 @@
  * into an image that loads into an equal state (same registrations,
  * reservation, APTPL), and the LUN then executes commands normally.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "fuzz.h"
 #include "prhelper/pr_sim.h"
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void same_state(const struct pr_sim_lun *a, const struct pr_sim_lun *b)
 {

@@ -21,6 +21,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "prh_test_util.h"
+
 /* Connect to path and pass the connection over back; 0 or -1. */
 static int connect_and_pass(int back, const char *path)
 {
@@ -30,20 +32,7 @@ static int connect_and_pass(int back, const char *path)
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
     if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
         return -1;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } u;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    memset(u.buf, 0, sizeof(u.buf));
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &s, sizeof(int));
-    int r = sendmsg(back, &m, 0) == 1 ? 0 : -1;
+    int r = tu_send_fd(back, byte, s);
     close(s);
     return r;
 }

@@ -228,6 +228,34 @@ void th_expect_no_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
     assert_good(th_cmd(lun, n, tur, sizeof(tur)));
 }
 
+struct pr_sim_nexus th_other_session(const struct pr_sim_nexus *n, uint8_t tag)
+{
+    const uint8_t isid[6] = { 0x23, 0xd0, 0, 0, 0, tag };
+    struct pr_sim_nexus other = *n;
+    other.initiator = pr_tid_iscsi(n->initiator.name, isid);
+    return other;
+}
+
+struct pr_sim_result th_tur(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
+{
+    static const uint8_t cdb[6] = { SCSI_OP_TEST_UNIT_READY, 0, 0, 0, 0, 0 };
+    return th_cmd(lun, n, cdb, sizeof(cdb));
+}
+
+void th_expect_single_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                         struct scsi_sense ua)
+{
+    assert_int_equal(pr_sim_pending_ua_count(lun, n), 1);
+    assert_check(th_tur(lun, n), ua);
+    assert_int_equal(pr_sim_pending_ua_count(lun, n), 0);
+    assert_good(th_tur(lun, n));
+}
+
+void th_expect_no_pending_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
+{
+    assert_int_equal(pr_sim_pending_ua_count(lun, n), 0);
+}
+
 struct pr_sim_lun *th_lun_with(uint32_t deviations)
 {
     struct pr_sim_config cfg;

@@ -93,6 +93,16 @@ void th_expect_reservation(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
 /* The next command from n reports exactly this unit attention, then none. */
 void th_expect_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, struct scsi_sense ua);
 void th_expect_no_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+/* Another session of n's iSCSI initiator (same name, ISID 23 d0 00 00 00
+ * tag) on the same target port. */
+struct pr_sim_nexus th_other_session(const struct pr_sim_nexus *n, uint8_t tag);
+/* TEST UNIT READY from n. */
+struct pr_sim_result th_tur(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
+/* The one pending UA of n is ua: reported once by TEST UNIT READY, then gone. */
+void th_expect_single_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                         struct scsi_sense ua);
+/* No unit attention is pending for n (nothing is sent). */
+void th_expect_no_pending_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n);
 /* A LUN with an explicit deviation set (profile spc4 otherwise). */
 struct pr_sim_lun *th_lun_with(uint32_t deviations);
 /* REGISTER with flags (ALL_TG_PT, APTPL) from nexus n. */

@@ -95,31 +95,29 @@ uint8_t *img_serialize(const struct pr_sim_lun *lun, size_t *len)
 
 /* ---- LUN helpers ----------------------------------------------------------- */
 
-struct pr_sim_nexus th_fcp_nexus(uint64_t wwpn, uint16_t rtpi)
+/* A nexus of initiator tid on target port rtpi. */
+static struct pr_sim_nexus nexus_of(struct pr_tid tid, uint16_t rtpi)
 {
     struct pr_sim_nexus n;
     memset(&n, 0, sizeof(n));
-    n.initiator = pr_tid_fcp(wwpn);
+    n.initiator = tid;
     n.rtpi = rtpi;
     return n;
+}
+
+struct pr_sim_nexus th_fcp_nexus(uint64_t wwpn, uint16_t rtpi)
+{
+    return nexus_of(pr_tid_fcp(wwpn), rtpi);
 }
 
 struct pr_sim_nexus th_sas_nexus(uint64_t addr, uint16_t rtpi)
 {
-    struct pr_sim_nexus n;
-    memset(&n, 0, sizeof(n));
-    n.initiator = pr_tid_sas(addr);
-    n.rtpi = rtpi;
-    return n;
+    return nexus_of(pr_tid_sas(addr), rtpi);
 }
 
 struct pr_sim_nexus th_iscsi_device_nexus(const char *name, uint16_t rtpi)
 {
-    struct pr_sim_nexus n;
-    memset(&n, 0, sizeof(n));
-    n.initiator = pr_tid_iscsi(name, NULL);
-    n.rtpi = rtpi;
-    return n;
+    return nexus_of(pr_tid_iscsi(name, NULL), rtpi);
 }
 
 struct pr_sim_lun *th_lun_hooked(enum pr_sim_profile profile, pr_sim_persist_fn persist,
@@ -301,4 +299,17 @@ struct pr_sim_lun *img_load_last(const struct recorder *rec)
     if (rc != 0)
         fail_msg("persisted image does not load: %d %s", rc, msg);
     return lun;
+}
+
+struct pr_sim_lun *img_recorded_lun(enum pr_sim_profile profile, struct recorder *rec)
+{
+    memset(rec, 0, sizeof(*rec));
+    return th_lun_hooked(profile, img_record_persist, rec);
+}
+
+void img_recorded_free(struct pr_sim_lun *lun, struct recorder *rec)
+{
+    free(rec->last);
+    rec->last = NULL;
+    pr_sim_lun_free(lun);
 }

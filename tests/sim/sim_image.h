@@ -127,5 +127,9 @@ struct recorder {
 int img_record_persist(void *opaque, const uint8_t *image, size_t len);
 /* Load the recorder's last image into a fresh LUN. */
 struct pr_sim_lun *img_load_last(const struct recorder *rec);
+/* A LUN of profile whose persist hook records into rec (emptied first);
+ * img_recorded_free() frees both. */
+struct pr_sim_lun *img_recorded_lun(enum pr_sim_profile profile, struct recorder *rec);
+void img_recorded_free(struct pr_sim_lun *lun, struct recorder *rec);
 
 #endif

@@ -165,6 +165,11 @@ struct th_table {
 int th_run_tables(const char *group, const struct th_table *tables, size_t ntables,
                   const struct CMUnitTest *tests, size_t ntests);
 
+/* Run one table's rows, then the tests (an array), as one cmocka group. */
+#define th_run_table(group, fn, rows, tests)                                                      \
+    th_run_tables((group), (const struct th_table[]){ TH_TABLE((fn), (rows)) }, 1, (tests),       \
+                  TH_COUNT(tests))
+
 /* Helpers the table runner uses, for tables of other shapes too. */
 struct pr_sim_lun *th_lun_for(enum pr_sim_profile profile, bool use_deviations, uint32_t deviations,
                               uint32_t max_registrations);

@@ -271,20 +271,16 @@ static void test_lio_d17_access_matrix_matches_libiscsi(void **state)
 
 static void test_lio_d19_other_session_of_registered_initiator_counts_as_registered(void **state)
 {
-    (void)state;
-    uint8_t isid2[6] = { 0x23, 0xd0, 0, 0, 0, 0x99 };
-    for (int lio = 0; lio < 2; lio++) {
-        struct pr_sim_lun *lun = th_lun(lio ? PR_SIM_PROFILE_LIO : PR_SIM_PROFILE_SPC4);
-        struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-        struct pr_sim_nexus b2 = b;
-        b2.initiator = pr_tid_iscsi(b.initiator.name, isid2);
-        assert_good(th_register(lun, &a, 0, K1));
-        assert_good(th_register(lun, &b, 0, K2));
-        assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA_RO));
-        assert_int_equal(th_write10(lun, &b2).status,
-                         lio ? SCSI_STATUS_GOOD : SCSI_STATUS_RESERVATION_CONFLICT);
-        pr_sim_lun_free(lun);
-    }
+    bool lio = TH_PROFILE(state) == PR_SIM_PROFILE_LIO;
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    struct pr_sim_nexus b2 = th_other_session(&b, 0x99);
+    assert_good(th_register(lun, &a, 0, K1));
+    assert_good(th_register(lun, &b, 0, K2));
+    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA_RO));
+    assert_int_equal(th_write10(lun, &b2).status,
+                     lio ? SCSI_STATUS_GOOD : SCSI_STATUS_RESERVATION_CONFLICT);
+    pr_sim_lun_free(lun);
 }
 
 static const uint8_t reserve6[6] = { SCSI_OP_RESERVE6 };
@@ -369,7 +365,7 @@ int main(void)
         TH_BOTH(test_conflict_nothing_conflicts_without_reservation),
         cmocka_unit_test(test_conflict_check_access_consumes_no_unit_attention),
         cmocka_unit_test(test_lio_d17_access_matrix_matches_libiscsi),
-        cmocka_unit_test(test_lio_d19_other_session_of_registered_initiator_counts_as_registered),
+        TH_BOTH(test_lio_d19_other_session_of_registered_initiator_counts_as_registered),
         TH_BOTH(test_spc2_reserve_conflicts_while_registrations_exist),
         TH_BOTH(test_spc2_reserve_by_pr_holder_or_ro_registrant_is_good_noop),
         TH_BOTH(test_spc2_reservation_blocks_other_nexus_and_pr_commands),

@@ -53,12 +53,6 @@ static uint32_t unreg_inc(enum pr_sim_profile p)
 static const unsigned all_types[6] = { PR_TYPE_WE, PR_TYPE_EA, PR_TYPE_WE_RO,
                                        PR_TYPE_EA_RO, PR_TYPE_WE_AR, PR_TYPE_EA_AR };
 
-static struct pr_sim_result tur(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
-{
-    static const uint8_t cdb[6] = { SCSI_OP_TEST_UNIT_READY, 0, 0, 0, 0, 0 };
-    return th_cmd(lun, n, cdb, sizeof(cdb));
-}
-
 static struct pr_sim_result reserve6(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
 {
     static const uint8_t cdb[6] = { SCSI_OP_RESERVE6, 0, 0, 0, 0, 0 };
@@ -83,21 +77,6 @@ static struct pr_sim_result sanitize(struct pr_sim_lun *lun, const struct pr_sim
 {
     static const uint8_t cdb[10] = { 0x48, 0x02, 0, 0, 0, 0, 0, 0, 0, 0 };
     return th_cmd(lun, n, cdb, sizeof(cdb));
-}
-
-/* The one pending UA of n is `ua`: reported once by TUR, then gone. */
-static void expect_single_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
-                             struct scsi_sense ua)
-{
-    assert_int_equal(pr_sim_pending_ua_count(lun, n), 1);
-    assert_check(tur(lun, n), ua);
-    assert_int_equal(pr_sim_pending_ua_count(lun, n), 0);
-    assert_good(tur(lun, n));
-}
-
-static void expect_no_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
-{
-    assert_int_equal(pr_sim_pending_ua_count(lun, n), 0);
 }
 
 /* READ KEYS shows exactly keys[0..count) (in order) with PRgeneration gen. */
@@ -256,7 +235,7 @@ static void test_libiscsi_prin_report_capabilities_simple(void **state)
         expect_reservation(lun, &a, 1, K1, map[i].type);
         assert_good(th_release(lun, &a, K1, map[i].type));
         expect_no_reservation(lun, &a, 1);
-        expect_no_ua(lun, &a);
+        th_expect_no_pending_ua(lun, &a);
     }
     assert_int_equal(tried, 6);
     expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
@@ -301,7 +280,7 @@ static void test_libiscsi_prout_reserve_simple(void **state)
         expect_reservation(lun, &a, 1, K1, all_types[i]);
         assert_good(th_release(lun, &a, K1, all_types[i]));
         expect_no_reservation(lun, &a, 1);
-        expect_no_ua(lun, &a);
+        th_expect_no_pending_ua(lun, &a);
     }
     expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
     assert_good(th_register(lun, &a, K1, 0));
@@ -341,8 +320,8 @@ static void access_scenario(enum pr_sim_profile p, unsigned type, bool reg_read,
 
     /* libiscsi clears UAs first; none may be pending here (RESERVE and
      * REGISTER establish none, section 6). */
-    expect_no_ua(lun, &a);
-    expect_no_ua(lun, &b);
+    th_expect_no_pending_ua(lun, &a);
+    th_expect_no_pending_ua(lun, &b);
     th_clear_ua(lun, &a);
     th_clear_ua(lun, &b);
 
@@ -360,8 +339,8 @@ static void access_scenario(enum pr_sim_profile p, unsigned type, bool reg_read,
     gen += unreg_inc(p);
     expect_keys(lun, &a, gen, 1, (const uint64_t[]){ K1 });
     expect_reservation(lun, &a, gen, K1, type);
-    expect_no_ua(lun, &a);
-    expect_no_ua(lun, &b);
+    th_expect_no_pending_ua(lun, &a);
+    th_expect_no_pending_ua(lun, &b);
 
     /* Unregistered nexus. */
     expect_access(th_read10(lun, &b), unreg_read);
@@ -374,7 +353,7 @@ static void access_scenario(enum pr_sim_profile p, unsigned type, bool reg_read,
     /* Cleanup as libiscsi does: release, unregister. */
     assert_good(th_release(lun, &a, K1, type));
     expect_no_reservation(lun, &a, gen);
-    expect_no_ua(lun, &b); /* B is no longer registered: no RELEASED UA */
+    th_expect_no_pending_ua(lun, &b); /* B is no longer registered: no RELEASED UA */
     assert_good(th_register(lun, &a, K1, 0));
     gen += unreg_inc(p);
     expect_keys(lun, &a, gen, 0, NULL);
@@ -435,12 +414,12 @@ static void ownership_scenario(enum pr_sim_profile p, unsigned type)
 
     assert_good(th_register(lun, &a, K1, 0));
     gen += unreg_inc(p);
-    expect_no_ua(lun, &a);
+    th_expect_no_pending_ua(lun, &a);
 
     if (type == PR_TYPE_WE_RO || type == PR_TYPE_EA_RO)
-        expect_single_ua(lun, &b, SENSE_UA_RESERVATIONS_RELEASED);
+        th_expect_single_ua(lun, &b, SENSE_UA_RESERVATIONS_RELEASED);
     else
-        expect_no_ua(lun, &b);
+        th_expect_no_pending_ua(lun, &b);
     th_clear_ua(lun, &b);
 
     expect_keys(lun, &b, gen, 1, (const uint64_t[]){ K2 });
@@ -457,8 +436,8 @@ static void ownership_scenario(enum pr_sim_profile p, unsigned type)
         expect_no_reservation(lun, &b, gen);
         /* RELEASE of AR: RESERVATIONS RELEASED to every *other registered*
          * nexus; A is not registered any more, so nobody gets one. */
-        expect_no_ua(lun, &a);
-        expect_no_ua(lun, &b);
+        th_expect_no_pending_ua(lun, &a);
+        th_expect_no_pending_ua(lun, &b);
     }
     assert_good(th_register(lun, &b, K2, 0));
     gen += unreg_inc(p);
@@ -514,7 +493,7 @@ static void test_libiscsi_prout_clear_simple(void **state)
     assert_good(th_clear(lun, &a, K1));
     expect_no_reservation(lun, &a, gen + 1);
     expect_keys(lun, &a, gen + 1, 0, NULL);
-    expect_no_ua(lun, &a); /* the sender gets no RESERVATIONS PREEMPTED */
+    th_expect_no_pending_ua(lun, &a); /* the sender gets no RESERVATIONS PREEMPTED */
     pr_sim_lun_free(lun);
 }
 
@@ -529,7 +508,7 @@ static void test_libiscsi_prout_preempt_remove_registration(void **state)
     assert_good(th_register(lun, &a, 0, K1));
     assert_good(th_clear(lun, &a, K1));
     expect_keys(lun, &a, 2, 0, NULL);
-    expect_no_ua(lun, &a);
+    th_expect_no_pending_ua(lun, &a);
     assert_good(th_register(lun, &a, 0, K1));
     assert_good(th_register(lun, &b, 0, K2));
     expect_keys(lun, &b, 4, 2, (const uint64_t[]){ K1, K2 });
@@ -540,8 +519,8 @@ static void test_libiscsi_prout_preempt_remove_registration(void **state)
     assert_good(th_preempt(lun, &b, K2, K1, PR_TYPE_EA, false));
 
     /* A gets REGISTRATIONS PREEMPTED exactly once; B, the sender, none. */
-    expect_no_ua(lun, &b);
-    expect_single_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED);
+    th_expect_no_pending_ua(lun, &b);
+    th_expect_single_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED);
     th_clear_ua(lun, &a);
     th_clear_ua(lun, &b);
 
@@ -627,8 +606,8 @@ static void reserve6_gone_after(enum pr_sim_profile p, enum r6_event event)
     case R6_POWER_CYCLE:
         pr_sim_power_cycle(lun);
         /* pr_sim.h: every known nexus gets POWER ON RESET. */
-        expect_single_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
-        expect_single_ua(lun, &b, SENSE_UA_POWER_ON_RESET);
+        th_expect_single_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
+        th_expect_single_ua(lun, &b, SENSE_UA_POWER_ON_RESET);
         break;
     }
     th_clear_ua(lun, &a);

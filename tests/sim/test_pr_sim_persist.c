@@ -50,224 +50,267 @@ static void test_serialize_layout_matches_documented_format(void **state)
     pr_sim_lun_free(lun);
 }
 
-static void test_round_trip_keeps_registrations_of_every_protocol_in_order(void **state)
-{
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(src, &x);
-    struct snap before = img_take_snap(src, NULL, 0);
+/* ---- what an image keeps and what it does not: a table --------------------- */
+
+/*
+ * Each row: the starting state (a source), the command (serialize, then
+ * load into a bare LUN of the row's profile, or power-cycle the LUN), and
+ * the state after it (the row's check).  SPC-4 5.14.5 / pr-semantics 7:
+ * the registrations (TransportID, RTPI, key, ALL_TG_PT), the reservation
+ * (holder, type, scope) and APTPL survive; PRgeneration and unit
+ * attentions do not.
+ */
+#define APTPL "SPC-4 5.14.5, pr-semantics 7"
+#define PRGEN "SPC-4 6.15.2 (PRgeneration restarts at 0)"
+
+/* A LUN with state, its image, and (reload rows) the LUN loaded from it. */
+struct reload {
+    struct rich x;                  /* the rich source's nexuses */
+    struct pr_sim_nexus a, b, c;    /* the small sources' nexuses: A1, B2, C1 */
+    struct pr_sim_lun *src, *dst;   /* dst: the loaded LUN (reload rows) */
+    uint8_t *img;                   /* src's image before the command */
     size_t len;
-    uint8_t *img = img_serialize(src, &len);
+    struct snap before;             /* src before the command */
+    unsigned keys_kept;             /* the keys a power cycle must keep */
+};
 
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    char msg[256] = "";
-    assert_int_equal(pr_sim_deserialize(dst, img, len, msg, sizeof(msg)), 0);
-    struct snap after = img_take_snap(dst, NULL, 0);
-    before.generation = 0; /* not persisted */
-    assert_snap_equal(&before, &after);
+/* ---- starting states ---- */
 
-    const struct pr_sim_nexus *order[6] = { &x.a, &x.b, &x.b2, &x.f, &x.s, &x.d };
+static void src_rich(struct reload *r)
+{
+    r->x = img_rich_nexuses();
+    img_make_rich(r->src, &r->x);
+    r->keys_kept = 6;
+}
+
+/* A and B registered with APTPL; B holds an All Registrants reservation. */
+static void src_all_registrants(struct reload *r)
+{
+    assert_good(th_register_flags(r->src, &r->a, 0, K1, PR_OUT_FLAG_APTPL));
+    assert_good(th_register_flags(r->src, &r->b, 0, K2, PR_OUT_FLAG_APTPL));
+    assert_good(th_reserve(r->src, &r->b, K2, PR_TYPE_EA_AR));
+}
+
+/* A and B registered without APTPL (B with ALL_TG_PT); A holds Exclusive Access. */
+static void src_no_aptpl(struct reload *r)
+{
+    assert_good(th_register(r->src, &r->a, 0, K1));
+    assert_good(th_register_flags(r->src, &r->b, 0, K2, PR_OUT_FLAG_ALL_TG_PT));
+    assert_good(th_reserve(r->src, &r->a, K1, PR_TYPE_EA));
+}
+
+/* A registered with APTPL, then changed its key with APTPL 0 (the last value decides). */
+static void src_aptpl_turned_off(struct reload *r)
+{
+    assert_good(th_register_flags(r->src, &r->a, 0, K1, PR_OUT_FLAG_APTPL));
+    assert_good(th_register_flags(r->src, &r->a, K1, K2, 0));
+    assert_false(pr_sim_aptpl_active(r->src));
+}
+
+/* A registered and changed its key twice (generation 3), with or without APTPL. */
+static void three_keys(struct reload *r, uint8_t flags)
+{
+    assert_good(th_register_flags(r->src, &r->a, 0, K1, flags));
+    assert_good(th_register_flags(r->src, &r->a, K1, K2, flags));
+    assert_good(th_register_flags(r->src, &r->a, K2, K3, flags));
+    assert_int_equal(pr_sim_generation(r->src), 3);
+    r->keys_kept = flags ? 1 : 0;
+}
+static void src_three_keys_aptpl(struct reload *r) { three_keys(r, PR_OUT_FLAG_APTPL); }
+static void src_three_keys(struct reload *r) { three_keys(r, 0); }
+
+/* A and B registered, C known (it sent TEST UNIT READY), with or without APTPL. */
+static void two_registered_one_known(struct reload *r, uint8_t flags)
+{
+    static const uint8_t tur[6] = { 0 };
+    assert_good(th_register_flags(r->src, &r->a, 0, K1, flags));
+    assert_good(th_register_flags(r->src, &r->b, 0, K2, flags));
+    assert_good(th_cmd(r->src, &r->c, tur, sizeof(tur)));
+}
+static void src_known_aptpl(struct reload *r) { two_registered_one_known(r, PR_OUT_FLAG_APTPL); }
+static void src_known(struct reload *r) { two_registered_one_known(r, 0); }
+
+/* A registered with APTPL. */
+static void src_one_aptpl(struct reload *r)
+{
+    assert_good(th_register_flags(r->src, &r->a, 0, K1, PR_OUT_FLAG_APTPL));
+}
+
+/* A registered with APTPL, two unit attentions pending for it. */
+static void src_one_aptpl_two_uas(struct reload *r)
+{
+    src_one_aptpl(r);
+    assert_int_equal(pr_sim_queue_ua(r->src, &r->a, SENSE_UA_RESERVATIONS_PREEMPTED), 0);
+    assert_int_equal(pr_sim_queue_ua(r->src, &r->a, SENSE_UA_REGISTRATIONS_PREEMPTED), 0);
+}
+
+static void reload_begin(struct reload *r, void (*source)(struct reload *))
+{
+    memset(r, 0, sizeof(*r));
+    r->a = th_nexus('A', 1);
+    r->b = th_nexus('B', 2);
+    r->c = th_nexus('C', 1);
+    r->src = th_lun(PR_SIM_PROFILE_SPC4);
+    source(r);
+    r->before = img_take_snap(r->src, NULL, 0);
+    r->img = img_serialize(r->src, &r->len);
+}
+
+static void reload_end(struct reload *r)
+{
+    free(r->img);
+    pr_sim_lun_free(r->src);
+    if (r->dst)
+        pr_sim_lun_free(r->dst);
+}
+
+/* ---- serialize, then load: what the loaded LUN holds ---- */
+
+static void loaded_keeps_registrations_in_order(struct reload *r)
+{
+    struct snap after = img_take_snap(r->dst, NULL, 0);
+    r->before.generation = 0; /* not persisted */
+    assert_snap_equal(&r->before, &after);
+    const struct pr_sim_nexus *order[6] = { &r->x.a, &r->x.b, &r->x.b2, &r->x.f, &r->x.s, &r->x.d };
     const uint64_t keys[6] = { K1, K2, K2, K3, K4, K5 };
     for (size_t i = 0; i < 6; i++) {
         assert_int_equal(after.regs[i].key, keys[i]);
         assert_int_equal(after.regs[i].nexus.rtpi, order[i]->rtpi);
         assert_true(pr_tid_equal(&after.regs[i].nexus.initiator, &order[i]->initiator));
     }
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
 }
 
-static void test_round_trip_keeps_all_tg_pt_flag(void **state)
+static void loaded_keeps_all_tg_pt(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(src, &x);
-    size_t len;
-    uint8_t *img = img_serialize(src, &len);
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
     const bool want[6] = { false, true, true, false, false, false };
     for (size_t i = 0; i < 6; i++) {
         struct pr_sim_registration_view v;
-        assert_true(pr_sim_registration_at(dst, i, &v));
+        assert_true(pr_sim_registration_at(r->dst, i, &v));
         assert_int_equal(v.all_tg_pt, want[i]);
     }
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
 }
 
-static void test_round_trip_keeps_reservation_holder_type_and_scope(void **state)
+static void loaded_keeps_holder_type_and_scope(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(src, &x);
-    size_t len;
-    uint8_t *img = img_serialize(src, &len);
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
-    assert_int_equal(pr_sim_reservation_type(dst), PR_TYPE_WE_RO);
+    assert_int_equal(pr_sim_reservation_type(r->dst), PR_TYPE_WE_RO);
     for (size_t i = 0; i < 6; i++) {
         struct pr_sim_registration_view v;
-        assert_true(pr_sim_registration_at(dst, i, &v));
+        assert_true(pr_sim_registration_at(r->dst, i, &v));
         assert_int_equal(v.holder, i == 0);
     }
     /* Visible through PR IN, and the holder is still the holder. */
-    th_expect_reservation(dst, &x.b, K1, PR_TYPE_WE_RO);
+    th_expect_reservation(r->dst, &r->x.b, K1, PR_TYPE_WE_RO);
     struct pr_sim_nexus c = th_nexus('C', 1);
-    assert_conflict(th_write10(dst, &c));
-    assert_good(th_write10(dst, &x.f)); /* registrant of WE_RO */
-    assert_good(th_release(dst, &x.a, K1, PR_TYPE_WE_RO));
-    th_expect_no_reservation(dst, &x.a);
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
+    assert_conflict(th_write10(r->dst, &c));
+    assert_good(th_write10(r->dst, &r->x.f)); /* registrant of WE_RO */
+    assert_good(th_release(r->dst, &r->x.a, K1, PR_TYPE_WE_RO));
+    th_expect_no_reservation(r->dst, &r->x.a);
 }
 
-static void test_round_trip_keeps_all_registrants_reservation(void **state)
+static void loaded_keeps_all_registrants_reservation(struct reload *r)
 {
-    (void)state;
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register_flags(src, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_register_flags(src, &b, 0, K2, PR_OUT_FLAG_APTPL));
-    assert_good(th_reserve(src, &b, K2, PR_TYPE_EA_AR));
-    size_t len;
-    uint8_t *img = img_serialize(src, &len);
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
-    assert_int_equal(pr_sim_reservation_type(dst), PR_TYPE_EA_AR);
-    struct snap s = img_take_snap(dst, NULL, 0);
+    assert_int_equal(pr_sim_reservation_type(r->dst), PR_TYPE_EA_AR);
+    struct snap s = img_take_snap(r->dst, NULL, 0);
     assert_int_equal(s.count, 2);
     assert_true(s.regs[0].holder);
     assert_true(s.regs[1].holder);
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
 }
 
-static void test_round_trip_keeps_aptpl_active(void **state)
+static void loaded_keeps_aptpl_active(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(src, &x);
-    size_t len;
-    uint8_t *img = img_serialize(src, &len);
-    assert_int_equal(scsi_get_be32(img + OFF_FLAGS), IMG_FLAG_APTPL);
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
-    assert_true(pr_sim_aptpl_active(dst));
+    assert_int_equal(scsi_get_be32(r->img + OFF_FLAGS), IMG_FLAG_APTPL);
+    assert_true(pr_sim_aptpl_active(r->dst));
     /* PTPL_A in REPORT CAPABILITIES. */
     uint8_t caps[8];
-    assert_good(th_prin(dst, &x.a, PR_IN_REPORT_CAPABILITIES, sizeof(caps), caps));
+    assert_good(th_prin(r->dst, &r->x.a, PR_IN_REPORT_CAPABILITIES, sizeof(caps), caps));
     assert_int_equal(caps[3] & PR_CAP_PTPL_A, PR_CAP_PTPL_A);
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
 }
 
-static void test_reserialize_after_load_gives_identical_image(void **state)
+static void loaded_reserializes_to_the_same_image(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(src, &x);
-    size_t len, len2;
-    uint8_t *img = img_serialize(src, &len);
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
-    uint8_t *img2 = img_serialize(dst, &len2);
-    assert_int_equal(len, len2);
-    assert_memory_equal(img, img2, len);
-    free(img);
+    size_t len2;
+    uint8_t *img2 = img_serialize(r->dst, &len2);
+    assert_int_equal(r->len, len2);
+    assert_memory_equal(r->img, img2, r->len);
     free(img2);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
 }
 
-static void test_loaded_lun_declares_ports_for_all_tg_pt_and_move(void **state)
+static void loaded_declares_ports_for_all_tg_pt_and_move(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(src, &x);
-    size_t len;
-    uint8_t *img = img_serialize(src, &len);
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
     /* The registrations' ports exist: a new ALL_TG_PT registration over
      * iSCSI reaches both iSCSI ports 1 and 2. */
     struct pr_sim_nexus e = th_nexus('E', 1);
-    assert_good(th_register_flags(dst, &e, 0, K6, PR_OUT_FLAG_ALL_TG_PT | PR_OUT_FLAG_APTPL));
-    assert_int_equal(pr_sim_registration_count(dst), 8);
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
+    assert_good(th_register_flags(r->dst, &e, 0, K6, PR_OUT_FLAG_ALL_TG_PT | PR_OUT_FLAG_APTPL));
+    assert_int_equal(pr_sim_registration_count(r->dst), 8);
 }
 
-static void test_image_without_aptpl_holds_nothing(void **state)
+static void loaded_holds_nothing_without_aptpl(struct reload *r)
 {
-    (void)state;
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register(src, &a, 0, K1));
-    assert_good(th_register(src, &b, 0, K2));
-    assert_good(th_reserve(src, &a, K1, PR_TYPE_EA));
-    size_t len;
-    uint8_t *img = img_serialize(src, &len);
-    assert_int_equal(len, HDR_LEN + RES_LEN);
-    assert_int_equal(scsi_get_be32(img + OFF_FLAGS), 0);
-    assert_int_equal(scsi_get_be32(img + OFF_REG_COUNT), 0);
-    assert_int_equal(img[HDR_LEN], PR_TYPE_NONE);
-    assert_int_equal(scsi_get_be32(img + HDR_LEN + 4), NO_HOLDER);
-
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
-    assert_int_equal(pr_sim_registration_count(dst), 0);
-    assert_int_equal(pr_sim_reservation_type(dst), PR_TYPE_NONE);
-    assert_false(pr_sim_aptpl_active(dst));
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
+    assert_int_equal(r->len, HDR_LEN + RES_LEN);
+    assert_int_equal(scsi_get_be32(r->img + OFF_FLAGS), 0);
+    assert_int_equal(scsi_get_be32(r->img + OFF_REG_COUNT), 0);
+    assert_int_equal(r->img[HDR_LEN], PR_TYPE_NONE);
+    assert_int_equal(scsi_get_be32(r->img + HDR_LEN + 4), NO_HOLDER);
+    assert_int_equal(pr_sim_registration_count(r->dst), 0);
+    assert_int_equal(pr_sim_reservation_type(r->dst), PR_TYPE_NONE);
+    assert_false(pr_sim_aptpl_active(r->dst));
 }
 
-static void test_generation_restarts_at_0_after_load_spc4(void **state)
+static void loaded_generation_restarts_at_0(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(src, &x);
-    assert_true(pr_sim_generation(src) > 0);
-    size_t len;
-    uint8_t *img = img_serialize(src, &len);
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
-    assert_int_equal(pr_sim_generation(dst), 0);
-    th_expect_keys(dst, &x.a, 0, 6, K1, K2, K2, K3, K4, K5);
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
+    assert_true(pr_sim_generation(r->src) > 0);
+    assert_int_equal(pr_sim_generation(r->dst), 0);
+    th_expect_keys(r->dst, &r->x.a, 0, 6, K1, K2, K2, K3, K4, K5);
 }
 
-static void test_generation_equals_registration_count_after_load_lio(void **state)
+static void loaded_generation_is_the_registration_count(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *src = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(src, &x);
-    size_t len;
-    uint8_t *img = img_serialize(src, &len);
-    struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_LIO);
-    assert_int_equal(pr_sim_deserialize(dst, img, len, NULL, 0), 0);
-    assert_int_equal(pr_sim_generation(dst), 6);
-    free(img);
-    pr_sim_lun_free(src);
-    pr_sim_lun_free(dst);
+    assert_int_equal(pr_sim_generation(r->dst), 6);
+}
+
+struct reload_rule {
+    struct th_rule_id id;
+    void (*source)(struct reload *r);
+    enum pr_sim_profile loader; /* the loaded LUN's profile */
+    void (*check)(struct reload *r);
+};
+
+#define SPC4 PR_SIM_PROFILE_SPC4
+#define LIO PR_SIM_PROFILE_LIO
+
+static const struct reload_rule reload_rules[] = {
+    { { "round_trip_keeps_registrations_of_every_protocol_in_order", APTPL }, src_rich, SPC4,
+      loaded_keeps_registrations_in_order },
+    { { "round_trip_keeps_all_tg_pt_flag", APTPL }, src_rich, SPC4, loaded_keeps_all_tg_pt },
+    { { "round_trip_keeps_reservation_holder_type_and_scope", APTPL }, src_rich, SPC4,
+      loaded_keeps_holder_type_and_scope },
+    { { "round_trip_keeps_all_registrants_reservation", "SPC-4 5.14.5, 5.14.10.2" },
+      src_all_registrants, SPC4, loaded_keeps_all_registrants_reservation },
+    { { "round_trip_keeps_aptpl_active", "SPC-4 5.14.5 (PTPL_A)" }, src_rich, SPC4,
+      loaded_keeps_aptpl_active },
+    { { "reserialize_after_load_gives_identical_image", IMG }, src_rich, SPC4,
+      loaded_reserializes_to_the_same_image },
+    { { "loaded_lun_declares_ports_for_all_tg_pt_and_move", IMG }, src_rich, SPC4,
+      loaded_declares_ports_for_all_tg_pt_and_move },
+    { { "image_without_aptpl_holds_nothing", APTPL }, src_no_aptpl, SPC4,
+      loaded_holds_nothing_without_aptpl },
+    { { "generation_restarts_at_0_after_load_spc4", PRGEN },
+      src_rich, SPC4, loaded_generation_restarts_at_0 },
+    { { "generation_equals_registration_count_after_load_lio", "pr-semantics 7 [LIO]" }, src_rich, LIO,
+      loaded_generation_is_the_registration_count },
+};
+
+static void test_reload_rule(void **state)
+{
+    const struct reload_rule *rule = *state;
+    struct reload r;
+    char msg[256] = "";
+    reload_begin(&r, rule->source);
+    r.dst = th_bare_lun(rule->loader);
+    if (pr_sim_deserialize(r.dst, r.img, r.len, msg, sizeof(msg)) != 0)
+        fail_msg("%s: the image does not load: %s", rule->id.name, msg);
+    rule->check(&r);
+    reload_end(&r);
 }
 
 static void test_serialize_does_not_change_the_lun(void **state)
@@ -641,151 +684,106 @@ static void test_deserialize_without_message_buffer_still_fails_cleanly(void **s
 /* power cycle                                                                */
 /* ========================================================================= */
 
-static void test_power_cycle_with_aptpl_keeps_registrations_and_reservation(void **state)
+/* ---- power-cycle the LUN: what it holds then ---- */
+
+static void cycled_keeps_registrations_and_reservation(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(lun, &x);
-    struct snap before = img_take_snap(lun, NULL, 0);
-    pr_sim_power_cycle(lun);
-    struct snap after = img_take_snap(lun, NULL, 0);
-    before.generation = 0;
-    assert_snap_equal(&before, &after);
-    assert_true(pr_sim_aptpl_active(lun));
-    pr_sim_lun_free(lun);
+    struct snap after = img_take_snap(r->src, NULL, 0);
+    r->before.generation = 0;
+    assert_snap_equal(&r->before, &after);
+    assert_true(pr_sim_aptpl_active(r->src));
 }
 
-static void test_power_cycle_with_aptpl_matches_reload_of_image(void **state)
+static void cycled_matches_reload_of_image(struct reload *r)
 {
-    (void)state;
-    struct rich x = img_rich_nexuses();
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    img_make_rich(lun, &x);
-    size_t len, len2;
-    uint8_t *img = img_serialize(lun, &len);
-    pr_sim_power_cycle(lun);
-    uint8_t *img2 = img_serialize(lun, &len2);
-    assert_int_equal(len, len2);
-    assert_memory_equal(img, img2, len);
-    free(img);
+    size_t len2;
+    uint8_t *img2 = img_serialize(r->src, &len2);
+    assert_int_equal(r->len, len2);
+    assert_memory_equal(r->img, img2, r->len);
     free(img2);
-    pr_sim_lun_free(lun);
 }
 
-static void test_power_cycle_without_aptpl_drops_registrations_and_reservation(void **state)
+static void cycled_drops_registrations_and_reservation(struct reload *r)
 {
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_ALL_TG_PT));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    pr_sim_power_cycle(lun);
-    assert_int_equal(pr_sim_registration_count(lun), 0);
-    assert_int_equal(pr_sim_reservation_type(lun), PR_TYPE_NONE);
-    assert_false(pr_sim_aptpl_active(lun));
-    th_clear_ua(lun, &b);
-    th_expect_no_keys(lun, &b, 0);
-    th_expect_no_reservation(lun, &b);
-    pr_sim_lun_free(lun);
+    assert_int_equal(pr_sim_registration_count(r->src), 0);
+    assert_int_equal(pr_sim_reservation_type(r->src), PR_TYPE_NONE);
+    assert_false(pr_sim_aptpl_active(r->src));
+    th_clear_ua(r->src, &r->b);
+    th_expect_no_keys(r->src, &r->b, 0);
+    th_expect_no_reservation(r->src, &r->b);
 }
 
-static void test_power_cycle_after_aptpl_turned_off_drops_state(void **state)
+static void cycled_drops_state(struct reload *r)
 {
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_register_flags(lun, &a, K1, K2, 0)); /* last APTPL = 0 */
-    assert_false(pr_sim_aptpl_active(lun));
-    pr_sim_power_cycle(lun);
-    assert_int_equal(pr_sim_registration_count(lun), 0);
-    pr_sim_lun_free(lun);
+    assert_int_equal(pr_sim_registration_count(r->src), 0);
 }
 
-static void test_power_cycle_resets_generation_with_and_without_aptpl(void **state)
+static void cycled_generation_is_0(struct reload *r)
 {
-    (void)state;
-    for (int aptpl = 0; aptpl < 2; aptpl++) {
-        struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-        struct pr_sim_nexus a = th_nexus('A', 1);
-        uint8_t f = aptpl ? PR_OUT_FLAG_APTPL : 0;
-        assert_good(th_register_flags(lun, &a, 0, K1, f));
-        assert_good(th_register_flags(lun, &a, K1, K2, f));
-        assert_good(th_register_flags(lun, &a, K2, K3, f));
-        assert_int_equal(pr_sim_generation(lun), 3);
-        pr_sim_power_cycle(lun);
-        assert_int_equal(pr_sim_generation(lun), 0);
-        th_clear_ua(lun, &a);
-        struct th_keys k = th_read_keys(lun, &a);
-        assert_int_equal(k.generation, 0);
-        assert_int_equal(k.count, aptpl ? 1 : 0);
-        pr_sim_lun_free(lun);
+    assert_int_equal(pr_sim_generation(r->src), 0);
+    th_clear_ua(r->src, &r->a);
+    struct th_keys k = th_read_keys(r->src, &r->a);
+    assert_int_equal(k.generation, 0);
+    assert_int_equal(k.count, r->keys_kept);
+}
+
+static void cycled_power_on_reset_for_every_known_nexus(struct reload *r)
+{
+    const struct pr_sim_nexus *all[3] = { &r->a, &r->b, &r->c };
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(pr_sim_pending_ua_count(r->src, all[i]), 1);
+        th_expect_ua(r->src, all[i], SENSE_UA_POWER_ON_RESET);
     }
 }
 
-static void test_power_cycle_queues_power_on_reset_for_every_known_nexus(void **state)
+static void cycled_power_on_reset_only(struct reload *r)
 {
-    (void)state;
-    static const uint8_t tur[6] = { 0 };
-    for (int aptpl = 0; aptpl < 2; aptpl++) {
-        struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-        struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2), c = th_nexus('C', 1);
-        uint8_t f = aptpl ? PR_OUT_FLAG_APTPL : 0;
-        assert_good(th_register_flags(lun, &a, 0, K1, f));
-        assert_good(th_register_flags(lun, &b, 0, K2, f));
-        assert_good(th_cmd(lun, &c, tur, sizeof(tur))); /* known, unregistered */
-        pr_sim_power_cycle(lun);
-        const struct pr_sim_nexus *all[3] = { &a, &b, &c };
-        for (size_t i = 0; i < 3; i++) {
-            assert_int_equal(pr_sim_pending_ua_count(lun, all[i]), 1);
-            th_expect_ua(lun, all[i], SENSE_UA_POWER_ON_RESET);
-        }
-        pr_sim_lun_free(lun);
-    }
+    assert_int_equal(pr_sim_pending_ua_count(r->src, &r->a), 1);
+    th_expect_ua(r->src, &r->a, SENSE_UA_POWER_ON_RESET);
+    th_expect_no_ua(r->src, &r->a);
 }
 
-static void test_power_cycle_replaces_older_unit_attentions(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_int_equal(pr_sim_queue_ua(lun, &a, SENSE_UA_RESERVATIONS_PREEMPTED), 0);
-    assert_int_equal(pr_sim_queue_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED), 0);
-    pr_sim_power_cycle(lun);
-    assert_int_equal(pr_sim_pending_ua_count(lun, &a), 1);
-    th_expect_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
-    pr_sim_lun_free(lun);
-}
+struct cycle_rule {
+    struct th_rule_id id;
+    void (*source)(struct reload *r);
+    unsigned cycles;
+    void (*check)(struct reload *r);
+};
 
-static void test_power_cycle_twice_queues_power_on_reset_once(void **state)
-{
-    (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    pr_sim_power_cycle(lun);
-    pr_sim_power_cycle(lun);
-    assert_int_equal(pr_sim_pending_ua_count(lun, &a), 1);
-    th_expect_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
-    th_expect_no_ua(lun, &a);
-    pr_sim_lun_free(lun);
-}
+#define POR "SPC-4 5.14.5, POWER ON RESET 29h/00h"
 
-static void test_power_cycle_does_not_call_persist_hook(void **state)
+static const struct cycle_rule cycle_rules[] = {
+    { { "power_cycle_with_aptpl_keeps_registrations_and_reservation", APTPL }, src_rich, 1,
+      cycled_keeps_registrations_and_reservation },
+    { { "power_cycle_with_aptpl_matches_reload_of_image", APTPL }, src_rich, 1,
+      cycled_matches_reload_of_image },
+    { { "power_cycle_without_aptpl_drops_registrations_and_reservation", APTPL }, src_no_aptpl, 1,
+      cycled_drops_registrations_and_reservation },
+    { { "power_cycle_after_aptpl_turned_off_drops_state", APTPL " (the last APTPL decides)" },
+      src_aptpl_turned_off, 1, cycled_drops_state },
+    { { "power_cycle_resets_generation_with_aptpl", PRGEN },
+      src_three_keys_aptpl, 1, cycled_generation_is_0 },
+    { { "power_cycle_resets_generation_without_aptpl", PRGEN },
+      src_three_keys, 1, cycled_generation_is_0 },
+    { { "power_cycle_queues_power_on_reset_for_every_known_nexus_with_aptpl", POR },
+      src_known_aptpl, 1, cycled_power_on_reset_for_every_known_nexus },
+    { { "power_cycle_queues_power_on_reset_for_every_known_nexus_without_aptpl", POR }, src_known,
+      1, cycled_power_on_reset_for_every_known_nexus },
+    { { "power_cycle_replaces_older_unit_attentions", POR }, src_one_aptpl_two_uas, 1,
+      cycled_power_on_reset_only },
+    { { "power_cycle_twice_queues_power_on_reset_once", POR }, src_one_aptpl, 2,
+      cycled_power_on_reset_only },
+};
+
+static void test_cycle_rule(void **state)
 {
-    (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    int calls = rec.calls;
-    pr_sim_power_cycle(lun);
-    assert_int_equal(rec.calls, calls);
-    free(rec.last);
-    pr_sim_lun_free(lun);
+    const struct cycle_rule *rule = *state;
+    struct reload r;
+    reload_begin(&r, rule->source);
+    for (unsigned i = 0; i < rule->cycles; i++)
+        pr_sim_power_cycle(r.src);
+    rule->check(&r);
+    reload_end(&r);
 }
 
 int main(void)
@@ -793,16 +791,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc_reference_matches_standard_check_value),
         cmocka_unit_test(test_serialize_layout_matches_documented_format),
-        cmocka_unit_test(test_round_trip_keeps_registrations_of_every_protocol_in_order),
-        cmocka_unit_test(test_round_trip_keeps_all_tg_pt_flag),
-        cmocka_unit_test(test_round_trip_keeps_reservation_holder_type_and_scope),
-        cmocka_unit_test(test_round_trip_keeps_all_registrants_reservation),
-        cmocka_unit_test(test_round_trip_keeps_aptpl_active),
-        cmocka_unit_test(test_reserialize_after_load_gives_identical_image),
-        cmocka_unit_test(test_loaded_lun_declares_ports_for_all_tg_pt_and_move),
-        cmocka_unit_test(test_image_without_aptpl_holds_nothing),
-        cmocka_unit_test(test_generation_restarts_at_0_after_load_spc4),
-        cmocka_unit_test(test_generation_equals_registration_count_after_load_lio),
         cmocka_unit_test(test_serialize_does_not_change_the_lun),
         cmocka_unit_test(test_deserialize_accepts_hand_built_valid_image),
         cmocka_unit_test(test_deserialize_newer_version_message_names_versions),
@@ -814,17 +802,10 @@ int main(void)
         cmocka_unit_test(test_deserialize_same_initiator_on_two_ports_is_not_a_duplicate),
         cmocka_unit_test(test_deserialize_null_image_is_rejected),
         cmocka_unit_test(test_deserialize_without_message_buffer_still_fails_cleanly),
-        cmocka_unit_test(test_power_cycle_with_aptpl_keeps_registrations_and_reservation),
-        cmocka_unit_test(test_power_cycle_with_aptpl_matches_reload_of_image),
-        cmocka_unit_test(test_power_cycle_without_aptpl_drops_registrations_and_reservation),
-        cmocka_unit_test(test_power_cycle_after_aptpl_turned_off_drops_state),
-        cmocka_unit_test(test_power_cycle_resets_generation_with_and_without_aptpl),
-        cmocka_unit_test(test_power_cycle_queues_power_on_reset_for_every_known_nexus),
-        cmocka_unit_test(test_power_cycle_replaces_older_unit_attentions),
-        cmocka_unit_test(test_power_cycle_twice_queues_power_on_reset_once),
-        cmocka_unit_test(test_power_cycle_does_not_call_persist_hook),
     };
     const struct th_table tables[] = {
+        TH_TABLE(test_reload_rule, reload_rules),
+        TH_TABLE(test_cycle_rule, cycle_rules),
         TH_TABLE(test_flip_rule, flip_rules),
         TH_TABLE(test_image_rule, image_rules),
     };

@@ -99,8 +99,8 @@ static void test_hook_rule(void **state)
 {
     const struct hook_rule *r = *state;
     const char *name = r->id.name;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(r->profile, img_record_persist, &rec);
+    struct recorder rec;
+    struct pr_sim_lun *lun = img_recorded_lun(r->profile, &rec);
     th_send_steps(name, lun, r->given, sizeof(r->given) / sizeof(r->given[0]), "given");
     th_send_steps(name, lun, &r->when, 1, "the command");
     if (rec.calls != r->calls)
@@ -136,15 +136,14 @@ static void test_hook_rule(void **state)
         }
         pr_sim_lun_free(img);
     }
-    free(rec.last);
-    pr_sim_lun_free(lun);
+    img_recorded_free(lun, &rec);
 }
 
 static void test_persist_hook_image_equals_serialize_after_command(void **state)
 {
     (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
+    struct recorder rec;
+    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
     assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
     assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
@@ -154,15 +153,14 @@ static void test_persist_hook_image_equals_serialize_after_command(void **state)
     assert_int_equal(rec.last_len, len);
     assert_memory_equal(rec.last, img, len);
     free(img);
-    free(rec.last);
-    pr_sim_lun_free(lun);
+    img_recorded_free(lun, &rec);
 }
 
 static void test_persist_hook_not_called_after_aptpl_turned_off(void **state)
 {
     (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
+    struct recorder rec;
+    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
     struct pr_sim_nexus a = th_nexus('A', 1);
     assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
     assert_good(th_register_flags(lun, &a, K1, K2, 0));
@@ -171,15 +169,27 @@ static void test_persist_hook_not_called_after_aptpl_turned_off(void **state)
     assert_good(th_release(lun, &a, K2, PR_TYPE_WE));
     assert_good(th_register(lun, &a, K2, K3));
     assert_int_equal(rec.calls, calls);
-    free(rec.last);
-    pr_sim_lun_free(lun);
+    img_recorded_free(lun, &rec);
+}
+
+static void test_power_cycle_does_not_call_persist_hook(void **state)
+{
+    (void)state;
+    struct recorder rec;
+    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
+    struct pr_sim_nexus a = th_nexus('A', 1);
+    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
+    int calls = rec.calls;
+    pr_sim_power_cycle(lun);
+    assert_int_equal(rec.calls, calls);
+    img_recorded_free(lun, &rec);
 }
 
 static void test_persist_hook_not_called_when_aptpl_never_on(void **state)
 {
     (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
+    struct recorder rec;
+    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
     assert_good(th_register(lun, &a, 0, K1));
     assert_good(th_register_ignore(lun, &b, K2));
@@ -202,8 +212,8 @@ static void test_persist_hook_not_called_when_aptpl_never_on(void **state)
 static void test_persist_hook_not_called_for_failed_or_unchanging_commands(void **state)
 {
     (void)state;
-    struct recorder rec = { 0, 0, NULL, 0 };
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
+    struct recorder rec;
+    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
     assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
     assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
@@ -222,8 +232,7 @@ static void test_persist_hook_not_called_for_failed_or_unchanging_commands(void 
     /* PR IN. */
     (void)th_read_keys(lun, &a);
     assert_int_equal(rec.calls, calls);
-    free(rec.last);
-    pr_sim_lun_free(lun);
+    img_recorded_free(lun, &rec);
 }
 
 /* ---- failing hook: rollback -------------------------------------------------- */
@@ -387,8 +396,8 @@ static void test_failing_persist_on_reserve_rolls_back(void **state)
 {
     (void)state;
     for (size_t e = 0; e < sizeof(persist_errors) / sizeof(persist_errors[0]); e++) {
-        struct recorder rec = { 0, 0, NULL, 0 };
-        struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, img_record_persist, &rec);
+        struct recorder rec;
+        struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
         struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
         assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
         assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
@@ -403,8 +412,7 @@ static void test_failing_persist_on_reserve_rolls_back(void **state)
         rec.rc = 0;
         assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
         assert_conflict(th_write10(lun, &b));
-        free(rec.last);
-        pr_sim_lun_free(lun);
+        img_recorded_free(lun, &rec);
     }
 }
 
@@ -422,8 +430,7 @@ static void test_failing_persist_when_turning_aptpl_on_leaves_lun_empty(void **s
         assert_false(pr_sim_aptpl_active(lun));
         assert_int_equal(pr_sim_generation(lun), 0);
         th_expect_no_keys(lun, &a, 0);
-        free(rec.last);
-        pr_sim_lun_free(lun);
+        img_recorded_free(lun, &rec);
     }
 }
 
@@ -449,6 +456,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_persist_hook_image_equals_serialize_after_command),
         cmocka_unit_test(test_persist_hook_not_called_after_aptpl_turned_off),
+        cmocka_unit_test(test_power_cycle_does_not_call_persist_hook),
         cmocka_unit_test(test_persist_hook_not_called_when_aptpl_never_on),
         cmocka_unit_test(test_persist_hook_not_called_for_failed_or_unchanging_commands),
         cmocka_unit_test(test_failing_persist_on_reserve_rolls_back),

@@ -368,20 +368,16 @@ static void test_unit_attention_queue_is_bounded(void **state)
 
 static void test_lio_d19_unit_attention_reaches_every_session_of_initiator(void **state)
 {
-    (void)state;
-    uint8_t isid2[6] = { 0x23, 0xd0, 0, 0, 0, 0x77 };
-    for (int lio = 0; lio < 2; lio++) {
-        struct pr_sim_lun *lun = th_lun(lio ? PR_SIM_PROFILE_LIO : PR_SIM_PROFILE_SPC4);
-        struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-        struct pr_sim_nexus b2 = b;
-        b2.initiator = pr_tid_iscsi(b.initiator.name, isid2);
-        th_expect_no_ua(lun, &b2); /* b2 is a known nexus now */
-        assert_good(th_register(lun, &a, 0, K1));
-        assert_good(th_register(lun, &b, 0, K2));
-        assert_good(th_clear(lun, &a, K1));
-        assert_int_equal(pr_sim_pending_ua_count(lun, &b2), lio ? 1 : 0);
-        pr_sim_lun_free(lun);
-    }
+    bool lio = TH_PROFILE(state) == PR_SIM_PROFILE_LIO;
+    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    struct pr_sim_nexus b2 = th_other_session(&b, 0x77);
+    th_expect_no_ua(lun, &b2); /* b2 is a known nexus now */
+    assert_good(th_register(lun, &a, 0, K1));
+    assert_good(th_register(lun, &b, 0, K2));
+    assert_good(th_clear(lun, &a, K1));
+    assert_int_equal(pr_sim_pending_ua_count(lun, &b2), lio ? 1 : 0);
+    pr_sim_lun_free(lun);
 }
 
 static void test_power_cycle_without_aptpl_drops_state_and_sets_power_on_ua(void **state)
@@ -530,7 +526,7 @@ int main(void)
         TH_BOTH(test_unit_attention_comes_before_reservation_conflict),
         cmocka_unit_test(test_several_unit_attentions_come_out_one_per_command),
         cmocka_unit_test(test_unit_attention_queue_is_bounded),
-        cmocka_unit_test(test_lio_d19_unit_attention_reaches_every_session_of_initiator),
+        TH_BOTH(test_lio_d19_unit_attention_reaches_every_session_of_initiator),
         TH_BOTH(test_power_cycle_without_aptpl_drops_state_and_sets_power_on_ua),
         TH_BOTH(test_power_cycle_with_aptpl_keeps_registrations_and_reservation),
         cmocka_unit_test(test_nexus_loss_forgets_a_nexus_that_holds_nothing),
@@ -539,8 +535,5 @@ int main(void)
         cmocka_unit_test(test_profile_names_parse_and_print),
         cmocka_unit_test(test_registration_views_report_order_and_holder),
     };
-    const struct th_table tables[] = {
-        TH_TABLE(test_prin_rule, prin_rules),
-    };
-    return th_run_tables("pr_sim.pr_in", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
+    return th_run_table("pr_sim.pr_in", test_prin_rule, prin_rules, tests);
 }

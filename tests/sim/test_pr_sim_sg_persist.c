@@ -149,26 +149,6 @@ static struct pr_sim_result inquiry(struct pr_sim_lun *lun, const struct pr_sim_
     return th_cmd(lun, n, cdb, sizeof(cdb));
 }
 
-static struct pr_sim_result tur(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
-{
-    static const uint8_t cdb[6] = { SCSI_OP_TEST_UNIT_READY, 0, 0, 0, 0, 0 };
-    return th_cmd(lun, n, cdb, sizeof(cdb));
-}
-
-static void expect_single_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
-                             struct scsi_sense ua)
-{
-    assert_int_equal(pr_sim_pending_ua_count(lun, n), 1);
-    assert_check(tur(lun, n), ua);
-    assert_int_equal(pr_sim_pending_ua_count(lun, n), 0);
-    assert_good(tur(lun, n));
-}
-
-static void expect_no_ua(struct pr_sim_lun *lun, const struct pr_sim_nexus *n)
-{
-    assert_int_equal(pr_sim_pending_ua_count(lun, n), 0);
-}
-
 /* ---- expected PR IN images (sections 2.3-2.6) ----------------------------- */
 
 /* READ KEYS image for keys[0..n). */
@@ -371,7 +351,7 @@ static void test_sg_persist_read_reservation_each_type(void **state)
         /* sg_persist -o -L -K k1 -T t */
         assert_good(sg_basic(lun, &a, PR_OUT_RELEASE, types[i], K1, 0, 0));
         expect_resv(lun, &a, 1, 0, PR_TYPE_NONE);
-        expect_no_ua(lun, &a);
+        th_expect_no_pending_ua(lun, &a);
     }
     expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
     pr_sim_lun_free(lun);
@@ -501,7 +481,7 @@ static void test_sg_persist_register_aptpl(void **state)
     /* Power loss with APTPL: registration kept, PRgeneration restarts at 0
      * (3.10, 7), PTPL_A stays 1, POWER ON RESET UA. */
     pr_sim_power_cycle(lun);
-    expect_single_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
+    th_expect_single_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
     expect_keys(lun, &a, 0, 1, (const uint64_t[]){ K1 });
     expect_prin(lun, &a, PR_IN_REPORT_CAPABILITIES, caps_aptpl, sizeof(caps_aptpl));
 
@@ -513,7 +493,7 @@ static void test_sg_persist_register_aptpl(void **state)
 
     /* ... and power loss now drops the registration. */
     pr_sim_power_cycle(lun);
-    expect_single_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
+    th_expect_single_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
     expect_keys(lun, &a, 0, 0, NULL);
     pr_sim_lun_free(lun);
 }
@@ -578,8 +558,8 @@ static void test_sg_persist_register_spec_i_pt(void **state)
     struct pr_sim_nexus c = th_nexus('C', 1);
 
     /* B has logged in on both ports (known to the LU), not registered. */
-    assert_good(tur(lun, &b1));
-    assert_good(tur(lun, &b2));
+    assert_good(th_tur(lun, &b1));
+    assert_good(th_tur(lun, &b2));
 
     /* List: 24 bytes + TRANSPORTID PARAMETER DATA LENGTH (bytes 24-27) +
      * B's iSCSI TransportID at byte 28: 28 + 40 = 68 = 44h. */
@@ -597,8 +577,8 @@ static void test_sg_persist_register_spec_i_pt(void **state)
     uint32_t gen = TH_IS_LIO(p) ? 2 : 1;
     expect_keys(lun, &c, gen, 2, (const uint64_t[]){ K1, K1 });
     assert_int_equal(pr_sim_registration_count(lun), 2);
-    expect_no_ua(lun, &a);
-    expect_no_ua(lun, &b1);
+    th_expect_no_pending_ua(lun, &a);
+    th_expect_no_pending_ua(lun, &b1);
 
     /* READ FULL STATUS: the two descriptors (order not fixed by the doc). */
     struct pr_sim_result r = sg_prin(lun, &c, PR_IN_READ_FULL_STATUS, 8192);
@@ -675,8 +655,8 @@ static void test_sg_persist_clear(void **state)
 
     /* B (registered non-holder) clears (section 5: allowed). */
     assert_good(sg_basic(lun, &b, PR_OUT_CLEAR, 0, K2, 0, 0));
-    expect_single_ua(lun, &a, SENSE_UA_RESERVATIONS_PREEMPTED);
-    expect_no_ua(lun, &b);
+    th_expect_single_ua(lun, &a, SENSE_UA_RESERVATIONS_PREEMPTED);
+    th_expect_no_pending_ua(lun, &b);
     expect_keys(lun, &b, 3, 0, NULL);
     expect_resv(lun, &a, 3, 0, PR_TYPE_NONE);
     pr_sim_lun_free(lun);
@@ -704,12 +684,12 @@ static void preempt_scenario(enum pr_sim_profile p, bool abort)
 
     /* A: REGISTRATIONS PREEMPTED.  C (remaining registrant): RESERVATIONS
      * RELEASED only when the type changed.  B, the sender: nothing. */
-    expect_no_ua(lun, &b);
-    expect_single_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED);
+    th_expect_no_pending_ua(lun, &b);
+    th_expect_single_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED);
     if (abort)
-        expect_no_ua(lun, &c);
+        th_expect_no_pending_ua(lun, &c);
     else
-        expect_single_ua(lun, &c, SENSE_UA_RESERVATIONS_RELEASED);
+        th_expect_single_ua(lun, &c, SENSE_UA_RESERVATIONS_RELEASED);
 
     if (abort) {
         /* Only the preempted nexus's tasks are aborted. */
@@ -758,9 +738,9 @@ static void test_sg_persist_preempt_and_abort_all_registrants_zero_key(void **st
     assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_EA_AR, K1, 0, 0));
 
     assert_good(sg_basic(lun, &b, PR_OUT_PREEMPT_AND_ABORT, PR_TYPE_EA, K2, 0, 0));
-    expect_no_ua(lun, &b);
-    expect_single_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED);
-    expect_single_ua(lun, &c, SENSE_UA_REGISTRATIONS_PREEMPTED);
+    th_expect_no_pending_ua(lun, &b);
+    th_expect_single_ua(lun, &a, SENSE_UA_REGISTRATIONS_PREEMPTED);
+    th_expect_single_ua(lun, &c, SENSE_UA_REGISTRATIONS_PREEMPTED);
     assert_int_equal(h.abort_calls, 2);
     bool got_a = false, got_c = false;
     for (unsigned i = 0; i < 2; i++) {
@@ -809,14 +789,14 @@ static void test_sg_persist_register_and_move(void **state)
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b2 = th_nexus('B', 2), c = th_nexus('C', 1);
 
-    assert_good(tur(lun, &b2)); /* the destination nexus exists */
+    assert_good(th_tur(lun, &b2)); /* the destination nexus exists */
     assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
     assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_WE, K1, 0, 0));
 
     assert_good(sg_move(lun, &a, PR_TYPE_WE, K1, K2, 2, 'B', 0));
     /* No UAs (3.9 step 12); PRgeneration +1; A stays registered. */
-    expect_no_ua(lun, &a);
-    expect_no_ua(lun, &b2);
+    th_expect_no_pending_ua(lun, &a);
+    th_expect_no_pending_ua(lun, &b2);
     expect_keys(lun, &c, 2, 2, (const uint64_t[]){ K1, K2 });
     expect_resv(lun, &c, 2, K2, PR_TYPE_WE);
     uint8_t want[8 + 2 * DESC_LEN];
@@ -840,15 +820,15 @@ static void test_sg_persist_register_and_move_unreg_aptpl(void **state)
     struct pr_sim_lun *lun = lun_with_hooks(TH_PROFILE(state), &h);
     struct pr_sim_nexus a = th_nexus('A', 1), b2 = th_nexus('B', 2);
 
-    assert_good(tur(lun, &b2));
+    assert_good(th_tur(lun, &b2));
     assert_good(sg_basic(lun, &a, PR_OUT_REGISTER, 0, 0, K1, 0));
     assert_good(sg_basic(lun, &a, PR_OUT_RESERVE, PR_TYPE_EA, K1, 0, 0));
     assert_false(pr_sim_aptpl_active(lun));
 
     /* -U -Z: the sender is unregistered (no UA), APTPL := 1. */
     assert_good(sg_move(lun, &a, PR_TYPE_EA, K1, K2, 2, 'B', PR_MOVE_FLAG_UNREG | PR_MOVE_FLAG_APTPL));
-    expect_no_ua(lun, &a);
-    expect_no_ua(lun, &b2);
+    th_expect_no_pending_ua(lun, &a);
+    th_expect_no_pending_ua(lun, &b2);
     assert_true(pr_sim_aptpl_active(lun));
     assert_true(h.persist_calls >= 1);
     expect_keys(lun, &b2, 2, 1, (const uint64_t[]){ K2 });
@@ -886,7 +866,7 @@ static void test_sg_persist_replace_lost_reservation(void **state)
                  SENSE_INVALID_FIELD_IN_CDB);
     expect_keys(lun, &a, 1, 1, (const uint64_t[]){ K1 });
     expect_resv(lun, &a, 1, K1, PR_TYPE_EA);
-    expect_no_ua(lun, &a);
+    th_expect_no_pending_ua(lun, &a);
     pr_sim_lun_free(lun);
 }
 
@@ -1282,8 +1262,8 @@ static void test_sg_persist_register_spec_i_pt_name_only(void **state)
     struct pr_sim_nexus b_other = b; /* a second session (ISID) of B */
     static const uint8_t isid2[6] = { 0x23, 0xd0, 0, 0, 0, 0x99 };
     b_other.initiator = pr_tid_iscsi("iqn.2026-11.test:B", isid2);
-    assert_good(tur(lun, &b));
-    assert_good(tur(lun, &b_other));
+    assert_good(th_tur(lun, &b));
+    assert_good(th_tur(lun, &b_other));
 
     uint8_t param[28 + 24];
     memset(param, 0, sizeof(param));

@@ -29,7 +29,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include "../prh_test_util.h"
+#include "prh_test_util.h"
 
 #ifndef PRH_DAEMON_BIN
 #error "PRH_DAEMON_BIN comes from src/CMakeLists.txt"

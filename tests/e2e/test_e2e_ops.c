@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "daemon_fixture.h"
 #include "ops_fixture.h"
 #include "prhelper/cli.h"
 
@@ -20,99 +21,10 @@
 #error "PRH_DAEMON_BIN comes from prh_daemon_lib"
 #endif
 
-struct dfx {
-    char *dir;
-    char sock[300], audit[300], metrics[300], disk[300];
-    pid_t pid;
-};
-
-static int setup(void **state)
+/* The daemon fixture: tests/helpers/daemon_fixture.h. */
+static int run(char *const argv[], char *out, size_t outlen, int timeout_ms)
 {
-    struct dfx *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    snprintf(f->sock, sizeof(f->sock), "%s/sock", f->dir);
-    snprintf(f->audit, sizeof(f->audit), "%s/audit.jsonl", f->dir);
-    snprintf(f->metrics, sizeof(f->metrics), "%s/prhelper.prom", f->dir);
-    free(tu_disk(f->dir, "disk"));
-    snprintf(f->disk, sizeof(f->disk), "%s/disk", f->dir);
-    f->pid = -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct dfx *f = *state;
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        tu_wait_exit(f->pid, 5000);
-    }
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-/* Run argv with stdout and stderr into errbuf (may be NULL); exit status. */
-static int run(char *const argv[], char *errbuf, size_t errlen, int timeout_ms)
-{
-    int p[2];
-    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 2);
-        dup2(p[1], 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t n = 0;
-    char tmp[4096];
-    for (;;) {
-        ssize_t r = read(p[0], tmp, sizeof(tmp));
-        if (r <= 0)
-            break;
-        for (ssize_t i = 0; i < r && errbuf && n + 1 < errlen; i++)
-            errbuf[n++] = tmp[i];
-    }
-    if (errbuf)
-        errbuf[n] = '\0';
-    close(p[0]);
-    return tu_wait_exit(pid, timeout_ms);
-}
-
-/* Start the daemon (sim transport) with extra options; wait for its socket. */
-static void start_daemon(struct dfx *f, const char *const *extra)
-{
-    char *argv[32];
-    char k[320], sd[320];
-    int n = 0;
-    snprintf(k, sizeof(k), "--socket=%s", f->sock);
-    snprintf(sd, sizeof(sd), "--state-dir=%s/state", f->dir);
-    argv[n++] = (char *)PRH_DAEMON_BIN;
-    argv[n++] = k;
-    argv[n++] = (char *)"--transport=sim";
-    argv[n++] = sd;
-    for (; extra && *extra; extra++)
-        argv[n++] = (char *)*extra;
-    argv[n] = NULL;
-    f->pid = fork();
-    if (f->pid == 0) {
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    long end = tu_now_ms() + 5000;
-    while (access(f->sock, F_OK) != 0 && tu_now_ms() < end)
-        tu_sleep_ms(5);
-    assert_int_equal(access(f->sock, F_OK), 0);
-}
-
-static int stop_daemon(struct dfx *f)
-{
-    kill(f->pid, SIGTERM);
-    int st = tu_wait_exit(f->pid, 5000);
-    f->pid = -1;
-    return st;
+    return dfx_run(out, outlen, (const char *const *)argv, timeout_ms);
 }
 
 /* prhelper-cli -k SOCK [-K key] DEVICE command args...; its exit status. */
@@ -153,12 +65,12 @@ static void test_e2e_ops_audit_file_and_metrics_file(void **state)
     snprintf(a, sizeof(a), "--audit=file:%s", f->audit);
     snprintf(m, sizeof(m), "--metrics-file=%s", f->metrics);
     const char *extra[] = { a, m, "--metrics-interval=1", NULL };
-    start_daemon(f, extra);
+    dfx_start_argv(f, extra);
     assert_int_equal(cli(f, f->disk, "register", "0x5", NULL), 0);
     /* key 0 is not registered: RESERVATION CONFLICT, the exit status */
     assert_int_equal(cli(f, f->disk, "reserve", "we", NULL), SCSI_STATUS_RESERVATION_CONFLICT);
     assert_int_equal(cli(f, f->disk, "read-keys", NULL, NULL), 0);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 
     char *text = ops_slurp(f->audit);
     assert_int_equal(ops_count_lines(text), 2);
@@ -189,7 +101,7 @@ static void test_e2e_ops_metrics_file_moves_while_running(void **state)
     char m[320];
     snprintf(m, sizeof(m), "--metrics-file=%s", f->metrics);
     const char *extra[] = { m, "--metrics-interval=1", "--audit=none", NULL };
-    start_daemon(f, extra);
+    dfx_start_argv(f, extra);
     for (int i = 0; i < 5; i++)
         assert_int_equal(cli(f, f->disk, "read-keys", NULL, NULL), 0);
     long end = tu_now_ms() + 5000;
@@ -202,7 +114,7 @@ static void test_e2e_ops_metrics_file_moves_while_running(void **state)
             tu_sleep_ms(100);
     }
     assert_true(seen);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
 static void test_e2e_ops_disallowed_uid_cannot_issue_a_command(void **state)
@@ -213,9 +125,9 @@ static void test_e2e_ops_disallowed_uid_cannot_issue_a_command(void **state)
     snprintf(uid, sizeof(uid), "--allow-uid=%u", (unsigned)getuid() + 1);
     snprintf(gid, sizeof(gid), "--allow-gid=%u", (unsigned)getgid() + 1);
     const char *extra[] = { a, uid, gid, NULL };
-    start_daemon(f, extra);
+    dfx_start_argv(f, extra);
     assert_int_not_equal(cli(f, f->disk, "register", "0x5", NULL), 0);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
     char *text = ops_slurp(f->audit);
     assert_int_equal(ops_count_lines(text), 1);
     assert_non_null(strstr(text, "\"event\":\"client_denied\""));
@@ -227,7 +139,7 @@ static void test_e2e_ops_disallowed_device_gets_access_denied(void **state)
 {
     struct dfx *f = *state;
     const char *extra[] = { "--allow-device=1:3", "--audit=none", NULL };
-    start_daemon(f, extra);
+    dfx_start_argv(f, extra);
     char k[320];
     snprintf(k, sizeof(k), "--socket=%s", f->sock);
     /* The allowed device passes the policy and reaches the simulator,
@@ -241,7 +153,7 @@ static void test_e2e_ops_disallowed_device_gets_access_denied(void **state)
     char *argv[] = { (char *)PRH_CLI_BIN, k, f->disk, (char *)"register", (char *)"0x5", NULL };
     assert_int_not_equal(run(argv, err, sizeof(err), 10000), 0);
     assert_non_null(strstr(err, "ACCESS DENIED"));
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
 static void test_e2e_ops_cli_stats_over_the_control_socket(void **state)
@@ -251,7 +163,7 @@ static void test_e2e_ops_cli_stats_over_the_control_socket(void **state)
     snprintf(cpath, sizeof(cpath), "%s/control", f->dir);
     snprintf(c, sizeof(c), "--control=%s", cpath);
     const char *extra[] = { c, "--audit=none", NULL };
-    start_daemon(f, extra);
+    dfx_start_argv(f, extra);
     assert_int_equal(cli(f, f->disk, "register", "0x5", NULL), 0);
     char *argv[] = { (char *)PRH_CLI_BIN, c, (char *)"stats", NULL };
     assert_int_equal(run(argv, out, sizeof(out), 10000), 0);
@@ -265,7 +177,7 @@ static void test_e2e_ops_cli_stats_over_the_control_socket(void **state)
     fputs(out, fp);
     fclose(fp);
     assert_int_equal(python_parse(path, "prhelper_requests_total"), 0);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
     /* In the sandbox Landlock refuses the daemon's own unlink: the exit
      * cleaner removes the control socket, as it does the main one. */
     assert_int_not_equal(access(cpath, F_OK), 0);
@@ -472,7 +384,7 @@ static void test_e2e_ops_socket_activation_runs_the_unit_exec_start(void **state
     close(dev);
     /* A second client on the same daemon. */
     assert_int_equal(cli(f, f->disk, "read-keys", NULL, NULL), 0);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
     char *text = ops_slurp(f->audit);
     assert_int_equal(ops_count_lines(text), 1);
     assert_non_null(strstr(text, "\"sa_key\":\"0x0000000000000042\""));
@@ -518,25 +430,21 @@ static void test_e2e_ops_unit_syscall_filter_admits_the_daemon(void **state)
         fail_msg("status %d: %s", r, out);
 }
 
+#define T(t) cmocka_unit_test_setup_teardown(t, dfx_setup, dfx_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_e2e_ops_audit_file_and_metrics_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_e2e_ops_metrics_file_moves_while_running, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_e2e_ops_disallowed_uid_cannot_issue_a_command, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_e2e_ops_disallowed_device_gets_access_denied, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_e2e_ops_cli_stats_over_the_control_socket, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_e2e_ops_bad_sinks_fail_at_startup, setup, teardown),
+        T(test_e2e_ops_audit_file_and_metrics_file),
+        T(test_e2e_ops_metrics_file_moves_while_running),
+        T(test_e2e_ops_disallowed_uid_cannot_issue_a_command),
+        T(test_e2e_ops_disallowed_device_gets_access_denied),
+        T(test_e2e_ops_cli_stats_over_the_control_socket),
+        T(test_e2e_ops_bad_sinks_fail_at_startup),
         cmocka_unit_test(test_e2e_ops_cli_options_parse_and_reject),
-        cmocka_unit_test_setup_teardown(test_e2e_ops_systemd_units_verify, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_e2e_ops_socket_activation_runs_the_unit_exec_start,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_e2e_ops_unit_syscall_filter_admits_the_daemon, setup,
-                                        teardown),
+        T(test_e2e_ops_systemd_units_verify),
+        T(test_e2e_ops_socket_activation_runs_the_unit_exec_start),
+        T(test_e2e_ops_unit_syscall_filter_admits_the_daemon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

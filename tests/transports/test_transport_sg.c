@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "dev_stubs.h"
 #include "sim_helpers.h"
 #include "prhelper/device.h"
 
@@ -84,13 +85,6 @@ static int fake_dm_table(dev_t dev, struct prh_dev_dm_table *t)
     return -ENXIO;
 }
 
-static int fake_dm_suspend(dev_t dev, bool suspend)
-{
-    (void)dev;
-    (void)suspend;
-    return -ENOSYS;
-}
-
 static int fake_list_paths(dev_t map, struct prh_dev_path *p, size_t max)
 {
     (void)map;
@@ -99,26 +93,9 @@ static int fake_list_paths(dev_t map, struct prh_dev_path *p, size_t max)
     return -ENOENT;
 }
 
-static int fake_open_path(const struct prh_dev_path *p)
-{
-    (void)p;
-    return -ENOENT;
-}
-
-static void fake_close_path(int fd)
-{
-    (void)fd;
-}
-
 static const struct prh_dev_ops fake_ops = {
-    .sg_io = fake_sg_io,
-    .disk_seq = fake_disk_seq,
-    .block_info = fake_block_info,
-    .dm_table = fake_dm_table,
-    .dm_suspend = fake_dm_suspend,
-    .list_paths = fake_list_paths,
-    .open_path = fake_open_path,
-    .close_path = fake_close_path,
+    fake_sg_io,      fake_disk_seq,  fake_block_info, fake_dm_table,
+    stub_dm_suspend, fake_list_paths, stub_open_path, stub_close_path,
 };
 
 static int setup(void **state)

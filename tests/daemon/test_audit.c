@@ -609,22 +609,6 @@ static void test_audit_journal_sink_reports_delivery(void **state)
 
 /* ---- the server's records ------------------------------------------------------------ */
 
-static int setup(void **state)
-{
-    struct ops_fx *f = calloc(1, sizeof(*f));
-    ops_fx_init(f);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct ops_fx *f = *state;
-    ops_fx_fini(f);
-    free(f);
-    return 0;
-}
-
 static void test_audit_server_records_fence_with_guest_name(void **state)
 {
     struct ops_fx *f = *state;
@@ -747,6 +731,8 @@ static void test_audit_server_rate_limits_refused_connection_records(void **stat
     free(text);
 }
 
+#define TS(t) cmocka_unit_test_setup_teardown(t, ops_fx_setup, ops_fx_teardown)
+
 int main(void)
 {
     const char *child = getenv("PRH_TEST_AUDIT_CHILD");
@@ -774,14 +760,10 @@ int main(void)
         cmocka_unit_test(test_audit_syslog_sink_sends_rfc3164_datagrams),
         cmocka_unit_test(test_audit_syslog_sink_without_daemon_starts_and_counts),
         cmocka_unit_test(test_audit_journal_sink_reports_delivery),
-        cmocka_unit_test_setup_teardown(test_audit_server_records_fence_with_guest_name, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_audit_server_records_refused_connection, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_audit_server_records_device_denied_pr_in, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_audit_server_rate_limits_refused_connection_records,
-                                        setup, teardown),
+        TS(test_audit_server_records_fence_with_guest_name),
+        TS(test_audit_server_records_refused_connection),
+        TS(test_audit_server_records_device_denied_pr_in),
+        TS(test_audit_server_rate_limits_refused_connection_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,21 +53,13 @@ static inline int fq_start(struct fake_qemu *q, const char *sock, const char *co
     q->ctl = sp[0];
     struct timeval tv = { .tv_sec = 10 };
     setsockopt(q->ctl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    char byte;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } u;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    if (recvmsg(q->ctl, &m, MSG_CMSG_CLOEXEC) != 1)
+    int fd = tu_recv_fd(q->ctl);
+    if (fd == -1)
         return -1;
     if (sock) {
-        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-        if (!c || c->cmsg_type != SCM_RIGHTS)
+        if (fd < 0)
             return -1;
-        memcpy(&q->conn, CMSG_DATA(c), sizeof(int));
+        q->conn = fd;
         setsockopt(q->conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         setsockopt(q->conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         if (prh_wire_client_handshake(q->conn, NULL) < 0)
@@ -80,20 +72,11 @@ static inline int fq_start(struct fake_qemu *q, const char *sock, const char *co
 static inline int fq_reconnect(struct fake_qemu *q)
 {
     char byte = 'c';
-    int fd = -1;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } u;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    if (write(q->ctl, &byte, 1) != 1 || recvmsg(q->ctl, &m, MSG_CMSG_CLOEXEC) != 1)
+    if (write(q->ctl, &byte, 1) != 1)
         return -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    if (!c || c->cmsg_type != SCM_RIGHTS)
+    int fd = tu_recv_fd(q->ctl);
+    if (fd < 0)
         return -1;
-    memcpy(&fd, CMSG_DATA(c), sizeof(int));
     struct timeval tv = { .tv_sec = 10 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

@@ -16,7 +16,7 @@
 #include <sys/sysmacros.h>
 
 #include "../src/transport_sim_internal.h"
-#include "prh_test_util.h"
+#include "sim_transport_fixture.h"
 #include "prhelper/control.h"
 #include "prhelper/log.h"
 #include "prhelper/transport.h"
@@ -24,51 +24,24 @@
 
 static const struct prh_transport *T = &prh_transport_sim;
 
-struct fx {
-    char *dir;
-    char state[300];
-    void *st;
-    struct prh_control *ctl;
-};
-
-static void init_state(struct fx *f, unsigned max_regs, unsigned max_luns)
+/* The sim transport fixture (tests/helpers/sim_transport_fixture.h) with
+ * these bounds (0: the default). */
+static void init_state(struct stfx *f, unsigned max_regs, unsigned max_luns)
 {
-    char err[256];
-    struct prh_transport_options o = { .state_dir = f->state, .sim_max_registrations = max_regs,
-                                       .sim_max_luns = max_luns };
-    assert_int_equal(T->init(&o, &f->st, err, sizeof(err)), 0);
-    f->ctl = prh_control_new();
-    assert_int_equal(T->control_register(f->st, f->ctl), 0);
+    stfx_fini(f); /* a test may start the transport again with other options */
+    stfx_init(f, (struct prh_transport_options){ .sim_max_registrations = max_regs,
+                                                  .sim_max_luns = max_luns });
 }
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-    prh_log_set_verbosity(0);
+    struct stfx *f = stfx_new();
     init_state(f, 0, 0);
     *state = f;
     return 0;
 }
 
-static void fini_state(struct fx *f)
-{
-    prh_control_free(f->ctl);
-    T->fini(f->st);
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    fini_state(f);
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-static void *host(struct fx *f, unsigned n)
+static void *host(struct stfx *f, unsigned n)
 {
     struct pr_sim_nexus nx = { .rtpi = 1 };
     char name[64];
@@ -79,69 +52,30 @@ static void *host(struct fx *f, unsigned n)
     return h;
 }
 
-static struct prh_reply reply;
-
-static int prout_fd(struct fx *f, void *nexus, int fd, uint8_t sa, uint8_t type, uint64_t rk,
-                    uint64_t sark)
-{
-    uint8_t params[24];
-    struct prh_request req = { .fd = fd, .xfer_len = 24, .params = params };
-    tu_cdb_prout(req.cdb, sa, type, 24);
-    tu_params(params, rk, sark, 0);
-    prh_transport_execute(T, f->st, nexus, &req, &reply);
-    return reply.status;
-}
-
-static int prout(struct fx *f, void *nexus, const char *disk, uint8_t sa, uint8_t type,
+static int prout(struct stfx *f, void *nexus, const char *disk, uint8_t sa, uint8_t type,
                  uint64_t rk, uint64_t sark)
 {
-    int fd = open(disk, O_RDWR | O_CLOEXEC);
-    int r = prout_fd(f, nexus, fd, sa, type, rk, sark);
-    close(fd);
-    return r;
+    return stfx_prout(f, nexus, disk, sa, type, rk, sark, 0);
 }
 
-static int prin_fd(struct fx *f, void *nexus, int fd, uint8_t sa)
+static int prout_fd(struct stfx *f, void *nexus, int fd, uint8_t sa, uint8_t type, uint64_t rk,
+                    uint64_t sark)
 {
-    struct prh_request req = { .fd = fd, .xfer_len = 8192 };
-    tu_cdb_prin(req.cdb, sa, 8192);
-    prh_transport_execute(T, f->st, nexus, &req, &reply);
-    return reply.status;
+    return stfx_prout_fd(f, nexus, fd, sa, type, rk, sark, 0);
 }
 
-static int prin(struct fx *f, void *nexus, const char *disk, uint8_t sa)
+#define prin stfx_prin
+#define prin_fd stfx_prin_fd
+static const char *ctl(struct stfx *f, const char *line)
 {
-    int fd = open(disk, O_RDONLY | O_CLOEXEC);
-    int r = prin_fd(f, nexus, fd, sa);
-    close(fd);
-    return r;
-}
-
-static struct scsi_sense sense(void)
-{
-    struct scsi_sense s = { 0 };
-    scsi_sense_decode(reply.sense, sizeof(reply.sense), &s);
-    return s;
-}
-
-static const char *ctl(struct fx *f, const char *line)
-{
-    static char *buf;
-    size_t len = 0;
-    free(buf);
-    buf = NULL;
-    FILE *out = open_memstream(&buf, &len);
-    prh_control_dispatch(f->ctl, line, 1, 0, out);
-    fclose(out);
-    return buf;
+    return stfx_ctl(f, "%s", line);
 }
 
 /* ---- registrations ---------------------------------------------------------------- */
 
 static void test_registration_beyond_the_limit_is_insufficient_resources(void **state)
 {
-    struct fx *f = *state;
-    fini_state(f);
+    struct stfx *f = *state;
     init_state(f, 2, 0);
     char *disk = tu_disk(f->dir, "d");
     void *a = host(f, 1), *b = host(f, 2), *c = host(f, 3);
@@ -149,16 +83,16 @@ static void test_registration_beyond_the_limit_is_insufficient_resources(void **
     assert_int_equal(prout(f, b, disk, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0xb), SCSI_STATUS_GOOD);
     /* SPC-4 6.16.2 / 6.16.4: CHECK CONDITION, ILLEGAL REQUEST, 55h/04h. */
     assert_int_equal(prout(f, c, disk, PR_OUT_REGISTER, 0, 0, 0xc), SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense(), SENSE_INSUFFICIENT_REG_RESOURCES));
+    assert_true(scsi_sense_equal(stfx_sense_of(&f->reply), SENSE_INSUFFICIENT_REG_RESOURCES));
     assert_int_equal(prout(f, c, disk, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0xc),
                      SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense(), SENSE_INSUFFICIENT_REG_RESOURCES));
+    assert_true(scsi_sense_equal(stfx_sense_of(&f->reply), SENSE_INSUFFICIENT_REG_RESOURCES));
     /* A key change needs no new registration; an unregister makes room. */
     assert_int_equal(prout(f, b, disk, PR_OUT_REGISTER, 0, 0xb, 0xbb), SCSI_STATUS_GOOD);
     assert_int_equal(prout(f, a, disk, PR_OUT_REGISTER, 0, 0xa, 0), SCSI_STATUS_GOOD);
     assert_int_equal(prout(f, c, disk, PR_OUT_REGISTER, 0, 0, 0xc), SCSI_STATUS_GOOD);
     assert_int_equal(prin(f, c, disk, PR_IN_READ_KEYS), SCSI_STATUS_GOOD);
-    assert_int_equal(tu_key_count(&reply), 2);
+    assert_int_equal(tu_key_count(&f->reply), 2);
     T->nexus_free(f->st, a);
     T->nexus_free(f->st, b);
     T->nexus_free(f->st, c);
@@ -167,7 +101,7 @@ static void test_registration_beyond_the_limit_is_insufficient_resources(void **
 
 static void test_default_limit_is_256_registrations_per_lun(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char *disk = tu_disk(f->dir, "d"), *other = tu_disk(f->dir, "e");
     void *h[PRH_SIM_DEFAULT_MAX_REGISTRATIONS + 1];
     for (unsigned i = 0; i <= PRH_SIM_DEFAULT_MAX_REGISTRATIONS; i++) {
@@ -176,7 +110,7 @@ static void test_default_limit_is_256_registrations_per_lun(void **state)
                                                           : SCSI_STATUS_CHECK_CONDITION;
         assert_int_equal(prout(f, h[i], disk, PR_OUT_REGISTER, 0, 0, 1 + i), want);
     }
-    assert_true(scsi_sense_equal(sense(), SENSE_INSUFFICIENT_REG_RESOURCES));
+    assert_true(scsi_sense_equal(stfx_sense_of(&f->reply), SENSE_INSUFFICIENT_REG_RESOURCES));
     /* The limit is per LUN. */
     assert_int_equal(prout(f, h[PRH_SIM_DEFAULT_MAX_REGISTRATIONS], other, PR_OUT_REGISTER, 0, 0,
                            1),
@@ -189,8 +123,7 @@ static void test_default_limit_is_256_registrations_per_lun(void **state)
 
 static void test_nexuses_kept_only_for_unit_attentions_are_bounded(void **state)
 {
-    struct fx *f = *state;
-    fini_state(f);
+    struct stfx *f = *state;
     init_state(f, 1, 0);
     char *disk = tu_disk(f->dir, "d");
     enum { N = 1100 };
@@ -222,15 +155,14 @@ static void test_nexuses_kept_only_for_unit_attentions_are_bounded(void **state)
 
 static void test_lun_table_full_of_luns_with_state_refuses_a_new_one(void **state)
 {
-    struct fx *f = *state;
-    fini_state(f);
+    struct stfx *f = *state;
     init_state(f, 0, 2);
     char *d1 = tu_disk(f->dir, "1"), *d2 = tu_disk(f->dir, "2"), *d3 = tu_disk(f->dir, "3");
     void *a = host(f, 1);
     assert_int_equal(prout(f, a, d1, PR_OUT_REGISTER, 0, 0, 1), SCSI_STATUS_GOOD);
     assert_int_equal(prout(f, a, d2, PR_OUT_REGISTER, 0, 0, 2), SCSI_STATUS_GOOD);
     assert_int_equal(prin(f, a, d3, PR_IN_READ_KEYS), SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense(), SENSE_INSUFFICIENT_RESOURCES));
+    assert_true(scsi_sense_equal(stfx_sense_of(&f->reply), SENSE_INSUFFICIENT_RESOURCES));
     T->nexus_free(f->st, a);
     /* Registrations outlive the connection: still full. */
     a = host(f, 2);
@@ -250,8 +182,7 @@ static void test_lun_table_full_of_luns_with_state_refuses_a_new_one(void **stat
 
 static void test_lun_in_use_is_not_evicted(void **state)
 {
-    struct fx *f = *state;
-    fini_state(f);
+    struct stfx *f = *state;
     init_state(f, 0, 1);
     char *d1 = tu_disk(f->dir, "1"), *d2 = tu_disk(f->dir, "2");
     void *a = host(f, 1), *b = host(f, 2);
@@ -267,17 +198,17 @@ static void test_lun_in_use_is_not_evicted(void **state)
 
 /* ---- only disks ---------------------------------------------------------------------- */
 
-static void expect_not_a_lun(struct fx *f, void *n, int fd)
+static void expect_not_a_lun(struct stfx *f, void *n, int fd)
 {
     assert_true(fd >= 0);
     assert_int_equal(prin_fd(f, n, fd, PR_IN_READ_KEYS), SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense(), SENSE_LUN_NOT_SUPPORTED));
+    assert_true(scsi_sense_equal(stfx_sense_of(&f->reply), SENSE_LUN_NOT_SUPPORTED));
     close(fd);
 }
 
 static void test_fds_that_are_not_disks_get_lun_not_supported_and_touch_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *n = host(f, 1);
     int sv[2], p[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -286,7 +217,7 @@ static void test_fds_that_are_not_disks_get_lun_not_supported_and_touch_nothing(
     assert_int_equal(pipe2(p, O_CLOEXEC), 0);
     expect_not_a_lun(f, n, p[0]);
     assert_int_equal(prout_fd(f, n, p[1], PR_OUT_REGISTER, 0, 0, 1), SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense(), SENSE_LUN_NOT_SUPPORTED));
+    assert_true(scsi_sense_equal(stfx_sense_of(&f->reply), SENSE_LUN_NOT_SUPPORTED));
     close(p[1]);
     expect_not_a_lun(f, n, open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     expect_not_a_lun(f, n, open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -349,7 +280,7 @@ static struct pr_sim_lun *slow_restore(struct sim_state *st, struct sim_lun *l)
 }
 
 struct slow_arg {
-    struct fx *f;
+    struct stfx *f;
     void *n;
     const char *disk;
     int status;
@@ -369,7 +300,7 @@ static void *slow_command(void *p)
 
 static void test_loading_a_lun_state_file_does_not_hold_the_lun_table(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char *slow = tu_disk(f->dir, "slow"), *quick = tu_disk(f->dir, "quick");
     char name[64];
     int fd = open(slow, O_RDONLY | O_CLOEXEC);
@@ -425,7 +356,7 @@ static void test_loading_a_lun_state_file_does_not_hold_the_lun_table(void **sta
     free(quick);
 }
 
-#define TT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define TT(t) cmocka_unit_test_setup_teardown(t, setup, stfx_teardown)
 
 int main(void)
 {

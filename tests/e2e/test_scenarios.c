@@ -14,92 +14,36 @@
 
 #include <sys/wait.h>
 
-#include "prh_test_util.h"
+#include "daemon_fixture.h"
 #include "prhelper/control.h"
 
 #ifndef PRH_DAEMON_BIN
 #error "PRH_DAEMON_BIN comes from src/CMakeLists.txt"
 #endif
 
-struct fx {
-    char *dir;
-    char sock[256], ctl[256], state[256], trace[256], log[256];
-    char *disk;
-    pid_t pid;
-};
-
+/* The daemon fixture (tests/helpers/daemon_fixture.h) with the control
+ * socket and the trace file; a start waits until both sockets answer. */
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    snprintf(f->sock, sizeof(f->sock), "%s/prh.sock", f->dir);
-    snprintf(f->ctl, sizeof(f->ctl), "%s/ctl.sock", f->dir);
-    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-    snprintf(f->trace, sizeof(f->trace), "%s/trace.jsonl", f->dir);
-    snprintf(f->log, sizeof(f->log), "%s/stderr", f->dir);
-    f->disk = tu_disk(f->dir, "disk");
-    *state = f;
+    dfx_setup(state);
+    struct dfx *f = *state;
+    f->with_ctl = f->with_trace = true;
     return 0;
 }
 
-static int teardown(void **state)
+static void start_daemon_with(struct dfx *f, const char *extra)
 {
-    struct fx *f = *state;
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        tu_wait_exit(f->pid, 10000);
-    }
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f->disk);
-    free(f);
-    return 0;
+    dfx_start(f, extra, NULL);
+    dfx_wait_connectable(f);
 }
 
-/* Wait until both sockets answer (bounded). */
-static void wait_ready(struct fx *f)
-{
-    long end = tu_now_ms() + 10000;
-    for (;;) {
-        int a = tu_connect(f->sock, NULL), b = tu_connect(f->ctl, NULL);
-        if (a >= 0)
-            close(a);
-        if (b >= 0)
-            close(b);
-        if (a >= 0 && b >= 0)
-            return;
-        assert_true(tu_now_ms() < end);
-        tu_sleep_ms(10);
-    }
-}
-
-static void start_daemon_with(struct fx *f, const char *extra)
-{
-    char sockopt[300], stateopt[300], ctlopt[300], traceopt[300];
-    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
-    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
-    snprintf(ctlopt, sizeof(ctlopt), "--control=%s", f->ctl);
-    snprintf(traceopt, sizeof(traceopt), "--trace-file=%s", f->trace);
-    const char *argv[] = { PRH_DAEMON_BIN, "--transport=sim", sockopt, stateopt, ctlopt,
-                           traceopt, extra, NULL };
-    f->pid = fork();
-    assert_true(f->pid >= 0);
-    if (f->pid == 0) {
-        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    wait_ready(f);
-}
-
-static void start_daemon(struct fx *f)
+static void start_daemon(struct dfx *f)
 {
     start_daemon_with(f, NULL);
 }
 
 /* One control request; asserts it succeeded; the output (static). */
-static const char *ctl(struct fx *f, const char *line)
+static const char *ctl(struct dfx *f, const char *line)
 {
     static char *body;
     char buf[256], *words[16];
@@ -114,7 +58,7 @@ static const char *ctl(struct fx *f, const char *line)
 }
 
 /* An initiator presenting the stable identity NAME (prhelper-cli -I). */
-static int node(struct fx *f, const char *name)
+static int node(struct dfx *f, const char *name)
 {
     static unsigned n;
     char addr[108];
@@ -126,7 +70,7 @@ static int node(struct fx *f, const char *name)
 
 static struct prh_reply reply;
 
-static int prout(struct fx *f, int s, uint8_t sa, uint8_t type, uint64_t rk, uint64_t sark,
+static int prout(struct dfx *f, int s, uint8_t sa, uint8_t type, uint64_t rk, uint64_t sark,
                  uint8_t flags)
 {
     int dev = open(f->disk, O_RDWR | O_CLOEXEC);
@@ -135,7 +79,7 @@ static int prout(struct fx *f, int s, uint8_t sa, uint8_t type, uint64_t rk, uin
     return r;
 }
 
-static int prin(struct fx *f, int s, uint8_t sa)
+static int prin(struct dfx *f, int s, uint8_t sa)
 {
     int dev = open(f->disk, O_RDONLY | O_CLOEXEC);
     int r = tu_prin(s, dev, sa, 8192, &reply);
@@ -151,7 +95,7 @@ static struct scsi_sense sense(void)
 }
 
 /* The trace: the n-th line (1-based) that contains every given string. */
-static char *trace_find(struct fx *f, int nth, ...)
+static char *trace_find(struct dfx *f, int nth, ...)
 {
     static char *found;
     char *line = NULL;
@@ -179,7 +123,7 @@ static char *trace_find(struct fx *f, int nth, ...)
     return found;
 }
 
-static int trace_count(struct fx *f)
+static int trace_count(struct dfx *f)
 {
     FILE *t = fopen(f->trace, "r");
     int n = 0, c;
@@ -219,7 +163,7 @@ static int run_replay(const char *trace, char *out, size_t len, const char *sock
  */
 static void test_fence_scsi_two_node_flow(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     start_daemon(f);
     int n1 = node(f, "node1"), n2 = node(f, "node2");
 
@@ -294,7 +238,7 @@ static void test_fence_scsi_two_node_flow(void **state)
  */
 static void test_windows_failover_arbitration_challenge_defense_and_takeover(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     start_daemon(f);
     int owner = node(f, "node1"), chal = node(f, "node2");
 
@@ -357,7 +301,7 @@ static void test_windows_failover_arbitration_challenge_defense_and_takeover(voi
  * CONDITION, ABORTED COMMAND, LOGICAL UNIT COMMUNICATION FAILURE (08h/00h).
  */
 struct qemu_client {
-    struct fx *f;
+    struct dfx *f;
     int sock;
 };
 
@@ -417,7 +361,7 @@ static int qemu_read_keys(struct qemu_client *q, struct scsi_sense *s)
 
 static void test_qemu_reconnects_after_a_helper_restart_and_keeps_aptpl_state(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct qemu_client q = { .f = f, .sock = -1 };
     struct scsi_sense s;
     start_daemon_with(f, "--no-sandbox"); /* restart executes the daemon again */
@@ -426,7 +370,7 @@ static void test_qemu_reconnects_after_a_helper_restart_and_keeps_aptpl_state(vo
     int first = q.sock;
     ctl(f, "restart"); /* answered, then the daemon executes itself again */
     assert_true(tu_peer_closed(first, 5000));
-    wait_ready(f);
+    dfx_wait_connectable(f);
     /* the next command reconnects and succeeds: APTPL kept the key */
     assert_int_equal(qemu_read_keys(&q, &s), 0);
     assert_true(tu_has_key(&reply, 0x51));
@@ -452,7 +396,7 @@ static void test_qemu_reconnects_after_a_helper_restart_and_keeps_aptpl_state(vo
 
 static void test_qemu_fails_the_command_when_the_helper_drops_a_request(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct qemu_client q = { .f = f, .sock = -1 };
     struct scsi_sense s;
     start_daemon(f);
@@ -480,7 +424,7 @@ static void test_qemu_fails_the_command_when_the_helper_drops_a_request(void **s
 
 static void test_replay_through_a_helper_finds_the_first_divergence(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     start_daemon(f);
     int n1 = node(f, "node1"), n2 = node(f, "node2");
     assert_int_equal(prout(f, n1, PR_OUT_REGISTER, 0, 0, 0xa, 0), 0);
@@ -527,7 +471,7 @@ static void test_replay_through_a_helper_finds_the_first_divergence(void **state
 
 static void test_replay_of_an_sg_trace_takes_device_nodes_as_nexuses(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char trace[300], cmd[1024], out[4096];
     snprintf(trace, sizeof(trace), "%s/sg.jsonl", f->dir);
     FILE *t = fopen(trace, "w");
@@ -567,7 +511,7 @@ static void test_replay_of_an_sg_trace_takes_device_nodes_as_nexuses(void **stat
 
 static void test_trace_records_go_to_stderr_at_verbose_twice(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     start_daemon_with(f, "-vv");
     int n1 = node(f, "node1");
     assert_int_equal(prin(f, n1, PR_IN_READ_KEYS), 0);
@@ -586,7 +530,7 @@ static void test_trace_records_go_to_stderr_at_verbose_twice(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T_(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T_(name) cmocka_unit_test_setup_teardown(name, setup, dfx_teardown)
         T_(test_fence_scsi_two_node_flow),
         T_(test_windows_failover_arbitration_challenge_defense_and_takeover),
         T_(test_qemu_reconnects_after_a_helper_restart_and_keeps_aptpl_state),

@@ -2,7 +2,7 @@
 /*
  * test_e2e_guest.c - the built prhelper on the sim transport with QEMU-like
  * clients: child processes whose command line carries "-name guest=..."
- * (tests/fake_qemu.h).  A guest keeps its registrations across reconnects
+ * (tests/helpers/fake_qemu.h).  A guest keeps its registrations across reconnects
  * and QEMU restarts on the default settings; QEMU 11's PR live migration;
  * the TransportID in ctl state, the audit record and the request trace;
  * the registration and LUN bounds; non-disk fds.
@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 
 #include "fake_qemu.h"
-#include "prh_test_util.h"
+#include "daemon_fixture.h"
 
 #ifndef PRH_DAEMON_BIN
 #error "PRH_DAEMON_BIN comes from src/CMakeLists.txt"
@@ -24,109 +24,25 @@
 
 #define VM1 "iqn.2026-01.org.prhelper.sim:guest.vm1,i,0x800000000001@1"
 
-struct fx {
-    char *dir;
-    char sock[256], ctl[256], state[256], log[256], audit[256], trace[256];
-    char *disk;
-    int devfd;
-    pid_t pid;
-};
-
+/* The daemon fixture (tests/helpers/daemon_fixture.h) with the control
+ * socket, the audit file, the trace file and -v. */
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    snprintf(f->sock, sizeof(f->sock), "%s/prh.sock", f->dir);
-    snprintf(f->ctl, sizeof(f->ctl), "%s/ctl.sock", f->dir);
-    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-    snprintf(f->log, sizeof(f->log), "%s/stderr", f->dir);
-    snprintf(f->audit, sizeof(f->audit), "%s/audit.jsonl", f->dir);
-    snprintf(f->trace, sizeof(f->trace), "%s/trace.jsonl", f->dir);
-    f->disk = tu_disk(f->dir, "disk");
-    f->devfd = open(f->disk, O_RDWR | O_CLOEXEC);
-    *state = f;
+    dfx_setup(state);
+    struct dfx *f = *state;
+    f->with_ctl = f->with_audit = f->with_trace = f->verbose = true;
     return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        tu_wait_exit(f->pid, 10000);
-    }
-    close(f->devfd);
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f->disk);
-    free(f);
-    return 0;
-}
-
-/* Start the daemon (control socket, audit file, trace file, -v -v) plus extra. */
-static void start_daemon(struct fx *f, const char *extra1, const char *extra2)
-{
-    char sockopt[300], stateopt[300], ctlopt[300], auditopt[300], traceopt[300];
-    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
-    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
-    snprintf(ctlopt, sizeof(ctlopt), "--control=%s", f->ctl);
-    snprintf(auditopt, sizeof(auditopt), "--audit=file:%s", f->audit);
-    snprintf(traceopt, sizeof(traceopt), "--trace-file=%s", f->trace);
-    const char *argv[] = { PRH_DAEMON_BIN, "--transport=sim", "-v", sockopt, stateopt, ctlopt,
-                           auditopt, traceopt, extra1, extra2, NULL };
-    f->pid = fork();
-    assert_true(f->pid >= 0);
-    if (f->pid == 0) {
-        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    long end = tu_now_ms() + 10000;
-    struct stat sb;
-    while (stat(f->sock, &sb) != 0 || stat(f->ctl, &sb) != 0) {
-        assert_true(tu_now_ms() < end);
-        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
-        tu_sleep_ms(5);
-    }
-}
-
-static int stop_daemon(struct fx *f)
-{
-    kill(f->pid, SIGTERM);
-    int r = tu_wait_exit(f->pid, 10000);
-    f->pid = 0;
-    return r;
 }
 
 /* Run argv with stdout+stderr into out (static); exit status. */
 static int run(const char *const *argv, char **out)
 {
     static char buf[16384];
-    int p[2];
-    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t got = 0;
-    for (;;) {
-        ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    close(p[0]);
     *out = buf;
-    return tu_wait_exit(pid, 30000);
+    return dfx_run(buf, sizeof(buf), argv, 30000);
 }
 
-static const char *ctl(struct fx *f, const char *a1, const char *a2)
+static const char *ctl(struct dfx *f, const char *a1, const char *a2)
 {
     char c[300];
     char *out;
@@ -136,7 +52,7 @@ static const char *ctl(struct fx *f, const char *a1, const char *a2)
     return out;
 }
 
-static int cli(struct fx *f, const char *dev, const char *a1, const char *a2, char **out)
+static int cli(struct dfx *f, const char *dev, const char *a1, const char *a2, char **out)
 {
     char k[300];
     snprintf(k, sizeof(k), "--socket=%s", f->sock);
@@ -146,19 +62,7 @@ static int cli(struct fx *f, const char *dev, const char *a1, const char *a2, ch
 
 static struct prh_reply r;
 
-/* The whole of a file, malloc'd ("" if missing). */
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    if (fp) {
-        buf[fread(buf, 1, (1 << 20) - 1, fp)] = '\0';
-        fclose(fp);
-    }
-    return buf;
-}
-
-static void guest(struct fx *f, struct fake_qemu *q, const char *name)
+static void guest(struct dfx *f, struct fake_qemu *q, const char *name)
 {
     assert_int_equal(fq_start_guest(q, f->sock, name), 0);
 }
@@ -167,9 +71,9 @@ static void guest(struct fx *f, struct fake_qemu *q, const char *name)
 
 static void test_e2e_guest_keeps_registration_across_reconnect_and_restart(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct fake_qemu q;
-    start_daemon(f, NULL, NULL);
+    dfx_start(f, NULL);
     guest(f, &q, "vm1");
     assert_int_equal(tu_prout(q.conn, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa1, 0, &r),
                      SCSI_STATUS_GOOD);
@@ -196,23 +100,23 @@ static void test_e2e_guest_keeps_registration_across_reconnect_and_restart(void 
     assert_non_null(strstr(st, "connections: 1"));
     assert_non_null(strstr(st, "guest-name  " VM1));
     assert_int_equal(fq_close(&q), 0);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 
     /* The TransportID in the audit record and the request trace. */
-    char *audit = slurp(f->audit);
+    char *audit = dfx_slurp(f->audit);
     assert_non_null(strstr(audit, "\"nexus\":\"" VM1 "\""));
     assert_non_null(strstr(audit, "\"guest\":\"vm1\""));
     free(audit);
-    char *trace = slurp(f->trace);
+    char *trace = dfx_slurp(f->trace);
     assert_non_null(strstr(trace, "\"nexus\":\"" VM1 "\""));
     free(trace);
 }
 
 static void test_e2e_guest_two_guests_are_two_initiators(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct fake_qemu a, b;
-    start_daemon(f, NULL, NULL);
+    dfx_start(f, NULL);
     guest(f, &a, "vm1");
     guest(f, &b, "vm2");
     assert_int_equal(tu_prout(a.conn, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa, 0, &r),
@@ -221,7 +125,7 @@ static void test_e2e_guest_two_guests_are_two_initiators(void **state)
                      SCSI_STATUS_RESERVATION_CONFLICT);
     fq_close(&a);
     fq_close(&b);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
 /* ---- PR live migration --------------------------------------------------------------- */
@@ -231,7 +135,7 @@ struct mig {
     struct fake_qemu src, dst;
 };
 
-static void mig_start(struct fx *f, struct mig *m)
+static void mig_start(struct dfx *f, struct mig *m)
 {
     m->other = tu_connect_hs(f->sock, "prhelper-nexus:host-b/e2e");
     assert_true(m->other >= 0);
@@ -252,19 +156,19 @@ static void mig_start(struct fx *f, struct mig *m)
                      SCSI_STATUS_GOOD);
 }
 
-static void mig_end(struct fx *f, struct mig *m)
+static void mig_end(struct dfx *f, struct mig *m)
 {
     close(m->other);
     fq_close(&m->src);
     fq_close(&m->dst);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
 static void test_e2e_guest_live_migration_on_one_host(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct mig m;
-    start_daemon(f, NULL, NULL);
+    dfx_start(f, NULL);
     mig_start(f, &m);
     /* One initiator: the reservation and its key stay; host-b untouched,
      * without a unit attention. */
@@ -284,9 +188,9 @@ static void test_e2e_guest_live_migration_on_one_host(void **state)
 
 static void test_e2e_process_identity_live_migration_moves_the_reservation(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct mig m;
-    start_daemon(f, "--sim-identity=process", NULL);
+    dfx_start(f, "--sim-identity=process", NULL);
     mig_start(f, &m);
     assert_int_equal(tu_prin(m.other, f->devfd, PR_IN_READ_KEYS, 64, &r), SCSI_STATUS_GOOD);
     assert_int_equal(tu_key_count(&r), 2);
@@ -310,9 +214,9 @@ static void test_e2e_process_identity_live_migration_moves_the_reservation(void 
  * (not a guest: a per-connection nexus).  The daemon answers both. */
 static void test_e2e_hostile_guest_names_are_served_and_shown_safely(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct fake_qemu a, b;
-    start_daemon(f, NULL, NULL);
+    dfx_start(f, NULL);
     const char *odd[] = { "/usr/bin/qemu-system-x86_64", "-name",
                           "guest=x\n  7 1 guest-name iqn.forged\x1b[2J\xff", NULL };
     assert_int_equal(fq_start(&a, f->sock, odd), 0);
@@ -339,11 +243,11 @@ static void test_e2e_hostile_guest_names_are_served_and_shown_safely(void **stat
     assert_non_null(strstr(st, want));
     assert_int_equal(fq_close(&a), 0);
     assert_int_equal(fq_close(&b), 0);
-    assert_int_equal(stop_daemon(f), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
     free(name);
 
     /* Two PR OUT records (and the connections'), each one line of JSON. */
-    char *audit = slurp(f->audit);
+    char *audit = dfx_slurp(f->audit);
     assert_null(strchr(audit, 0x1b));
     assert_non_null(strstr(audit, "\"guest\":\"x\\u000a  7 1 guest-name iqn.forged\\u001b[2J"
                                   "\\u00ff\""));
@@ -362,25 +266,25 @@ static void test_e2e_hostile_guest_names_are_served_and_shown_safely(void **stat
 
 static void test_e2e_registration_limit_answers_insufficient_registration_resources(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char *out;
-    start_daemon(f, "--sim-max-registrations=1", NULL);
+    dfx_start(f, "--sim-max-registrations=1", NULL);
     int a = tu_connect_hs(f->sock, "prhelper-nexus:a/1");
     assert_int_equal(tu_prout(a, f->devfd, PR_OUT_REGISTER, 0, 0, 1, 0, &r), SCSI_STATUS_GOOD);
     assert_int_equal(cli(f, f->disk, "register", "0x2", &out), 2);
     assert_non_null(strstr(out, "INSUFFICIENT REGISTRATION RESOURCES"));
     close(a);
-    assert_int_equal(stop_daemon(f), 0);
-    char *log = slurp(f->log);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
+    char *log = dfx_slurp(f->log);
     assert_non_null(strstr(log, "(--sim-max-registrations)"));
     free(log);
 }
 
 static void test_e2e_lun_limit_and_non_disks_are_refused_with_a_log(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char *out;
-    start_daemon(f, "--sim-max-luns=1", NULL);
+    dfx_start(f, "--sim-max-luns=1", NULL);
     assert_int_equal(cli(f, f->disk, "register", "0x1", &out), 0);
     char *other = tu_disk(f->dir, "other");
     assert_int_equal(cli(f, other, "read-keys", NULL, &out), 2);
@@ -389,8 +293,8 @@ static void test_e2e_lun_limit_and_non_disks_are_refused_with_a_log(void **state
     assert_non_null(strstr(out, "LOGICAL UNIT NOT SUPPORTED"));
     assert_int_equal(cli(f, f->dir, "read-keys", NULL, &out), 2);
     assert_non_null(strstr(out, "LOGICAL UNIT NOT SUPPORTED"));
-    assert_int_equal(stop_daemon(f), 0);
-    char *log = slurp(f->log);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
+    char *log = dfx_slurp(f->log);
     assert_non_null(strstr(log, "the LUN table is full (--sim-max-luns=1"));
     assert_non_null(strstr(log, "character device 1:3, not an sg device"));
     assert_non_null(strstr(log, "a directory, not a disk"));
@@ -398,7 +302,7 @@ static void test_e2e_lun_limit_and_non_disks_are_refused_with_a_log(void **state
     free(other);
 }
 
-#define TT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define TT(t) cmocka_unit_test_setup_teardown(t, setup, dfx_teardown)
 
 int main(void)
 {

@@ -137,22 +137,6 @@ static void test_policy_device_matches_majmin_or_wwid(void **state)
 
 /* ---- the server --------------------------------------------------------------------- */
 
-static int setup(void **state)
-{
-    struct ops_fx *f = calloc(1, sizeof(*f));
-    ops_fx_init(f);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct ops_fx *f = *state;
-    ops_fx_fini(f);
-    free(f);
-    return 0;
-}
-
 static void test_policy_server_disallowed_uid_cannot_issue_a_command(void **state)
 {
     struct ops_fx *f = *state;
@@ -262,6 +246,8 @@ static void test_policy_server_device_allowed_by_wwid(void **state)
     free(root);
 }
 
+#define TS(t) cmocka_unit_test_setup_teardown(t, ops_fx_setup, ops_fx_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,13 +258,10 @@ int main(void)
         cmocka_unit_test(test_policy_empty_allows_everyone_and_every_device),
         cmocka_unit_test(test_policy_peer_matches_uid_gid_or_supplementary_group),
         cmocka_unit_test(test_policy_device_matches_majmin_or_wwid),
-        cmocka_unit_test_setup_teardown(test_policy_server_disallowed_uid_cannot_issue_a_command,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_policy_server_allowed_gid_is_served, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_policy_server_device_not_allowed_gets_access_denied,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_policy_server_device_allowed_by_wwid, setup,
-                                        teardown),
+        TS(test_policy_server_disallowed_uid_cannot_issue_a_command),
+        TS(test_policy_server_allowed_gid_is_served),
+        TS(test_policy_server_device_not_allowed_gets_access_denied),
+        TS(test_policy_server_device_allowed_by_wwid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

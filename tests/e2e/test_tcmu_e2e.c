@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_tcmu_e2e.c - the prhelper-tcmu program itself on a fake sysfs,
- * configfs and /dev (tests/tcmu_fake_sys.h): --help and option errors, a
+ * configfs and /dev (tests/helpers/tcmu_fake_sys.h): --help and option errors, a
  * restart with commands queued on the ring (the new process answers them),
  * APTPL across a restart, a second daemon refused, the control socket
  * with prhelper-cli, crash and restart through the control socket.

@@ -16,7 +16,8 @@
 #include <sys/syscall.h>
 
 #include "fake_qemu.h"
-#include "prh_test_util.h"
+#include "sim_table.h"
+#include "sim_transport_fixture.h"
 #include "prhelper/control.h"
 #include "prhelper/log.h"
 #include "prhelper/transport.h"
@@ -25,14 +26,6 @@
 static const struct prh_transport *T = &prh_transport_sim;
 
 #define GUEST_PREFIX PRH_SIM_NAME_PREFIX "guest."
-
-struct fx {
-    char *dir;
-    char state[300], proc[300];
-    void *st;
-    char *disk;
-    struct prh_control *ctl;
-};
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -43,7 +36,7 @@ static void write_file(const char *path, const void *data, size_t len)
 }
 
 /* A process in the fake /proc: NUL-separated argv and a start time. */
-static void fake_process(struct fx *f, long pid, const char *const argv[], unsigned long long start)
+static void fake_process(struct stfx *f, long pid, const char *const argv[], unsigned long long start)
 {
     char path[600], buf[2048], stat[256];
     size_t n = 0;
@@ -62,31 +55,24 @@ static void fake_process(struct fx *f, long pid, const char *const argv[], unsig
     write_file(path, stat, strlen(stat));
 }
 
-static void fake_guest(struct fx *f, long pid, const char *name_opt, unsigned long long start)
+static void fake_guest(struct stfx *f, long pid, const char *name_opt, unsigned long long start)
 {
     const char *argv[] = { "/usr/bin/qemu-system-x86_64", "-name", name_opt, "-S", NULL };
     fake_process(f, pid, argv, start);
 }
 
-static void init_state(struct fx *f, const char *identity, const char *profile)
+/* The sim transport fixture (tests/helpers/sim_transport_fixture.h), its
+ * peers' /proc in f->proc. */
+static void init_state(struct stfx *f, const char *identity, const char *profile)
 {
-    char err[256];
-    struct prh_transport_options o = { .state_dir = f->state, .sim_profile = profile,
-                                       .sim_identity = identity, .proc_root = f->proc };
-    assert_int_equal(T->init(&o, &f->st, err, sizeof(err)), 0);
-    f->ctl = prh_control_new();
-    assert_int_equal(T->control_register(f->st, f->ctl), 0);
+    stfx_fini(f); /* a test may start the transport again with other options */
+    stfx_init(f, (struct prh_transport_options){ .sim_profile = profile, .sim_identity = identity,
+                                                  .proc_root = f->proc });
 }
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-    snprintf(f->proc, sizeof(f->proc), "%s/proc", f->dir);
-    mkdir(f->proc, 0755);
-    f->disk = tu_disk(f->dir, "disk");
-    prh_log_set_verbosity(0);
+    struct stfx *f = stfx_new();
     init_state(f, NULL, "spc4");
     fake_guest(f, 100, "guest=vm1,debug-threads=on", 5000); /* vm1, source */
     fake_guest(f, 200, "guest=vm1,debug-threads=on", 9000); /* vm1, destination / restart */
@@ -100,41 +86,22 @@ static int setup(void **state)
     return 0;
 }
 
-static void fini_state(struct fx *f)
+static void *conn_of(struct stfx *f, long pid, uint64_t serial)
 {
-    prh_control_free(f->ctl);
-    T->fini(f->st);
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    fini_state(f);
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f->disk);
-    free(f);
-    return 0;
-}
-
-static void *conn_of(struct fx *f, long pid, uint64_t serial)
-{
-    struct prh_peer peer = { .serial = serial, .has_cred = true, .pid = (pid_t)pid };
-    void *n = T->nexus_new(f->st, &peer);
+    void *n = stfx_nexus(f->st, NULL, serial, (pid_t)pid);
     assert_non_null(n);
     return n;
 }
 
-static void *conn_named(struct fx *f, const char *name, uint64_t serial)
+static void *conn_named(struct stfx *f, const char *name, uint64_t serial)
 {
-    struct prh_peer peer = { .serial = serial, .has_cred = true, .pid = 100 };
-    snprintf(peer.addr, sizeof(peer.addr), "@prhelper-nexus:%s", name);
-    peer.addr_len = strlen(peer.addr);
-    return T->nexus_new(f->st, &peer);
+    char addr[sizeof(((struct prh_peer *)0)->addr)];
+    snprintf(addr, sizeof(addr), "@prhelper-nexus:%s", name);
+    return stfx_nexus(f->st, addr, serial, 100);
 }
 
 /* The nexus' name; four rotating buffers, so two may be compared. */
-static const char *who(struct fx *f, void *nexus)
+static const char *who(struct stfx *f, void *nexus)
 {
     static char buf[4][300];
     static unsigned i;
@@ -143,91 +110,70 @@ static const char *who(struct fx *f, void *nexus)
     return b;
 }
 
-static struct prh_reply reply;
-
-static int prout(struct fx *f, void *nexus, uint8_t sa, uint8_t type, uint64_t rk, uint64_t sark)
+static int prout(struct stfx *f, void *nexus, uint8_t sa, uint8_t type, uint64_t rk, uint64_t sark)
 {
-    uint8_t params[24];
-    struct prh_request req = { .fd = open(f->disk, O_RDWR | O_CLOEXEC), .xfer_len = 24,
-                               .params = params };
-    tu_cdb_prout(req.cdb, sa, type, 24);
-    tu_params(params, rk, sark, 0);
-    prh_transport_execute(T, f->st, nexus, &req, &reply);
-    close(req.fd);
-    return reply.status;
+    return stfx_prout(f, nexus, f->disk, sa, type, rk, sark, 0);
 }
 
-static struct prh_reply *prin(struct fx *f, void *nexus, uint8_t sa)
+static struct prh_reply *prin(struct stfx *f, void *nexus, uint8_t sa)
 {
-    struct prh_request req = { .fd = open(f->disk, O_RDONLY | O_CLOEXEC), .xfer_len = 8192 };
-    tu_cdb_prin(req.cdb, sa, 8192);
-    prh_transport_execute(T, f->st, nexus, &req, &reply);
-    close(req.fd);
-    return &reply;
+    stfx_prin(f, nexus, f->disk, sa);
+    return &f->reply;
 }
 
-static struct scsi_sense sense_of(const struct prh_reply *r)
+static const char *ctl(struct stfx *f, const char *line)
 {
-    struct scsi_sense s = { 0 };
-    scsi_sense_decode(r->sense, sizeof(r->sense), &s);
-    return s;
-}
-
-static const char *ctl(struct fx *f, const char *line)
-{
-    static char *buf;
-    size_t len = 0;
-    free(buf);
-    buf = NULL;
-    FILE *out = open_memstream(&buf, &len);
-    prh_control_dispatch(f->ctl, line, 1, 0, out);
-    fclose(out);
-    return buf;
+    return stfx_ctl(f, "%s", line);
 }
 
 /* ---- who is who ---------------------------------------------------------------------- */
 
-static void test_identity_guest_name_libvirt_and_bare_forms(void **state)
-{
-    struct fx *f = *state;
-    void *a = conn_of(f, 100, 1), *b = conn_of(f, 300, 2);
-    assert_string_equal(who(f, a), GUEST_PREFIX "vm1,i,0x800000000001@1");
-    assert_string_equal(who(f, b), GUEST_PREFIX "vm2,i,0x800000000001@1");
-    T->nexus_free(f->st, a);
-    T->nexus_free(f->st, b);
-}
+/* Each row: a client (its pid in the fake /proc of setup(), or a chosen
+ * name), its connection serial, and the I_T nexus name it gets
+ * (docs/daemon.md, I_T nexus scheme; --sim-identity=guest, the default). */
+#define WHO "docs/daemon.md, I_T nexus scheme"
 
-static void test_identity_guest_uuid_when_no_name(void **state)
-{
-    struct fx *f = *state;
-    void *a = conn_of(f, 400, 1);
-    assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX
-                        "uuid.3fa85f64-5717-4562-b3fc-2c963f66afa6,i,0x800000000001@1");
-    T->nexus_free(f->st, a);
-}
+struct who_rule {
+    struct th_rule_id id;
+    long pid;          /* the peer's pid (setup(): 100/200 vm1, 300 vm2, 400 UUID only,
+                          500 sg_persist; others have no /proc entry) */
+    const char *named; /* or a chosen name ("@prhelper-nexus:<named>", pid 100) */
+    uint64_t serial;
+    const char *want;
+};
 
-static void test_identity_non_qemu_peer_is_per_connection(void **state)
-{
-    struct fx *f = *state;
-    void *a = conn_of(f, 500, 7), *gone = conn_of(f, 999, 8);
-    assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "pid.500,i,0x800000000007@1");
-    /* A peer whose /proc entry is gone: the same. */
-    assert_string_equal(who(f, gone), PRH_SIM_NAME_PREFIX "pid.999,i,0x800000000008@1");
-    T->nexus_free(f->st, a);
-    T->nexus_free(f->st, gone);
-}
+static const struct who_rule who_rules[] = {
+    { { "identity_guest_name_libvirt_form", WHO }, 100, NULL, 1,
+      GUEST_PREFIX "vm1,i,0x800000000001@1" },
+    { { "identity_guest_name_bare_form", WHO }, 300, NULL, 2,
+      GUEST_PREFIX "vm2,i,0x800000000001@1" },
+    { { "identity_guest_uuid_when_no_name", WHO }, 400, NULL, 1,
+      PRH_SIM_NAME_PREFIX "uuid.3fa85f64-5717-4562-b3fc-2c963f66afa6,i,0x800000000001@1" },
+    { { "identity_non_qemu_peer_is_per_connection", WHO }, 500, NULL, 7,
+      PRH_SIM_NAME_PREFIX "pid.500,i,0x800000000007@1" },
+    { { "identity_peer_without_proc_entry_is_per_connection", WHO }, 999, NULL, 8,
+      PRH_SIM_NAME_PREFIX "pid.999,i,0x800000000008@1" },
+    { { "identity_bound_address_wins_over_guest_name", WHO }, 0, "host-a", 1,
+      PRH_SIM_NAME_PREFIX "host-a,i,0x800000000001@1" },
+};
 
-static void test_identity_bound_address_wins_over_guest_name(void **state)
+static void test_who_rule(void **state)
 {
-    struct fx *f = *state;
-    void *a = conn_named(f, "host-a", 1); /* its pid (100) is guest vm1 */
-    assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "host-a,i,0x800000000001@1");
-    T->nexus_free(f->st, a);
+    const struct who_rule *r = *state;
+    void *fx;
+    setup(&fx);
+    struct stfx *f = fx;
+    void *n = r->named ? conn_named(f, r->named, r->serial) : conn_of(f, r->pid, r->serial);
+    const char *got = who(f, n);
+    if (strcmp(got, r->want) != 0)
+        fail_msg("%s: named '%s', want '%s'", r->id.name, got, r->want);
+    T->nexus_free(f->st, n);
+    stfx_teardown(&fx);
 }
 
 static void test_identity_unclean_guest_names_get_a_hash(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     fake_guest(f, 600, "guest=Web_1", 1);
     fake_guest(f, 601, "guest=web-1", 1);
     fake_guest(f, 602, "guest=web_1", 1);
@@ -248,7 +194,7 @@ static void test_identity_unclean_guest_names_get_a_hash(void **state)
 
 static void test_identity_very_long_guest_name_fits_an_iscsi_name(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char opt[700] = "guest=";
     memset(opt + 6, 'x', 600);
     opt[606] = '\0';
@@ -269,7 +215,7 @@ static void test_identity_very_long_guest_name_fits_an_iscsi_name(void **state)
  * trace and `ctl state` show of it is printable ASCII on its own line. */
 static void test_identity_guest_name_with_odd_bytes_shows_only_printable_text(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     char trace[400], err[128];
     snprintf(trace, sizeof(trace), "prh_transport,file=%s/trace.log", f->dir);
     assert_int_equal(prh_trace_configure(trace, err, sizeof(err)), 0);
@@ -309,7 +255,7 @@ static void test_identity_guest_name_with_odd_bytes_shows_only_printable_text(vo
  * is shown as printable text too. */
 static void test_identity_bound_address_with_odd_bytes_shows_only_printable_text(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *a = conn_named(f, "host-a/x\n  9 1 forged\x1b[2J\xff", 1);
     assert_non_null(a);
     assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "host-a,i,0x800000000001@1");
@@ -323,8 +269,7 @@ static void test_identity_bound_address_with_odd_bytes_shows_only_printable_text
 
 static void test_identity_modes_process_and_connection(void **state)
 {
-    struct fx *f = *state;
-    fini_state(f);
+    struct stfx *f = *state;
     init_state(f, "process", "spc4");
     void *a = conn_of(f, 100, 1), *b = conn_of(f, 100, 2), *c = conn_of(f, 200, 3);
     assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "pid.100.5000,i,0x800000000001@1");
@@ -333,7 +278,6 @@ static void test_identity_modes_process_and_connection(void **state)
     T->nexus_free(f->st, a);
     T->nexus_free(f->st, b);
     T->nexus_free(f->st, c);
-    fini_state(f);
     init_state(f, "connection", "spc4");
     a = conn_of(f, 100, 4);
     assert_string_equal(who(f, a), PRH_SIM_NAME_PREFIX "pid.100,i,0x800000000004@1");
@@ -342,7 +286,7 @@ static void test_identity_modes_process_and_connection(void **state)
 
 static void test_identity_function_reports_source_and_stability(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     struct prh_sim_peer_identity id;
     struct prh_peer peer = { .serial = 3, .has_cred = true, .pid = 100 };
     prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
@@ -370,18 +314,11 @@ static void test_identity_function_reports_source_and_stability(void **state)
 static int exited_child_pidfd(void)
 {
 #ifdef SYS_pidfd_open
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
+    int release;
+    pid_t pid = tu_fork_held(&release);
     assert_true(pid >= 0);
-    if (pid == 0) {
-        char c;
-        close(p[1]);
-        _exit(read(p[0], &c, 1) < 0);
-    }
-    close(p[0]);
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    close(p[1]);
+    close(release);
     assert_int_equal(tu_wait_exit(pid, 5000), 0);
     return pidfd;
 #else
@@ -394,7 +331,7 @@ static int exited_child_pidfd(void)
  * nothing it could not have: a per-connection nexus, and the log says why. */
 static void test_identity_of_a_peer_gone_while_looked_up_is_per_connection(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     struct prh_sim_peer_identity id;
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -448,21 +385,17 @@ static void test_identity_of_a_peer_gone_while_looked_up_is_per_connection(void 
 
 static void test_identity_init_rejects_unknown_mode_and_limits(void **state)
 {
-    struct fx *f = *state;
-    char err[256];
-    void *st2;
-    struct prh_transport_options o = { .state_dir = f->state, .sim_identity = "vm" };
-    assert_int_equal(T->init(&o, &st2, err, sizeof(err)), -EINVAL);
-    assert_non_null(strstr(err, "unknown sim identity 'vm'"));
-    struct prh_transport_options o2 = { .state_dir = f->state, .sim_max_luns = 1000001 };
-    assert_int_equal(T->init(&o2, &st2, err, sizeof(err)), -EINVAL);
+    stfx_init_fails(*state, (struct prh_transport_options){ .sim_identity = "vm" }, -EINVAL,
+                    "unknown sim identity 'vm'");
+    stfx_init_fails(*state, (struct prh_transport_options){ .sim_max_luns = 1000001 }, -EINVAL,
+                    NULL);
 }
 
 /* ---- one guest, one initiator ---------------------------------------------------------- */
 
 static void test_guest_reconnect_keeps_its_registration_and_may_change_its_key(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *a = conn_of(f, 100, 1);
     assert_int_equal(prout(f, a, PR_OUT_REGISTER, 0, 0, 0xa1), SCSI_STATUS_GOOD);
     assert_int_equal(prout(f, a, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa1, 0), SCSI_STATUS_GOOD);
@@ -479,7 +412,7 @@ static void test_guest_reconnect_keeps_its_registration_and_may_change_its_key(v
 
 static void test_guest_restarted_qemu_finds_its_registration(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *a = conn_of(f, 100, 1);
     assert_int_equal(prout(f, a, PR_OUT_REGISTER, 0, 0, 0xa1), SCSI_STATUS_GOOD);
     T->nexus_free(f->st, a);
@@ -491,7 +424,7 @@ static void test_guest_restarted_qemu_finds_its_registration(void **state)
     T->nexus_free(f->st, b);
 }
 
-static const char *lun_line(struct fx *f, const char *cmd)
+static const char *lun_line(struct stfx *f, const char *cmd)
 {
     static char line[160];
     char lun[64];
@@ -502,16 +435,9 @@ static const char *lun_line(struct fx *f, const char *cmd)
     return line;
 }
 
-static int prout_aptpl(struct fx *f, void *nexus, uint64_t rk, uint64_t sark)
+static int prout_aptpl(struct stfx *f, void *nexus, uint64_t rk, uint64_t sark)
 {
-    uint8_t params[24];
-    struct prh_request req = { .fd = open(f->disk, O_RDWR | O_CLOEXEC), .xfer_len = 24,
-                               .params = params };
-    tu_cdb_prout(req.cdb, PR_OUT_REGISTER, 0, 24);
-    tu_params(params, rk, sark, PR_OUT_FLAG_APTPL);
-    prh_transport_execute(T, f->st, nexus, &req, &reply);
-    close(req.fd);
-    return reply.status;
+    return stfx_prout(f, nexus, f->disk, PR_OUT_REGISTER, 0, rk, sark, PR_OUT_FLAG_APTPL);
 }
 
 /* APTPL: the state file keeps each guest's TransportID, and after a
@@ -520,7 +446,7 @@ static int prout_aptpl(struct fx *f, void *nexus, uint64_t rk, uint64_t sark)
  * a guest named by a hash of its name and one named by its UUID too. */
 static void test_guest_aptpl_registration_survives_a_daemon_restart(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     fake_guest(f, 630, "guest=Web_1", 1);
     fake_guest(f, 631, "guest=Web_1", 2); /* Web_1's QEMU after the restart */
     const char *uuid_again[] = { "qemu-kvm", "-uuid", "3fa85f64-5717-4562-b3fc-2c963f66afa6",
@@ -534,7 +460,6 @@ static void test_guest_aptpl_registration_survives_a_daemon_restart(void **state
     T->nexus_free(f->st, a);
     T->nexus_free(f->st, w);
     T->nexus_free(f->st, u);
-    fini_state(f);
     init_state(f, NULL, "spc4");
 
     void *b = conn_of(f, 200, 4), *w2 = conn_of(f, 631, 5), *u2 = conn_of(f, 401, 6);
@@ -561,7 +486,7 @@ static void test_guest_aptpl_registration_survives_a_daemon_restart(void **state
 
 static void test_guest_two_connections_at_once_are_one_nexus(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *disk1 = conn_of(f, 100, 1), *disk2 = conn_of(f, 200, 2), *other = conn_of(f, 300, 3);
     assert_string_equal(who(f, disk1), who(f, disk2));
     assert_int_equal(prout(f, disk1, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_GOOD);
@@ -578,7 +503,7 @@ static void test_guest_two_connections_at_once_are_one_nexus(void **state)
     assert_non_null(strstr(ctl(f, lun_line(f, "power-cycle")), "power cycled"));
     struct prh_reply *r = prin(f, disk2, PR_IN_READ_KEYS);
     assert_int_equal(r->status, SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense_of(r), SENSE_UA_POWER_ON_RESET));
+    assert_true(scsi_sense_equal(stfx_sense_of(r), SENSE_UA_POWER_ON_RESET));
     /* The last one closing is: the unregistered nexus is forgotten. */
     T->nexus_free(f->st, disk2);
     assert_null(strstr(ctl(f, "--json state"), "guest.vm1"));
@@ -588,7 +513,7 @@ static void test_guest_two_connections_at_once_are_one_nexus(void **state)
 
 static void test_guest_connections_shown_in_state_json(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *a = conn_of(f, 100, 5);
     const char *s = ctl(f, "--json state");
     assert_non_null(strstr(s, "\"identity\":\"guest\""));
@@ -600,7 +525,7 @@ static void test_guest_connections_shown_in_state_json(void **state)
 
 static void test_connection_identity_forgets_unit_attentions_of_a_gone_connection(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *host = conn_named(f, "host-b", 1), *tool = conn_of(f, 500, 2);
     assert_int_equal(prout(f, host, PR_OUT_REGISTER, 0, 0, 0xb), SCSI_STATUS_GOOD);
     assert_int_equal(prout(f, tool, PR_OUT_REGISTER, 0, 0, 0xc), SCSI_STATUS_GOOD);
@@ -614,7 +539,7 @@ static void test_connection_identity_forgets_unit_attentions_of_a_gone_connectio
 
 static void test_guest_gone_keeps_its_unit_attention_for_its_return(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     void *host = conn_named(f, "host-b", 1), *vm = conn_of(f, 100, 2);
     assert_int_equal(prout(f, host, PR_OUT_REGISTER, 0, 0, 0xb), SCSI_STATUS_GOOD);
     assert_int_equal(prout(f, vm, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_GOOD);
@@ -623,7 +548,7 @@ static void test_guest_gone_keeps_its_unit_attention_for_its_return(void **state
     vm = conn_of(f, 200, 3); /* restarted */
     struct prh_reply *r = prin(f, vm, PR_IN_READ_KEYS);
     assert_int_equal(r->status, SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense_of(r), SENSE_UA_REGISTRATIONS_PREEMPTED));
+    assert_true(scsi_sense_equal(stfx_sense_of(r), SENSE_UA_REGISTRATIONS_PREEMPTED));
     T->nexus_free(f->st, vm);
     T->nexus_free(f->st, host);
 }
@@ -635,7 +560,7 @@ struct migration {
     uint32_t gen;
 };
 
-static void migration_start(struct fx *f, struct migration *m)
+static void migration_start(struct stfx *f, struct migration *m)
 {
     m->other = conn_named(f, "host-b", 1);
     m->src = conn_of(f, 100, 2);
@@ -645,14 +570,14 @@ static void migration_start(struct fx *f, struct migration *m)
     m->gen = scsi_get_be32(prin(f, m->src, PR_IN_READ_KEYS)->data);
 }
 
-static void migration_end(struct fx *f, struct migration *m)
+static void migration_end(struct stfx *f, struct migration *m)
 {
     T->nexus_free(f->st, m->src);
     T->nexus_free(f->st, m->other);
 }
 
 /* The destination's two commands (qemu: scsi_generic_pr_state_post_load). */
-static void destination_sequence(struct fx *f, void *dst, uint8_t register_sa)
+static void destination_sequence(struct stfx *f, void *dst, uint8_t register_sa)
 {
     assert_int_equal(prout(f, dst, register_sa, 0, 0, 0xa), SCSI_STATUS_GOOD);
     assert_int_equal(prout(f, dst, PR_OUT_PREEMPT, PR_TYPE_WE_RO, 0xa, 0xa), SCSI_STATUS_GOOD);
@@ -660,7 +585,7 @@ static void destination_sequence(struct fx *f, void *dst, uint8_t register_sa)
 
 static void test_migration_guest_identity_same_nexus_keeps_everything(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     struct migration m;
     migration_start(f, &m);
     void *dst = conn_of(f, 200, 3); /* same guest, second process, source still connected */
@@ -687,8 +612,7 @@ static void test_migration_guest_identity_same_nexus_keeps_everything(void **sta
 
 static void test_migration_process_identity_moves_reservation_to_destination(void **state)
 {
-    struct fx *f = *state;
-    fini_state(f);
+    struct stfx *f = *state;
     init_state(f, "process", "spc4");
     struct migration m;
     migration_start(f, &m);
@@ -714,14 +638,14 @@ static void test_migration_process_identity_moves_reservation_to_destination(voi
     /* The source lost its registration: REGISTRATIONS PREEMPTED. */
     r = prin(f, m.src, PR_IN_READ_KEYS);
     assert_int_equal(r->status, SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense_of(r), SENSE_UA_REGISTRATIONS_PREEMPTED));
+    assert_true(scsi_sense_equal(stfx_sense_of(r), SENSE_UA_REGISTRATIONS_PREEMPTED));
     T->nexus_free(f->st, dst);
     migration_end(f, &m);
 }
 
 static void test_migration_register_with_key_zero_conflicts_on_the_same_nexus(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     struct migration m;
     migration_start(f, &m);
     /* A destination that sends REGISTER (00h) with RESERVATION KEY 0, as
@@ -738,8 +662,7 @@ static void test_migration_register_with_key_zero_conflicts_on_the_same_nexus(vo
 
 static void test_migration_register_with_key_zero_works_per_process(void **state)
 {
-    struct fx *f = *state;
-    fini_state(f);
+    struct stfx *f = *state;
     init_state(f, "process", "spc4");
     struct migration m;
     migration_start(f, &m);
@@ -754,7 +677,7 @@ static void test_migration_register_with_key_zero_works_per_process(void **state
 
 static void test_migration_without_reservation_preempt_removes_the_key_everywhere(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     /* QEMU migrates a registered key with no reservation as PREEMPT with
      * TYPE 0.  SPC-4 5.14.11.4.4 (no holder): every registration with
      * that key goes, the sender's included; TYPE is ignored. */
@@ -774,8 +697,7 @@ static void test_migration_without_reservation_preempt_removes_the_key_everywher
 
 static void test_migration_without_reservation_lio_refuses_type_0(void **state)
 {
-    struct fx *f = *state;
-    fini_state(f);
+    struct stfx *f = *state;
     init_state(f, NULL, "lio");
     void *src = conn_of(f, 100, 2);
     assert_int_equal(prout(f, src, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_GOOD);
@@ -783,7 +705,7 @@ static void test_migration_without_reservation_lio_refuses_type_0(void **state)
     assert_int_equal(prout(f, dst, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0xa), SCSI_STATUS_GOOD);
     /* LIO checks TYPE even when only registrations would go (D6). */
     assert_int_equal(prout(f, dst, PR_OUT_PREEMPT, 0, 0xa, 0xa), SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense_of(&reply), SENSE_INVALID_FIELD_IN_CDB));
+    assert_true(scsi_sense_equal(stfx_sense_of(&f->reply), SENSE_INVALID_FIELD_IN_CDB));
     assert_true(tu_has_key(prin(f, dst, PR_IN_READ_KEYS), 0xa));
     T->nexus_free(f->st, dst);
     T->nexus_free(f->st, src);
@@ -793,7 +715,7 @@ static void test_migration_without_reservation_lio_refuses_type_0(void **state)
 
 static void test_explicit_nexus_is_shared_with_a_matching_connection(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     struct pr_sim_nexus nx = { .initiator = pr_tid_fcp(0x2100001b32a0b0c1ULL), .rtpi = 3 };
     void *e = prh_sim_nexus_new_explicit(f->st, &nx, 77);
     assert_non_null(e);
@@ -809,7 +731,7 @@ static void test_explicit_nexus_is_shared_with_a_matching_connection(void **stat
 }
 
 struct thread_arg {
-    struct fx *f;
+    struct stfx *f;
     long pid;
     int rounds;
     int failures;
@@ -840,7 +762,7 @@ static void *churn(void *p)
 
 static void test_nexus_new_and_free_concurrently_on_one_guest(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     pthread_t th[6];
     struct thread_arg args[6];
     for (int i = 0; i < 6; i++) {
@@ -858,7 +780,7 @@ static void test_nexus_new_and_free_concurrently_on_one_guest(void **state)
 
 static void test_identity_of_a_real_qemu_like_process(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     struct fake_qemu q;
     const char *argv[] = { "/usr/libexec/qemu-kvm", "-uuid", "00000000-0000-0000-0000-00000000abcd",
                            "-name", "guest=real-vm,debug-threads=on", NULL };
@@ -876,15 +798,11 @@ static void test_identity_of_a_real_qemu_like_process(void **state)
     (void)f;
 }
 
-#define TT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define TT(t) cmocka_unit_test_setup_teardown(t, setup, stfx_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TT(test_identity_guest_name_libvirt_and_bare_forms),
-        TT(test_identity_guest_uuid_when_no_name),
-        TT(test_identity_non_qemu_peer_is_per_connection),
-        TT(test_identity_bound_address_wins_over_guest_name),
         TT(test_identity_unclean_guest_names_get_a_hash),
         TT(test_identity_very_long_guest_name_fits_an_iscsi_name),
         TT(test_identity_guest_name_with_odd_bytes_shows_only_printable_text),
@@ -910,5 +828,5 @@ int main(void)
         TT(test_nexus_new_and_free_concurrently_on_one_guest),
         TT(test_identity_of_a_real_qemu_like_process),
     };
-    return cmocka_run_group_tests_name("transport_sim_identity", tests, NULL, NULL);
+    return th_run_table("transport_sim_identity", test_who_rule, who_rules, tests);
 }

@@ -2,7 +2,7 @@
 /*
  * test_tcmu_ring.c - the user side of the TCMU command ring
  * (include/prhelper/tcmu_ring.h) and the scatter-gather helpers (sgl.h),
- * on a ring built in memory by tests/tcmu_fake.h: entries, padding at the
+ * on a ring built in memory by tests/helpers/tcmu_fake.h: entries, padding at the
  * wrap, TMR entries, data segments, malformed entries, a restarted
  * handler, completion.
  */

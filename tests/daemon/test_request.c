@@ -88,27 +88,19 @@ static int pidfd_of(pid_t pid)
 /* With a pidfd: current while the process lives, not once it has exited. */
 static void test_peer_facts_current_follows_the_pidfd(void **state)
 {
-    int p[2], sv[2];
+    int release, sv[2];
     (void)state;
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
+    pid_t pid = tu_fork_held(&release);
     assert_true(pid >= 0);
-    if (pid == 0) {
-        char c;
-        close(p[1]);
-        ssize_t n = read(p[0], &c, 1); /* until the parent closes the pipe */
-        _exit(n < 0);
-    }
-    close(p[0]);
     int pidfd = pidfd_of(pid);
     if (pidfd < 0) {
-        close(p[1]);
+        close(release);
         waitpid(pid, NULL, 0);
         skip(); /* kernel before 5.3 */
     }
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     assert_true(prh_peer_facts_current(pidfd, sv[0]));
-    close(p[1]);
+    close(release);
     assert_int_equal(tu_wait_exit(pid, 5000), 0);
     assert_false(prh_peer_facts_current(pidfd, sv[0]));
     close(pidfd);
@@ -293,16 +285,8 @@ static int connection_of_an_exited_peer(int *kept)
     int s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
     assert_true(s >= 0);
     assert_int_equal(tu_wait_exit(pid, 5000), 0);
-    char byte;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } u;
-    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof(u.buf) };
-    assert_int_equal(recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC), 1);
-    memcpy(kept, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+    *kept = tu_recv_fd(sv[0]);
+    assert_true(*kept >= 0);
     close(sv[0]);
     close(l);
     return s;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_tcmu_daemon.c - prhelper-tcmu's core (include/prhelper/tcmu_daemon.h)
- * on a fake sysfs, configfs and /dev (tests/tcmu_fake_sys.h): discovery,
+ * on a fake sysfs, configfs and /dev (tests/helpers/tcmu_fake_sys.h): discovery,
  * two backstores as two I_T nexuses of one LUN, fencing and unit
  * attentions through the rings, malformed entries, queued commands at
  * start, refused configurations, removal, faults, kernel events, control

@@ -138,6 +138,24 @@ static inline void ops_fx_fini(struct ops_fx *f)
     free(f->dir);
 }
 
+/* cmocka setup/teardown: *state is a struct ops_fx. */
+static inline int ops_fx_setup(void **state)
+{
+    struct ops_fx *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    ops_fx_init(f);
+    *state = f;
+    return 0;
+}
+
+static inline int ops_fx_teardown(void **state)
+{
+    ops_fx_fini(*state);
+    free(*state);
+    return 0;
+}
+
 /* The whole of a file, malloc'd and NUL-terminated ("" if missing). */
 static inline char *ops_slurp(const char *path)
 {

@@ -11,122 +11,42 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "prh_test_util.h"
+#include "sim_table.h"
+#include "sim_transport_fixture.h"
 #include "prhelper/control.h"
 #include "prhelper/log.h"
 #include "prhelper/transport.h"
 
-static const struct prh_transport *T = &prh_transport_sim;
-
-struct fx {
-    char *dir;
-    char state[300];
-    void *st;
-    char *disk;
-    char lun[64];
-    struct prh_control *ctl;
-    void *a, *b; /* nexuses host-a, host-b */
-};
-
-static void *nexus_named(void *st, const char *name, uint64_t serial)
-{
-    struct prh_peer peer = { .serial = serial, .has_cred = true, .pid = 4321 };
-    snprintf(peer.addr, sizeof(peer.addr), "@prhelper-nexus:%s", name);
-    peer.addr_len = strlen(peer.addr);
-    return T->nexus_new(st, &peer);
-}
-
+/* The sim transport fixture (tests/helpers/sim_transport_fixture.h), spc4,
+ * with the nexuses host-a (f->a) and host-b (f->b). */
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    char err[256];
-    f->dir = tu_tmpdir();
-    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-    f->disk = tu_disk(f->dir, "disk");
-    struct prh_transport_options o = { .state_dir = f->state, .sim_profile = "spc4" };
-    assert_int_equal(T->init(&o, &f->st, err, sizeof(err)), 0);
-    prh_log_set_verbosity(0);
-    f->ctl = prh_control_new();
-    assert_int_equal(T->control_register(f->st, f->ctl), 0);
-    int fd = open(f->disk, O_RDONLY | O_CLOEXEC);
-    assert_int_equal(prh_lun_id_of_fd(fd, f->lun, sizeof(f->lun)), 0);
-    close(fd);
-    f->a = nexus_named(f->st, "host-a", 1);
-    f->b = nexus_named(f->st, "host-b", 2);
+    struct stfx *f = stfx_new();
+    stfx_init(f, (struct prh_transport_options){ .sim_profile = "spc4" });
+    stfx_hosts(f);
     *state = f;
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    T->nexus_free(f->st, f->a);
-    T->nexus_free(f->st, f->b);
-    prh_control_free(f->ctl);
-    T->fini(f->st);
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f->disk);
-    free(f);
-    return 0;
-}
+#define ctl stfx_ctl
 
-/* A control line; the whole answer (static). */
-static const char *ctl(struct fx *f, const char *fmt, ...)
-{
-    static char *buf;
-    char line[512];
-    size_t len = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    free(buf);
-    buf = NULL;
-    FILE *out = open_memstream(&buf, &len);
-    prh_control_dispatch(f->ctl, line, 1, 0, out);
-    fclose(out);
-    return buf;
-}
-
-static struct prh_exec_info last_info;
-
-static int prout(struct fx *f, void *nexus, uint8_t sa, uint8_t type, uint64_t rk, uint64_t sark,
+static int prout(struct stfx *f, void *nexus, uint8_t sa, uint8_t type, uint64_t rk, uint64_t sark,
                  uint8_t flags)
 {
-    static struct prh_reply reply;
-    uint8_t params[24];
-    struct prh_request req = { .fd = open(f->disk, O_RDWR | O_CLOEXEC), .xfer_len = 24,
-                               .params = params };
-    tu_cdb_prout(req.cdb, sa, type, 24);
-    tu_params(params, rk, sark, flags);
-    prh_transport_execute_ex(T, f->st, nexus, &req, &reply, &last_info);
-    close(req.fd);
-    return last_info.disconnect ? -1 : reply.status;
+    return stfx_prout(f, nexus, f->disk, sa, type, rk, sark, flags);
 }
 
-static struct prh_reply *prin(struct fx *f, void *nexus, uint8_t sa)
+static struct prh_reply *prin(struct stfx *f, void *nexus, uint8_t sa)
 {
-    static struct prh_reply reply;
-    struct prh_request req = { .fd = open(f->disk, O_RDONLY | O_CLOEXEC), .xfer_len = 8192 };
-    tu_cdb_prin(req.cdb, sa, 8192);
-    prh_transport_execute_ex(T, f->st, nexus, &req, &reply, &last_info);
-    close(req.fd);
-    return &reply;
-}
-
-static struct scsi_sense sense_of(const struct prh_reply *r)
-{
-    struct scsi_sense s = { 0 };
-    scsi_sense_decode(r->sense, sizeof(r->sense), &s);
-    return s;
+    stfx_prin(f, nexus, f->disk, sa);
+    return &f->reply;
 }
 
 /* ---- state ------------------------------------------------------------------ */
 
 static void test_state_lists_luns_and_shows_registrations_holder_type_generation(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     assert_non_null(strstr(ctl(f, "state"), "no LUN has been used"));
     assert_int_equal(prout(f, f->a, PR_OUT_REGISTER, 0, 0, 0xa, 0), 0);
     assert_int_equal(prout(f, f->b, PR_OUT_REGISTER, 0, 0, 0xb, 0), 0);
@@ -152,7 +72,7 @@ static void test_state_lists_luns_and_shows_registrations_holder_type_generation
 
 static void test_state_shows_pending_unit_attentions_per_nexus(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     assert_int_equal(prout(f, f->a, PR_OUT_REGISTER, 0, 0, 0xa, 0), 0);
     assert_int_equal(prout(f, f->b, PR_OUT_REGISTER, 0, 0, 0xb, 0), 0);
     assert_int_equal(prout(f, f->a, PR_OUT_PREEMPT, PR_TYPE_WE, 0xa, 0xb, 0), 0);
@@ -169,26 +89,19 @@ static void test_state_shows_pending_unit_attentions_per_nexus(void **state)
     assert_non_null(strstr(ctl(f, "state %s", f->lun), "  pending unit attentions: none\n"));
 }
 
-static void test_state_of_an_unknown_lun_is_an_error(void **state)
-{
-    struct fx *f = *state;
-    assert_non_null(strstr(ctl(f, "state file-0-0"), "error\nno LUN 'file-0-0'"));
-    assert_non_null(strstr(ctl(f, "state a b"), "error\nusage: state [LUN]"));
-}
-
 /* ---- power cycle -------------------------------------------------------------- */
 
 static void test_power_cycle_loses_non_aptpl_state_and_queues_power_on_reset(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     assert_int_equal(prout(f, f->a, PR_OUT_REGISTER, 0, 0, 0xa, 0), 0);
     assert_int_equal(prout(f, f->b, PR_OUT_REGISTER, 0, 0, 0xb, 0), 0);
     assert_non_null(strstr(ctl(f, "power-cycle %s", f->lun), "APTPL off: PR state lost"));
     struct prh_reply *r = prin(f, f->b, PR_IN_READ_KEYS);
     assert_int_equal(r->status, SCSI_STATUS_CHECK_CONDITION);
-    assert_true(scsi_sense_equal(sense_of(r), SENSE_UA_POWER_ON_RESET));
+    assert_true(scsi_sense_equal(stfx_sense_of(r), SENSE_UA_POWER_ON_RESET));
     r = prin(f, f->a, PR_IN_READ_KEYS);
-    assert_true(scsi_sense_equal(sense_of(r), SENSE_UA_POWER_ON_RESET));
+    assert_true(scsi_sense_equal(stfx_sense_of(r), SENSE_UA_POWER_ON_RESET));
     r = prin(f, f->a, PR_IN_READ_KEYS);
     assert_int_equal(r->status, 0);
     assert_int_equal(tu_key_count(r), 0);
@@ -196,7 +109,7 @@ static void test_power_cycle_loses_non_aptpl_state_and_queues_power_on_reset(voi
 
 static void test_power_cycle_keeps_aptpl_state(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     assert_int_equal(prout(f, f->a, PR_OUT_REGISTER, 0, 0, 0xa, PR_OUT_FLAG_APTPL), 0);
     assert_non_null(strstr(ctl(f, "power-cycle all --json"),
                            "\"aptpl\":true,\"registrations\":1}"));
@@ -204,18 +117,11 @@ static void test_power_cycle_keeps_aptpl_state(void **state)
     assert_true(tu_has_key(prin(f, f->a, PR_IN_READ_KEYS), 0xa));
 }
 
-static void test_power_cycle_needs_a_known_lun(void **state)
-{
-    struct fx *f = *state;
-    assert_non_null(strstr(ctl(f, "power-cycle"), "error\nusage: power-cycle LUN|all"));
-    assert_non_null(strstr(ctl(f, "power-cycle file-1-1"), "error\nno LUN 'file-1-1'"));
-}
-
 /* ---- faults --------------------------------------------------------------------- */
 
 static void test_fault_status_hits_the_next_n_matching_commands_only(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     assert_non_null(strstr(ctl(f, "fault add busy sa=read-keys count=2"), "fault 1 armed"));
     assert_int_equal(prin(f, f->a, PR_IN_READ_RESERVATION)->status, 0); /* not matching */
     assert_int_equal(prin(f, f->a, PR_IN_READ_KEYS)->status, SCSI_STATUS_BUSY);
@@ -227,7 +133,7 @@ static void test_fault_status_hits_the_next_n_matching_commands_only(void **stat
 
 static void test_fault_is_not_executed_so_state_is_unchanged(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     ctl(f, "fault add conflict sa=register");
     assert_int_equal(prout(f, f->a, PR_OUT_REGISTER, 0, 0, 0xa, 0),
                      SCSI_STATUS_RESERVATION_CONFLICT);
@@ -236,7 +142,7 @@ static void test_fault_is_not_executed_so_state_is_unchanged(void **state)
 
 static void test_fault_matches_client_by_name_or_connection_number(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     ctl(f, "fault add task-set-full client=host-b count=always");
     ctl(f, "fault add status 40 client=1");
     assert_int_equal(prin(f, f->a, PR_IN_READ_KEYS)->status, SCSI_STATUS_TASK_ABORTED);
@@ -252,7 +158,7 @@ static void test_fault_matches_client_by_name_or_connection_number(void **state)
 
 static void test_fault_matches_lun(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     ctl(f, "fault add busy lun=file-0-0");
     assert_int_equal(prin(f, f->a, PR_IN_READ_KEYS)->status, 0);
     ctl(f, "fault clear");
@@ -262,7 +168,7 @@ static void test_fault_matches_lun(void **state)
 
 static void test_fault_sense_actions_answer_check_condition(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     static const struct {
         const char *action;
         struct scsi_sense sense;
@@ -276,13 +182,13 @@ static void test_fault_sense_actions_answer_check_condition(void **state)
         ctl(f, "fault add %s sa=in", cases[i].action);
         struct prh_reply *r = prin(f, f->a, PR_IN_READ_KEYS);
         assert_int_equal(r->status, SCSI_STATUS_CHECK_CONDITION);
-        assert_true(scsi_sense_equal(sense_of(r), cases[i].sense));
+        assert_true(scsi_sense_equal(stfx_sense_of(r), cases[i].sense));
     }
 }
 
 static void test_fault_delay_waits_then_runs_the_command(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     ctl(f, "fault add delay 200 sa=out");
     long t0 = tu_now_ms();
     assert_int_equal(prout(f, f->a, PR_OUT_REGISTER, 0, 0, 0xa, 0), 0);
@@ -292,7 +198,7 @@ static void test_fault_delay_waits_then_runs_the_command(void **state)
 
 static void test_fault_close_drops_the_reply_with_or_without_running_the_command(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     ctl(f, "fault add close sa=register");
     assert_int_equal(prout(f, f->a, PR_OUT_REGISTER, 0, 0, 0xa, 0), -1);
     assert_int_equal(tu_key_count(prin(f, f->a, PR_IN_READ_KEYS)), 0);
@@ -301,50 +207,87 @@ static void test_fault_close_drops_the_reply_with_or_without_running_the_command
     assert_true(tu_has_key(prin(f, f->a, PR_IN_READ_KEYS), 0xa));
 }
 
-static void test_fault_add_rejects_bad_specs(void **state)
+static void test_fault_add_and_clear_answer_in_json(void **state)
 {
-    struct fx *f = *state;
-    static const char *const bad[] = {
-        "fault add",                 "fault add explode",       "fault add busy busy",
-        "fault add busy sa=nope",    "fault add busy count=0",  "fault add busy count=x",
-        "fault add delay",           "fault add delay -1",      "fault add status 2",
-        "fault add status zz",       "fault add sense 6/29",    "fault add sense 10/0/0",
-        "fault clear 99",            "fault clear x",           "fault",
-        "fault list extra",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        const char *s = ctl(f, "%s", bad[i]);
-        if (strncmp(s, "error\n", 6) != 0)
-            fail_msg("'%s' was accepted: %s", bad[i], s);
-    }
-    assert_non_null(strstr(ctl(f, "fault list"), "no faults armed"));
+    struct stfx *f = *state;
     assert_non_null(strstr(ctl(f, "fault add busy --json"), "{\"id\":1}"));
     assert_non_null(strstr(ctl(f, "fault clear --json"), "{\"cleared\":1}"));
+}
+
+/* ---- refused lines: a table ------------------------------------------------------ */
+
+/* Each row: a control line the sim transport must refuse, the start of its
+ * answer; no fault may be armed by it (docs/daemon.md, "Control socket"). */
+#define CONTROL "docs/daemon.md, Control socket"
+
+struct refused_rule {
+    struct th_rule_id id;
+    const char *line;
+    const char *want;
+};
+
+#define REFUSED(row, line_) { { row, CONTROL }, line_, "error\n" }
+
+static const struct refused_rule refused_rules[] = {
+    { { "state_of_an_unknown_lun_is_an_error", CONTROL }, "state file-0-0",
+      "error\nno LUN 'file-0-0'" },
+    { { "state_with_two_luns_is_a_usage_error", CONTROL }, "state a b",
+      "error\nusage: state [LUN]" },
+    { { "power_cycle_needs_a_lun", CONTROL }, "power-cycle", "error\nusage: power-cycle LUN|all" },
+    { { "power_cycle_needs_a_known_lun", CONTROL }, "power-cycle file-1-1",
+      "error\nno LUN 'file-1-1'" },
+    REFUSED("fault_add_needs_an_action", "fault add"),
+    REFUSED("fault_add_unknown_action", "fault add explode"),
+    REFUSED("fault_add_two_actions", "fault add busy busy"),
+    REFUSED("fault_add_unknown_service_action", "fault add busy sa=nope"),
+    REFUSED("fault_add_count_0", "fault add busy count=0"),
+    REFUSED("fault_add_count_not_a_number", "fault add busy count=x"),
+    REFUSED("fault_add_delay_needs_milliseconds", "fault add delay"),
+    REFUSED("fault_add_negative_delay", "fault add delay -1"),
+    REFUSED("fault_add_status_2", "fault add status 2"),
+    REFUSED("fault_add_status_not_hex", "fault add status zz"),
+    REFUSED("fault_add_sense_needs_three_parts", "fault add sense 6/29"),
+    REFUSED("fault_add_sense_key_above_f", "fault add sense 10/0/0"),
+    REFUSED("fault_clear_unknown_id", "fault clear 99"),
+    REFUSED("fault_clear_id_not_a_number", "fault clear x"),
+    REFUSED("fault_needs_a_verb", "fault"),
+    REFUSED("fault_list_takes_no_argument", "fault list extra"),
+};
+
+static void test_refused_rule(void **state)
+{
+    struct stfx *f = stfx_new();
+    const struct refused_rule *r = *state;
+    stfx_init(f, (struct prh_transport_options){ .sim_profile = "spc4" });
+    const char *got = ctl(f, "%s", r->line);
+    if (strncmp(got, r->want, strlen(r->want)) != 0)
+        fail_msg("%s: '%s' answered '%s', want '%s...'", r->id.name, r->line, got, r->want);
+    if (!strstr(ctl(f, "fault list"), "no faults armed"))
+        fail_msg("%s: '%s' armed a fault", r->id.name, r->line);
+    stfx_free(f);
 }
 
 /* ---- the trace's view ------------------------------------------------------------ */
 
 static void test_generation_before_and_after_are_reported_to_the_generic_path(void **state)
 {
-    struct fx *f = *state;
+    struct stfx *f = *state;
     assert_int_equal(prout(f, f->a, PR_OUT_REGISTER, 0, 0, 0xa, 0), 0);
-    assert_true(last_info.gen_known_before && last_info.gen_known_after);
-    assert_int_equal(last_info.gen_before, 0);
-    assert_int_equal(last_info.gen_after, 1);
-    assert_string_equal(last_info.lun, f->lun);
-    assert_false(last_info.disconnect);
+    assert_true(f->info.gen_known_before && f->info.gen_known_after);
+    assert_int_equal(f->info.gen_before, 0);
+    assert_int_equal(f->info.gen_after, 1);
+    assert_string_equal(f->info.lun, f->lun);
+    assert_false(f->info.disconnect);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T_(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T_(name) cmocka_unit_test_setup_teardown(name, setup, stfx_teardown)
         T_(test_state_lists_luns_and_shows_registrations_holder_type_generation),
         T_(test_state_shows_pending_unit_attentions_per_nexus),
-        T_(test_state_of_an_unknown_lun_is_an_error),
         T_(test_power_cycle_loses_non_aptpl_state_and_queues_power_on_reset),
         T_(test_power_cycle_keeps_aptpl_state),
-        T_(test_power_cycle_needs_a_known_lun),
         T_(test_fault_status_hits_the_next_n_matching_commands_only),
         T_(test_fault_is_not_executed_so_state_is_unchanged),
         T_(test_fault_matches_client_by_name_or_connection_number),
@@ -352,8 +295,8 @@ int main(void)
         T_(test_fault_sense_actions_answer_check_condition),
         T_(test_fault_delay_waits_then_runs_the_command),
         T_(test_fault_close_drops_the_reply_with_or_without_running_the_command),
-        T_(test_fault_add_rejects_bad_specs),
+        T_(test_fault_add_and_clear_answer_in_json),
         T_(test_generation_before_and_after_are_reported_to_the_generic_path),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return th_run_table("transport_sim_control", test_refused_rule, refused_rules, tests);
 }

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "prh_test_util.h"
+#include "daemon_fixture.h"
 #include "prhelper/bench.h"
 #include "prhelper/scsi.h"
 
@@ -402,48 +402,12 @@ static void test_cpu_sample_of_this_process(void **state)
 
 /* ---- the built program --------------------------------------------------- */
 
-/* Run argv with stdout into out (stderr too); exit status, or -1. */
+/* Run argv with stdout into out (stderr too); exit status (daemon fixture). */
 static int run(char *out, size_t outlen, const char *const *argv)
 {
-    int p[2], st;
-    size_t got = 0;
-    long end = tu_now_ms() + 60000;
-    struct pollfd pf;
-    pid_t pid;
-
-    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    pf.fd = p[0];
-    pf.events = POLLIN;
-    while (tu_now_ms() < end && poll(&pf, 1, 100) >= 0) {
-        if (!pf.revents)
-            continue;
-        ssize_t n = read(p[0], out + got, outlen - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    out[got] = '\0';
-    close(p[0]);
-    while (tu_now_ms() < end) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        tu_sleep_ms(10);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
+    return dfx_run(out, outlen, argv, 60000);
 }
 
-/* Column `name` of the one TSV row in out. */
 static void tsv_field(const char *out, const char *name, char *val, size_t len)
 {
     char hdr[1024], row[1024];
@@ -466,31 +430,13 @@ static void tsv_field(const char *out, const char *name, char *val, size_t len)
 
 static void test_bench_program_runs_against_the_sim_daemon(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir(), sock[300], stateopt[300], sockopt[320], out[8192], v[64];
-    assert_non_null(dir);
-    char *disk = tu_disk(dir, "disk.img");
-    snprintf(sock, sizeof(sock), "%s/prh.sock", dir);
-    snprintf(sockopt, sizeof(sockopt), "--socket=%s", sock);
-    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s/state", dir);
-    pid_t d = fork();
-    assert_true(d >= 0);
-    if (d == 0) {
-        execl(PRH_DAEMON_BIN, PRH_DAEMON_BIN, "--transport=sim", "-q", sockopt, stateopt,
-              (char *)NULL);
-        _exit(127);
-    }
-    long end = tu_now_ms() + 10000;
-    struct stat sb;
-    while (stat(sock, &sb) != 0) {
-        assert_true(tu_now_ms() < end);
-        tu_sleep_ms(5);
-    }
-    const char *argv[] = { PRH_BENCH_BIN, "-k", sock, "-c", "4", "-n", "50", "--tsv",
-                           "--mix=register-read-keys", "--key-per-client", disk, NULL };
+    struct dfx *f = *state;
+    char out[8192], v[64];
+    dfx_start(f, "-q", NULL);
+    const char *argv[] = { PRH_BENCH_BIN, "-k", f->sock, "-c", "4", "-n", "50", "--tsv",
+                           "--mix=register-read-keys", "--key-per-client", f->disk, NULL };
     int rc = run(out, sizeof(out), argv);
-    kill(d, SIGTERM);
-    waitpid(d, NULL, 0);
+    dfx_stop(f, SIGTERM);
     assert_int_equal(rc, 0);
     tsv_field(out, "done", v, sizeof(v));
     assert_string_equal(v, "200");
@@ -500,28 +446,19 @@ static void test_bench_program_runs_against_the_sim_daemon(void **state)
     assert_string_equal(v, "register-read-keys");
     tsv_field(out, "rss_idle_kib", v, sizeof(v));
     assert_true(atol(v) > 0); /* the daemon was found through SO_PEERCRED */
-
-    tu_rm_rf(dir);
-    free(disk);
-    free(dir);
 }
 
 static void test_bench_floor_mode_runs_its_echo_server(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir(), out[8192];
-    assert_non_null(dir);
-    char *disk = tu_disk(dir, "disk.img");
+    struct dfx *f = *state;
+    char out[8192];
     const char *argv[] = { PRH_BENCH_BIN, "--floor", "-c", "3", "-n", "40", "--mix=reserve-release",
-                           disk, NULL };
+                           f->disk, NULL };
     assert_int_equal(run(out, sizeof(out), argv), 0);
     assert_non_null(strstr(out, "3 clients x 40 requests"));
     assert_non_null(strstr(out, "requests 120 in"));
     assert_non_null(strstr(out, "replies: good 120,"));
     assert_non_null(strstr(out, "idle memory per connected client"));
-    tu_rm_rf(dir);
-    free(disk);
-    free(dir);
 }
 
 static void test_bench_usage_error_exits_2(void **state)
@@ -568,8 +505,10 @@ int main(void)
         cmocka_unit_test(test_proc_sample_rss_is_exact),
         cmocka_unit_test(test_cpu_fields_parse),
         cmocka_unit_test(test_cpu_sample_of_this_process),
-        cmocka_unit_test(test_bench_program_runs_against_the_sim_daemon),
-        cmocka_unit_test(test_bench_floor_mode_runs_its_echo_server),
+        cmocka_unit_test_setup_teardown(test_bench_program_runs_against_the_sim_daemon, dfx_setup,
+                                        dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_bench_floor_mode_runs_its_echo_server, dfx_setup,
+                                        dfx_teardown),
         cmocka_unit_test(test_bench_usage_error_exits_2),
         cmocka_unit_test(test_bench_unreachable_socket_is_a_clear_error),
     };

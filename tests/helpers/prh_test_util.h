@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * prh_test_util.h - small helpers shared by the daemon's tests (header
- * only: the top-level CMake builds each tests/test_*.c on its own).
+ * only: the top-level CMake builds each tests/<layer>/test_*.c on its own).
  * Every wait here is bounded.
  */
 #ifndef PRHELPER_TESTS_PRH_TEST_UTIL_H
@@ -59,6 +59,74 @@ static inline void tu_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* One byte with room for one descriptor (SCM_RIGHTS). */
+struct tu_fd_msg {
+    char byte;
+    struct iovec iov;
+    struct msghdr m;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u; /* last: clang counts CMSG_SPACE() as a variable size */
+};
+
+static inline void tu_fd_msg_init(struct tu_fd_msg *x, char byte)
+{
+    memset(x, 0, sizeof(*x));
+    x->byte = byte;
+    x->iov = (struct iovec){ .iov_base = &x->byte, .iov_len = 1 };
+    x->m = (struct msghdr){ .msg_iov = &x->iov, .msg_iovlen = 1, .msg_control = x->u.buf,
+                            .msg_controllen = sizeof(x->u.buf) };
+}
+
+/* Receive one byte and the descriptor passed with it (SCM_RIGHTS, made
+ * O_CLOEXEC): the descriptor; -1 when no byte came, -2 when it came alone. */
+static inline int tu_recv_fd(int sock)
+{
+    struct tu_fd_msg x;
+    int fd;
+    tu_fd_msg_init(&x, 0);
+    if (recvmsg(sock, &x.m, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&x.m);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        return -2;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+}
+
+/* Send one byte with fd (SCM_RIGHTS); 0 or -1. */
+static inline int tu_send_fd(int sock, char byte, int fd)
+{
+    struct tu_fd_msg x;
+    tu_fd_msg_init(&x, byte);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&x.m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(sock, &x.m, 0) == 1 ? 0 : -1;
+}
+
+/* A child process that lives until the caller closes *release (the write
+ * end of a pipe), then exits 0; its pid. */
+static inline pid_t tu_fork_held(int *release)
+{
+    int p[2];
+    char c;
+    *release = -1;
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[1]);
+        _exit(read(p[0], &c, 1) < 0);
+    }
+    close(p[0]);
+    *release = p[1];
+    return pid;
+}
+
 /* A fresh temporary directory (mkdtemp). */
 /* Wait (bounded) for child pid to exit: its exit status, 128+signal, or
  * -1 when it had to be killed. */
@@ -89,6 +157,13 @@ static inline void tu_rm_rf(const char *dir)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     int r = system(cmd);
     (void)r;
+}
+
+/* Remove a tu_tmpdir() and free its name. */
+static inline void tu_tmpdir_free(char *dir)
+{
+    tu_rm_rf(dir);
+    free(dir);
 }
 
 /* A 4 KiB regular file that stands in for a disk. */

@@ -16,140 +16,21 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include "prh_test_util.h"
+#include "daemon_fixture.h"
 #include "prhelper/control.h"
 
 #ifndef PRH_DAEMON_BIN
 #error "PRH_DAEMON_BIN comes from src/CMakeLists.txt"
 #endif
 
-struct fx {
-    char *dir;
-    char sock[256];
-    char state[256];
-    char pidfile[256];
-    char log[256];
-    char *disk;
-    int devfd;
-    pid_t pid;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    snprintf(f->sock, sizeof(f->sock), "%s/prh.sock", f->dir);
-    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-    snprintf(f->pidfile, sizeof(f->pidfile), "%s/prh.pid", f->dir);
-    snprintf(f->log, sizeof(f->log), "%s/stderr", f->dir);
-    f->disk = tu_disk(f->dir, "disk");
-    f->devfd = open(f->disk, O_RDWR | O_CLOEXEC);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        tu_wait_exit(f->pid, 10000);
-    }
-    close(f->devfd);
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f->disk);
-    free(f);
-    return 0;
-}
-
-/* Run argv (NULL-terminated) with stdout+stderr into out; exit status. */
-static int run(char *out, size_t outlen, const char *const *argv)
-{
-    int p[2];
-    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t got = 0;
-    struct pollfd pf = { .fd = p[0], .events = POLLIN };
-    long end = tu_now_ms() + 30000;
-    while (tu_now_ms() < end && poll(&pf, 1, 100) >= 0) {
-        if (!pf.revents)
-            continue;
-        ssize_t n = read(p[0], out + got, outlen - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    out[got] = '\0';
-    close(p[0]);
-    return tu_wait_exit(pid, 30000);
-}
-
-/* Start the daemon with extra args; wait until its socket answers. */
-static void start_daemon(struct fx *f, const char *extra1, const char *extra2)
-{
-    char sockopt[300], stateopt[300];
-    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
-    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
-    const char *argv[] = { PRH_DAEMON_BIN, "--transport=sim", sockopt, stateopt,
-                           extra1, extra2, NULL };
-    f->pid = fork();
-    assert_true(f->pid >= 0);
-    if (f->pid == 0) {
-        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    long end = tu_now_ms() + 10000;
-    struct stat sb;
-    while (stat(f->sock, &sb) != 0) {
-        assert_true(tu_now_ms() < end);
-        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
-        tu_sleep_ms(5);
-    }
-    /* --control's socket comes after the main one: wait for it too. */
-    const char *extra[] = { extra1, extra2 };
-    for (size_t i = 0; i < 2; i++) {
-        if (!extra[i] || strncmp(extra[i], "--control=", 10) != 0)
-            continue;
-        while (stat(extra[i] + 10, &sb) != 0) {
-            assert_true(tu_now_ms() < end);
-            assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
-            tu_sleep_ms(5);
-        }
-    }
-}
-
-static int stop_daemon(struct fx *f, int sig)
-{
-    kill(f->pid, sig);
-    int r = tu_wait_exit(f->pid, 10000);
-    f->pid = 0;
-    return r;
-}
-
-/* Wait until the daemon's fd count is n (bounded); the last count. */
-static int wait_fd_count(pid_t pid, int n)
-{
-    int c = -1;
-    long end = tu_now_ms() + 10000;
-    while (tu_now_ms() < end) {
-        c = tu_fd_count(pid);
-        if (c == n)
-            return c;
-        tu_sleep_ms(10);
-    }
-    return c;
-}
+/* The daemon fixture (tests/helpers/daemon_fixture.h), by this file's names. */
+#define fx dfx
+#define setup dfx_setup
+#define teardown dfx_teardown
+#define start_daemon(f, extra1, extra2) dfx_start((f), (extra1), (extra2), NULL)
+#define stop_daemon dfx_stop
+#define wait_fd_count dfx_wait_fd_count
+#define run(out, outlen, argv) dfx_run((out), (outlen), (argv), 30000)
 
 /* ---- 128 concurrent clients --------------------------------------------- */
 
@@ -611,31 +492,16 @@ static void test_e2e_daemonize_writes_pidfile(void **state)
 }
 
 /* One datagram from the daemon on the notify socket (bounded), or "". */
-static void read_notify(int s, char *buf, size_t len)
-{
-    struct pollfd pf = { .fd = s, .events = POLLIN };
-    buf[0] = '\0';
-    if (poll(&pf, 1, 10000) == 1) {
-        ssize_t n = recv(s, buf, len - 1, 0);
-        buf[n > 0 ? n : 0] = '\0';
-    }
-}
-
 /* README: "reports READY=1 / STOPPING=1" to systemd (Type=notify units),
  * under the default sandbox. */
 static void test_e2e_notifies_systemd_ready_and_stopping(void **state)
 {
     struct fx *f = *state;
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    char path[300], buf[512], pid[32];
-    snprintf(path, sizeof(path), "%s/notify", f->dir);
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    setenv("NOTIFY_SOCKET", path, 1);
+    char buf[512], pid[32];
+    int s = dfx_notify_open(f);
     start_daemon(f, "-q", NULL);
     unsetenv("NOTIFY_SOCKET");
-    read_notify(s, buf, sizeof(buf));
+    dfx_notify_read(s, buf, sizeof(buf));
     snprintf(pid, sizeof(pid), "MAINPID=%ld", (long)f->pid);
     if (strncmp(buf, "READY=1\n", 8) != 0 || !strstr(buf, pid))
         fail_msg("got '%s'", buf);
@@ -644,7 +510,7 @@ static void test_e2e_notifies_systemd_ready_and_stopping(void **state)
     assert_true(c >= 0);
     close(c);
     kill(f->pid, SIGTERM);
-    read_notify(s, buf, sizeof(buf));
+    dfx_notify_read(s, buf, sizeof(buf));
     assert_string_equal(buf, "STOPPING=1");
     assert_int_equal(tu_wait_exit(f->pid, 10000), 0);
     f->pid = 0;

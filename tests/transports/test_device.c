@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dev_stubs.h"
 #include "prh_test_util.h"
 #include "prhelper/device.h"
 #include "prhelper/metrics.h"
@@ -80,13 +81,6 @@ static int f_dm_table(dev_t dev, struct prh_dev_dm_table *t)
     return fs.table_err ? -fs.table_err : 0;
 }
 
-static int f_dm_suspend(dev_t dev, bool s)
-{
-    (void)dev;
-    (void)s;
-    return -ENOSYS;
-}
-
 static int f_list_paths(dev_t map, struct prh_dev_path *p, size_t max)
 {
     (void)map;
@@ -95,20 +89,9 @@ static int f_list_paths(dev_t map, struct prh_dev_path *p, size_t max)
     return (int)n;
 }
 
-static int f_open_path(const struct prh_dev_path *p)
-{
-    (void)p;
-    return -ENOENT;
-}
-
-static void f_close_path(int fd)
-{
-    (void)fd;
-}
-
 static const struct prh_dev_ops fake_ops = {
-    f_sg_io, f_disk_seq, f_block_info, f_dm_table, f_dm_suspend, f_list_paths, f_open_path,
-    f_close_path,
+    f_sg_io,      f_disk_seq,     f_block_info,   f_dm_table,
+    stub_dm_suspend, f_list_paths, stub_open_path, stub_close_path,
 };
 
 static void whole_path(int i, const char *name, unsigned minor_no)

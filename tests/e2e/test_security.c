@@ -14,7 +14,7 @@
 #include <sys/mount.h>
 #include <sys/wait.h>
 
-#include "prh_test_util.h"
+#include "daemon_fixture.h"
 #include "prhelper/control.h"
 #include "prhelper/landlock.h"
 #include "prhelper/pr_sim.h"
@@ -24,129 +24,56 @@
 #error "PRH_DAEMON_BIN comes from src/CMakeLists.txt"
 #endif
 
-struct fx {
-    char *dir;
-    char sock[256];
-    char state[256];
-    char log[256];
-    char *disk;
-    int devfd;
-    pid_t pid;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    f->dir = tu_tmpdir();
-    snprintf(f->sock, sizeof(f->sock), "%s/prh.sock", f->dir);
-    snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-    snprintf(f->log, sizeof(f->log), "%s/stderr", f->dir);
-    f->disk = tu_disk(f->dir, "disk");
-    f->devfd = open(f->disk, O_RDWR | O_CLOEXEC);
-    *state = f;
-    return 0;
-}
-
+/* The daemon fixture (tests/helpers/daemon_fixture.h), and the tiny tmpfs
+ * and the read-only state directory some tests leave behind. */
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        tu_wait_exit(f->pid, 10000);
-    }
+    struct dfx *f = *state;
+    if (f->pid > 0)
+        dfx_stop(f, SIGTERM);
     if (geteuid() == 0)
         umount2(f->state, MNT_DETACH); /* the tiny tmpfs, if a test mounted one */
     chmod(f->state, 0700);
-    close(f->devfd);
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f->disk);
-    free(f);
-    return 0;
-}
-
-/* Start prhelper --transport=sim with up to 4 extra args (NULL ends them). */
-static void start_daemon(struct fx *f, const char *a1, const char *a2, const char *a3,
-                         const char *a4)
-{
-    char sockopt[300], stateopt[300];
-    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
-    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
-    const char *argv[] = { PRH_DAEMON_BIN, "--transport=sim", sockopt, stateopt, a1, a2, a3, a4,
-                           NULL };
-    unlink(f->sock);
-    f->pid = fork();
-    assert_true(f->pid >= 0);
-    if (f->pid == 0) {
-        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    long end = tu_now_ms() + 10000;
-    struct stat sb;
-    while (stat(f->sock, &sb) != 0) {
-        assert_true(tu_now_ms() < end);
-        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
-        tu_sleep_ms(2);
-    }
-}
-
-static int stop_daemon(struct fx *f, int sig)
-{
-    kill(f->pid, sig);
-    int r = tu_wait_exit(f->pid, 10000);
-    f->pid = 0;
-    return r;
-}
-
-/* The daemon's stderr so far. */
-static void read_log(struct fx *f, char *buf, size_t len)
-{
-    int fd = open(f->log, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
-    buf[n > 0 ? n : 0] = '\0';
-    if (fd >= 0)
-        close(fd);
+    return dfx_teardown(state);
 }
 
 /* ---- the socket ---------------------------------------------------------- */
 
 static void test_security_socket_created_0600_by_default(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct stat sb;
     mode_t old = umask(0); /* the mode must not depend on the umask */
-    start_daemon(f, NULL, NULL, NULL, NULL);
+    dfx_start(f, NULL);
     umask(old);
     assert_int_equal(stat(f->sock, &sb), 0);
     assert_true(S_ISSOCK(sb.st_mode));
     assert_int_equal(sb.st_mode & 07777, 0600);
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
 static void test_security_socket_mode_and_group_applied(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     struct stat sb;
     char grp[32];
     /* root may give the socket to any group; others only to their own. */
     unsigned gid = geteuid() == 0 ? 65534u : (unsigned)getegid();
     snprintf(grp, sizeof(grp), "--socket-group=%u", gid);
-    start_daemon(f, grp, NULL, NULL, NULL);
+    dfx_start(f, grp, NULL);
     assert_int_equal(stat(f->sock, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0660);
     assert_int_equal(sb.st_gid, gid);
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
-    start_daemon(f, grp, "--socket-mode=0640", NULL, NULL);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
+    dfx_start(f, grp, "--socket-mode=0640", NULL);
     assert_int_equal(stat(f->sock, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0640);
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
 static void test_security_socket_group_unknown_refused(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char buf[4096];
     char sockopt[300];
     snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
@@ -160,7 +87,7 @@ static void test_security_socket_group_unknown_refused(void **state)
     }
     assert_int_equal(tu_wait_exit(f->pid, 10000), 1);
     f->pid = 0;
-    read_log(f, buf, sizeof(buf));
+    dfx_read_log(f, buf, sizeof(buf));
     assert_non_null(strstr(buf, "invalid group 'no-such-group-xyz'"));
     struct stat sb;
     assert_int_not_equal(stat(f->sock, &sb), 0);
@@ -168,7 +95,7 @@ static void test_security_socket_group_unknown_refused(void **state)
 
 static void test_security_socket_options_refused_with_activation(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char buf[4096];
     f->pid = fork();
     if (f->pid == 0) {
@@ -186,7 +113,7 @@ static void test_security_socket_options_refused_with_activation(void **state)
     }
     assert_int_equal(tu_wait_exit(f->pid, 10000), 1);
     f->pid = 0;
-    read_log(f, buf, sizeof(buf));
+    dfx_read_log(f, buf, sizeof(buf));
     assert_non_null(strstr(buf, "--socket-mode and --socket-group can't be used with socket "
                                 "activation"));
 }
@@ -218,7 +145,7 @@ static void proc_status_field(pid_t pid, const char *field, char *out, size_t le
 }
 
 /* The daemon has answered one request: start-up (and the filter) is over. */
-static void wait_serving(struct fx *f)
+static void wait_serving(struct dfx *f)
 {
     static struct prh_reply r;
     int s = tu_connect_hs(f->sock, NULL);
@@ -227,88 +154,73 @@ static void wait_serving(struct fx *f)
     close(s);
 }
 
-static void start_transport(struct fx *f, const char *transport, const char *extra)
+/* Start prhelper --transport=T -q [extra]. */
+static void start_transport(struct dfx *f, const char *transport, const char *extra)
 {
-    char sockopt[300], stateopt[300];
-    snprintf(sockopt, sizeof(sockopt), "--socket=%s", f->sock);
-    snprintf(stateopt, sizeof(stateopt), "--state-dir=%s", f->state);
-    unlink(f->sock);
-    f->pid = fork();
-    if (f->pid == 0) {
-        int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        dup2(fd, 2);
-        execl(PRH_DAEMON_BIN, PRH_DAEMON_BIN, transport, sockopt, stateopt, "-q", extra,
-              (char *)NULL);
-        _exit(127);
-    }
-    long end = tu_now_ms() + 10000;
-    struct stat sb;
-    while (stat(f->sock, &sb) != 0) {
-        assert_true(tu_now_ms() < end);
-        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
-        tu_sleep_ms(2);
-    }
+    f->transport = transport;
+    dfx_start(f, "-q", extra, NULL);
+    f->transport = NULL;
+}
+
+/* Start transport; its effective, permitted and bounding capability sets
+ * once it serves are eff, prm and bnd (hex, as /proc shows them). */
+static void expect_caps(struct dfx *f, const char *transport, const char *eff, const char *prm,
+                        const char *bnd)
+{
+    char got[3][64];
+    start_transport(f, transport, NULL);
+    wait_serving(f); /* sg: a regular file is answered without SG_IO */
+    proc_status_field(f->pid, "CapEff", got[0], sizeof(got[0]));
+    proc_status_field(f->pid, "CapPrm", got[1], sizeof(got[1]));
+    proc_status_field(f->pid, "CapBnd", got[2], sizeof(got[2]));
+    assert_string_equal(got[0], eff);
+    assert_string_equal(got[1], prm);
+    assert_string_equal(got[2], bnd);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
 static void test_security_capabilities_only_what_the_transport_needs(void **state)
 {
-    struct fx *f = *state;
-    char eff[64], bnd[64], prm[64];
+    struct dfx *f = *state;
     if (geteuid() != 0)
         skip(); /* an unprivileged daemon has nothing to drop */
     /* sim: no capability at all, even as root. */
-    start_transport(f, "--transport=sim", NULL);
-    wait_serving(f);
-    proc_status_field(f->pid, "CapEff", eff, sizeof(eff));
-    proc_status_field(f->pid, "CapPrm", prm, sizeof(prm));
-    proc_status_field(f->pid, "CapBnd", bnd, sizeof(bnd));
-    assert_string_equal(eff, "0000000000000000");
-    assert_string_equal(prm, "0000000000000000");
-    assert_string_equal(bnd, "0000000000000000");
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    expect_caps(f, "sim", "0000000000000000", "0000000000000000", "0000000000000000");
     /* sg: CAP_SYS_RAWIO (17) alone, nothing in the bounding set. */
-    start_transport(f, "--transport=sg", NULL);
-    wait_serving(f); /* a regular file: answered without SG_IO */
-    proc_status_field(f->pid, "CapEff", eff, sizeof(eff));
-    proc_status_field(f->pid, "CapPrm", prm, sizeof(prm));
-    proc_status_field(f->pid, "CapBnd", bnd, sizeof(bnd));
-    assert_string_equal(eff, "0000000000020000");
-    assert_string_equal(prm, "0000000000020000");
-    assert_string_equal(bnd, "0000000000000000");
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    expect_caps(f, "sg", "0000000000020000", "0000000000020000", "0000000000000000");
 }
 
 static void test_security_seccomp_filter_on_by_default(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char v[64];
-    start_transport(f, "--transport=sim", NULL);
+    start_transport(f, "sim", NULL);
     wait_serving(f);
     proc_status_field(f->pid, "Seccomp", v, sizeof(v));
     assert_string_equal(v, "2"); /* SECCOMP_MODE_FILTER */
     proc_status_field(f->pid, "NoNewPrivs", v, sizeof(v));
     assert_string_equal(v, "1");
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
-    start_transport(f, "--transport=sg", NULL);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
+    start_transport(f, "sg", NULL);
     wait_serving(f);
     proc_status_field(f->pid, "Seccomp", v, sizeof(v));
     assert_string_equal(v, "2");
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
-    start_transport(f, "--transport=sim", "--no-seccomp");
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
+    start_transport(f, "sim", "--no-seccomp");
     wait_serving(f);
     proc_status_field(f->pid, "Seccomp", v, sizeof(v));
     assert_string_equal(v, "0");
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
 /* The daemon's own line about its sandbox, for each option. */
-static void sandbox_line(struct fx *f, const char *opt, char *out, size_t len)
+static void sandbox_line(struct dfx *f, const char *opt, char *out, size_t len)
 {
     char buf[8192];
     unlink(f->log);
-    start_daemon(f, "-v", "-v", opt, NULL);
+    dfx_start(f, "-v", "-v", opt, NULL);
     wait_serving(f);
-    read_log(f, buf, sizeof(buf));
+    dfx_read_log(f, buf, sizeof(buf));
     const char *p = strstr(buf, "sandbox: ");
     assert_non_null(p);
     p += strlen("sandbox: ");
@@ -341,7 +253,7 @@ static void child_comm(pid_t pid, char *out, size_t len)
  * cleaner runs beside a Landlock'd daemon and removes its socket. */
 static void test_security_sandbox_on_by_default(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char line[256], want[256], comm[64], v[16];
     int abi = prh_landlock_abi(NULL);
     if (abi > PRH_LANDLOCK_ABI_KNOWN)
@@ -360,7 +272,7 @@ static void test_security_sandbox_on_by_default(void **state)
             break;
     }
     assert_string_equal(comm, abi > 0 ? "prhelper-exit" : "");
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
     assert_int_not_equal(access(f->sock, F_OK), 0);
 
     sandbox_line(f, "--no-seccomp", line, sizeof(line));
@@ -369,7 +281,7 @@ static void test_security_sandbox_on_by_default(void **state)
     else
         snprintf(want, sizeof(want), "no Landlock, no seccomp filter (sim)");
     assert_string_equal(line, want);
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 
     sandbox_line(f, "--no-sandbox", line, sizeof(line));
     assert_string_equal(line, "no Landlock, no seccomp filter (sim)");
@@ -377,7 +289,7 @@ static void test_security_sandbox_on_by_default(void **state)
     assert_string_equal(v, "0");
     child_comm(f->pid, comm, sizeof(comm));
     assert_string_equal(comm, "");
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
     assert_int_not_equal(access(f->sock, F_OK), 0);
 }
 
@@ -390,7 +302,7 @@ static void test_security_sandbox_on_by_default(void **state)
  */
 static void test_security_restart_offered_only_without_the_sandbox(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char ctlpath[300], ctlopt[320];
     snprintf(ctlpath, sizeof(ctlpath), "%s/ctl", f->dir);
     snprintf(ctlopt, sizeof(ctlopt), "--control=%s", ctlpath);
@@ -398,7 +310,7 @@ static void test_security_restart_offered_only_without_the_sandbox(void **state)
     for (size_t m = 0; m < 3; m++) {
         bool offered = m == 2;
         char *help[] = { (char *)"help" }, *restart[] = { (char *)"restart" }, *body = NULL;
-        start_daemon(f, ctlopt, modes[m], NULL, NULL);
+        dfx_start(f, ctlopt, modes[m], NULL);
         wait_serving(f);
         assert_int_equal(prh_control_call(ctlpath, 1, help, false, &body), 0);
         assert_non_null(strstr(body, "crash"));
@@ -413,7 +325,7 @@ static void test_security_restart_offered_only_without_the_sandbox(void **state)
             free(body);
             wait_serving(f); /* still the same daemon, still serving */
         }
-        assert_int_equal(stop_daemon(f, SIGTERM), 0);
+        assert_int_equal(dfx_stop(f, SIGTERM), 0);
         /* removed at exit, by the exit cleaner under Landlock */
         assert_int_not_equal(access(ctlpath, F_OK), 0);
     }
@@ -422,28 +334,15 @@ static void test_security_restart_offered_only_without_the_sandbox(void **state)
 /* sd_notify() still works under the filter: READY=1 then STOPPING=1 arrive. */
 static void test_security_sd_notify_works_under_seccomp(void **state)
 {
-    struct fx *f = *state;
-    char path[100], buf[512];
-    assert_true(strlen(f->dir) < 80);
-    snprintf(path, sizeof(path), "%.80s/notify", f->dir);
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    int ns = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_int_equal(bind(ns, (struct sockaddr *)&a, sizeof(a)), 0);
-    setenv("NOTIFY_SOCKET", path, 1);
-    start_transport(f, "--transport=sim", NULL);
+    struct dfx *f = *state;
+    char buf[512];
+    int ns = dfx_notify_open(f);
+    start_transport(f, "sim", NULL);
     unsetenv("NOTIFY_SOCKET");
-    struct pollfd p = { .fd = ns, .events = POLLIN };
-    assert_int_equal(poll(&p, 1, 10000), 1);
-    ssize_t n = recv(ns, buf, sizeof(buf) - 1, 0);
-    assert_true(n > 0);
-    buf[n] = '\0';
+    dfx_notify_read(ns, buf, sizeof(buf));
     assert_non_null(strstr(buf, "READY=1"));
     kill(f->pid, SIGTERM);
-    assert_int_equal(poll(&p, 1, 10000), 1);
-    n = recv(ns, buf, sizeof(buf) - 1, 0);
-    assert_true(n > 0);
-    buf[n] = '\0';
+    dfx_notify_read(ns, buf, sizeof(buf));
     assert_non_null(strstr(buf, "STOPPING=1"));
     assert_int_equal(tu_wait_exit(f->pid, 10000), 0);
     f->pid = 0;
@@ -474,7 +373,7 @@ static bool find_state_file(const char *dir, char *name, size_t len, int *tmp_fi
 }
 
 /* The key the state file holds (loads cleanly or fails the test); 0 if no file. */
-static uint64_t key_on_disk(struct fx *f, int *tmp_files)
+static uint64_t key_on_disk(struct dfx *f, int *tmp_files)
 {
     char name[256], msg[512] = "";
     if (!find_state_file(f->state, name, sizeof(name), tmp_files))
@@ -494,7 +393,7 @@ static uint64_t key_on_disk(struct fx *f, int *tmp_files)
 
 static void test_security_sigkill_during_aptpl_updates_loses_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     static struct prh_reply r;
     const char *env = getenv("PRH_KILL_ITERATIONS");
     int iterations = env ? atoi(env) : 300;
@@ -502,7 +401,7 @@ static void test_security_sigkill_during_aptpl_updates_loses_nothing(void **stat
     int max_tmp = 0, tmp = 0, torn_checks = 0;
     unsigned seed = 12345;
     for (int i = 0; i < iterations; i++) {
-        start_daemon(f, "-q", NULL, NULL, NULL);
+        dfx_start(f, "-q", NULL);
         int s = tu_connect_hs(f->sock, "prhelper-nexus:killer");
         assert_true(s >= 0);
         /* The daemon restored exactly what the disk holds. */
@@ -552,7 +451,7 @@ static void test_security_sigkill_during_aptpl_updates_loses_nothing(void **stat
 
 
 /* An APTPL PR OUT that cannot be saved: HARDWARE ERROR 44h/00h, memory unchanged. */
-static void expect_save_failure_then_recovery(struct fx *f, void (*unblock)(struct fx *))
+static void expect_save_failure_then_recovery(struct dfx *f, void (*unblock)(struct dfx *))
 {
     static struct prh_reply r;
     int s = tu_connect_hs(f->sock, "prhelper-nexus:disk-full");
@@ -567,16 +466,16 @@ static void expect_save_failure_then_recovery(struct fx *f, void (*unblock)(stru
     assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 0xa, PR_OUT_FLAG_APTPL, &r), 0);
     close(s);
     /* And it is on disk: a SIGKILL loses nothing. */
-    assert_int_equal(stop_daemon(f, SIGKILL), 128 + SIGKILL);
-    start_daemon(f, "-q", NULL, NULL, NULL);
+    assert_int_equal(dfx_stop(f, SIGKILL), 128 + SIGKILL);
+    dfx_start(f, "-q", NULL);
     s = tu_connect_hs(f->sock, "prhelper-nexus:disk-full");
     assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 64, &r), 0);
     assert_true(tu_has_key(&r, 0xa));
     close(s);
-    assert_int_equal(stop_daemon(f, SIGTERM), 0);
+    assert_int_equal(dfx_stop(f, SIGTERM), 0);
 }
 
-static void remove_filler(struct fx *f)
+static void remove_filler(struct dfx *f)
 {
     char path[400];
     snprintf(path, sizeof(path), "%s/filler", f->state);
@@ -585,7 +484,7 @@ static void remove_filler(struct fx *f)
 
 static void test_security_full_disk_fails_pr_out_keeps_memory(void **state)
 {
-    struct fx *f = *state;
+    struct dfx *f = *state;
     char path[400];
     static char block[4096];
     if (geteuid() != 0)
@@ -593,7 +492,7 @@ static void test_security_full_disk_fails_pr_out_keeps_memory(void **state)
     assert_int_equal(mkdir(f->state, 0700), 0);
     if (mount("prhelper-test", f->state, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700") < 0)
         skip();
-    start_daemon(f, "-q", NULL, NULL, NULL);
+    dfx_start(f, "-q", NULL);
     /* Fill the file system to the last block: the next save gets ENOSPC. */
     snprintf(path, sizeof(path), "%s/filler", f->state);
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -608,21 +507,21 @@ static void test_security_full_disk_fails_pr_out_keeps_memory(void **state)
     umount2(f->state, MNT_DETACH);
 }
 
-static void make_writable(struct fx *f)
+static void make_writable(struct dfx *f)
 {
     assert_int_equal(chmod(f->state, 0700), 0);
 }
 
 static void test_security_unwritable_state_dir_fails_pr_out_keeps_memory(void **state)
 {
-    struct fx *f = *state;
-    start_daemon(f, "-q", NULL, NULL, NULL);
+    struct dfx *f = *state;
+    dfx_start(f, "-q", NULL);
     /* Even a root daemon has no CAP_DAC_OVERRIDE left (sim keeps no capability). */
     assert_int_equal(chmod(f->state, 0500), 0);
     expect_save_failure_then_recovery(f, make_writable);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, dfx_setup, teardown)
 
 int main(void)
 {

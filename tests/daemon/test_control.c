@@ -49,6 +49,18 @@ static int cmd_silent_fail(void *opaque, const struct prh_ctl_request *req, FILE
     return -1;
 }
 
+/* A control table with the command "echo" (cmd_echo, counting into *calls). */
+static struct prh_control *control_with_echo(int *calls)
+{
+    static struct prh_ctl_command echo = { .name = "echo", .args = "", .help = "h",
+                                           .handler = cmd_echo };
+    struct prh_control *ctl = prh_control_new();
+    assert_non_null(ctl);
+    echo.opaque = calls;
+    assert_int_equal(prh_control_add(ctl, &echo), 0);
+    return ctl;
+}
+
 static void test_builtin_help_lists_every_command_in_text_and_json(void **state)
 {
     (void)state;
@@ -73,10 +85,7 @@ static void test_dispatch_passes_words_and_json_flag_to_the_handler(void **state
 {
     (void)state;
     int calls = 0, rc;
-    struct prh_control *ctl = prh_control_new();
-    const struct prh_ctl_command echo = { .name = "echo", .args = "", .help = "h",
-                                          .handler = cmd_echo, .opaque = &calls };
-    prh_control_add(ctl, &echo);
+    struct prh_control *ctl = control_with_echo(&calls);
     assert_string_equal(run_line(ctl, "  echo a\tb  ", &rc), "ok\necho,a,b\n");
     assert_string_equal(run_line(ctl, "echo --json a", &rc), "ok\n{echo,a}\n");
     assert_int_equal(calls, 2);
@@ -87,12 +96,9 @@ static void test_handler_failure_is_an_error_answer_with_its_reason(void **state
 {
     (void)state;
     int calls = 0, rc;
-    struct prh_control *ctl = prh_control_new();
-    const struct prh_ctl_command echo = { .name = "echo", .args = "", .help = "h",
-                                          .handler = cmd_echo, .opaque = &calls };
+    struct prh_control *ctl = control_with_echo(&calls);
     const struct prh_ctl_command mute = { .name = "mute", .args = "", .help = "h",
                                           .handler = cmd_silent_fail };
-    prh_control_add(ctl, &echo);
     prh_control_add(ctl, &mute);
     assert_string_equal(run_line(ctl, "echo fail", &rc), "error\nasked to fail\n");
     assert_int_equal(rc, -1);
@@ -154,10 +160,7 @@ static void test_socket_is_mode_0600_and_answers_a_client_call(void **state)
     int calls = 0;
     struct stat sb;
     snprintf(path, sizeof(path), "%s/ctl", dir);
-    struct prh_control *ctl = prh_control_new();
-    const struct prh_ctl_command echo = { .name = "echo", .args = "", .help = "h",
-                                          .handler = cmd_echo, .opaque = &calls };
-    prh_control_add(ctl, &echo);
+    struct prh_control *ctl = control_with_echo(&calls);
     assert_int_equal(prh_control_listen(ctl, path, err, sizeof(err)), 0);
     assert_int_equal(stat(path, &sb), 0);
     assert_true(S_ISSOCK(sb.st_mode));
@@ -186,10 +189,7 @@ static void test_a_silent_or_overlong_client_does_not_block_the_next(void **stat
     char *dir = tu_tmpdir(), path[256], err[256];
     int calls = 0;
     snprintf(path, sizeof(path), "%s/ctl", dir);
-    struct prh_control *ctl = prh_control_new();
-    const struct prh_ctl_command echo = { .name = "echo", .args = "", .help = "h",
-                                          .handler = cmd_echo, .opaque = &calls };
-    prh_control_add(ctl, &echo);
+    struct prh_control *ctl = control_with_echo(&calls);
     assert_int_equal(prh_control_listen(ctl, path, err, sizeof(err)), 0);
     assert_int_equal(prh_control_start(ctl, err, sizeof(err)), 0);
     /* An overlong line gets an error answer. */
