@@ -31,4 +31,22 @@ static inline void stub_close_path(int fd)
     (void)fd;
 }
 
+/* A test's device operations in place, with an empty device cache. */
+static inline void dev_stubs_install(const struct prh_dev_ops *ops)
+{
+    prh_dev_set_ops(ops);
+    prh_dev_cache_flush();
+}
+
+/* A cmocka teardown: the real operations and /sys, /dev, /proc roots again,
+ * and an empty cache. */
+static inline int dev_stubs_teardown(void **state)
+{
+    (void)state;
+    prh_dev_set_ops(NULL);
+    prh_dev_set_roots(NULL, NULL, NULL);
+    prh_dev_cache_flush();
+    return 0;
+}
+
 #endif

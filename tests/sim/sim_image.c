@@ -85,6 +85,17 @@ uint8_t *img_dup(const uint8_t *p, size_t len)
     return c;
 }
 
+void img_aptpl_pair(struct pr_sim_lun *lun, char holder, unsigned type)
+{
+    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
+    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
+    assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
+    if (holder == 'A')
+        assert_good(th_reserve(lun, &a, K1, type));
+    else
+        assert_good(th_reserve(lun, &b, K2, type));
+}
+
 uint8_t *img_serialize(const struct pr_sim_lun *lun, size_t *len)
 {
     uint8_t *img = NULL;

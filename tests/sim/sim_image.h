@@ -64,6 +64,9 @@ uint8_t *img_small_valid(size_t *len);
 uint8_t *img_dup(const uint8_t *p, size_t len);
 /* pr_sim_serialize that must succeed. */
 uint8_t *img_serialize(const struct pr_sim_lun *lun, size_t *len);
+/* A@1 K1 and B@2 K2 register with APTPL, then HOLDER ('A' or 'B') reserves
+ * TYPE: the state img_small_valid() describes (holder A, WE) and its kin. */
+void img_aptpl_pair(struct pr_sim_lun *lun, char holder, unsigned type);
 
 /* ---- LUNs and nexuses -------------------------------------------------------- */
 

@@ -32,16 +32,27 @@ static bool expected(const struct row *r, unsigned type, bool registered)
     return pr_type_is_write_exclusive(type) ? r->we_rr_unreg : r->ea_rr_unreg;
 }
 
+/* A (K1) holds a reservation of TYPE; B (K2) is registered on port 1;
+ * C, on port C_PORT, is not. */
+static struct pr_sim_lun *a_holds(enum pr_sim_profile p, unsigned type, uint8_t c_port,
+                                  struct pr_sim_nexus *a, struct pr_sim_nexus *b,
+                                  struct pr_sim_nexus *c)
+{
+    struct pr_sim_lun *lun = th_lun(p);
+    *a = th_nexus('A', 1), *b = th_nexus('B', 1), *c = th_nexus('C', c_port);
+    assert_good(th_register(lun, a, 0, K1));
+    assert_good(th_register(lun, b, 0, K2));
+    assert_good(th_reserve(lun, a, K1, (uint8_t)type));
+    return lun;
+}
+
 /* For every type: holder H (A) reserves; B registered, C not. */
 static void check_row(const char *name, enum pr_sim_profile p, const uint8_t *cdb, size_t len,
                       struct row r)
 {
     for (size_t i = 0; i < 6; i++) {
-        struct pr_sim_lun *lun = th_lun(p);
-        struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 2);
-        assert_good(th_register(lun, &a, 0, K1));
-        assert_good(th_register(lun, &b, 0, K2));
-        assert_good(th_reserve(lun, &a, K1, all_types[i]));
+        struct pr_sim_nexus a, b, c;
+        struct pr_sim_lun *lun = a_holds(p, all_types[i], 2, &a, &b, &c);
         uint8_t want_b = expected(&r, all_types[i], true) ? SCSI_STATUS_GOOD
                                                           : SCSI_STATUS_RESERVATION_CONFLICT;
         uint8_t want_c = expected(&r, all_types[i], false) ? SCSI_STATUS_GOOD
@@ -250,11 +261,8 @@ static void test_lio_d17_access_matrix_matches_libiscsi(void **state)
     (void)state;
     /* READ/WRITE rows of section 5 hold in the lio profile too. */
     for (size_t i = 0; i < 6; i++) {
-        struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
-        struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
-        assert_good(th_register(lun, &a, 0, K1));
-        assert_good(th_register(lun, &b, 0, K2));
-        assert_good(th_reserve(lun, &a, K1, all_types[i]));
+        struct pr_sim_nexus a, b, c;
+        struct pr_sim_lun *lun = a_holds(PR_SIM_PROFILE_LIO, all_types[i], 1, &a, &b, &c);
         unsigned t = all_types[i];
         bool reg_rw = pr_type_is_registrants(t);
         bool reads = pr_type_is_write_exclusive(t);

@@ -35,10 +35,7 @@ static void test_serialize_layout_matches_documented_format(void **state)
 {
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
+    img_aptpl_pair(lun, 'A', PR_TYPE_WE);
     size_t len;
     uint8_t *img = img_serialize(lun, &len);
     size_t want_len;

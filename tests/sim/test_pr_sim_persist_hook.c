@@ -144,10 +144,7 @@ static void test_persist_hook_image_equals_serialize_after_command(void **state)
     (void)state;
     struct recorder rec;
     struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
-    struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_EA_RO));
+    img_aptpl_pair(lun, 'B', PR_TYPE_EA_RO);
     size_t len;
     uint8_t *img = img_serialize(lun, &len);
     assert_int_equal(rec.last_len, len);

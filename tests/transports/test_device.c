@@ -111,17 +111,7 @@ static int setup(void **state)
     fs.seq = 10;
     fs.bi.sectors = 2048;
     fs.table_err = EACCES; /* sg: tables cannot be read */
-    prh_dev_set_ops(&fake_ops);
-    prh_dev_cache_flush();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    prh_dev_set_ops(NULL);
-    prh_dev_set_roots(NULL, NULL, NULL);
-    prh_dev_cache_flush();
+    dev_stubs_install(&fake_ops);
     return 0;
 }
 
@@ -567,7 +557,7 @@ static void test_device_syscall_list_names_what_the_layer_uses(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, dev_stubs_teardown)
     const struct CMUnitTest tests[] = {
         T(test_device_whole_disk_and_sg_node),
         T(test_device_partition_is_partial),

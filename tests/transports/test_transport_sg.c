@@ -104,16 +104,7 @@ static int setup(void **state)
     memset(&fake, 0, sizeof(fake));
     fake.mode = S_IFBLK | 0660;
     fake.rdev = makedev(8, 16);
-    prh_dev_set_ops(&fake_ops);
-    prh_dev_cache_flush();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    prh_dev_set_ops(NULL);
-    prh_dev_cache_flush();
+    dev_stubs_install(&fake_ops);
     return 0;
 }
 
@@ -411,25 +402,27 @@ static void test_sg_transport_is_registered_and_keeps_only_cap_sys_rawio(void **
     t->fini(st);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, dev_stubs_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sg_good_pr_in_returns_device_data_minus_residual, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_header_carries_cdb_direction_length_and_default_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_timeout_option_is_used, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_pr_out_sends_parameter_list_to_device, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_pr_out_on_read_only_fd_is_refused_without_io, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_zero_allocation_length_sends_no_data_phase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_device_sense_is_forwarded_unchanged, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_device_reservation_conflict_passes_through, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_errno_mapping_follows_wire_protocol_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_host_status_mapping_follows_wire_protocol_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_driver_timeout_is_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_nonsense_residual_is_ignored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_non_scsi_fd_answers_like_failed_sg_io, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_character_device_of_sg_major_is_accepted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_fstat_failure_maps_errno, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sg_transport_is_registered_and_keeps_only_cap_sys_rawio, setup, teardown),
+        T(test_sg_good_pr_in_returns_device_data_minus_residual),
+        T(test_sg_header_carries_cdb_direction_length_and_default_timeout),
+        T(test_sg_timeout_option_is_used),
+        T(test_sg_pr_out_sends_parameter_list_to_device),
+        T(test_sg_pr_out_on_read_only_fd_is_refused_without_io),
+        T(test_sg_zero_allocation_length_sends_no_data_phase),
+        T(test_sg_device_sense_is_forwarded_unchanged),
+        T(test_sg_device_reservation_conflict_passes_through),
+        T(test_sg_errno_mapping_follows_wire_protocol_table),
+        T(test_sg_host_status_mapping_follows_wire_protocol_list),
+        T(test_sg_driver_timeout_is_busy),
+        T(test_sg_nonsense_residual_is_ignored),
+        T(test_sg_non_scsi_fd_answers_like_failed_sg_io),
+        T(test_sg_character_device_of_sg_major_is_accepted),
+        T(test_sg_fstat_failure_maps_errno),
+        T(test_sg_transport_is_registered_and_keeps_only_cap_sys_rawio),
     };
     return cmocka_run_group_tests_name("transport.sg", tests, NULL, NULL);
 }
