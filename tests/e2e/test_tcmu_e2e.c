@@ -99,6 +99,15 @@ static char *ctl_call(struct fixture *f, const char *w1, const char *w2)
     return body;
 }
 
+/* The control command's answer says WORDS. */
+static void assert_ctl_says(struct fixture *f, const char *w1, const char *w2, const char *words)
+{
+    char *b = ctl_call(f, w1, w2);
+    if (!strstr(b, words))
+        fail_msg("control \"%s %s\" does not say \"%s\":\n%s", w1, w2 ? w2 : "", words, b);
+    free(b);
+}
+
 /* Wait until the daemon serves n devices. */
 static void wait_devices(struct fixture *f, const char *needle)
 {
@@ -159,13 +168,8 @@ static void test_serves_backstores_and_answers_on_events(void **state)
     start(f, "--profile=lio");
     wait_devices(f, "user_0/b1");
     const uint8_t tur[6] = { 0 };
-    long off = fs_cmd(&f->s, 0, tur, 6, NULL, 0);
-    fs_kick(&f->s, 0);
-    assert_true(fs_wait_answered(&f->s, 0, 5000));
-    assert_int_equal(fake_read_answer(f->s.map[0], off).status, 0);
-    char *b = ctl_call(f, "state", "lun0");
-    assert_non_null(strstr(b, "profile lio"));
-    free(b);
+    assert_int_equal(fs_cmd_answered(&f->s, 0, tur, 6, NULL, 0).status, 0);
+    assert_ctl_says(f, "state", "lun0", "profile lio");
     stop(f, SIGTERM);
 }
 
@@ -227,25 +231,16 @@ static void test_aptpl_reservation_survives_a_restart(void **state)
     scsi_put_be64(p + 8, 0xabc);
     p[20] = 0x01; /* APTPL */
     /* One command at a time: the fake gives every command the same data area. */
-    fs_cmd(&f->s, 0, reg, 10, p, 24);
-    fs_kick(&f->s, 0);
-    assert_true(fs_wait_answered(&f->s, 0, 5000));
+    fs_cmd_answered(&f->s, 0, reg, 10, p, 24);
     memset(p, 0, sizeof(p));
     scsi_put_be64(p, 0xabc);
-    fs_cmd(&f->s, 0, res, 10, p, 24);
-    fs_kick(&f->s, 0);
-    assert_true(fs_wait_answered(&f->s, 0, 5000));
+    fs_cmd_answered(&f->s, 0, res, 10, p, 24);
     stop(f, SIGTERM);
     start(f, "");
     wait_devices(f, "user_0/b1");
     memset(data, 1, sizeof(data));
-    long off = fs_cmd(&f->s, 1, wr, 10, data, sizeof(data));
-    fs_kick(&f->s, 1);
-    assert_true(fs_wait_answered(&f->s, 1, 5000));
-    assert_int_equal(fake_read_answer(f->s.map[1], off).status, 0x18);
-    char *s = ctl_call(f, "state", NULL);
-    assert_non_null(strstr(s, "Write Exclusive"));
-    free(s);
+    assert_int_equal(fs_cmd_answered(&f->s, 1, wr, 10, data, sizeof(data)).status, 0x18);
+    assert_ctl_says(f, "state", NULL, "Write Exclusive");
     stop(f, SIGTERM);
 }
 
@@ -271,9 +266,7 @@ static void test_sighup_looks_for_new_backstores(void **state)
     fs_add(&f->s, 2, "b2", "prsim/lun2/iqn.2026-01.test:c#23d000000001", SIZE);
     kill(f->pid, SIGHUP);
     wait_devices(f, "user_0/b2");
-    char *b = ctl_call(f, "devices", NULL);
-    assert_non_null(strstr(b, "iqn.2026-01.test:c"));
-    free(b);
+    assert_ctl_says(f, "devices", NULL, "iqn.2026-01.test:c");
     stop(f, SIGTERM);
 }
 

@@ -179,4 +179,16 @@ static inline bool fs_wait_answered(struct fake_sys *s, unsigned minor, long ms)
     return true;
 }
 
+/* Queue one command on uio<minor>, ring the doorbell, and return its
+ * answer once a running daemon has given it (5 s at most). */
+static inline struct fake_answer fs_cmd_answered(struct fake_sys *s, unsigned minor,
+                                                 const uint8_t *cdb, size_t cdb_len,
+                                                 const void *out, size_t len)
+{
+    long off = fs_cmd(s, minor, cdb, cdb_len, out, len);
+    fs_kick(s, minor);
+    assert_true(fs_wait_answered(s, minor, 5000));
+    return fake_read_answer(s->map[minor], off);
+}
+
 #endif

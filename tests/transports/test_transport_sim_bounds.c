@@ -233,27 +233,31 @@ static void test_fds_that_are_not_disks_get_lun_not_supported_and_touch_nothing(
 static void test_lun_check_accepts_files_block_and_sg_devices_only(void **state)
 {
     (void)state;
-    char why[96] = "";
-    struct stat st = { .st_mode = S_IFREG | 0600 };
-    assert_int_equal(prh_sim_lun_check(&st, why, sizeof(why)), 0);
-    st = (struct stat){ .st_mode = S_IFBLK | 0660, .st_rdev = makedev(8, 16) };
-    assert_int_equal(prh_sim_lun_check(&st, why, sizeof(why)), 0);
-    st = (struct stat){ .st_mode = S_IFCHR | 0660, .st_rdev = makedev(21, 2) };
-    assert_int_equal(prh_sim_lun_check(&st, why, sizeof(why)), 0);
-    st = (struct stat){ .st_mode = S_IFCHR | 0666, .st_rdev = makedev(1, 3) };
-    assert_int_equal(prh_sim_lun_check(&st, why, sizeof(why)), -1);
-    assert_string_equal(why, "character device 1:3, not an sg device");
-    st = (struct stat){ .st_mode = S_IFSOCK };
-    assert_int_equal(prh_sim_lun_check(&st, why, sizeof(why)), -1);
-    assert_string_equal(why, "a socket");
-    st = (struct stat){ .st_mode = S_IFIFO };
-    assert_int_equal(prh_sim_lun_check(&st, why, sizeof(why)), -1);
-    assert_string_equal(why, "a pipe");
-    st = (struct stat){ .st_mode = S_IFDIR };
-    assert_int_equal(prh_sim_lun_check(&st, why, sizeof(why)), -1);
-    assert_string_equal(why, "a directory");
-    st = (struct stat){ .st_mode = S_IFLNK };
-    assert_int_equal(prh_sim_lun_check(&st, why, sizeof(why)), -1);
+    /* why: the words of the refusal (NULL: accepted, or words not checked). */
+    static const struct {
+        const char *name;
+        mode_t mode;
+        unsigned major, minor;
+        int rc;
+        const char *why;
+    } rows[] = {
+        { "regular file", S_IFREG | 0600, 0, 0, 0, NULL },
+        { "block device", S_IFBLK | 0660, 8, 16, 0, NULL },
+        { "sg device", S_IFCHR | 0660, 21, 2, 0, NULL },
+        { "other character device", S_IFCHR | 0666, 1, 3, -1, "character device 1:3, not an sg device" },
+        { "socket", S_IFSOCK, 0, 0, -1, "a socket" },
+        { "pipe", S_IFIFO, 0, 0, -1, "a pipe" },
+        { "directory", S_IFDIR, 0, 0, -1, "a directory" },
+        { "symbolic link", S_IFLNK, 0, 0, -1, NULL },
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char why[96] = "";
+        struct stat st = { .st_mode = rows[i].mode, .st_rdev = makedev(rows[i].major, rows[i].minor) };
+        int rc = prh_sim_lun_check(&st, why, sizeof(why));
+        if (rc != rows[i].rc || (rows[i].why && strcmp(why, rows[i].why) != 0))
+            fail_msg("%s: %d \"%s\", want %d \"%s\"", rows[i].name, rc, why, rows[i].rc,
+                     rows[i].why ? rows[i].why : "");
+    }
 }
 
 /* ---- state files are read without the table lock ---------------------------------------- */
