@@ -23,6 +23,24 @@ static FILE *mem(void)
 static const struct prh_peer peer = { .serial = 7, .has_cred = true, .pid = 99, .uid = 107 };
 static const struct timespec when = { .tv_sec = 1700000000, .tv_nsec = 123456000 };
 
+/* A READ KEYS request (allocation length 8192). */
+static struct prh_request read_keys_request(void)
+{
+    struct prh_request req = { .xfer_len = 8192 };
+    tu_cdb_prin(req.cdb, PR_IN_READ_KEYS, 8192);
+    return req;
+}
+
+/* The record of a READ KEYS answered with REPLY, in out_buf. */
+static void format_read_keys(const struct prh_peer *p, const char *nexus,
+                             const struct prh_reply *reply, const struct prh_exec_info *info)
+{
+    struct prh_request req = read_keys_request();
+    FILE *f = mem();
+    prh_reqtrace_format(f, 1, p, nexus, &req, reply, info, &when, 0);
+    fclose(f);
+}
+
 static void test_pr_out_record_has_client_lun_command_params_status_generations(void **state)
 {
     (void)state;
@@ -55,16 +73,12 @@ static void test_pr_out_record_has_client_lun_command_params_status_generations(
 static void test_check_condition_record_decodes_sense_and_keeps_raw_bytes(void **state)
 {
     (void)state;
-    struct prh_request req = { .xfer_len = 8192 };
     struct prh_reply reply;
     struct prh_peer anon = { .serial = 1 };
-    tu_cdb_prin(req.cdb, PR_IN_READ_KEYS, 8192);
     prh_reply_init(&reply);
     reply.status = SCSI_STATUS_CHECK_CONDITION;
     scsi_sense_build_fixed(reply.sense, sizeof(reply.sense), SENSE_UA_POWER_ON_RESET);
-    FILE *f = mem();
-    prh_reqtrace_format(f, 1, &anon, NULL, &req, &reply, NULL, &when, 0);
-    fclose(f);
+    format_read_keys(&anon, NULL, &reply, NULL);
     assert_non_null(strstr(out_buf, "\"peer_pid\":null,\"peer_uid\":null,\"nexus\":\"\","
                                     "\"lun\":\"\""));
     assert_non_null(strstr(out_buf, "\"status\":\"CHECK CONDITION\",\"status_code\":2,"
@@ -78,57 +92,55 @@ static void test_check_condition_record_decodes_sense_and_keeps_raw_bytes(void *
 static void test_disconnect_record_says_no_reply(void **state)
 {
     (void)state;
-    struct prh_request req = { .xfer_len = 8192 };
     struct prh_reply reply;
     struct prh_exec_info info = { .disconnect = true };
-    tu_cdb_prin(req.cdb, PR_IN_READ_KEYS, 8192);
     prh_reply_init(&reply);
-    FILE *f = mem();
-    prh_reqtrace_format(f, 1, &peer, "n", &req, &reply, &info, &when, 0);
-    fclose(f);
+    format_read_keys(&peer, "n", &reply, &info);
     assert_non_null(strstr(out_buf, "\"status\":\"(no reply)\",\"status_code\":-1,\"sense\":null,"
                                     "\"data\":null"));
     assert_non_null(strstr(out_buf, "\"disconnected\":true"));
+}
+
+/* The JSON of PR IN data (service action SA, LEN bytes of D). */
+static const char *pr_in_json(unsigned sa, const uint8_t *d, size_t len)
+{
+    FILE *f = mem();
+    prh_json_pr_in_data(f, sa, d, len);
+    fclose(f);
+    return out_buf;
 }
 
 static void test_pr_in_data_decoders_for_every_service_action(void **state)
 {
     (void)state;
     uint8_t d[64] = { 0 };
-    FILE *f;
     /* READ KEYS: generation 9, two keys, additional length says three (truncated) */
     scsi_put_be32(d, 9);
     scsi_put_be32(d + 4, 24);
     scsi_put_be64(d + 8, 0xa);
     scsi_put_be64(d + 16, 0xb);
-    f = mem();
-    prh_json_pr_in_data(f, PR_IN_READ_KEYS, d, 24);
-    fclose(f);
-    assert_string_equal(out_buf, "{\"generation\":9,\"additional_length\":24,"
-                                 "\"keys\":[\"0xa\",\"0xb\"]}");
+    assert_string_equal(pr_in_json(PR_IN_READ_KEYS, d, 24),
+                        "{\"generation\":9,\"additional_length\":24,"
+                        "\"keys\":[\"0xa\",\"0xb\"]}");
     /* READ RESERVATION */
     memset(d, 0, sizeof(d));
     scsi_put_be32(d + 4, 16);
     scsi_put_be64(d + 8, 0xa);
     d[21] = PR_TYPE_WE_AR;
-    f = mem();
-    prh_json_pr_in_data(f, PR_IN_READ_RESERVATION, d, 24);
-    fclose(f);
-    assert_string_equal(out_buf, "{\"generation\":0,\"reserved\":true,\"key\":\"0xa\","
-                                 "\"scope\":0,\"type\":7,\"type_name\":\"Write Exclusive, "
-                                 "all registrants\"}");
+    assert_string_equal(pr_in_json(PR_IN_READ_RESERVATION, d, 24),
+                        "{\"generation\":0,\"reserved\":true,\"key\":\"0xa\","
+                        "\"scope\":0,\"type\":7,\"type_name\":\"Write Exclusive, "
+                        "all registrants\"}");
     /* REPORT CAPABILITIES */
     memset(d, 0, sizeof(d));
     d[1] = 8;
     d[2] = PR_CAP_ATP_C | PR_CAP_PTPL_C;
     d[3] = PR_CAP_TMV | PR_CAP_PTPL_A;
     scsi_put_be16(d + 4, PR_TYPE_MASK_WR_EX);
-    f = mem();
-    prh_json_pr_in_data(f, PR_IN_REPORT_CAPABILITIES, d, 8);
-    fclose(f);
-    assert_string_equal(out_buf, "{\"length\":8,\"crh\":false,\"sip_c\":false,\"atp_c\":true,"
-                                 "\"ptpl_c\":true,\"tmv\":true,\"allow_commands\":0,"
-                                 "\"ptpl_a\":true,\"type_mask\":512}");
+    assert_string_equal(pr_in_json(PR_IN_REPORT_CAPABILITIES, d, 8),
+                        "{\"length\":8,\"crh\":false,\"sip_c\":false,\"atp_c\":true,"
+                        "\"ptpl_c\":true,\"tmv\":true,\"allow_commands\":0,"
+                        "\"ptpl_a\":true,\"type_mask\":512}");
     /* READ FULL STATUS: one iSCSI descriptor */
     memset(d, 0, sizeof(d));
     struct pr_tid tid = pr_tid_iscsi("iqn.a", (const uint8_t[6]){ 0x23, 0xd0, 0, 0, 0, 1 });
@@ -139,18 +151,13 @@ static void test_pr_in_data_decoders_for_every_service_action(void **state)
     d[21] = PR_TYPE_WE;
     scsi_put_be16(d + 26, 2);
     scsi_put_be32(d + 28, (uint32_t)tl);
-    f = mem();
-    prh_json_pr_in_data(f, PR_IN_READ_FULL_STATUS, d, 32 + tl);
-    fclose(f);
-    assert_string_equal(out_buf, "{\"generation\":0,\"registrations\":[{\"key\":\"0xa\","
-                                 "\"holder\":true,\"all_tg_pt\":false,\"scope\":0,\"type\":1,"
-                                 "\"rtpi\":2,\"transport_id\":\"iqn.a,i,0x23d000000001\"}]}");
+    assert_string_equal(pr_in_json(PR_IN_READ_FULL_STATUS, d, 32 + tl),
+                        "{\"generation\":0,\"registrations\":[{\"key\":\"0xa\","
+                        "\"holder\":true,\"all_tg_pt\":false,\"scope\":0,\"type\":1,"
+                        "\"rtpi\":2,\"transport_id\":\"iqn.a,i,0x23d000000001\"}]}");
     /* too short */
-    f = mem();
-    prh_json_pr_in_data(f, PR_IN_READ_KEYS, d, 4);
-    prh_json_pr_in_data(f, PR_IN_REPORT_CAPABILITIES, d, 1);
-    fclose(f);
-    assert_string_equal(out_buf, "nullnull");
+    assert_string_equal(pr_in_json(PR_IN_READ_KEYS, d, 4), "null");
+    assert_string_equal(pr_in_json(PR_IN_REPORT_CAPABILITIES, d, 1), "null");
 }
 
 static void test_params_decoders_for_spec_i_pt_and_register_and_move(void **state)
@@ -190,9 +197,8 @@ static void test_open_emit_close_writes_one_line_per_request(void **state)
     (void)state;
     char *dir = tu_tmpdir(), path[256], err[256];
     snprintf(path, sizeof(path), "%s/trace", dir);
-    struct prh_request req = { .xfer_len = 8192 };
+    struct prh_request req = read_keys_request();
     struct prh_reply reply;
-    tu_cdb_prin(req.cdb, PR_IN_READ_KEYS, 8192);
     prh_reply_init(&reply);
     assert_false(prh_reqtrace_enabled());
     prh_reqtrace_emit(&peer, "n", &req, &reply, NULL, &when); /* disabled: nothing */
