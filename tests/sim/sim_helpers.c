@@ -88,6 +88,13 @@ struct pr_sim_result th_register(struct pr_sim_lun *lun, const struct pr_sim_nex
     return th_prout(lun, n, PR_OUT_REGISTER, 0, rk, sark, 0);
 }
 
+void th_register_pair(struct pr_sim_lun *lun, const struct pr_sim_nexus *a, uint64_t ka,
+                      const struct pr_sim_nexus *b, uint64_t kb)
+{
+    assert_good(th_register(lun, a, 0, ka));
+    assert_good(th_register(lun, b, 0, kb));
+}
+
 struct pr_sim_result th_register_ignore(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
                                         uint64_t sark)
 {

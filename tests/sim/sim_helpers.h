@@ -41,6 +41,9 @@ struct pr_sim_result th_register(struct pr_sim_lun *lun, const struct pr_sim_nex
                                  uint64_t sark);
 struct pr_sim_result th_register_ignore(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
                                         uint64_t sark);
+/* A registers key KA, then B key KB; both must be GOOD. */
+void th_register_pair(struct pr_sim_lun *lun, const struct pr_sim_nexus *a, uint64_t ka,
+                      const struct pr_sim_nexus *b, uint64_t kb);
 struct pr_sim_result th_reserve(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk,
                                 unsigned type);
 struct pr_sim_result th_release(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk,

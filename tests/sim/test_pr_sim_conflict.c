@@ -40,8 +40,7 @@ static struct pr_sim_lun *a_holds(enum pr_sim_profile p, unsigned type, uint8_t 
 {
     struct pr_sim_lun *lun = th_lun(p);
     *a = th_nexus('A', 1), *b = th_nexus('B', 1), *c = th_nexus('C', c_port);
-    assert_good(th_register(lun, a, 0, K1));
-    assert_good(th_register(lun, b, 0, K2));
+    th_register_pair(lun, a, K1, b, K2);
     assert_good(th_reserve(lun, a, K1, (uint8_t)type));
     return lun;
 }
@@ -218,8 +217,7 @@ static void test_access_rule(void **state)
     const struct access_rule *r = *state;
     struct pr_sim_lun *lun = th_lun(r->profile);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     assert_good(th_reserve(lun, &a, K1, r->type));
     struct pr_sim_nexus who = th_nexus_named(r->who);
     uint8_t got = pr_sim_check_access(lun, &who, r->cdb, r->len);
@@ -244,8 +242,7 @@ static void test_conflict_check_access_consumes_no_unit_attention(void **state)
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     assert_good(th_clear(lun, &a, K1));
     const uint8_t tur[6] = { 0 };
     assert_int_equal(pr_sim_check_access(lun, &b, tur, 6), SCSI_STATUS_GOOD);
@@ -283,8 +280,7 @@ static void test_lio_d19_other_session_of_registered_initiator_counts_as_registe
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
     struct pr_sim_nexus b2 = th_other_session(&b, 0x99);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA_RO));
     assert_int_equal(th_write10(lun, &b2).status,
                      lio ? SCSI_STATUS_GOOD : SCSI_STATUS_RESERVATION_CONFLICT);
@@ -310,8 +306,7 @@ static void test_spc2_reserve_by_pr_holder_or_ro_registrant_is_good_noop(void **
 {
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1), c = th_nexus('C', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE_RO));
     assert_good(th_cmd(lun, &a, reserve6, 6));
     assert_good(th_cmd(lun, &b, reserve6, 6));

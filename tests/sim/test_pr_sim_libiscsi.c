@@ -140,8 +140,7 @@ static void test_libiscsi_prin_read_keys_simple(void **state)
     check_read_keys_simple(lun, &a, empty, sizeof(empty));
 
     /* Two registrations: 8 + 16 bytes, keys in creation order. */
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     static const uint8_t two[24] = { 0, 0, 0, 2, 0, 0, 0, 16,
                                      0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
                                      0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10 };
@@ -311,8 +310,7 @@ static void access_scenario(enum pr_sim_profile p, unsigned type, bool reg_read,
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
     uint32_t gen = 0;
 
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     gen = 2;
     assert_good(th_reserve(lun, &a, K1, type));
     expect_reservation(lun, &a, gen, K1, type);
@@ -406,8 +404,7 @@ static void ownership_scenario(enum pr_sim_profile p, unsigned type)
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
     uint32_t gen;
 
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     gen = 2;
     assert_good(th_reserve(lun, &a, K1, type));
     expect_reservation(lun, &b, gen, K1, type);
@@ -509,8 +506,7 @@ static void test_libiscsi_prout_preempt_remove_registration(void **state)
     assert_good(th_clear(lun, &a, K1));
     expect_keys(lun, &a, 2, 0, NULL);
     th_expect_no_pending_ua(lun, &a);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     expect_keys(lun, &b, 4, 2, (const uint64_t[]){ K1, K2 });
     uint32_t prev = th_read_keys(lun, &b).generation;
 
@@ -656,8 +652,7 @@ static void test_libiscsi_reserve6_events_keep_pr_state(void **state)
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
 
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
     pr_sim_nexus_loss(lun, &a);
     pr_sim_lun_reset(lun);

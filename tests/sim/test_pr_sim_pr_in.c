@@ -57,14 +57,23 @@ static void test_report_capabilities_bytes_follow_aptpl(void **state)
     pr_sim_lun_free(lun);
 }
 
+/* A (K1) and B (K2) register; HOLDER ('A' or 'B') then reserves TYPE. */
+static void a_b_registered(struct pr_sim_lun *lun, const struct pr_sim_nexus *a,
+                           const struct pr_sim_nexus *b, char holder, unsigned type)
+{
+    th_register_pair(lun, a, K1, b, K2);
+    if (holder == 'A')
+        assert_good(th_reserve(lun, a, K1, type));
+    else
+        assert_good(th_reserve(lun, b, K2, type));
+}
+
 static void test_read_full_status_describes_each_nexus_and_holder(void **state)
 {
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_RO));
+    a_b_registered(lun, &a, &b, 'B', PR_TYPE_WE_RO);
     uint8_t buf[1024], tida[PR_TID_MAX_LEN], tidb[PR_TID_MAX_LEN];
     size_t la = pr_tid_build(&a.initiator, tida, sizeof(tida));
     size_t lb = pr_tid_build(&b.initiator, tidb, sizeof(tidb));
@@ -94,9 +103,7 @@ static void test_read_full_status_all_registrants_every_descriptor_is_holder(voi
 {
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA_AR));
+    a_b_registered(lun, &a, &b, 'A', PR_TYPE_EA_AR);
     uint8_t buf[1024];
     assert_good(th_prin(lun, &a, PR_IN_READ_FULL_STATUS, sizeof(buf), buf));
     const uint8_t *d = buf + 8;
@@ -226,8 +233,7 @@ static void test_pr_in_truncation_sends_the_first_bytes_of_the_data(void **state
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     uint8_t buf[64];
     assert_good(th_prin(lun, &a, PR_IN_READ_KEYS, 12, buf));
     static const uint8_t part[4] = { 0x11, 0x22, 0x33, 0x44 };
@@ -255,8 +261,7 @@ static void test_lio_d4_full_status_stops_at_first_descriptor_that_does_not_fit(
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     uint8_t tid[PR_TID_MAX_LEN];
     size_t d = 24 + pr_tid_build(&a.initiator, tid, sizeof(tid));
     uint8_t buf[1024];
@@ -267,13 +272,20 @@ static void test_lio_d4_full_status_stops_at_first_descriptor_that_does_not_fit(
     pr_sim_lun_free(lun);
 }
 
+/* A (K1) and B (K2) register, then A's CLEAR leaves B a RESERVATIONS
+ * PREEMPTED unit attention (SPC-4 5.14.11.2.6). */
+static void clear_by_a(struct pr_sim_lun *lun, const struct pr_sim_nexus *a,
+                       const struct pr_sim_nexus *b)
+{
+    th_register_pair(lun, a, K1, b, K2);
+    assert_good(th_clear(lun, a, K1));
+}
+
 static void test_unit_attention_reported_once_then_cleared(void **state)
 {
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_clear(lun, &a, K1));
+    clear_by_a(lun, &a, &b);
     /* A PR IN is not exempt: it reports the UA. */
     uint8_t buf[64];
     assert_check(th_prin(lun, &b, PR_IN_READ_KEYS, sizeof(buf), buf),
@@ -287,9 +299,7 @@ static void test_unit_attention_not_reported_to_inquiry_or_report_luns(void **st
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_clear(lun, &a, K1));
+    clear_by_a(lun, &a, &b);
     const uint8_t inquiry[6] = { SCSI_OP_INQUIRY }, luns[12] = { SCSI_OP_REPORT_LUNS };
     assert_good(th_cmd(lun, &b, inquiry, 6));
     assert_good(th_cmd(lun, &b, luns, 12));
@@ -302,9 +312,7 @@ static void test_request_sense_returns_unit_attention_as_data(void **state)
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_clear(lun, &a, K1));
+    clear_by_a(lun, &a, &b);
     const uint8_t rs[6] = { SCSI_OP_REQUEST_SENSE, 0, 0, 0, 18, 0 };
     uint8_t buf[32];
     struct pr_sim_result r;
@@ -328,9 +336,7 @@ static void test_unit_attention_comes_before_reservation_conflict(void **state)
 {
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_EA));
+    a_b_registered(lun, &a, &b, 'B', PR_TYPE_EA);
     assert_good(th_preempt(lun, &a, K1, K2, PR_TYPE_EA, false));
     assert_check(th_write10(lun, &b), SENSE_UA_REGISTRATIONS_PREEMPTED);
     assert_conflict(th_write10(lun, &b));
@@ -373,21 +379,27 @@ static void test_lio_d19_unit_attention_reaches_every_session_of_initiator(void 
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
     struct pr_sim_nexus b2 = th_other_session(&b, 0x77);
     th_expect_no_ua(lun, &b2); /* b2 is a known nexus now */
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_clear(lun, &a, K1));
+    clear_by_a(lun, &a, &b);
     assert_int_equal(pr_sim_pending_ua_count(lun, &b2), lio ? 1 : 0);
     pr_sim_lun_free(lun);
+}
+
+/* A registers (FLAGS: APTPL or not) and reserves Exclusive Access; the
+ * LUN is power-cycled; A's next command reports POWER ON RESET. */
+static void power_cycle_after_a_reserves(struct pr_sim_lun *lun, const struct pr_sim_nexus *a,
+                                         uint8_t flags)
+{
+    assert_good(th_register_flags(lun, a, 0, K1, flags));
+    assert_good(th_reserve(lun, a, K1, PR_TYPE_EA));
+    pr_sim_power_cycle(lun);
+    th_expect_ua(lun, a, SENSE_UA_POWER_ON_RESET);
 }
 
 static void test_power_cycle_without_aptpl_drops_state_and_sets_power_on_ua(void **state)
 {
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    pr_sim_power_cycle(lun);
-    th_expect_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
+    power_cycle_after_a_reserves(lun, &a, 0);
     th_expect_no_keys(lun, &a, 0);
     th_expect_no_reservation(lun, &a);
     pr_sim_lun_free(lun);
@@ -397,10 +409,7 @@ static void test_power_cycle_with_aptpl_keeps_registrations_and_reservation(void
 {
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    pr_sim_power_cycle(lun);
-    th_expect_ua(lun, &a, SENSE_UA_POWER_ON_RESET);
+    power_cycle_after_a_reserves(lun, &a, PR_OUT_FLAG_APTPL);
     th_expect_keys(lun, &a, 0, 1, K1);
     th_expect_reservation(lun, &a, K1, PR_TYPE_EA);
     pr_sim_lun_free(lun);
@@ -427,9 +436,7 @@ static void test_nexus_forget_drops_unit_attentions_of_a_gone_nexus(void **state
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_clear(lun, &a, K1));
+    clear_by_a(lun, &a, &b);
     pr_sim_nexus_loss(lun, &b); /* a UA keeps b known */
     assert_int_equal(pr_sim_pending_ua_count(lun, &b), 1);
     pr_sim_nexus_forget(lun, &b);
@@ -490,9 +497,7 @@ static void test_registration_views_report_order_and_holder(void **state)
     (void)state;
     struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
-    assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE));
+    a_b_registered(lun, &a, &b, 'B', PR_TYPE_WE);
     struct pr_sim_registration_view v;
     assert_int_equal(pr_sim_registration_count(lun), 2);
     assert_true(pr_sim_registration_at(lun, 0, &v));

@@ -170,8 +170,7 @@ static void test_preempt_and_abort_reports_aborted_nexuses(void **state)
     cfg.opaque = &log;
     struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     assert_good(th_reserve(lun, &b, K2, PR_TYPE_WE_RO));
     assert_good(th_preempt(lun, &a, K1, K2, PR_TYPE_WE_RO, true));
     assert_int_equal(log.count, 1);
@@ -216,8 +215,7 @@ static void test_preempt_and_abort_that_fails_to_persist_aborts_nothing(void **s
     cfg.persist = persist_fails;
     struct pr_sim_lun *lun = pr_sim_lun_new(&cfg);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_register(lun, &b, 0, K2));
+    th_register_pair(lun, &a, K1, &b, K2);
     /* APTPL on from now: every change must be saved, and saving fails. */
     assert_check(th_prout(lun, &a, PR_OUT_REGISTER, 0, K1, K1, PR_OUT_FLAG_APTPL),
                  SENSE_INTERNAL_TARGET_FAILURE);
