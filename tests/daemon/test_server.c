@@ -894,6 +894,25 @@ static int stalled_client(struct fx *f)
     return s;
 }
 
+/* N clients (stalled_client), back once all N are inside device calls. */
+static void stall_clients(struct fx *f, int *stalled, int n)
+{
+    for (int i = 0; i < n; i++)
+        stalled[i] = stalled_client(f);
+    assert_true(gate_wait_blocked(n));
+}
+
+/* Once the gate is open: each stalled client gets a GOOD answer; closed. */
+static void answer_stalled(const int *stalled, int n)
+{
+    static struct prh_reply r;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
+        assert_int_equal(r.status, 0);
+        close(stalled[i]);
+    }
+}
+
 /* 64 clients whose device calls hang (one stalled LUN) do not delay a
  * client of another LUN: the pool grows to one thread each plus one. */
 static void test_server_64_stalled_clients_do_not_delay_another_lun(void **state)
@@ -903,9 +922,7 @@ static void test_server_64_stalled_clients_do_not_delay_another_lun(void **state
     int stalled[64];
     fx_workers = 2;
     fx_start(f, &gate_transport, 0);
-    for (int i = 0; i < 64; i++)
-        stalled[i] = stalled_client(f);
-    assert_true(gate_wait_blocked(64));
+    stall_clients(f, stalled, 64);
     int b = tu_connect_hs(f->sock, NULL);
     long t0 = tu_now_ms();
     assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
@@ -914,11 +931,7 @@ static void test_server_64_stalled_clients_do_not_delay_another_lun(void **state
     /* 64 inside device calls, one more to read the others' sockets. */
     assert_int_equal(stats(f).threads, 65);
     gate_set(true);
-    for (int i = 0; i < 64; i++) {
-        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
-        assert_int_equal(r.status, 0);
-        close(stalled[i]);
-    }
+    answer_stalled(stalled, 64);
     close(b);
 }
 
@@ -945,11 +958,7 @@ static void test_server_stalled_connection_setup_does_not_block_others(void **st
     assert_int_equal(r.data[3], 0x42);
     assert_true(stats(f).threads >= 5); /* one per stalled set-up, and others */
     gate_set(true);
-    for (int i = 0; i < 4; i++) {
-        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
-        assert_int_equal(r.status, 0);
-        close(stalled[i]);
-    }
+    answer_stalled(stalled, 4);
     close(b);
 }
 
@@ -963,15 +972,10 @@ static void test_server_pool_grows_under_stalls_and_shrinks_when_idle(void **sta
     fx_idle_ms = 100;
     fx_start(f, &gate_transport, 0);
     assert_int_equal(stats(f).threads, 1);
-    for (int i = 0; i < 8; i++)
-        stalled[i] = stalled_client(f);
-    assert_true(gate_wait_blocked(8));
+    stall_clients(f, stalled, 8);
     assert_int_equal(stats(f).threads, 9);
     gate_set(true);
-    for (int i = 0; i < 8; i++) {
-        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
-        close(stalled[i]);
-    }
+    answer_stalled(stalled, 8);
     long end = tu_now_ms() + 5000;
     while (stats(f).threads > 1 && tu_now_ms() < end)
         tu_sleep_ms(10);
@@ -994,9 +998,7 @@ static void test_server_worker_limit_counted_and_requests_wait(void **state)
     fx_workers = 1;
     fx_workers_max = 2;
     fx_start(f, &gate_transport, 0);
-    for (int i = 0; i < 3; i++)
-        stalled[i] = stalled_client(f);
-    assert_true(gate_wait_blocked(3)); /* MAX inside device calls + the reader */
+    stall_clients(f, stalled, 3); /* MAX inside device calls + the reader */
     struct prh_server_stats st = stats(f);
     assert_int_equal(st.threads, 3);
     assert_true(st.thread_limit_hits >= 1);
@@ -1008,10 +1010,7 @@ static void test_server_worker_limit_counted_and_requests_wait(void **state)
     gate_set(true);
     assert_int_equal(prh_wire_client_recv(b, &r), 0);
     assert_int_equal(r.status, 0);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
-        close(stalled[i]);
-    }
+    answer_stalled(stalled, 3);
     close(b);
 }
 
@@ -1028,17 +1027,11 @@ static long metric_sample(const char *text, const char *name)
 /* Stall MAX + 1 device calls (every thread the pool may have), then let them go. */
 static void stall_every_thread_once(struct fx *f)
 {
-    static struct prh_reply r;
     int stalled[3];
     gate_set(false);
-    for (int i = 0; i < 3; i++)
-        stalled[i] = stalled_client(f);
-    assert_true(gate_wait_blocked(3));
+    stall_clients(f, stalled, 3);
     gate_set(true);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(prh_wire_client_recv(stalled[i], &r), 0);
-        close(stalled[i]);
-    }
+    answer_stalled(stalled, 3);
 }
 
 /* Reaching MAX twice: one log line ever, and every time counted in
