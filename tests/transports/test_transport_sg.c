@@ -145,6 +145,25 @@ static void expect_sense(const struct prh_reply *r, struct scsi_sense s)
     assert_int_equal(r->data_len, 0);
 }
 
+/* A failure (an errno of SG_IO, a host status) and the answer it becomes. */
+struct failure_row {
+    int cause;
+    uint8_t status;
+    struct scsi_sense sense;
+};
+
+/* READ KEYS through the transport gets STATUS (with SENSE when it is CHECK
+ * CONDITION) and never data with it. */
+static void expect_read_keys_fails(uint8_t status, struct scsi_sense sense)
+{
+    struct prh_reply r;
+    run(read_keys, NULL, O_RDONLY, &r, NULL);
+    assert_int_equal(r.status, status);
+    if (status == SCSI_STATUS_CHECK_CONDITION)
+        expect_sense(&r, sense);
+    assert_int_equal(r.data_len, 0);
+}
+
 static void test_sg_good_pr_in_returns_device_data_minus_residual(void **state)
 {
     (void)state;
@@ -253,11 +272,7 @@ static void test_sg_device_reservation_conflict_passes_through(void **state)
 static void test_sg_errno_mapping_follows_wire_protocol_table(void **state)
 {
     (void)state;
-    static const struct {
-        int err;
-        uint8_t status;
-        struct scsi_sense sense;
-    } rows[] = {
+    static const struct failure_row rows[] = {
         { EDOM, SCSI_STATUS_TASK_SET_FULL, { 0, 0, 0 } },
         { ENODEV, SCSI_STATUS_CHECK_CONDITION, { SCSI_SENSE_HARDWARE_ERROR, 0x44, 0 } },
         { EREMOTEIO, SCSI_STATUS_CHECK_CONDITION, { SCSI_SENSE_HARDWARE_ERROR, 0x44, 0 } },
@@ -273,24 +288,15 @@ static void test_sg_errno_mapping_follows_wire_protocol_table(void **state)
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         setup(NULL);
-        fake.sg_errno = rows[i].err;
-        struct prh_reply r;
-        run(read_keys, NULL, O_RDONLY, &r, NULL);
-        assert_int_equal(r.status, rows[i].status);
-        if (rows[i].status == SCSI_STATUS_CHECK_CONDITION)
-            expect_sense(&r, rows[i].sense);
-        assert_int_equal(r.data_len, 0);
+        fake.sg_errno = rows[i].cause;
+        expect_read_keys_fails(rows[i].status, rows[i].sense);
     }
 }
 
 static void test_sg_host_status_mapping_follows_wire_protocol_list(void **state)
 {
     (void)state;
-    static const struct {
-        uint16_t host;
-        uint8_t status;
-        struct scsi_sense sense;
-    } rows[] = {
+    static const struct failure_row rows[] = {
         { PRH_DID_NO_CONNECT, SCSI_STATUS_CHECK_CONDITION, { SCSI_SENSE_ABORTED_COMMAND, 0x05, 0 } },
         { PRH_DID_BUS_BUSY, SCSI_STATUS_BUSY, { 0, 0, 0 } },
         { PRH_DID_TIME_OUT, SCSI_STATUS_CHECK_CONDITION, { SCSI_SENSE_ABORTED_COMMAND, 0x2e, 0x02 } },
@@ -307,15 +313,10 @@ static void test_sg_host_status_mapping_follows_wire_protocol_list(void **state)
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         setup(NULL);
-        fake.out.host_status = rows[i].host;
+        fake.out.host_status = (uint16_t)rows[i].cause;
         fake.out.status = SCSI_STATUS_GOOD;
         fake.data_len = 16;
-        struct prh_reply r;
-        run(read_keys, NULL, O_RDONLY, &r, NULL);
-        assert_int_equal(r.status, rows[i].status);
-        if (rows[i].status == SCSI_STATUS_CHECK_CONDITION)
-            expect_sense(&r, rows[i].sense);
-        assert_int_equal(r.data_len, 0);
+        expect_read_keys_fails(rows[i].status, rows[i].sense);
     }
 }
 
@@ -323,10 +324,7 @@ static void test_sg_driver_timeout_is_busy(void **state)
 {
     (void)state;
     fake.out.driver_status = PRH_SG_DRIVER_TIMEOUT;
-    struct prh_reply r;
-    run(read_keys, NULL, O_RDONLY, &r, NULL);
-    assert_int_equal(r.status, SCSI_STATUS_BUSY);
-    assert_int_equal(r.data_len, 0);
+    expect_read_keys_fails(SCSI_STATUS_BUSY, (struct scsi_sense){ 0 });
 }
 
 static void test_sg_nonsense_residual_is_ignored(void **state)
