@@ -98,44 +98,45 @@ static void test_e2e_128_concurrent_clients(void **state)
 
 /* ---- misbehaving clients ------------------------------------------------ */
 
+/* The malformed requests send_bad() cycles through. */
+static const struct bad_request {
+    bool prout;        /* a PR OUT CDB (else PR IN) */
+    uint16_t alloc;    /* PR IN allocation length */
+    bool opcode_00h;   /* opcode byte 00h: not a PR command */
+    size_t first;      /* bytes of the CDB sent first */
+    size_t first_fds;  /* fds riding on them */
+    size_t second_fds; /* fds on the rest of the CDB (0: the rest is not sent) */
+} bad_requests[6] = {
+    { false, 8, false, 16, 0, 0 },      /* no device fd */
+    { false, 8, false, 16, 253, 0 },    /* 253 fds */
+    { false, 8, true, 16, 1, 0 },       /* not a PR command */
+    { false, 0xffff, false, 16, 1, 0 }, /* allocation length too large */
+    { true, 0, false, 9, 1, 2 },        /* fds on a second CDB fragment */
+    { true, 0, false, 9, 1, 0 },        /* half a CDB: the daemon waits for the rest */
+};
+
 static void send_bad(int s, int kind, int devfd)
 {
+    const struct bad_request *b = &bad_requests[kind % 6];
     uint8_t cdb[16];
     int fds[253];
     for (int i = 0; i < 253; i++)
         fds[i] = devfd;
-    switch (kind % 6) {
-    case 0:
-        tu_cdb_prin(cdb, 0, 8);
-        prh_wire_send_fds(s, cdb, 16, NULL, 0);
-        break;
-    case 1:
-        tu_cdb_prin(cdb, 0, 8);
-        prh_wire_send_fds(s, cdb, 16, fds, 253);
-        break;
-    case 2:
-        tu_cdb_prin(cdb, 0, 8);
+    if (b->prout)
+        tu_cdb_prout(cdb, 0, 0, 24);
+    else
+        tu_cdb_prin(cdb, 0, b->alloc);
+    if (b->opcode_00h)
         cdb[0] = 0x00;
-        prh_wire_send_fds(s, cdb, 16, fds, 1);
-        break;
-    case 3:
-        tu_cdb_prin(cdb, 0, 0xffff);
-        prh_wire_send_fds(s, cdb, 16, fds, 1);
-        break;
-    case 4:
-        tu_cdb_prout(cdb, 0, 0, 24);
-        prh_wire_send_fds(s, cdb, 9, fds, 1);
-        prh_wire_send_fds(s, cdb + 9, 7, fds, 2); /* a second CDB fragment's fds */
-        break;
-    default:
-        tu_cdb_prout(cdb, 0, 0, 24);
-        prh_wire_send_fds(s, cdb, 9, fds, 1);
-        break;
-    }
+    prh_wire_send_fds(s, cdb, b->first, b->first_fds ? fds : NULL, b->first_fds);
+    if (b->second_fds)
+        prh_wire_send_fds(s, cdb + b->first, 16 - b->first, fds, b->second_fds);
 }
 
-static int baseline(struct fx *f)
+/* Start the daemon (-q) and return its open fds once one client was served. */
+static int start_quiet_and_count_fds(struct fx *f)
 {
+    start_daemon(f, "-q", NULL);
     static struct prh_reply r;
     int s = tu_connect_hs(f->sock, NULL);
     assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
@@ -146,11 +147,16 @@ static int baseline(struct fx *f)
     return before;
 }
 
+/* The daemon's open fds come back to BEFORE (every client's closed). */
+static void expect_fds_back_to(struct fx *f, int before)
+{
+    assert_int_equal(wait_fd_count(f->pid, before), before);
+}
+
 static void test_e2e_fd_count_unchanged_after_1000_malformed(void **state)
 {
     struct fx *f = *state;
-    start_daemon(f, "-q", NULL);
-    int before = baseline(f);
+    int before = start_quiet_and_count_fds(f);
     for (int i = 0; i < 1000; i++) {
         int s = tu_connect_hs(f->sock, NULL);
         assert_true(s >= 0);
@@ -159,7 +165,7 @@ static void test_e2e_fd_count_unchanged_after_1000_malformed(void **state)
             assert_true(tu_peer_closed(s, 5000));
         close(s);
     }
-    assert_int_equal(wait_fd_count(f->pid, before), before);
+    expect_fds_back_to(f, before);
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
 }
 
@@ -172,8 +178,7 @@ static void test_e2e_fds_with_parameters_dropped_request_answered(void **state)
     static struct prh_reply r;
     uint8_t cdb[16], params[24] = { 0 };
     int fds[3] = { f->devfd, f->devfd, f->devfd };
-    start_daemon(f, "-q", NULL);
-    int before = baseline(f);
+    int before = start_quiet_and_count_fds(f);
     int s = tu_connect_hs(f->sock, "prhelper-nexus:fds");
     tu_cdb_prout(cdb, PR_OUT_REGISTER_AND_IGNORE, 0, 24);
     scsi_put_be64(params + 8, 0x5a);
@@ -185,15 +190,14 @@ static void test_e2e_fds_with_parameters_dropped_request_answered(void **state)
     assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8192, &r), 0);
     assert_true(tu_has_key(&r, 0x5a));
     close(s);
-    assert_int_equal(wait_fd_count(f->pid, before), before);
+    expect_fds_back_to(f, before);
     assert_int_equal(stop_daemon(f, SIGTERM), 0);
 }
 
 static void test_e2e_fd_flood_is_closed(void **state)
 {
     struct fx *f = *state;
-    start_daemon(f, "-q", NULL);
-    int before = baseline(f);
+    int before = start_quiet_and_count_fds(f);
     int socks[20];
     for (int i = 0; i < 20; i++) {
         socks[i] = tu_connect_hs(f->sock, NULL);
@@ -203,7 +207,7 @@ static void test_e2e_fd_flood_is_closed(void **state)
         assert_true(tu_peer_closed(socks[i], 5000));
         close(socks[i]);
     }
-    assert_int_equal(wait_fd_count(f->pid, before), before);
+    expect_fds_back_to(f, before);
 }
 
 static void test_e2e_disconnect_mid_frame(void **state)
@@ -211,8 +215,7 @@ static void test_e2e_disconnect_mid_frame(void **state)
     struct fx *f = *state;
     static struct prh_reply r;
     uint8_t cdb[16];
-    start_daemon(f, "-q", NULL);
-    int before = baseline(f);
+    int before = start_quiet_and_count_fds(f);
     for (int i = 0; i < 100; i++) {
         int s = tu_connect_hs(f->sock, NULL);
         tu_cdb_prout(cdb, 0, 0, 24);
@@ -225,7 +228,7 @@ static void test_e2e_disconnect_mid_frame(void **state)
     int s = tu_connect_hs(f->sock, NULL);
     assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
     close(s);
-    assert_int_equal(wait_fd_count(f->pid, before), before);
+    expect_fds_back_to(f, before);
 }
 
 static void test_e2e_stalled_client_does_not_delay_others(void **state)
