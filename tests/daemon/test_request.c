@@ -21,6 +21,7 @@
 #include "prhelper/log.h"
 #include "prhelper/policy.h"
 #include "prhelper/request.h"
+#include "transport_stubs.h"
 
 /* Every fstat() of the code under test (linked with --wrap=fstat). */
 int __real_fstat(int fd, struct stat *st);
@@ -325,41 +326,6 @@ static void test_conn_setup_peer_exited_with_its_socket_handed_on(void **state)
 
 /* ---- one request ---------------------------------------------------------- */
 
-static struct {
-    int opens;
-    struct stat seen;
-} dev;
-
-static int dev_open(void *state, void *nexus, int fd, const struct stat *st, void **d,
-                    struct prh_result *res)
-{
-    (void)state;
-    (void)nexus;
-    (void)fd;
-    (void)res;
-    dev.opens++;
-    dev.seen = *st;
-    *d = NULL;
-    return 0;
-}
-
-static void dev_pr_out(void *state, void *nexus, void *d, const struct prh_request *req,
-                       struct prh_result *res)
-{
-    (void)state;
-    (void)nexus;
-    (void)d;
-    (void)req;
-    *res = prh_result_status(SCSI_STATUS_GOOD);
-}
-
-static void dev_close(void *state, void *nexus, void *d)
-{
-    (void)state;
-    (void)nexus;
-    (void)d;
-}
-
 static const struct prh_transport dev_transport = {
     .struct_size = sizeof(struct prh_transport),
     .api_version = PRH_TRANSPORT_API_VERSION,
@@ -368,9 +334,9 @@ static const struct prh_transport dev_transport = {
     .nexus_new = nx_new,
     .nexus_free = nx_free,
     .nexus_describe = nx_describe,
-    .open = dev_open,
-    .pr_out = dev_pr_out,
-    .close = dev_close,
+    .open = stub_open_recording,
+    .pr_out = stub_pr_out_good,
+    .close = stub_close,
 };
 
 struct policy_case {
@@ -404,7 +370,7 @@ static void run_register(struct policy_case *pc, const char *allow, struct prh_r
     tu_params(params, 0, 0x77, 0);
     req.fd = open("/dev/null", O_RDWR | O_CLOEXEC); /* PR OUT needs a writable fd */
     assert_true(req.fd >= 0);
-    memset(&dev, 0, sizeof(dev));
+    memset(stub_opens(), 0, sizeof(*stub_opens()));
     fstat_calls = 0;
     assert_false(prh_request_run(&x, &conn, &req, reply, NULL));
     pc->fstats = fstat_calls;
@@ -428,9 +394,9 @@ static void test_request_stats_its_fd_once_for_policy_audit_and_transport(void *
     run_register(&pc, "1:3", &reply);
     assert_int_equal(pc.fstats, 1);
     assert_int_equal(reply.status, SCSI_STATUS_GOOD);
-    assert_int_equal(dev.opens, 1);
-    assert_true(S_ISCHR(dev.seen.st_mode));
-    assert_int_equal(dev.seen.st_rdev, makedev(1, 3));
+    assert_int_equal(stub_opens()->opens, 1);
+    assert_true(S_ISCHR(stub_opens()->seen.st_mode));
+    assert_int_equal(stub_opens()->seen.st_rdev, makedev(1, 3));
     /* The audit record names the device from the same stat, and the nexus. */
     assert_non_null(strstr(pc.audit, "1:3"));
     assert_non_null(strstr(pc.audit, "test-nexus"));
@@ -443,7 +409,7 @@ static void test_request_refused_by_device_policy_stats_once_and_never_opens(voi
     (void)state;
     run_register(&pc, "8:16", &reply);
     assert_int_equal(pc.fstats, 1);
-    assert_int_equal(dev.opens, 0);
+    assert_int_equal(stub_opens()->opens, 0);
     assert_int_equal(reply.status, SCSI_STATUS_CHECK_CONDITION);
     assert_non_null(strstr(pc.audit, "1:3"));
 }

@@ -21,6 +21,7 @@
 #include "prhelper/metrics.h"
 #include "prhelper/server.h"
 #include "prhelper/transport.h"
+#include "transport_stubs.h"
 
 /* ---- the gate transport -------------------------------------------------- */
 
@@ -124,23 +125,6 @@ static void gate_pr_in(void *state, void *nexus, void *dev, const struct prh_req
     res->data_len = req->xfer_len < 8 ? req->xfer_len : (req->xfer_len == 8192 ? 8192 : 8);
 }
 
-static void gate_pr_out(void *state, void *nexus, void *dev, const struct prh_request *req,
-                        struct prh_result *res)
-{
-    (void)state;
-    (void)nexus;
-    (void)dev;
-    (void)req;
-    *res = prh_result_status(SCSI_STATUS_GOOD);
-}
-
-static void gate_close(void *state, void *nexus, void *dev)
-{
-    (void)state;
-    (void)nexus;
-    (void)dev;
-}
-
 static const struct prh_transport gate_transport = {
     .struct_size = sizeof(struct prh_transport),
     .api_version = PRH_TRANSPORT_API_VERSION,
@@ -151,8 +135,8 @@ static const struct prh_transport gate_transport = {
     .nexus_free = gate_nexus_free,
     .open = gate_open_dev,
     .pr_in = gate_pr_in,
-    .pr_out = gate_pr_out,
-    .close = gate_close,
+    .pr_out = stub_pr_out_good,
+    .close = stub_close,
 };
 
 /* The same, but its nexus_new and nexus_free are declared not to block
@@ -173,8 +157,8 @@ static const struct prh_transport gate_quick_nexus_transport = {
     .nexus_free = gate_nexus_free,
     .open = gate_open_dev,
     .pr_in = gate_pr_in,
-    .pr_out = gate_pr_out,
-    .close = gate_close,
+    .pr_out = stub_pr_out_good,
+    .close = stub_close,
     .nexus_may_block = gate_nexus_never_blocks,
 };
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "prhelper/transport.h"
+#include "transport_stubs.h"
 
 static struct prh_reply reply;
 
@@ -132,51 +133,14 @@ static void test_data_only_for_prin_good_clipped(void **state)
 
 /* ---- the request path: one fstat() per request, handed to open() ---- */
 
-static struct {
-    int opens;
-    struct stat seen;
-} rec;
-
-static int rec_open(void *state, void *nexus, int fd, const struct stat *st, void **dev,
-                    struct prh_result *res)
-{
-    (void)state;
-    (void)nexus;
-    (void)fd;
-    (void)res;
-    rec.opens++;
-    rec.seen = *st;
-    *dev = NULL;
-    return 0;
-}
-
-static void rec_pr_in(void *state, void *nexus, void *dev, const struct prh_request *req,
-                      uint8_t *data, size_t cap, struct prh_result *res)
-{
-    (void)state;
-    (void)nexus;
-    (void)dev;
-    (void)req;
-    (void)data;
-    (void)cap;
-    *res = prh_result_status(SCSI_STATUS_GOOD);
-}
-
-static void rec_close(void *state, void *nexus, void *dev)
-{
-    (void)state;
-    (void)nexus;
-    (void)dev;
-}
-
 static const struct prh_transport rec_transport = {
     .struct_size = sizeof(struct prh_transport),
     .api_version = PRH_TRANSPORT_API_VERSION,
     .name = "rec",
     .available = true,
-    .open = rec_open,
-    .pr_in = rec_pr_in,
-    .close = rec_close,
+    .open = stub_open_recording,
+    .pr_in = stub_pr_in_good,
+    .close = stub_close,
 };
 
 static const struct prh_request read_keys_req = {
@@ -190,13 +154,13 @@ static void test_execute_hands_the_fds_stat_to_open_and_names_the_lun(void **sta
     req.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     assert_true(req.fd >= 0);
     struct prh_exec_info info;
-    memset(&rec, 0, sizeof(rec));
+    memset(stub_opens(), 0, sizeof(*stub_opens()));
     prh_transport_execute_ex(&rec_transport, NULL, NULL, &req, &reply, &info);
     close(req.fd);
-    assert_int_equal(rec.opens, 1);
-    assert_true(S_ISCHR(rec.seen.st_mode));
-    assert_int_equal(major(rec.seen.st_rdev), 1);
-    assert_int_equal(minor(rec.seen.st_rdev), 3);
+    assert_int_equal(stub_opens()->opens, 1);
+    assert_true(S_ISCHR(stub_opens()->seen.st_mode));
+    assert_int_equal(major(stub_opens()->seen.st_rdev), 1);
+    assert_int_equal(minor(stub_opens()->seen.st_rdev), 3);
     assert_string_equal(info.lun, "chr-1-3");
 }
 
@@ -212,12 +176,12 @@ static void test_execute_st_uses_the_callers_stat_without_another_fstat(void **s
     st.st_mode = S_IFBLK | 0660;
     st.st_rdev = makedev(8, 16);
     struct prh_exec_info info;
-    memset(&rec, 0, sizeof(rec));
+    memset(stub_opens(), 0, sizeof(*stub_opens()));
     prh_transport_execute_st(&rec_transport, NULL, NULL, &req, &st, 0, &reply, &info);
     close(req.fd);
-    assert_int_equal(rec.opens, 1);
-    assert_true(S_ISBLK(rec.seen.st_mode));
-    assert_int_equal(rec.seen.st_rdev, makedev(8, 16));
+    assert_int_equal(stub_opens()->opens, 1);
+    assert_true(S_ISBLK(stub_opens()->seen.st_mode));
+    assert_int_equal(stub_opens()->seen.st_rdev, makedev(8, 16));
     assert_string_equal(info.lun, "blk-8-16");
     assert_int_equal(reply.status, SCSI_STATUS_GOOD);
 }
@@ -228,15 +192,15 @@ static void test_execute_st_failed_fstat_answers_its_errno_without_open(void **s
     struct prh_request req = read_keys_req;
     req.fd = -1;
     struct prh_exec_info info;
-    memset(&rec, 0, sizeof(rec));
+    memset(stub_opens(), 0, sizeof(*stub_opens()));
     prh_transport_execute_st(&rec_transport, NULL, NULL, &req, NULL, EBADF, &reply, &info);
-    assert_int_equal(rec.opens, 0);
+    assert_int_equal(stub_opens()->opens, 0);
     assert_string_equal(info.lun, "");
     /* EBADF is not in the table: ABORTED COMMAND, I/O PROCESS TERMINATED. */
     assert_sense(SCSI_SENSE_ABORTED_COMMAND, 0x00, 0x06);
     /* The same through execute_ex on a closed fd. */
     prh_transport_execute_ex(&rec_transport, NULL, NULL, &req, &reply, &info);
-    assert_int_equal(rec.opens, 0);
+    assert_int_equal(stub_opens()->opens, 0);
     assert_sense(SCSI_SENSE_ABORTED_COMMAND, 0x00, 0x06);
 }
 
