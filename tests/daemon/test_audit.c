@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "tu_text.h"
 #include "ops_fixture.h"
 
 /* ---- a client process with a QEMU-like command line -------------------------- */
@@ -273,13 +274,12 @@ static void test_audit_json_refused_record_has_decoded_sense(void **state)
     char buf[4096];
     make_sample(&s, SCSI_STATUS_CHECK_CONDITION);
     prh_audit_format_json(&s.rec, buf, sizeof(buf));
-    assert_non_null(strstr(buf, "\"status\":\"CHECK CONDITION\""));
-    assert_non_null(strstr(buf, "\"sense\":\"ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h)\""));
-    assert_non_null(strstr(buf, "\"result\":\"refused\""));
+    tu_assert_contains(buf, "\"status\":\"CHECK CONDITION\"",
+                       "\"sense\":\"ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h)\"",
+                       "\"result\":\"refused\"");
     make_sample(&s, SCSI_STATUS_RESERVATION_CONFLICT);
     prh_audit_format_json(&s.rec, buf, sizeof(buf));
-    assert_non_null(strstr(buf, "\"status\":\"RESERVATION CONFLICT\""));
-    assert_non_null(strstr(buf, "\"result\":\"refused\""));
+    tu_assert_contains(buf, "\"status\":\"RESERVATION CONFLICT\"", "\"result\":\"refused\"");
 }
 
 static void test_audit_json_escapes_quotes_and_control_chars(void **state)
@@ -314,10 +314,8 @@ static void test_audit_text_record_quotes_values(void **state)
     make_sample(&s, SCSI_STATUS_GOOD);
     prh_audit_format_text(&s.rec, buf, sizeof(buf));
     assert_true(strncmp(buf, "audit: time=", 12) == 0);
-    assert_non_null(strstr(buf, " service_action=\"PREEMPT AND ABORT\""));
-    assert_non_null(strstr(buf, " guest=db-1 "));
-    assert_non_null(strstr(buf, " pid=1234 "));
-    assert_non_null(strstr(buf, " result=ok "));
+    tu_assert_contains(buf, " service_action=\"PREEMPT AND ABORT\"", " guest=db-1 ", " pid=1234 ",
+                       " result=ok ");
     assert_null(strchr(buf, '\n'));
 }
 
@@ -398,9 +396,7 @@ static void test_audit_client_denied_record(void **state)
     struct prh_audit_record r = { .event = PRH_AUDIT_EV_CLIENT_DENIED, .transport = "sg",
                                   .client = &s.client };
     prh_audit_format_json(&r, buf, sizeof(buf));
-    assert_non_null(strstr(buf, "\"event\":\"client_denied\""));
-    assert_non_null(strstr(buf, "\"uid\":107"));
-    assert_non_null(strstr(buf, "\"result\":\"denied\""));
+    tu_assert_contains(buf, "\"event\":\"client_denied\"", "\"uid\":107", "\"result\":\"denied\"");
     assert_null(strstr(buf, "\"service_action\""));
 }
 
@@ -634,20 +630,16 @@ static void test_audit_server_records_fence_with_guest_name(void **state)
     assert_true(ops_line(text, 3, line, sizeof(line)));
     snprintf(want, sizeof(want), "\"pid\":%ld,", (long)pid);
     assert_non_null(strstr(line, want));
-    assert_non_null(strstr(line, "\"guest\":\"db-1\""));
-    assert_non_null(strstr(line, "\"service_action\":\"PREEMPT AND ABORT\""));
-    assert_non_null(strstr(line, "\"key\":\"0x00000000000000a1\""));
-    assert_non_null(strstr(line, "\"sa_key\":\"0x00000000000000b2\""));
-    assert_non_null(strstr(line, "\"device\":\"1:3\""));
-    assert_non_null(strstr(line, "\"result\":\"ok\""));
+    tu_assert_contains(line, "\"guest\":\"db-1\"", "\"service_action\":\"PREEMPT AND ABORT\"",
+                       "\"key\":\"0x00000000000000a1\"", "\"sa_key\":\"0x00000000000000b2\"",
+                       "\"device\":\"1:3\"", "\"result\":\"ok\"");
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     exe[n > 0 ? n : 0] = '\0';
     snprintf(want, sizeof(want), "\"exe\":\"%s\"", exe);
     assert_non_null(strstr(line, want));
     /* Line 4: the refused PREEMPT. */
     assert_true(ops_line(text, 4, line, sizeof(line)));
-    assert_non_null(strstr(line, "\"status\":\"RESERVATION CONFLICT\""));
-    assert_non_null(strstr(line, "\"result\":\"refused\""));
+    tu_assert_contains(line, "\"status\":\"RESERVATION CONFLICT\"", "\"result\":\"refused\"");
     /* Lines 0-1: this process, no guest name. */
     assert_true(ops_line(text, 0, line, sizeof(line)));
     assert_non_null(strstr(line, "\"service_action\":\"REGISTER\""));
@@ -690,10 +682,8 @@ static void test_audit_server_records_device_denied_pr_in(void **state)
     char *text = ops_slurp(f->audit_path);
     assert_int_equal(ops_count_lines(text), 1);
     assert_true(ops_line(text, 0, line, sizeof(line)));
-    assert_non_null(strstr(line, "\"event\":\"device_denied\""));
-    assert_non_null(strstr(line, "\"op\":\"PR IN\""));
-    assert_non_null(strstr(line, "\"device\":\"1:5\""));
-    assert_non_null(strstr(line, "ACCESS DENIED"));
+    tu_assert_contains(line, "\"event\":\"device_denied\"", "\"op\":\"PR IN\"",
+                       "\"device\":\"1:5\"", "ACCESS DENIED");
     free(text);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tu_text.h"
 #include "prhelper/cli.h"
 #include "prhelper/log.h"
 #include "prhelper/transport_sim.h"
@@ -74,13 +75,9 @@ static void test_cli_help_text_shows_default_paths(void **state)
     (void)state;
     prh_cli_usage(f, "prhelper");
     fclose(f);
-    assert_non_null(strstr(buf, "Usage: prhelper [OPTIONS]"));
-    assert_non_null(strstr(buf, "(default '/var/run/qemu-pr-helper.sock')"));
-    assert_non_null(strstr(buf, "(default '/var/run/qemu-pr-helper.pid')"));
-    assert_non_null(strstr(buf, "--sim-identity=MODE"));
-    assert_non_null(strstr(buf, "--sim-max-registrations=N"));
-    assert_non_null(strstr(buf, "--sim-max-luns=N"));
-    assert_non_null(strstr(buf, "-T, --trace"));
+    tu_assert_contains(buf, "Usage: prhelper [OPTIONS]", "(default '/var/run/qemu-pr-helper.sock')",
+                       "(default '/var/run/qemu-pr-helper.pid')", "--sim-identity=MODE",
+                       "--sim-max-registrations=N", "--sim-max-luns=N", "-T, --trace");
 }
 
 static void test_cli_version_text_first_line(void **state)
@@ -517,11 +514,8 @@ static void test_cli_help_lists_limit_options(void **state)
     (void)state;
     prh_cli_usage(f, "prhelper");
     fclose(f);
-    assert_non_null(strstr(buf, "--socket-mode=MODE"));
-    assert_non_null(strstr(buf, "--socket-group=GROUP"));
-    assert_non_null(strstr(buf, "--frame-timeout=SECONDS"));
-    assert_non_null(strstr(buf, "--no-seccomp"));
-    assert_non_null(strstr(buf, "--no-sandbox"));
+    tu_assert_contains(buf, "--socket-mode=MODE", "--socket-group=GROUP", "--frame-timeout=SECONDS",
+                       "--no-seccomp", "--no-sandbox");
 }
 
 static void test_cli_resolve_user_by_name_and_number(void **state)

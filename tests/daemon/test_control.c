@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tu_text.h"
 #include "prh_test_util.h"
 #include <sys/wait.h>
 #include "prhelper/control.h"
@@ -72,10 +73,7 @@ static void test_builtin_help_lists_every_command_in_text_and_json(void **state)
     assert_int_equal(prh_control_add(ctl, &echo), 0);
     const char *out = run_line(ctl, "help", &rc);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "ok\n"));
-    assert_non_null(strstr(out, "echo [WORD...]"));
-    assert_non_null(strstr(out, "say it back"));
-    assert_non_null(strstr(out, "version"));
+    tu_assert_contains(out, "ok\n", "echo [WORD...]", "say it back", "version");
     out = run_line(ctl, "help --json", &rc);
     assert_non_null(strstr(out, "{\"name\":\"echo\",\"args\":\"[WORD...]\",\"help\":\"say it back\"}"));
     prh_control_free(ctl);

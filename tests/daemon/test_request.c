@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
+#include "tu_text.h"
 #include "prh_test_util.h"
 #include "prhelper/audit.h"
 #include "prhelper/log.h"
@@ -398,8 +399,7 @@ static void test_request_stats_its_fd_once_for_policy_audit_and_transport(void *
     assert_true(S_ISCHR(stub_opens()->seen.st_mode));
     assert_int_equal(stub_opens()->seen.st_rdev, makedev(1, 3));
     /* The audit record names the device from the same stat, and the nexus. */
-    assert_non_null(strstr(pc.audit, "1:3"));
-    assert_non_null(strstr(pc.audit, "test-nexus"));
+    tu_assert_contains(pc.audit, "1:3", "test-nexus");
 }
 
 static void test_request_refused_by_device_policy_stats_once_and_never_opens(void **state)

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "tu_text.h"
 #include "daemon_fixture.h"
 #include "prhelper/bench.h"
 #include "prhelper/scsi.h"
@@ -115,8 +116,7 @@ static void test_options_unknown_mix_lists_the_mixes(void **state)
     struct prh_bench_opts o;
     char err[256];
     assert_int_equal(parse(&o, err, sizeof(err), "--mix=write", "/dev/sda", NULL), -1);
-    assert_non_null(strstr(err, "unknown mix 'write'"));
-    assert_non_null(strstr(err, "register-read-keys"));
+    tu_assert_contains(err, "unknown mix 'write'", "register-read-keys");
 }
 
 static void test_options_modes_exclude_each_other(void **state)
@@ -455,10 +455,8 @@ static void test_bench_floor_mode_runs_its_echo_server(void **state)
     const char *argv[] = { PRH_BENCH_BIN, "--floor", "-c", "3", "-n", "40", "--mix=reserve-release",
                            f->disk, NULL };
     assert_int_equal(run(out, sizeof(out), argv), 0);
-    assert_non_null(strstr(out, "3 clients x 40 requests"));
-    assert_non_null(strstr(out, "requests 120 in"));
-    assert_non_null(strstr(out, "replies: good 120,"));
-    assert_non_null(strstr(out, "idle memory per connected client"));
+    tu_assert_contains(out, "3 clients x 40 requests", "requests 120 in", "replies: good 120,",
+                       "idle memory per connected client");
 }
 
 static void test_bench_usage_error_exits_2(void **state)
@@ -467,8 +465,7 @@ static void test_bench_usage_error_exits_2(void **state)
     char out[4096];
     const char *argv[] = { PRH_BENCH_BIN, "-c", "0", "/dev/null", NULL };
     assert_int_equal(run(out, sizeof(out), argv), 2);
-    assert_non_null(strstr(out, "--clients must be 1..4096"));
-    assert_non_null(strstr(out, "Try 'prhelper-bench --help'"));
+    tu_assert_contains(out, "--clients must be 1..4096", "Try 'prhelper-bench --help'");
 }
 
 static void test_bench_unreachable_socket_is_a_clear_error(void **state)

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "tu_text.h"
 #include "daemon_fixture.h"
 #include "prhelper/control.h"
 
@@ -688,9 +689,8 @@ static void test_e2e_privileges_dropped(void **state)
     } while (tu_now_ms() < end);
     assert_non_null(strstr(buf, "Uid:\t65534\t65534\t65534\t65534"));
     /* -u alone: nobody's primary group, not root's (docs/daemon.md). */
-    assert_non_null(strstr(buf, "Gid:\t65534\t65534\t65534\t65534"));
-    assert_non_null(strstr(buf, "CapEff:\t0000000000000000"));
-    assert_non_null(strstr(buf, "CapBnd:\t0000000000000000"));
+    tu_assert_contains(buf, "Gid:\t65534\t65534\t65534\t65534", "CapEff:\t0000000000000000",
+                       "CapBnd:\t0000000000000000");
     const char *g = strstr(buf, "Groups:");
     assert_non_null(g);
     for (g += 7; *g != '\n'; g++)
@@ -772,8 +772,7 @@ static void test_e2e_cli_exit_codes_and_output(void **state)
     assert_int_equal(cli(f, out, sizeof(out), "A", "--key=0xa", f->disk, "reserve", "2"), 2);
     assert_non_null(strstr(out, "reserve: CHECK CONDITION, ILLEGAL REQUEST"));
     assert_int_equal(cli(f, out, sizeof(out), "A", "--json", f->disk, "read-keys", NULL), 0);
-    assert_non_null(strstr(out, "\"status\":\"GOOD\""));
-    assert_non_null(strstr(out, "\"keys\":[\"0xa\",\"0xb\"]"));
+    tu_assert_contains(out, "\"status\":\"GOOD\"", "\"keys\":[\"0xa\",\"0xb\"]");
     assert_int_equal(cli(f, out, sizeof(out), "A", f->disk, "read-reservation", NULL, NULL), 0);
     assert_non_null(strstr(out, "reserved by key 0xa"));
     assert_int_equal(cli(f, out, sizeof(out), "A", "--key=0xa", f->disk, "preempt-abort", "0xb"),

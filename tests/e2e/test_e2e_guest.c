@@ -15,6 +15,7 @@
 
 #include <sys/wait.h>
 
+#include "tu_text.h"
 #include "fake_qemu.h"
 #include "daemon_fixture.h"
 
@@ -94,8 +95,7 @@ static void test_e2e_guest_keeps_registration_across_reconnect_and_restart(void 
     assert_int_equal(tu_prout(q.conn, f->devfd, PR_OUT_RELEASE, PR_TYPE_WE_RO, 0xa2, 0, 0, &r),
                      SCSI_STATUS_GOOD);
     const char *st = ctl(f, "state", f->disk);
-    assert_non_null(strstr(st, "0xa2"));
-    assert_non_null(strstr(st, "iqn.2026-01.org.prhelper.sim:guest.vm1,i,0x800000000001"));
+    tu_assert_contains(st, "0xa2", "iqn.2026-01.org.prhelper.sim:guest.vm1,i,0x800000000001");
     st = ctl(f, "state", NULL);
     assert_non_null(strstr(st, "connections: 1"));
     assert_non_null(strstr(st, "guest-name  " VM1));
@@ -295,9 +295,8 @@ static void test_e2e_lun_limit_and_non_disks_are_refused_with_a_log(void **state
     assert_non_null(strstr(out, "LOGICAL UNIT NOT SUPPORTED"));
     assert_int_equal(dfx_stop(f, SIGTERM), 0);
     char *log = dfx_slurp(f->log);
-    assert_non_null(strstr(log, "the LUN table is full (--sim-max-luns=1"));
-    assert_non_null(strstr(log, "character device 1:3, not an sg device"));
-    assert_non_null(strstr(log, "a directory, not a disk"));
+    tu_assert_contains(log, "the LUN table is full (--sim-max-luns=1",
+                       "character device 1:3, not an sg device", "a directory, not a disk");
     free(log);
     free(other);
 }

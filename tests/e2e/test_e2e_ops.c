@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "tu_text.h"
 #include "daemon_fixture.h"
 #include "ops_fixture.h"
 #include "prhelper/cli.h"
@@ -75,8 +76,8 @@ static void test_e2e_ops_audit_file_and_metrics_file(void **state)
     char *text = ops_slurp(f->audit);
     assert_int_equal(ops_count_lines(text), 2);
     assert_true(ops_line(text, 0, line, sizeof(line)));
-    assert_non_null(strstr(line, "\"service_action\":\"REGISTER\""));
-    assert_non_null(strstr(line, "\"sa_key\":\"0x0000000000000005\""));
+    tu_assert_contains(line, "\"service_action\":\"REGISTER\"",
+                       "\"sa_key\":\"0x0000000000000005\"");
     assert_non_null(strstr(line, "\"exe\":\"" PRH_CLI_BIN "\""));
     assert_non_null(strstr(line, "\"transport\":\"sim\""));
     assert_true(ops_line(text, 1, line, sizeof(line)));
@@ -89,8 +90,8 @@ static void test_e2e_ops_audit_file_and_metrics_file(void **state)
                                  "result=\"good\"} 1\n"));
     assert_non_null(strstr(text, "prhelper_requests_total{op=\"pr_out\",service_action=\"reserve\","
                                  "result=\"reservation_conflict\"} 1\n"));
-    assert_non_null(strstr(text, "prhelper_request_duration_seconds_count{transport=\"sim\"} 3\n"));
-    assert_non_null(strstr(text, "prhelper_clients_connected 0\n"));
+    tu_assert_contains(text, "prhelper_request_duration_seconds_count{transport=\"sim\"} 3\n",
+                       "prhelper_clients_connected 0\n");
     free(text);
     assert_int_equal(python_parse(f->metrics, "prhelper_requests_total"), 0);
 }

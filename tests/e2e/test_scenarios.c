@@ -14,6 +14,7 @@
 
 #include <sys/wait.h>
 
+#include "tu_text.h"
 #include "daemon_fixture.h"
 #include "prhelper/control.h"
 
@@ -204,16 +205,15 @@ static void test_fence_scsi_two_node_flow(void **state)
     char *t = trace_find(f, 1, "\"nexus\":\"" NODE1 "\"", "PREEMPT AND ABORT",
                          "\"service_action_key\":\"0x2a\"", "\"status\":\"GOOD\"", NULL);
     assert_non_null(t);
-    assert_non_null(strstr(t, "\"type_name\":\"Write Exclusive, registrants only\""));
-    assert_non_null(strstr(t, "\"generation_before\":2,\"generation_after\":3"));
+    tu_assert_contains(t, "\"type_name\":\"Write Exclusive, registrants only\"",
+                       "\"generation_before\":2,\"generation_after\":3");
     t = trace_find(f, 1, "\"nexus\":\"" NODE2 "\"", "\"asc\":42,\"ascq\":5", NULL);
     assert_non_null(t);
     assert_non_null(strstr(t, "\"status\":\"CHECK CONDITION\""));
     assert_non_null(trace_find(f, 1, "\"nexus\":\"" NODE2 "\"", "RESERVATION CONFLICT", NULL));
     t = trace_find(f, 1, "\"nexus\":\"" NODE1 "\"", "\"asc\":41,\"ascq\":0", NULL);
     assert_non_null(t);
-    assert_non_null(strstr(t, "\"peer_pid\":"));
-    assert_non_null(strstr(t, "\"client_id\":"));
+    tu_assert_contains(t, "\"peer_pid\":", "\"client_id\":");
     close(n1);
     close(n2);
 
@@ -409,9 +409,8 @@ static void test_qemu_fails_the_command_when_the_helper_drops_a_request(void **s
     assert_true(tu_has_key(&reply, 0x77));
     char *t = trace_find(f, 1, "\"service_action\":\"REGISTER\"", NULL);
     assert_non_null(t);
-    assert_non_null(strstr(t, "\"status\":\"(no reply)\",\"status_code\":-1"));
-    assert_non_null(strstr(t, "\"disconnected\":true"));
-    assert_non_null(strstr(t, "\"generation_before\":0,\"generation_after\":1"));
+    tu_assert_contains(t, "\"status\":\"(no reply)\",\"status_code\":-1", "\"disconnected\":true",
+                       "\"generation_before\":0,\"generation_after\":1");
 
     /* a fault the guest sees as BUSY, for one command only */
     ctl(f, "fault add busy sa=read-keys");
@@ -446,16 +445,15 @@ static void test_replay_through_a_helper_finds_the_first_divergence(void **state
     assert_non_null(strstr(out, "replayed 5 commands, no divergence"));
     /* replayed again on the same disk: REGISTER now conflicts (key already there) */
     assert_int_equal(run_replay(saved, out, sizeof(out), f->sock, disk2), 2);
-    assert_non_null(strstr(out, "divergence in status at"));
-    assert_non_null(strstr(out, "trace   status GOOD"));
-    assert_non_null(strstr(out, "replay  status RESERVATION CONFLICT"));
+    tu_assert_contains(out, "divergence in status at", "trace   status GOOD",
+                       "replay  status RESERVATION CONFLICT");
     assert_non_null(strstr(out, NODE1));
     /* a fault makes the simulator's answer differ: reported with both sides decoded */
     ctl(f, "fault add ua-power-on sa=read-reservation");
     char *disk3 = tu_disk(f->dir, "disk3");
     assert_int_equal(run_replay(saved, out, sizeof(out), f->sock, disk3), 2);
-    assert_non_null(strstr(out, "divergence in status"));
-    assert_non_null(strstr(out, "replay  status CHECK CONDITION, sense {\"key\":6"));
+    tu_assert_contains(out, "divergence in status",
+                       "replay  status CHECK CONDITION, sense {\"key\":6");
     free(disk2);
     free(disk3);
 
@@ -500,9 +498,8 @@ static void test_replay_of_an_sg_trace_takes_device_nodes_as_nexuses(void **stat
     p = popen(cmd, "r");
     out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
     assert_int_equal(WEXITSTATUS(pclose(p)), 2);
-    assert_non_null(strstr(out, "divergence in data at"));
-    assert_non_null(strstr(out, "LUN blk-8-32"));
-    assert_non_null(strstr(out, "data {\"generation\":0,\"additional_length\":0,\"keys\":[]}"));
+    tu_assert_contains(out, "divergence in data at", "LUN blk-8-32",
+                       "data {\"generation\":0,\"additional_length\":0,\"keys\":[]}");
     snprintf(cmd, sizeof(cmd), "'%s' --profile=nope '%s' >/dev/null 2>&1", PRH_REPLAY_BIN, trace);
     assert_int_equal(WEXITSTATUS(system(cmd)), 1);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "tu_text.h"
 #include "sim_helpers.h"
 #include "tcmu_fake_sys.h"
 
@@ -140,8 +141,7 @@ static void test_help_and_version_exit_zero(void **state)
     (void)state;
     char out[8192];
     assert_int_equal(run_plain("--help", out, sizeof(out)), 0);
-    assert_non_null(strstr(out, "prsim/LUN/INITIATOR[@RTPI]"));
-    assert_non_null(strstr(out, "pgr_support=0"));
+    tu_assert_contains(out, "prsim/LUN/INITIATOR[@RTPI]", "pgr_support=0");
     assert_int_equal(run_plain("--version", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "prhelper-tcmu"));
 }

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tu_text.h"
 #include "dev_stubs.h"
 #include "prh_test_util.h"
 #include "prhelper/device.h"
@@ -359,8 +360,7 @@ static void test_device_partition_refused_without_sg_io_logged_once_per_client(v
         assert_int_equal(s.asc, 0x20);
         assert_int_equal(s.ascq, 0x00);
         assert_int_equal(occurrences(captured, "a partition"), 2); /* once per client */
-        assert_non_null(strstr(captured, "pid 1234, uid 107"));
-        assert_non_null(strstr(captured, "--allow-partial-devices"));
+        tu_assert_contains(captured, "pid 1234, uid 107", "--allow-partial-devices");
     }
     size_t len;
     char *text = prh_metrics_render(metrics, &len);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tu_text.h"
 #include "sim_helpers.h"
 #include "tcmu_fake_sys.h"
 
@@ -545,31 +546,26 @@ static void test_control_commands_show_devices_state_and_access(void **state)
     prout(f, 0, 0, 0, 0, 0xa, 0);
     prout(f, 0, 1, 0x03, 0xa, 0, 0);
     o = ctl(c, "devices", 0);
-    assert_non_null(strstr(o, "user_0/b0"));
-    assert_non_null(strstr(o, "user_0/b1"));
+    tu_assert_contains(o, "user_0/b0", "user_0/b1");
     free(o);
     o = ctl(c, "devices --json", 0);
     assert_non_null(strstr(o, "\"backstore\":\"user_0/b1\""));
     free(o);
     o = ctl(c, "state", 0);
-    assert_non_null(strstr(o, "lun0"));
-    assert_non_null(strstr(o, "Exclusive Access"));
+    tu_assert_contains(o, "lun0", "Exclusive Access");
     free(o);
     o = ctl(c, "state lun0", 0);
-    assert_non_null(strstr(o, "0xa "));
-    assert_non_null(strstr(o, "holder"));
+    tu_assert_contains(o, "0xa ", "holder");
     free(o);
     o = ctl(c, "state lun0 --json", 0);
-    assert_non_null(strstr(o, "\"key\":\"0xa\""));
-    assert_non_null(strstr(o, "\"backstore\":\"user_0/b0\""));
+    tu_assert_contains(o, "\"key\":\"0xa\"", "\"backstore\":\"user_0/b0\"");
     free(o);
     o = ctl(c, "state --json", 0);
     assert_non_null(strstr(o, "\"backstores\":2"));
     free(o);
     o = ctl(c, "access lun0", 0);
     /* b0 holds Exclusive Access: it reads and writes, b1 does neither. */
-    assert_non_null(strstr(o, "0xa                yes   yes"));
-    assert_non_null(strstr(o, "-                  no    no"));
+    tu_assert_contains(o, "0xa                yes   yes", "-                  no    no");
     free(o);
     o = ctl(c, "access lun0 --json", 0);
     assert_non_null(strstr(o, "\"read\":false"));

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tu_text.h"
 #include "sim_table.h"
 #include "sim_transport_fixture.h"
 #include "prhelper/control.h"
@@ -55,8 +56,8 @@ static void test_state_lists_luns_and_shows_registrations_holder_type_generation
     assert_non_null(strstr(s, f->lun));
     assert_non_null(strstr(s, "0x2 "));
     s = ctl(f, "state %s", f->lun);
-    assert_non_null(strstr(s, "PR generation: 0x2"));
-    assert_non_null(strstr(s, "reservation:   Write Exclusive, registrants only (5)"));
+    tu_assert_contains(s, "PR generation: 0x2",
+                       "reservation:   Write Exclusive, registrants only (5)");
     assert_non_null(strstr(s, "0xa                1      no        yes    "
                               "iqn.2026-01.org.prhelper.sim:host-a,i,0x800000000001"));
     assert_non_null(strstr(s, "0xb                1      no        no     "));
