@@ -1118,35 +1118,6 @@ static void test_server_disconnect_during_request_cleaned_up_once(void **state)
     close(b);
 }
 
-struct fd_fill {
-    struct rlimit saved;
-    int fds[8192];
-    int n;
-};
-
-/* Leave this process (the server's too: one process) no free descriptor. */
-static void fill_fd_table(struct fd_fill *ff)
-{
-    struct rlimit rl;
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &ff->saved), 0);
-    rl = ff->saved;
-    rl.rlim_cur = (rlim_t)tu_fd_count(0) + 32;
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    for (ff->n = 0;;) {
-        int d = dup(0);
-        if (d < 0)
-            break;
-        ff->fds[ff->n++] = d;
-    }
-}
-
-static void unfill_fd_table(struct fd_fill *ff)
-{
-    while (ff->n > 0)
-        close(ff->fds[--ff->n]);
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &ff->saved), 0);
-}
-
 static long cpu_ms(void)
 {
     struct rusage ru;
@@ -1161,7 +1132,7 @@ static long cpu_ms(void)
 static void test_server_emfile_on_accept_does_not_spin(void **state)
 {
     struct fx *f = *state;
-    static struct fd_fill ff;
+    static struct tu_fd_fill ff;
     static struct prh_reply r;
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     uint8_t w[4];
@@ -1174,7 +1145,7 @@ static void test_server_emfile_on_accept_does_not_spin(void **state)
     assert_int_equal(tu_prin(idle, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
     int c1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int c2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    fill_fd_table(&ff);
+    assert_int_equal(tu_fill_fd_table(&ff), 0);
     assert_int_equal(connect(c1, (struct sockaddr *)&a, sizeof(a)), 0);
     bool c1_closed = tu_peer_closed(c1, 3000);
     long cpu0 = cpu_ms();
@@ -1182,7 +1153,7 @@ static void test_server_emfile_on_accept_does_not_spin(void **state)
     tu_sleep_ms(500);
     long spent = cpu_ms() - cpu0;
     bool c2_closed = tu_peer_closed(c2, 3000);
-    unfill_fd_table(&ff);
+    assert_int_equal(tu_unfill_fd_table(&ff), 0);
     assert_true(c1_closed);
     assert_true(c2_closed);
     assert_true(spent < 250); /* a spinning loop burns the whole 500 ms */
@@ -1206,18 +1177,18 @@ static void test_server_emfile_on_accept_does_not_spin(void **state)
 static void test_server_full_fd_table_answers_busy(void **state)
 {
     struct fx *f = *state;
-    static struct fd_fill ff;
+    static struct tu_fd_fill ff;
     static struct prh_reply r;
     uint8_t cdb[16], p[24];
     fx_start(f, &prh_transport_sim, 0);
     int s = tu_connect_hs(f->sock, NULL);
     assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
-    fill_fd_table(&ff);
+    assert_int_equal(tu_fill_fd_table(&ff), 0);
     tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
     tu_params(p, 0, 0x5a, 0);
     int e1 = prh_wire_client_send(s, cdb, 16, f->devfd, p, 24);
     int e2 = prh_wire_client_recv(s, &r);
-    unfill_fd_table(&ff);
+    assert_int_equal(tu_unfill_fd_table(&ff), 0);
     assert_int_equal(e1, 0);
     assert_int_equal(e2, 0);
     assert_int_equal(r.status, SCSI_STATUS_BUSY);

@@ -650,45 +650,12 @@ static void test_write_to_closed_peer_is_epipe(void **state)
 
 /* ---- a full fd table (MSG_CTRUNC) and the compact frame ------------------ */
 
-struct fd_fill {
-    struct rlimit saved;
-    int fds[4096];
-    int n;
-};
-
-/* Leave this process no free descriptor (a low soft limit, every slot used). */
-static void fill_fd_table(struct fd_fill *f)
-{
-    struct rlimit rl;
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &f->saved), 0);
-    rl = f->saved;
-    rl.rlim_cur = (rlim_t)tu_fd_count(0) + 64;
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    f->n = 0;
-    for (;;) {
-        int d = dup(0);
-        if (d < 0) {
-            assert_int_equal(errno, EMFILE);
-            break;
-        }
-        assert_true(f->n < (int)(sizeof(f->fds) / sizeof(f->fds[0])));
-        f->fds[f->n++] = d;
-    }
-}
-
-static void unfill_fd_table(struct fd_fill *f)
-{
-    while (f->n > 0)
-        close(f->fds[--f->n]);
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &f->saved), 0);
-}
-
 /* The daemon's own fd table is full: the CDB completes without its fd
  * (fd_lost), the PR OUT parameters still arrive, nothing says "too many". */
 static void test_full_fd_table_loses_fd_not_the_frame(void **state)
 {
     struct pair *p = *state;
-    static struct fd_fill fill;
+    static struct tu_fd_fill fill;
     uint8_t cdb[16], params[24];
     struct prh_request req;
 
@@ -697,9 +664,9 @@ static void test_full_fd_table_loses_fd_not_the_frame(void **state)
     tu_params(params, 0, 0x77, 0);
     send_cdb(p, cdb, &p->devfd, 1);
     assert_int_equal(prh_wire_write_all(p->client, params, 24), 0);
-    fill_fd_table(&fill);
+    assert_int_equal(tu_fill_fd_table(&fill), 0);
     int r = prh_wire_rx_step(&p->rx, p->server);
-    unfill_fd_table(&fill);
+    assert_int_equal(tu_unfill_fd_table(&fill), 0);
     assert_int_equal(r, PRH_WIRE_READY);
     assert_int_equal(p->rx.state, PRH_RX_DONE);
     assert_true(p->rx.fd_lost);
@@ -720,17 +687,17 @@ static void test_full_fd_table_loses_fd_not_the_frame(void **state)
 static void test_full_fd_table_second_fd_is_still_too_many(void **state)
 {
     struct pair *p = *state;
-    static struct fd_fill fill;
+    static struct tu_fd_fill fill;
     uint8_t cdb[16];
     int fds[2] = { p->devfd, p->devfd };
 
     handshake(p);
     tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
     send_cdb(p, cdb, fds, 2);
-    fill_fd_table(&fill);
+    assert_int_equal(tu_fill_fd_table(&fill), 0);
     close(fill.fds[--fill.n]); /* room for exactly one */
     int r = prh_wire_rx_step(&p->rx, p->server);
-    unfill_fd_table(&fill);
+    assert_int_equal(tu_unfill_fd_table(&fill), 0);
     assert_int_equal(r, PRH_WIRE_E_TOO_MANY_FDS);
     assert_int_equal(tu_fd_count(0), p->fds_before);
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -312,6 +313,45 @@ static inline bool tu_has_key(const struct prh_reply *r, uint64_t key)
 static inline uint32_t tu_key_count(const struct prh_reply *r)
 {
     return r->data_len < 8 ? 0 : scsi_get_be32(r->data + 4) / 8;
+}
+
+/* This process's fd table full: a soft RLIMIT_NOFILE a little above the
+ * fds open now, every free slot taken by a dup of fd 0 (0, or -1 if the
+ * table could not be filled); tu_unfill_fd_table() gives them back and
+ * restores the limit. */
+struct tu_fd_fill {
+    struct rlimit saved;
+    int fds[4096];
+    int n;
+};
+
+static inline int tu_fill_fd_table(struct tu_fd_fill *f)
+{
+    struct rlimit rl;
+    f->n = 0;
+    if (getrlimit(RLIMIT_NOFILE, &f->saved) != 0)
+        return -1;
+    rl = f->saved;
+    rl.rlim_cur = (rlim_t)tu_fd_count(0) + 64;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    for (;;) {
+        int d = dup(0);
+        if (d < 0)
+            return errno == EMFILE ? 0 : -1;
+        if (f->n == (int)(sizeof(f->fds) / sizeof(f->fds[0]))) {
+            close(d);
+            return -1;
+        }
+        f->fds[f->n++] = d;
+    }
+}
+
+static inline int tu_unfill_fd_table(struct tu_fd_fill *f)
+{
+    while (f->n > 0)
+        close(f->fds[--f->n]);
+    return setrlimit(RLIMIT_NOFILE, &f->saved);
 }
 
 #endif
