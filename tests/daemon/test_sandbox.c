@@ -177,52 +177,45 @@ static int allowed_actions(const struct sbx_env *e, struct sbx_daemon *dm)
 static void test_sandbox_allowed_actions_still_work(void **state)
 {
     (void)state;
-    static const char *const transports[] = { "sim", "sg", "mpath" };
     static const int abis[] = { 0, 4, 2, 1 };
     const int all = OK_STATE | OK_AUDIT | OK_METRICS | OK_PROC | OK_SYS | OK_PATH | OK_THREADS |
                     OK_CONNECT;
     size_t failures = 0;
     struct fake_mpathd fmd_path, fmd_abstract;
-    for (size_t t = 0; t < 3; t++) {
-        for (int mode = SBX_DEFAULT; mode <= SBX_NO_SECCOMP; mode++) {
-            for (size_t a = 0; a < 4; a++) {
-                struct sbx_case c = { transports[t], (enum sbx_mode)mode, abis[a], NULL };
-                if (abis[a] > 0 && prh_landlock_abi(NULL) < abis[a])
-                    continue;
-                struct sbx_env e;
-                char name[96];
-                sbx_env_init(&e);
-                sbx_env_reset_victim(&e);
-                sbx_case_name(&c, name, sizeof(name));
-                snprintf(syslog_path, sizeof(syslog_path), "%s/log", e.dir);
-                int syslogd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                struct sockaddr_un la = { .sun_family = AF_UNIX };
-                snprintf(la.sun_path, sizeof(la.sun_path), "%s", syslog_path);
-                assert_int_equal(bind(syslogd, (struct sockaddr *)&la, sizeof(la)), 0);
-                snprintf(mpathd_abstract, sizeof(mpathd_abstract), "@/prhelper-test/sbx-%d",
-                         (int)getpid());
-                fmd_start(&fmd_path, e.dir);
-                fmd_start_at(&fmd_abstract, mpathd_abstract);
-                snprintf(mpathd_path, sizeof(mpathd_path), "%s", fmd_path.path);
-                int got = in_sandbox(&e, &c, allowed_actions);
-                if (got != all) {
-                    print_error("%s: allowed actions 0x%x, want 0x%x (state 1, audit 2, "
-                                "metrics 4, /proc 8, /sys 16, path 32, threads 64, "
-                                "syslog and multipathd connect 128)\n",
-                                name, got, all);
-                    failures++;
-                }
-                fmd_stop(&fmd_path);
-                fmd_stop(&fmd_abstract);
-                close(syslogd);
-                struct stat st;
-                if (stat(e.audit, &st) != 0 || st.st_size == 0 || stat(e.metrics, &st) != 0) {
-                    print_error("%s: audit or metrics file missing\n", name);
-                    failures++;
-                }
-                sbx_env_free(&e);
-            }
+    struct sbx_case c;
+    for (size_t i = 0; sbx_next_case(&i, abis, 4, &c);) {
+        struct sbx_env e;
+        char name[96];
+        sbx_env_init(&e);
+        sbx_env_reset_victim(&e);
+        sbx_case_name(&c, name, sizeof(name));
+        snprintf(syslog_path, sizeof(syslog_path), "%s/log", e.dir);
+        int syslogd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un la = { .sun_family = AF_UNIX };
+        snprintf(la.sun_path, sizeof(la.sun_path), "%s", syslog_path);
+        assert_int_equal(bind(syslogd, (struct sockaddr *)&la, sizeof(la)), 0);
+        snprintf(mpathd_abstract, sizeof(mpathd_abstract), "@/prhelper-test/sbx-%d",
+                 (int)getpid());
+        fmd_start(&fmd_path, e.dir);
+        fmd_start_at(&fmd_abstract, mpathd_abstract);
+        snprintf(mpathd_path, sizeof(mpathd_path), "%s", fmd_path.path);
+        int got = in_sandbox(&e, &c, allowed_actions);
+        if (got != all) {
+            print_error("%s: allowed actions 0x%x, want 0x%x (state 1, audit 2, "
+                        "metrics 4, /proc 8, /sys 16, path 32, threads 64, "
+                        "syslog and multipathd connect 128)\n",
+                        name, got, all);
+            failures++;
         }
+        fmd_stop(&fmd_path);
+        fmd_stop(&fmd_abstract);
+        close(syslogd);
+        struct stat st;
+        if (stat(e.audit, &st) != 0 || st.st_size == 0 || stat(e.metrics, &st) != 0) {
+            print_error("%s: audit or metrics file missing\n", name);
+            failures++;
+        }
+        sbx_env_free(&e);
     }
     if (failures)
         fail_msg("%zu case(s) failed", failures);
@@ -371,31 +364,24 @@ static int connects_in_sandbox(const struct sbx_env *e, const struct sbx_case *c
 static void test_sandbox_unix_connects_at_run_time_still_work(void **state)
 {
     (void)state;
-    static const char *const transports[] = { "sim", "sg", "mpath" };
     static const int abis[] = { 0, 6, 4, 2, 1 };
     const int all = CONNECT_SYSLOG_FIRST | CONNECT_SYSLOG_RECONNECT | CONNECT_MPATHD_PATH |
                     CONNECT_MPATHD_ABSTRACT;
     size_t failures = 0;
-    for (size_t t = 0; t < 3; t++) {
-        for (int mode = SBX_DEFAULT; mode <= SBX_NO_SECCOMP; mode++) {
-            for (size_t a = 0; a < sizeof(abis) / sizeof(abis[0]); a++) {
-                struct sbx_case c = { transports[t], (enum sbx_mode)mode, abis[a], NULL };
-                if (abis[a] > 0 && prh_landlock_abi(NULL) < abis[a])
-                    continue;
-                struct sbx_env e;
-                char name[96];
-                sbx_env_init(&e);
-                sbx_case_name(&c, name, sizeof(name));
-                int got = connects_in_sandbox(&e, &c);
-                if (got != all) {
-                    print_error("%s: run-time connects 0x%x, want 0x%x (syslog 1, syslog "
-                                "reconnect 2, multipathd path 4, multipathd abstract 8)\n",
-                                name, got, all);
-                    failures++;
-                }
-                sbx_env_free(&e);
-            }
+    struct sbx_case c;
+    for (size_t i = 0; sbx_next_case(&i, abis, sizeof(abis) / sizeof(abis[0]), &c);) {
+        struct sbx_env e;
+        char name[96];
+        sbx_env_init(&e);
+        sbx_case_name(&c, name, sizeof(name));
+        int got = connects_in_sandbox(&e, &c);
+        if (got != all) {
+            print_error("%s: run-time connects 0x%x, want 0x%x (syslog 1, syslog "
+                        "reconnect 2, multipathd path 4, multipathd abstract 8)\n",
+                        name, got, all);
+            failures++;
         }
+        sbx_env_free(&e);
     }
     if (failures)
         fail_msg("%zu case(s) failed", failures);
@@ -506,25 +492,29 @@ static void test_sandbox_options_choose_the_layers(void **state)
     struct prh_options o;
     struct prh_sandbox_config cfg;
 
-    parse(&o, "--transport=sim", NULL);
-    prh_sandbox_config_init(&cfg, &o, "sim");
-    assert_true(cfg.landlock);
-    assert_true(cfg.seccomp);
-    assert_false(cfg.abstract_unix); /* sim reaches no abstract socket */
-
-    /* sg/mpath: multipathd's second default name is abstract */
-    parse(&o, "--transport=sg", NULL);
-    prh_sandbox_config_init(&cfg, &o, "sg");
-    assert_true(cfg.abstract_unix);
-    parse(&o, "--multipathd-socket=@/my/multipathd", NULL);
-    prh_sandbox_config_init(&cfg, &o, "mpath");
-    assert_true(cfg.abstract_unix);
-    parse(&o, "--multipathd-socket=/run/multipathd.socket", NULL);
-    prh_sandbox_config_init(&cfg, &o, "mpath");
-    assert_false(cfg.abstract_unix);
-    parse(&o, "--multipathd-socket=none", NULL);
-    prh_sandbox_config_init(&cfg, &o, "sg");
-    assert_false(cfg.abstract_unix);
+    /* Whether an abstract Unix socket may be reached: sim reaches none;
+     * sg/mpath: multipathd's second default name is abstract. */
+    static const struct {
+        const char *option, *transport;
+        bool abstract_unix;
+    } abstract[] = {
+        { "--transport=sim", "sim", false },
+        { "--transport=sg", "sg", true },
+        { "--multipathd-socket=@/my/multipathd", "mpath", true },
+        { "--multipathd-socket=/run/multipathd.socket", "mpath", false },
+        { "--multipathd-socket=none", "sg", false },
+    };
+    for (size_t i = 0; i < sizeof(abstract) / sizeof(abstract[0]); i++) {
+        parse(&o, abstract[i].option, NULL);
+        prh_sandbox_config_init(&cfg, &o, abstract[i].transport);
+        if (cfg.abstract_unix != abstract[i].abstract_unix)
+            fail_msg("%s (%s): abstract_unix %d, want %d", abstract[i].option,
+                     abstract[i].transport, cfg.abstract_unix, abstract[i].abstract_unix);
+        /* Both layers by default. */
+        assert_true(cfg.landlock);
+        assert_true(cfg.seccomp);
+    }
+    /* (the last row: --multipathd-socket=none, sg) */
     assert_ptr_equal(cfg.extra_syscalls, prh_ops_syscalls);
     assert_null(cfg.metrics_file);
 

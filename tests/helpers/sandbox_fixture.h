@@ -61,6 +61,23 @@ struct sbx_daemon {
     pid_t sleeper; /* a process of the same credentials, outside the sandbox */
 };
 
+/* The cases that modes default and --no-seccomp make with each transport
+ * (sim, sg, mpath) and each Landlock ABI cap of ABIS this kernel has, in
+ * that order: *c is the next one from index *i on; false after the last. */
+static inline bool sbx_next_case(size_t *i, const int *abis, size_t nabis, struct sbx_case *c)
+{
+    static const char *const transports[] = { "sim", "sg", "mpath" };
+    for (; *i < 3 * 2 * nabis; ++*i) {
+        size_t t = *i / (2 * nabis), mode = *i / nabis % 2, a = *i % nabis;
+        if (abis[a] > 0 && prh_landlock_abi(NULL) < abis[a])
+            continue;
+        *c = (struct sbx_case){ transports[t], mode ? SBX_NO_SECCOMP : SBX_DEFAULT, abis[a], NULL };
+        ++*i;
+        return true;
+    }
+    return false;
+}
+
 static inline const char *sbx_mode_name(enum sbx_mode m)
 {
     return m == SBX_DEFAULT ? "default" : m == SBX_NO_SECCOMP ? "--no-seccomp" : "--no-sandbox";
