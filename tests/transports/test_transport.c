@@ -73,26 +73,36 @@ static void test_enotty_is_aborted_command_as_doc_example(void **state)
 static void test_errno_table(void **state)
 {
     (void)state;
-    map(prh_result_errno(EDOM), 0x5f, 24);
-    assert_int_equal(reply.status, SCSI_STATUS_TASK_SET_FULL);
-    map(prh_result_errno(EBADE), 0x5f, 24);
-    assert_int_equal(reply.status, SCSI_STATUS_RESERVATION_CONFLICT);
-    map(prh_result_errno(ENODEV), 0x5f, 24);
-    assert_sense(SCSI_SENSE_HARDWARE_ERROR, 0x44, 0);
-    map(prh_result_errno(EREMOTEIO), 0x5f, 24);
-    assert_sense(SCSI_SENSE_HARDWARE_ERROR, 0x44, 0);
-    map(prh_result_errno(ENOMEM), 0x5f, 24);
-    assert_sense(SCSI_SENSE_HARDWARE_ERROR, 0x44, 0);
-    map(prh_result_errno(ENODATA), 0x5f, 24);
-    assert_sense(SCSI_SENSE_MEDIUM_ERROR, 0x11, 0);
-    map(prh_result_errno(ENOMEDIUM), 0x5f, 24);
-    assert_sense(SCSI_SENSE_NOT_READY, 0x3a, 0);
-    map(prh_result_errno(EINVAL), 0x5f, 24);
-    assert_sense(SCSI_SENSE_ILLEGAL_REQUEST, 0x24, 0);
-    map(prh_result_errno(ENOSPC), 0x5f, 24);
-    assert_sense(SCSI_SENSE_DATA_PROTECT, 0x27, 0x07);
-    map(prh_result_errno(EIO), 0x5f, 24);
-    assert_sense(SCSI_SENSE_ABORTED_COMMAND, 0, 0x06);
+    /* wire-protocol.md's errno table: the status, and the sense of a
+     * CHECK CONDITION (fixed format). */
+    static const struct {
+        int err;
+        uint8_t status, key, asc, ascq;
+    } rows[] = {
+        { EDOM, SCSI_STATUS_TASK_SET_FULL, 0, 0, 0 },
+        { EBADE, SCSI_STATUS_RESERVATION_CONFLICT, 0, 0, 0 },
+        { ENODEV, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_HARDWARE_ERROR, 0x44, 0 },
+        { EREMOTEIO, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_HARDWARE_ERROR, 0x44, 0 },
+        { ENOMEM, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_HARDWARE_ERROR, 0x44, 0 },
+        { ENODATA, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_MEDIUM_ERROR, 0x11, 0 },
+        { ENOMEDIUM, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_NOT_READY, 0x3a, 0 },
+        { EINVAL, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_ILLEGAL_REQUEST, 0x24, 0 },
+        { ENOSPC, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_DATA_PROTECT, 0x27, 0x07 },
+        { EIO, SCSI_STATUS_CHECK_CONDITION, SCSI_SENSE_ABORTED_COMMAND, 0, 0x06 },
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        map(prh_result_errno(rows[i].err), 0x5f, 24);
+        if (reply.status != rows[i].status ||
+            (rows[i].status == SCSI_STATUS_CHECK_CONDITION &&
+             (reply.sense[2] != rows[i].key || reply.sense[12] != rows[i].asc ||
+              reply.sense[13] != rows[i].ascq)))
+            fail_msg("errno %d (%s): status %02xh sense %xh/%02xh/%02xh, want %02xh %xh/%02xh/%02xh",
+                     rows[i].err, strerror(rows[i].err), reply.status, reply.sense[2],
+                     reply.sense[12], reply.sense[13], rows[i].status, rows[i].key, rows[i].asc,
+                     rows[i].ascq);
+        if (rows[i].status == SCSI_STATUS_CHECK_CONDITION)
+            assert_sense(rows[i].key, rows[i].asc, rows[i].ascq);
+    }
 }
 
 static void test_sense_result_is_fixed_format(void **state)
