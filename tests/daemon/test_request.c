@@ -75,6 +75,10 @@ static const struct prh_transport nx_transport = {
     .nexus_new = nx_new,
     .nexus_free = nx_free,
     .nexus_describe = nx_describe,
+    /* For the one-request tests: opens recorded, PR OUT always GOOD. */
+    .open = stub_open_recording,
+    .pr_out = stub_pr_out_good,
+    .close = stub_close,
 };
 
 static int pidfd_of(pid_t pid)
@@ -150,6 +154,31 @@ static void setup_ctx(struct prh_request_ctx *x, struct prh_audit **a, bool no_p
     x->no_peer_pidfd = no_pidfd;
 }
 
+/* A context (setup_ctx) and a connected socket pair, the peer's end sv[1]
+ * already closed (-1) when HUNG_UP. */
+static void ctx_and_pair(struct prh_request_ctx *x, struct prh_audit **a, bool no_pidfd, int sv[2],
+                         bool hung_up)
+{
+    setup_ctx(x, a, no_pidfd);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    if (hung_up) {
+        close(sv[1]);
+        sv[1] = -1;
+    }
+}
+
+/* The connection torn down, the pair closed, the context freed. */
+static void ctx_and_pair_free(struct prh_request_ctx *x, struct prh_audit *a, struct prh_conn *conn,
+                              const int sv[2])
+{
+    prh_conn_teardown(x, conn, NULL);
+    close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    prh_audit_close(a);
+    prh_request_ctx_fini(x);
+}
+
 /* Set-up reads the peer's facts (here: this process, through a socketpair)
  * and makes the nexus; teardown frees it once. */
 static void test_conn_setup_reads_facts_and_makes_the_nexus(void **state)
@@ -161,8 +190,7 @@ static void test_conn_setup_reads_facts_and_makes_the_nexus(void **state)
     int sv[2];
     (void)state;
     made = freed = 0;
-    setup_ctx(&x, &a, false);
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ctx_and_pair(&x, &a, false, sv, false);
     prh_conn_describe(&x, &conn, who, sizeof(who));
     assert_string_equal(who, "-");
     assert_int_equal(prh_conn_setup(&x, &conn, sv[0], NULL), 0);
@@ -198,9 +226,7 @@ static void test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd(void **stat
     prh_log_set_verbosity(0);
     for (int with_pidfd = 0; with_pidfd < 2; with_pidfd++) {
         struct prh_conn conn = { .peer.serial = 1 };
-        setup_ctx(&x, &a, !with_pidfd);
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        close(sv[1]);
+        ctx_and_pair(&x, &a, !with_pidfd, sv, true);
         assert_int_equal(prh_conn_setup(&x, &conn, sv[0], NULL), 0);
         assert_int_equal(conn.peer.pid, getpid()); /* the credentials stay */
         if (with_pidfd) {
@@ -214,10 +240,7 @@ static void test_conn_setup_drops_facts_of_a_peer_gone_without_pidfd(void **stat
             assert_string_equal(conn.audit_client->exe, "");
             assert_string_equal(conn.audit_client->guest, "");
         }
-        prh_conn_teardown(&x, &conn, NULL);
-        close(sv[0]);
-        prh_audit_close(a);
-        prh_request_ctx_fini(&x);
+        ctx_and_pair_free(&x, a, &conn, sv);
     }
 }
 
@@ -234,10 +257,7 @@ static void test_conn_setup_lets_nexus_new_check_the_peer(void **state)
     for (int hung_up = 0; hung_up < 2; hung_up++) {
         for (int no_pidfd = 0; no_pidfd < 2; no_pidfd++) {
             struct prh_conn conn = { .peer.serial = 1 };
-            setup_ctx(&x, &a, no_pidfd);
-            assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-            if (hung_up)
-                close(sv[1]);
+            ctx_and_pair(&x, &a, no_pidfd, sv, hung_up);
             memset(&seen, 0, sizeof(seen));
             assert_int_equal(prh_conn_setup(&x, &conn, sv[0], NULL), 0);
             assert_true(seen.has_sock);
@@ -249,12 +269,7 @@ static void test_conn_setup_lets_nexus_new_check_the_peer(void **state)
             assert_false(conn.peer.has_pidfd);
             assert_false(conn.peer.has_sock);
             assert_true(prh_peer_current(&conn.peer)); /* nothing to check with */
-            prh_conn_teardown(&x, &conn, NULL);
-            close(sv[0]);
-            if (!hung_up)
-                close(sv[1]);
-            prh_audit_close(a);
-            prh_request_ctx_fini(&x);
+            ctx_and_pair_free(&x, a, &conn, sv);
         }
     }
 }
@@ -327,19 +342,6 @@ static void test_conn_setup_peer_exited_with_its_socket_handed_on(void **state)
 
 /* ---- one request ---------------------------------------------------------- */
 
-static const struct prh_transport dev_transport = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "test",
-    .available = true,
-    .nexus_new = nx_new,
-    .nexus_free = nx_free,
-    .nexus_describe = nx_describe,
-    .open = stub_open_recording,
-    .pr_out = stub_pr_out_good,
-    .close = stub_close,
-};
-
 struct policy_case {
     int fstats;
     char audit[4096];
@@ -359,7 +361,7 @@ static void run_register(struct policy_case *pc, const char *allow, struct prh_r
     memset(&policy, 0, sizeof(policy));
     assert_int_equal(prh_policy_add_device(&policy, allow, err, sizeof(err)), 0);
     prh_request_ctx_init(&x);
-    x.transport = &dev_transport;
+    x.transport = &nx_transport;
     x.policy = &policy;
     x.audit = prh_audit_open(PRH_AUDIT_FILE, path, err, sizeof(err));
     assert_non_null(x.audit);
