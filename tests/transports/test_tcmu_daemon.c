@@ -173,6 +173,7 @@ static void test_unit_attention_goes_to_the_preempted_backstore_only(void **stat
 }
 
 static char *ctl(struct prh_control *c, const char *line, int want);
+static struct prh_control *control_of(struct fixture *f, bool scan);
 
 static void assert_ua(struct fake_answer a, uint8_t asc, uint8_t ascq)
 {
@@ -203,9 +204,7 @@ static void test_released_unit_attention_goes_to_the_other_registrant_only(void 
 static void test_power_on_unit_attention_goes_to_every_backstore_once(void **state)
 {
     struct fixture *f = *state;
-    struct prh_control *c = prh_control_new();
-    tcmu_daemon_control_register(f->d, c);
-    tcmu_daemon_scan(f->d);
+    struct prh_control *c = control_of(f, true);
     cmd(f, 0, tur, 6, NULL, 0);
     cmd(f, 1, tur, 6, NULL, 0);
     free(ctl(c, "power-cycle lun0", 0));
@@ -507,14 +506,40 @@ static char *ctl(struct prh_control *c, const char *line, int want)
     return buf;
 }
 
+/* The control command LINE succeeds and its answer says each string given. */
+#define ctl_says(c, line, ...)                                                                     \
+    do {                                                                                           \
+        char *ctl_out_ = ctl((c), (line), 0);                                                      \
+        tu_assert_contains(ctl_out_, __VA_ARGS__);                                                 \
+        free(ctl_out_);                                                                            \
+    } while (0)
+
+/* Each control command given answers WANT (0: done, -1: refused). */
+static void ctl_each(struct prh_control *c, int want, const char *const *lines)
+{
+    for (; *lines; lines++)
+        free(ctl(c, *lines, want));
+}
+#define ctl_ok(c, ...) ctl_each((c), 0, (const char *const[]){ __VA_ARGS__, NULL })
+#define ctl_refused(c, ...) ctl_each((c), -1, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* A control socket's commands for the daemon (after a scan when SCAN). */
+static struct prh_control *control_of(struct fixture *f, bool scan)
+{
+    struct prh_control *c = prh_control_new();
+    assert_non_null(c);
+    assert_int_equal(tcmu_daemon_control_register(f->d, c), 0);
+    if (scan)
+        tcmu_daemon_scan(f->d);
+    return c;
+}
+
 /* One line per backstore in UIO minor order (the order they were created),
  * whatever order the scan found them in: the tutorial shows this output. */
 static void test_control_lists_backstores_in_uio_order(void **state)
 {
     struct fixture *f = *state;
-    struct prh_control *c = prh_control_new();
-    assert_int_equal(tcmu_daemon_control_register(f->d, c), 0);
-    tcmu_daemon_scan(f->d);
+    struct prh_control *c = control_of(f, true);
     char *o = ctl(c, "devices", 0);
     char *b0 = strstr(o, "user_0/b0"), *b1 = strstr(o, "user_0/b1");
     assert_non_null(b0);
@@ -534,81 +559,46 @@ static void test_control_lists_backstores_in_uio_order(void **state)
 static void test_control_commands_show_devices_state_and_access(void **state)
 {
     struct fixture *f = *state;
-    struct prh_control *c = prh_control_new();
-    assert_int_equal(tcmu_daemon_control_register(f->d, c), 0);
-    char *o = ctl(c, "devices", 0);
-    assert_non_null(strstr(o, "no backstores"));
-    free(o);
-    o = ctl(c, "state", 0);
-    assert_non_null(strstr(o, "no LUN"));
-    free(o);
+    struct prh_control *c = control_of(f, false);
+    ctl_says(c, "devices", "no backstores");
+    ctl_says(c, "state", "no LUN");
     tcmu_daemon_scan(f->d);
     prout(f, 0, 0, 0, 0, 0xa, 0);
     prout(f, 0, 1, 0x03, 0xa, 0, 0);
-    o = ctl(c, "devices", 0);
-    tu_assert_contains(o, "user_0/b0", "user_0/b1");
-    free(o);
-    o = ctl(c, "devices --json", 0);
-    assert_non_null(strstr(o, "\"backstore\":\"user_0/b1\""));
-    free(o);
-    o = ctl(c, "state", 0);
-    tu_assert_contains(o, "lun0", "Exclusive Access");
-    free(o);
-    o = ctl(c, "state lun0", 0);
-    tu_assert_contains(o, "0xa ", "holder");
-    free(o);
-    o = ctl(c, "state lun0 --json", 0);
-    tu_assert_contains(o, "\"key\":\"0xa\"", "\"backstore\":\"user_0/b0\"");
-    free(o);
-    o = ctl(c, "state --json", 0);
-    assert_non_null(strstr(o, "\"backstores\":2"));
-    free(o);
-    o = ctl(c, "access lun0", 0);
+    ctl_says(c, "devices", "user_0/b0", "user_0/b1");
+    ctl_says(c, "devices --json", "\"backstore\":\"user_0/b1\"");
+    ctl_says(c, "state", "lun0", "Exclusive Access");
+    ctl_says(c, "state lun0", "0xa ", "holder");
+    ctl_says(c, "state lun0 --json", "\"key\":\"0xa\"", "\"backstore\":\"user_0/b0\"");
+    ctl_says(c, "state --json", "\"backstores\":2");
     /* b0 holds Exclusive Access: it reads and writes, b1 does neither. */
-    tu_assert_contains(o, "0xa                yes   yes", "-                  no    no");
-    free(o);
-    o = ctl(c, "access lun0 --json", 0);
-    assert_non_null(strstr(o, "\"read\":false"));
-    free(o);
-    free(ctl(c, "state nope", -1));
-    free(ctl(c, "access nope", -1));
-    free(ctl(c, "access", -1));
-    free(ctl(c, "state a b", -1));
-    free(ctl(c, "devices x", -1));
+    ctl_says(c, "access lun0", "0xa                yes   yes", "-                  no    no");
+    ctl_says(c, "access lun0 --json", "\"read\":false");
+    ctl_refused(c, "state nope", "access nope", "access", "state a b", "devices x");
     prh_control_free(c);
 }
 
 static void test_power_cycle_loses_non_aptpl_state_and_reports_power_on(void **state)
 {
     struct fixture *f = *state;
-    struct prh_control *c = prh_control_new();
-    tcmu_daemon_control_register(f->d, c);
-    tcmu_daemon_scan(f->d);
+    struct prh_control *c = control_of(f, true);
     prout(f, 0, 0, 0, 0, 0xa, 0);
     cmd(f, 1, tur, 6, NULL, 0);
-    char *o = ctl(c, "power-cycle lun0", 0);
-    assert_non_null(strstr(o, "PR state lost"));
-    free(o);
+    ctl_says(c, "power-cycle lun0", "PR state lost");
     struct fake_answer a = cmd(f, 1, tur, 6, NULL, 0);
     assert_int_equal(a.status, 0x02);
     assert_int_equal(a.sense[12], 0x29);
-    o = ctl(c, "power-cycle all --json", 0);
-    assert_non_null(strstr(o, "\"registrations\":0"));
-    free(o);
-    free(ctl(c, "power-cycle nope", -1));
-    free(ctl(c, "power-cycle", -1));
+    ctl_says(c, "power-cycle all --json", "\"registrations\":0");
+    ctl_refused(c, "power-cycle nope", "power-cycle");
     prh_control_free(c);
 }
 
 static void test_faults_answer_instead_of_executing_for_matching_commands(void **state)
 {
     struct fixture *f = *state;
-    struct prh_control *c = prh_control_new();
-    tcmu_daemon_control_register(f->d, c);
-    tcmu_daemon_scan(f->d);
-    free(ctl(c, "fault add busy op=write client=user_0/b1 count=2", 0));
-    free(ctl(c, "fault add sense 3/11/00 op=read lun=lun0", 0));
-    free(ctl(c, "fault add conflict sa=register", 0));
+    struct prh_control *c = control_of(f, true);
+    ctl_ok(c, "fault add busy op=write client=user_0/b1 count=2",
+           "fault add sense 3/11/00 op=read lun=lun0", "fault add conflict sa=register");
     assert_int_equal(write10(f, 0, 0, 1).status, 0);  /* b0: not the client */
     assert_int_equal(write10(f, 1, 0, 1).status, 0x08);
     assert_int_equal(write10(f, 1, 0, 1).status, 0x08);
@@ -617,51 +607,29 @@ static void test_faults_answer_instead_of_executing_for_matching_commands(void *
     assert_int_equal(a.status, 0x02);
     assert_int_equal(a.sense[2] & 0x0f, 3);
     assert_int_equal(prout(f, 0, 0, 0, 0, 0xa, 0).status, 0x18);
-    char *o = ctl(c, "fault list", 0);
-    assert_non_null(strstr(o, "no faults"));
-    free(o);
-    free(ctl(c, "fault add always-wrong", -1));
-    free(ctl(c, "fault add busy op=zz", -1));
-    free(ctl(c, "fault add busy sa=nope", -1));
-    free(ctl(c, "fault add busy op=read sa=register", -1));
-    free(ctl(c, "fault add busy count=0", -1));
-    free(ctl(c, "fault add busy weird=1", -1));
-    free(ctl(c, "fault add busy conflict", -1));
-    free(ctl(c, "fault add", -1));
-    free(ctl(c, "fault add delay", -1));
-    free(ctl(c, "fault add status 02", -1));
-    free(ctl(c, "fault add sense 6/29", -1));
-    free(ctl(c, "fault add busy lun=", -1));
-    free(ctl(c, "fault clear 99", -1));
-    free(ctl(c, "fault clear x", -1));
-    free(ctl(c, "fault", -1));
+    ctl_says(c, "fault list", "no faults");
+    ctl_refused(c, "fault add always-wrong", "fault add busy op=zz", "fault add busy sa=nope",
+                "fault add busy op=read sa=register", "fault add busy count=0",
+                "fault add busy weird=1", "fault add busy conflict", "fault add", "fault add delay",
+                "fault add status 02", "fault add sense 6/29", "fault add busy lun=",
+                "fault clear 99", "fault clear x", "fault");
     free(ctl(c, "fault add status 28 count=always", 0));
-    o = ctl(c, "fault list --json", 0);
-    assert_non_null(strstr(o, "\"remaining\":null"));
-    free(o);
+    ctl_says(c, "fault list --json", "\"remaining\":null");
     assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0x28);
-    o = ctl(c, "fault list", 0);
-    assert_non_null(strstr(o, "always; 1 hit"));
-    free(o);
-    o = ctl(c, "fault clear --json", 0);
-    assert_non_null(strstr(o, "\"cleared\":1"));
-    free(o);
+    ctl_says(c, "fault list", "always; 1 hit");
+    ctl_says(c, "fault clear --json", "\"cleared\":1");
     prh_control_free(c);
 }
 
 static void test_delay_fault_holds_the_command_then_runs_it(void **state)
 {
     struct fixture *f = *state;
-    struct prh_control *c = prh_control_new();
-    tcmu_daemon_control_register(f->d, c);
-    tcmu_daemon_scan(f->d);
+    struct prh_control *c = control_of(f, true);
     free(ctl(c, "fault add delay 150 client=b0", 0));
     long off = fs_cmd(&f->s, 0, tur, 6, NULL, 0);
     tcmu_daemon_service_all(f->d);
     assert_false(fs_answered(&f->s, 0));
-    char *o = ctl(c, "devices", 0);
-    assert_non_null(strstr(o, "delayed"));
-    free(o);
+    ctl_says(c, "devices", "delayed");
     assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0); /* the other backstore goes on */
     tu_sleep_ms(200);
     tcmu_daemon_service_all(f->d);
@@ -703,8 +671,7 @@ static void test_loop_answers_on_events_serves_delays_and_stops(void **state)
     assert_true(fs_wait_answered(&f->s, 3, 5000));
     assert_int_equal(fake_read_answer(f->s.map[3], off).status, 0);
     /* A delayed command is answered when its time is up, without an event. */
-    struct prh_control *c = prh_control_new();
-    tcmu_daemon_control_register(f->d, c);
+    struct prh_control *c = control_of(f, false);
     free(ctl(c, "fault add delay 100", 0));
     fs_cmd(&f->s, 1, tur, 6, NULL, 0);
     fs_kick(&f->s, 1);
