@@ -160,29 +160,51 @@ static void test_prin_request_with_one_fd(void **state)
     close(req.fd);
 }
 
-static void test_request_without_fd_closes(void **state)
-{
-    struct pair *p = *state;
+/*
+ * CDB frames that close the connection (wire-protocol.md 3.1-3.3, 5.4):
+ * one row each, the CDB (opcode, service action, bytes 7-8), how many
+ * copies of the device fd ride on it, and the error; the fds received are
+ * closed and none is kept for the request.
+ */
+static const struct refused_frame {
+    const char *name;
     uint8_t cdb[16];
+    size_t nfds;
+    int error;
+} refused_frames[] = {
+    { "request without fd (3.3)", { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 32 }, 0,
+      PRH_WIRE_E_NO_FD },
+    { "request with two fds (3.3)", { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 32 }, 2,
+      PRH_WIRE_E_TOO_MANY_FDS },
+    { "253 fds, closed at once (3.3)", { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 8 }, 253,
+      PRH_WIRE_E_TOO_MANY_FDS },
+    { "not a PR opcode: INQUIRY (3.1)", { 0x12, 0, 0, 0, 36 }, 1, PRH_WIRE_E_BAD_OPCODE },
+    { "PR IN allocation length 8193 (3.2)", { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0x20, 0x01 },
+      1, PRH_WIRE_E_TOO_LONG },
+    { "PR OUT parameter list length 8193, before the parameters (3.2)",
+      { 0x5f, PR_OUT_REGISTER, 0, 0, 0, 0, 0, 0x20, 0x01 }, 1, PRH_WIRE_E_TOO_LONG },
+};
 
-    handshake(p);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 32);
-    send_cdb(p, cdb, NULL, 0);
-    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_NO_FD);
-}
-
-static void test_request_with_two_fds_closes_both(void **state)
+static void test_refused_frames_close_and_keep_no_fd(void **state)
 {
-    struct pair *p = *state;
-    uint8_t cdb[16];
-    int fds[2] = { p->devfd, p->devfd };
-
-    handshake(p);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 32);
-    send_cdb(p, cdb, fds, 2);
-    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_TOO_MANY_FDS);
-    assert_int_equal(p->rx.fd, -1);
-    assert_int_equal(tu_fd_count(0), p->fds_before);
+    (void)state;
+    for (size_t i = 0; i < sizeof(refused_frames) / sizeof(refused_frames[0]); i++) {
+        const struct refused_frame *r = &refused_frames[i];
+        void *st;
+        setup(&st);
+        struct pair *p = st;
+        int fds[253];
+        for (size_t k = 0; k < r->nfds; k++)
+            fds[k] = p->devfd;
+        handshake(p);
+        send_cdb(p, r->cdb, r->nfds ? fds : NULL, r->nfds);
+        int got = prh_wire_rx_step(&p->rx, p->server);
+        int open_fds = tu_fd_count(0);
+        if (got != r->error || p->rx.fd != -1 || open_fds != p->fds_before)
+            fail_msg("%s: error %d (want %d), fd kept %d, %d fds open (want %d)", r->name, got,
+                     r->error, p->rx.fd, open_fds, p->fds_before);
+        teardown(&st);
+    }
 }
 
 static void test_fd_on_second_cdb_fragment_accepted(void **state)
@@ -217,30 +239,6 @@ static void test_fd_on_each_cdb_fragment_closes(void **state)
     assert_int_equal(tu_fd_count(0), p->fds_before);
 }
 
-static void test_non_pr_opcode_closes(void **state)
-{
-    struct pair *p = *state;
-    uint8_t cdb[16] = { 0x12, 0, 0, 0, 36 }; /* INQUIRY */
-
-    handshake(p);
-    send_cdb(p, cdb, &p->devfd, 1);
-    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_BAD_OPCODE);
-    assert_int_equal(tu_fd_count(0), p->fds_before);
-}
-
-static void test_allocation_length_8193_closes(void **state)
-{
-    struct pair *p = *state;
-    uint8_t cdb[16];
-
-    handshake(p);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 0);
-    scsi_put_be16(cdb + 7, 0x2001);
-    send_cdb(p, cdb, &p->devfd, 1);
-    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_TOO_LONG);
-    assert_int_equal(tu_fd_count(0), p->fds_before);
-}
-
 static void test_allocation_length_8192_accepted(void **state)
 {
     struct pair *p = *state;
@@ -254,18 +252,6 @@ static void test_allocation_length_8192_accepted(void **state)
     prh_wire_rx_take(&p->rx, &req);
     assert_int_equal(req.xfer_len, 8192);
     close(req.fd);
-}
-
-static void test_prout_length_8193_closes_before_params(void **state)
-{
-    struct pair *p = *state;
-    uint8_t cdb[16];
-
-    handshake(p);
-    tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 0);
-    scsi_put_be16(cdb + 7, 0x2001);
-    send_cdb(p, cdb, &p->devfd, 1);
-    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_TOO_LONG);
 }
 
 static void test_prout_params_framed_by_bytes_7_8(void **state)
@@ -385,21 +371,6 @@ static void test_fd_with_params_dropped(void **state)
     assert_int_equal(fstat(req.fd, &got), 0);
     assert_int_equal(got.st_rdev, want.st_rdev); /* the CDB's fd, /dev/null */
     close(req.fd);
-    assert_int_equal(tu_fd_count(0), p->fds_before);
-}
-
-static void test_fd_flood_closed_at_once(void **state)
-{
-    struct pair *p = *state;
-    uint8_t cdb[16];
-    int fds[253];
-
-    for (int i = 0; i < 253; i++)
-        fds[i] = p->devfd;
-    handshake(p);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
-    send_cdb(p, cdb, fds, 253);
-    assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_E_TOO_MANY_FDS);
     assert_int_equal(tu_fd_count(0), p->fds_before);
 }
 
@@ -802,14 +773,10 @@ int main(void)
         T(test_error_verbosity_follows_qemu),
         T(test_client_handshake_reads_then_answers_zero),
         T(test_prin_request_with_one_fd),
-        T(test_request_without_fd_closes),
-        T(test_request_with_two_fds_closes_both),
+        cmocka_unit_test(test_refused_frames_close_and_keep_no_fd),
         T(test_fd_on_second_cdb_fragment_accepted),
         T(test_fd_on_each_cdb_fragment_closes),
-        T(test_non_pr_opcode_closes),
-        T(test_allocation_length_8193_closes),
         T(test_allocation_length_8192_accepted),
-        T(test_prout_length_8193_closes_before_params),
         T(test_prout_params_framed_by_bytes_7_8),
         T(test_prout_params_fragmented),
         T(test_prout_zero_length_needs_no_params),
@@ -817,7 +784,6 @@ int main(void)
         T(test_eof_in_params_closes_and_frees_fd),
         T(test_eof_in_cdb_closes),
         T(test_fd_with_params_dropped),
-        T(test_fd_flood_closed_at_once),
         T(test_eof_between_requests_is_orderly),
         T(test_second_request_after_next),
         T(test_read_error_reported),
