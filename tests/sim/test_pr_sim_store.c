@@ -124,6 +124,24 @@ static void state_path(void **state, const char *name, char *buf, size_t len)
     assert_int_equal(pr_sim_store_path(dir_of(state), name, buf, len), 0);
 }
 
+/* LEN bytes of IMG saved as LUN NAME's state in the test's directory. */
+static void save_ok(void **state, const char *name, const uint8_t *img, size_t len)
+{
+    assert_int_equal(pr_sim_store_save(dir_of(state), name, img, len), 0);
+}
+
+/* The state file of LUN NAME holds exactly the LEN bytes of IMG. */
+static void expect_state_file(void **state, const char *name, const uint8_t *img, size_t len)
+{
+    char path[4096];
+    state_path(state, name, path, sizeof(path));
+    size_t flen;
+    uint8_t *file = read_file(path, &flen);
+    assert_int_equal(flen, len);
+    assert_memory_equal(file, img, len);
+    free(file);
+}
+
 static void test_store_save_then_load_restores_state(void **state)
 {
     struct rich x = img_rich_nexuses();
@@ -131,7 +149,7 @@ static void test_store_save_then_load_restores_state(void **state)
     img_make_rich(src, &x);
     size_t len;
     uint8_t *img = img_serialize(src, &len);
-    assert_int_equal(pr_sim_store_save(dir_of(state), "lun0", img, len), 0);
+    save_ok(state, "lun0", img, len);
 
     struct pr_sim_lun *dst = th_bare_lun(PR_SIM_PROFILE_SPC4);
     char msg[512] = "";
@@ -150,14 +168,8 @@ static void test_store_save_writes_the_image_bytes_exactly(void **state)
 {
     size_t len;
     uint8_t *img = img_small_valid(&len);
-    assert_int_equal(pr_sim_store_save(dir_of(state), "lun0", img, len), 0);
-    char path[4096];
-    state_path(state, "lun0", path, sizeof(path));
-    size_t flen;
-    uint8_t *file = read_file(path, &flen);
-    assert_int_equal(flen, len);
-    assert_memory_equal(file, img, len);
-    free(file);
+    save_ok(state, "lun0", img, len);
+    expect_state_file(state, "lun0", img, len);
     free(img);
 }
 
@@ -167,15 +179,9 @@ static void test_store_save_overwrites_previous_state(void **state)
     uint8_t *img1 = img_small_valid(&len1);
     struct pr_sim_lun *empty = th_lun(PR_SIM_PROFILE_SPC4);
     uint8_t *img2 = img_serialize(empty, &len2);
-    assert_int_equal(pr_sim_store_save(dir_of(state), "lun0", img1, len1), 0);
-    assert_int_equal(pr_sim_store_save(dir_of(state), "lun0", img2, len2), 0);
-    char path[4096];
-    state_path(state, "lun0", path, sizeof(path));
-    size_t flen;
-    uint8_t *file = read_file(path, &flen);
-    assert_int_equal(flen, len2);
-    assert_memory_equal(file, img2, len2);
-    free(file);
+    save_ok(state, "lun0", img1, len1);
+    save_ok(state, "lun0", img2, len2);
+    expect_state_file(state, "lun0", img2, len2);
     free(img1);
     free(img2);
     pr_sim_lun_free(empty);
@@ -186,8 +192,8 @@ static void test_store_save_leaves_no_temp_files(void **state)
     size_t len;
     uint8_t *img = img_small_valid(&len);
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(pr_sim_store_save(dir_of(state), "lun0", img, len), 0);
-        assert_int_equal(pr_sim_store_save(dir_of(state), "lun1", img, len), 0);
+        save_ok(state, "lun0", img, len);
+        save_ok(state, "lun1", img, len);
     }
     char names[8][256];
     size_t n = dir_entries(dir_of(state), names, 8);
@@ -222,7 +228,7 @@ static void test_store_save_file_is_private(void **state)
 {
     size_t len;
     uint8_t *img = img_small_valid(&len);
-    assert_int_equal(pr_sim_store_save(dir_of(state), "lun0", img, len), 0);
+    save_ok(state, "lun0", img, len);
     char path[4096];
     state_path(state, "lun0", path, sizeof(path));
     struct stat sb;
@@ -536,13 +542,22 @@ static void test_store_save_to_missing_directory_fails(void **state)
     free(img);
 }
 
+/* A store binding for LUN NAME in the test's directory + SUFFIX ("" or
+ * "/sub"), and a LUN whose persist hook saves through it (*b: caller frees). */
+static struct pr_sim_lun *hooked_lun(void **state, const char *suffix, const char *name,
+                                     struct pr_sim_store_binding **b)
+{
+    *b = calloc(1, sizeof(**b));
+    assert_non_null(*b);
+    snprintf((*b)->dir, sizeof((*b)->dir), "%s%s", dir_of(state), suffix);
+    snprintf((*b)->name, sizeof((*b)->name), "%s", name);
+    return th_lun_hooked(PR_SIM_PROFILE_SPC4, pr_sim_store_persist, *b);
+}
+
 static void test_store_persist_hook_state_survives_restart(void **state)
 {
-    struct pr_sim_store_binding *b = calloc(1, sizeof(*b));
-    assert_non_null(b);
-    snprintf(b->dir, sizeof(b->dir), "%s", dir_of(state));
-    snprintf(b->name, sizeof(b->name), "lun7");
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, pr_sim_store_persist, b);
+    struct pr_sim_store_binding *b;
+    struct pr_sim_lun *lun = hooked_lun(state, "", "lun7", &b);
     struct pr_sim_nexus a = th_nexus('A', 1), c = th_nexus('C', 2);
     assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
     assert_good(th_register_flags(lun, &c, 0, K3, PR_OUT_FLAG_APTPL));
@@ -565,11 +580,8 @@ static void test_store_persist_hook_state_survives_restart(void **state)
 
 static void test_store_persist_hook_missing_directory_fails_pr_out(void **state)
 {
-    struct pr_sim_store_binding *b = calloc(1, sizeof(*b));
-    assert_non_null(b);
-    snprintf(b->dir, sizeof(b->dir), "%s/gone", dir_of(state));
-    snprintf(b->name, sizeof(b->name), "lun0");
-    struct pr_sim_lun *lun = th_lun_hooked(PR_SIM_PROFILE_SPC4, pr_sim_store_persist, b);
+    struct pr_sim_store_binding *b;
+    struct pr_sim_lun *lun = hooked_lun(state, "/gone", "lun0", &b);
     struct pr_sim_nexus a = th_nexus('A', 1);
     assert_check(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL),
                  SENSE_INTERNAL_TARGET_FAILURE);
