@@ -31,6 +31,17 @@ fence() {
     [ "$v" = sim ] || sgp=/xchg/sg_persist-preempt
     fence_scsi --corosync-cmap-path=/xchg/corosync-cmapctl --sg_persist-path="$sgp" -d "$d" "$@"
 }
+# warm: run once each program of the fencing story, so that both nodes
+# load them (Python and fence_scsi's modules, sg3-utils, over 9p under
+# two levels of TCG: ~6 minutes for the first fence_scsi call on an idle
+# host) at the same time instead of in turn, inside the story's steps.
+warm() {
+    fence_scsi -h >/dev/null && echo "fence_scsi loaded"
+    sg_persist -V 2>&1 | head -n 1
+    /xchg/sg_persist-preempt -V 2>&1 | head -n 1
+    sg_turs -V 2>&1 | head -n 1
+    sg_raw -V 2>&1 | head -n 1
+}
 # write VARIANT: one 512-byte WRITE(10) at LBA 64; prints GOOD or the
 # status sg_raw reports (RESERVATION CONFLICT when fenced).
 write() {
