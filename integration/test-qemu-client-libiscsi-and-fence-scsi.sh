@@ -44,24 +44,36 @@
 # Tables: libiscsi.tsv and fence.tsv in build/test-logs/integration/
 # <test>/, put into docs/compat.md by integration/real-clients.py.
 # Env: PRH_REAL_CLIENTS="libiscsi fence" (the parts to run; default
-# "libiscsi": the fence story is opt-in, see below),
-# PRH_LIBISCSI_TESTS (iscsi-test-cu -t list), PRH_FENCE_VARIANTS.
-# Time (lab VM, TCG): not yet measured on an idle 2-core machine.  On the
+# "libiscsi": the fence story is opt-in for its time, see below),
+# PRH_LIBISCSI_TESTS (iscsi-test-cu -t list), PRH_FENCE_VARIANTS;
+# scripts/integration passes them on to the lab VM.  With the fence
+# story, give the test more than its limit: PRH_IT_TIME_SCALE=3.
+# Time (lab VM, TCG), fence story: measured on the idle 2-core
+# development host (this test alone; host load 2-4, the lab VM's QEMU at
+# ~140% CPU), PRH_REAL_CLIENTS=fence PRH_FENCE_VARIANTS=sg: LUNs, maps,
+# helpers and initramfs ~2 min; both guests up 459 s into the test (each
+# kernel 340 s of its own uptime); the sg story 2587 s; the whole test
+# 3091 s (the vm.sh call 51 min 49 s).  Every fence_scsi call is a
+# Python start-up under two levels of TCG: the first on a node took
+# 372-385 s, later ones 121-255 s; a write step 62-104 s.  So the story
+# is opt-in: all three variants would add over an hour to a CI run of
+# ~45 minutes that must stay under 60.  Both nodes now load the
+# programs at the same time before the story (role-client.sh's warm),
+# which takes one of the two first calls out of it.
+# Time, libiscsi part: not yet measured on an idle 2-core machine.  On the
 # development host at load 13-20 (other sessions' VMs on 2 cores): LUNs,
 # maps, helpers, initramfs and shim took ~4 min; both guests were up 37
 # min into the test (each kernel ~26 min of its own uptime); the first
 # iscsi-test-cu run took ~150 s on each node (11-13 s of it the tests,
 # the rest loading programs over 9p); the test reached its 3600 s limit
-# in the shimmed runs, before the fence story.  Earlier runs of the same
-# steps in two tests: at load ~3 a guest was up after ~7 min and an
-# iscsi-test-cu run took 75-140 s; at load ~10 the first fence_scsi call
-# took ~300 s.  On an idle machine a nested boot takes 1.5-2 min.
+# in the shimmed runs.  Earlier runs of the same steps in two tests: at
+# load ~3 a guest was up after ~7 min and an iscsi-test-cu run took
+# 75-140 s.
 # prh-it-timeout: 3600
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nested.sh"
-# The fence story is opt-in until it has passed once end to end (issue
-# 19: no run reached it on the loaded development host); the summary
-# says so beside the result.
+# The fence story is opt-in: it passes (sg), but takes 40 minutes or more
+# per variant (see above); the summary says so beside the result.
 parts=${PRH_REAL_CLIENTS:-libiscsi}
 has_part() { [[ " $parts " == *" $1 "* ]]; }
 if has_part libiscsi; then
@@ -322,5 +334,5 @@ nested_end node2 120
 grep -a -h -m1 PRH-CLIENT "$LOGS"/node1/console.log | tr -d '\r'
 log "the whole test: $((SECONDS - T0)) s"
 [ -z "$BAD" ] || fail "${BAD%; } (tables above; ${LOGS#"$ROOT"/}/story.log)"
-has_part fence || note "fence_scsi story not run: opt-in until proven (PRH_REAL_CLIENTS='libiscsi fence')"
+has_part fence || note "fence_scsi story not run: opt-in for its time (PRH_REAL_CLIENTS='libiscsi fence' PRH_IT_TIME_SCALE=3)"
 pass
