@@ -33,8 +33,11 @@ fence() {
 }
 # warm: run once each program of the fencing story, so that both nodes
 # load them (Python and fence_scsi's modules, sg3-utils, over 9p under
-# two levels of TCG: ~6 minutes for the first fence_scsi call on an idle
-# host) at the same time instead of in turn, inside the story's steps.
+# two levels of TCG) at the same time instead of in turn, inside the
+# story's steps.  Measured on an idle host: ~220-230 s on each node, in
+# parallel; the first fence_scsi -o on took 372 s and 385 s in turn
+# without it, 345 s after it (a later -o on: ~255 s), so most of a
+# call's time is Python and sg_persist running, not loading.
 warm() {
     fence_scsi -h >/dev/null && echo "fence_scsi loaded"
     sg_persist -V 2>&1 | head -n 1
