@@ -138,7 +138,21 @@ done
 [ -z "$pa" ] || echo "sg_persist $*: PREEMPT AND ABORT sent as PREEMPT" >>/xchg/preempt.log
 exec /usr/bin/sg_persist "$@"
 WRAP
-    chmod +x "$WORK/$node/corosync-cmapctl" "$WORK/$node/sg_persist-preempt"
+    cat >"$WORK/$node/sg_turs-pr" <<'WRAP'
+#!/bin/sh
+# fence_scsi --sg_turs-path on sim: fence_scsi clears a disk's unit
+# attentions with TEST UNIT READY before each sg_persist.  On sim the
+# reservation's unit attentions (REGISTRATIONS PREEMPTED after a fence)
+# are the simulator's, reported on the next PR command only, while TEST
+# UNIT READY goes to the LUN: one PR IN through the helper clears them,
+# as TEST UNIT READY does on a real device.
+/usr/bin/sg_turs "$@"
+rc=$?
+for d do :; done
+[ -b "$d" ] && /usr/bin/sg_persist -n -i -k "$d" >/dev/null 2>&1
+exit $rc
+WRAP
+    chmod +x "$WORK/$node/corosync-cmapctl" "$WORK/$node/sg_persist-preempt" "$WORK/$node/sg_turs-pr"
 done
 if has_part libiscsi; then
     cc -std=c11 -Wall -Wextra -Werror -Wshadow -Wconversion -O2 -shared -fPIC \

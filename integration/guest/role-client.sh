@@ -23,12 +23,15 @@ disk() {
 # fence VARIANT ARGS...: fence_scsi on the variant's disk.  corosync is
 # replaced by a stub that knows the cluster's two nodes; where LIO is
 # behind (sg, mpath) sg_persist is a wrapper that sends PREEMPT for
-# fence_scsi's PREEMPT AND ABORT, which hangs the lab kernel's LIO.
+# fence_scsi's PREEMPT AND ABORT, which hangs the lab kernel's LIO; on
+# sim sg_turs is a wrapper that also clears the simulator's unit
+# attentions with a PR IN (the test's sg_turs-pr).
 fence() {
     local v=$1 d sgp=/usr/bin/sg_persist
     shift
     d=$(disk "$v") || { echo "no disk for $v"; return 99; }
     [ "$v" = sim ] || sgp=/xchg/sg_persist-preempt
+    [ "$v" = sim ] && set -- --sg_turs-path=/xchg/sg_turs-pr "$@"
     fence_scsi --corosync-cmap-path=/xchg/corosync-cmapctl --sg_persist-path="$sgp" -d "$d" "$@"
 }
 # warm: run once each program of the fencing story, so that both nodes
