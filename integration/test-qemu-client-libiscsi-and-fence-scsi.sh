@@ -58,8 +58,14 @@
 # 372-385 s, later ones 121-255 s; a write step 62-104 s.  So the story
 # is opt-in: all three variants would add over an hour to a CI run of
 # ~45 minutes that must stay under 60.  Both nodes now load the
-# programs at the same time before the story (role-client.sh's warm),
-# which takes one of the two first calls out of it.
+# programs at the same time before the story (role-client.sh's warm).
+# PRH_FENCE_VARIANTS="sim mpath" (same host, idle): guests up at 280 s,
+# warm-up 217-232 s in parallel (319 s to both), the sim story 2173 s
+# (fence_scsi calls 121-345 s): all as expected but node1's unfence,
+# which met the simulator's REGISTRATIONS PREEMPTED unit attention
+# (fence_scsi's TEST UNIT READY goes to the LUN on sim): the sg_turs-pr
+# wrapper below was added for it and has not had a run yet.  The mpath
+# story did not complete: that run was stopped at the session's deadline.
 # Time, libiscsi part: not yet measured on an idle 2-core machine.  On the
 # development host at load 13-20 (other sessions' VMs on 2 cores): LUNs,
 # maps, helpers, initramfs and shim took ~4 min; both guests were up 37
