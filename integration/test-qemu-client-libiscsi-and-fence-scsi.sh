@@ -232,7 +232,7 @@ if has_part libiscsi; then
     queue node2 "libiscsi 3 plain prhelper-sg-plain '$tests'"
     queue node2 "libiscsi 3 shim prhelper-sg-shim '$tests'"
     queue node2 warm
-    WARM[node2]=done
+    WARM[node2]=loaded
     for n in 1 2 3; do
         for node in node1 node2; do
             done_step "$node" "$n" 1800
@@ -310,7 +310,7 @@ if [ -n "$variants" ]; then
         [ -n "${WARM[$node]:-}" ] || { queue "$node" warm; WARM[$node]=$QUEUED; }
     done
     for node in node1 node2; do
-        [ "${WARM[$node]}" = done ] || done_step "$node" "${WARM[$node]}" 1800
+        [ "${WARM[$node]}" = loaded ] || done_step "$node" "${WARM[$node]}" 1800
     done
     log "fence_scsi and sg3-utils loaded on both nodes: $((SECONDS - t0)) s"
 fi
