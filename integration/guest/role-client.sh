@@ -23,13 +23,30 @@ disk() {
 # fence VARIANT ARGS...: fence_scsi on the variant's disk.  corosync is
 # replaced by a stub that knows the cluster's two nodes; where LIO is
 # behind (sg, mpath) sg_persist is a wrapper that sends PREEMPT for
-# fence_scsi's PREEMPT AND ABORT, which hangs the lab kernel's LIO.
+# fence_scsi's PREEMPT AND ABORT, which hangs the lab kernel's LIO; on
+# sim sg_turs is a wrapper that also clears the simulator's unit
+# attentions with a PR IN (the test's sg_turs-pr).
 fence() {
     local v=$1 d sgp=/usr/bin/sg_persist
     shift
     d=$(disk "$v") || { echo "no disk for $v"; return 99; }
     [ "$v" = sim ] || sgp=/xchg/sg_persist-preempt
+    [ "$v" = sim ] && set -- --sg_turs-path=/xchg/sg_turs-pr "$@"
     fence_scsi --corosync-cmap-path=/xchg/corosync-cmapctl --sg_persist-path="$sgp" -d "$d" "$@"
+}
+# warm: run once each program of the fencing story, so that both nodes
+# load them (Python and fence_scsi's modules, sg3-utils, over 9p under
+# two levels of TCG) at the same time instead of in turn, inside the
+# story's steps.  Measured on an idle host: ~220-230 s on each node, in
+# parallel; the first fence_scsi -o on took 372 s and 385 s in turn
+# without it, 345 s after it (a later -o on: ~255 s), so most of a
+# call's time is Python and sg_persist running, not loading.
+warm() {
+    fence_scsi -h >/dev/null && echo "fence_scsi loaded"
+    sg_persist -V 2>&1 | head -n 1
+    /xchg/sg_persist-preempt -V 2>&1 | head -n 1
+    sg_turs -V 2>&1 | head -n 1
+    sg_raw -V 2>&1 | head -n 1
 }
 # write VARIANT: one 512-byte WRITE(10) at LBA 64; prints GOOD or the
 # status sg_raw reports (RESERVATION CONFLICT when fenced).
