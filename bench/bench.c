@@ -311,6 +311,21 @@ uint64_t prh_bench_percentile(const uint64_t *sorted, size_t n, double p)
     return sorted[i < n ? i : n - 1];
 }
 
+void prh_bench_span_add(struct prh_bench_span *s, uint64_t start_ns, uint64_t end_ns)
+{
+    if (s->start_ns == 0 || start_ns < s->start_ns)
+        s->start_ns = start_ns;
+    if (end_ns > s->end_ns)
+        s->end_ns = end_ns;
+}
+
+double prh_bench_span_seconds(const struct prh_bench_span *s)
+{
+    if (s->start_ns == 0 || s->end_ns <= s->start_ns)
+        return 0.0;
+    return (double)(s->end_ns - s->start_ns) / 1e9;
+}
+
 void prh_bench_stats_compute(uint64_t *lat, size_t n, struct prh_bench_stats *out)
 {
     double sum = 0;

@@ -234,7 +234,7 @@ struct client {
     int devfd;
     pthread_t thread;
     uint64_t *lat;
-    uint64_t end_ns;
+    uint64_t start_ns, end_ns; /* the measured requests' span, this client's */
     struct prh_bench_counts counts;
     struct prh_reply *reply;
     int error;   /* -errno of the first failure */
@@ -329,6 +329,7 @@ static void *client_thread(void *arg)
         run_unmeasured(r, c, &cmd, 1);
     }
     pthread_barrier_wait(&r->start);
+    c->start_ns = now_ns();
     for (unsigned i = 0; i < o->requests && !c->error; i++) {
         uint8_t st;
         unsigned sense_key;
@@ -379,7 +380,8 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
     struct prh_bench_counts tot = { 0 };
     struct prh_bench_stats st;
     pthread_attr_t attr;
-    uint64_t *all, t0, t_end = 0;
+    uint64_t *all;
+    struct prh_bench_span span = { 0, 0 };
     size_t nlat = 0;
     int errors = 0, first_error = 0, rc = 0;
     double wall, idle_per_client = -1;
@@ -453,15 +455,13 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
         }
     }
     pthread_barrier_wait(&r.start);
-    t0 = now_ns();
     prh_bench_cpu_sample(pid, &cpu0);
     pthread_barrier_wait(&r.done);
     prh_bench_cpu_sample(pid, &cpu1);
     for (unsigned i = 0; i < o->clients; i++) {
         struct client *c = &r.clients[i];
         pthread_join(c->thread, NULL);
-        if (c->end_ns > t_end)
-            t_end = c->end_ns;
+        prh_bench_span_add(&span, c->start_ns, c->end_ns);
     }
     prh_bench_proc_sample(pid, &after);
     for (unsigned i = 0; i < o->clients; i++) {
@@ -489,7 +489,7 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
     sleep_ms(200);
     prh_bench_proc_sample(pid, &closed);
     prh_bench_stats_compute(all, nlat, &st);
-    wall = (double)(t_end - t0) / 1e9;
+    wall = prh_bench_span_seconds(&span);
     /* Where the CPU went while the measured requests ran: the helper's CPU
      * time and context switches per request, the machine's busy share. */
     long ticks_per_s = sysconf(_SC_CLK_TCK);

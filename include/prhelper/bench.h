@@ -100,6 +100,16 @@ struct prh_bench_stats {
 uint64_t prh_bench_percentile(const uint64_t *sorted, size_t n, double p);
 void prh_bench_stats_compute(uint64_t *lat, size_t n, struct prh_bench_stats *out);
 
+/* The span of a measured run: from the earliest client's start to the
+ * latest client's end.  Each client takes its own start after the start
+ * barrier: a start taken by the main thread can come late (a busy guest
+ * runs that thread last) and makes the span, and so req/s, wrong. */
+struct prh_bench_span {
+    uint64_t start_ns, end_ns; /* start_ns 0: no client added yet */
+};
+void prh_bench_span_add(struct prh_bench_span *s, uint64_t start_ns, uint64_t end_ns);
+double prh_bench_span_seconds(const struct prh_bench_span *s);
+
 /* What the SAM status bytes of the replies were. */
 struct prh_bench_counts {
     uint64_t good, conflict, unit_attention, check, other;

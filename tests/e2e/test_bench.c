@@ -266,6 +266,21 @@ static void test_percentile_is_nearest_rank(void **state)
     assert_int_equal(prh_bench_percentile(v, 0, 50), 0);
 }
 
+/* req/s is counted over the clients' own span: the earliest start to the
+ * latest end, whichever clients they come from and in whatever order. */
+static void test_span_runs_from_earliest_client_start_to_latest_end(void **state)
+{
+    (void)state;
+    struct prh_bench_span s = { 0, 0 };
+    assert_true(prh_bench_span_seconds(&s) == 0.0);
+    prh_bench_span_add(&s, 2000000000u, 2500000000u);
+    prh_bench_span_add(&s, 1000000000u, 2000000000u); /* started first */
+    prh_bench_span_add(&s, 1500000000u, 3000000000u); /* ended last */
+    assert_int_equal(s.start_ns, 1000000000u);
+    assert_int_equal(s.end_ns, 3000000000u);
+    assert_true(prh_bench_span_seconds(&s) > 1.999 && prh_bench_span_seconds(&s) < 2.001);
+}
+
 static void test_stats_sort_and_summarise(void **state)
 {
     (void)state;
@@ -496,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_mix_names_round_trip),
         cmocka_unit_test(test_percentile_is_nearest_rank),
         cmocka_unit_test(test_stats_sort_and_summarise),
+        cmocka_unit_test(test_span_runs_from_earliest_client_start_to_latest_end),
         cmocka_unit_test(test_count_classifies_statuses),
         cmocka_unit_test(test_status_field_finds_the_key_at_a_line_start),
         cmocka_unit_test(test_proc_sample_of_this_process_and_of_nobody),
