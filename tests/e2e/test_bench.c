@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "tu_text.h"
 #include "daemon_fixture.h"
@@ -403,10 +404,18 @@ static void test_cpu_sample_of_this_process(void **state)
     assert_true(a.helper_ticks >= 0);
     assert_true(a.helper_cs >= 0);
     assert_true(a.sys_total > 0);
-    long end = tu_now_ms() + 100;
+    /* Spin until this process has used 50 ms of CPU (5 clock ticks), not
+     * for a wall time: on a loaded host 100 ms of wall time may bring less
+     * than one tick of CPU (a flake seen under ctest -j2 beside a TCG VM). */
+    struct timespec c0, c;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    long end = tu_now_ms() + 20000;
     volatile unsigned long spin = 0;
-    while (tu_now_ms() < end)
+    do {
         spin++;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+    } while ((c.tv_sec - c0.tv_sec) * 1000000000L + (c.tv_nsec - c0.tv_nsec) < 50000000L &&
+             tu_now_ms() < end);
     prh_bench_cpu_sample(getpid(), &b);
     assert_true(b.helper_ticks > a.helper_ticks);
     assert_true(b.sys_busy > a.sys_busy);
