@@ -293,6 +293,21 @@ static inline void add_path(const char *name, int minor_no)
     snprintf(p->wwid, sizeof(p->wwid), "naa.6001405lun1");
 }
 
+/* fk.t->init with opts (NULL: defaults; multipathd never asked unless
+ * opts say so) into fk.state: at start, and again for a daemon restart. */
+static inline void fixture_init_transport(const struct prh_transport_options *opts)
+{
+    struct prh_transport_options o;
+    memset(&o, 0, sizeof(o));
+    if (opts != NULL)
+        o = *opts;
+    if (o.multipathd_socket == NULL)
+        o.multipathd_socket = "none";
+    char err[128];
+    assert_int_equal(fk.t->init(&o, &fk.state, err, sizeof(err)), 0);
+    prh_dev_set_ops(&fake_dev_ops); /* init read the real /proc/devices only */
+}
+
 /* A map "mpath-test" over sdb and sdc, served by transport t with opts
  * (NULL: defaults; multipathd never asked unless opts say so). */
 static inline void fixture_start(const struct prh_transport *t,
@@ -311,16 +326,8 @@ static inline void fixture_start(const struct prh_transport *t,
     assert_true(fk.map_fd >= 0 && fk.plain_fd >= 0 && fk.map2_fd >= 0);
     prh_dev_set_ops(&fake_dev_ops);
     prh_dev_cache_flush();
-    struct prh_transport_options o;
-    memset(&o, 0, sizeof(o));
-    if (opts != NULL)
-        o = *opts;
-    if (o.multipathd_socket == NULL)
-        o.multipathd_socket = "none";
-    char err[128];
     fk.t = t;
-    assert_int_equal(t->init(&o, &fk.state, err, sizeof(err)), 0);
-    prh_dev_set_ops(&fake_dev_ops); /* init read the real /proc/devices only */
+    fixture_init_transport(opts);
     /* A new nexus reports power on first: consume it as a fresh host would. */
     for (int i = 0; i < NPATH_MAX; i++) {
         struct pr_sim_nexus n = path_nexus(i);

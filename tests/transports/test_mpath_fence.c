@@ -293,12 +293,7 @@ static void restart_transport(void)
     fk.t->fini(fk.state);
     fk.state = NULL;
     prh_dev_cache_flush();
-    struct prh_transport_options o;
-    memset(&o, 0, sizeof(o));
-    o.multipathd_socket = "none";
-    char err[128];
-    assert_int_equal(fk.t->init(&o, &fk.state, err, sizeof(err)), 0);
-    prh_dev_set_ops(&fake_dev_ops);
+    fixture_init_transport(NULL);
 }
 
 static void test_fence_restart_registers_nothing_from_memory_after_preempt(void **state)
