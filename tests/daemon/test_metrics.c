@@ -345,8 +345,7 @@ static void test_metrics_write_file_is_atomic_and_complete(void **state)
     assert_int_equal(prh_metrics_write_file(m, longpath), -ENAMETOOLONG);
     free(longpath);
     prh_metrics_free(m);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_metrics_writer_rewrites_periodically_and_at_stop(void **state)
@@ -379,8 +378,7 @@ static void test_metrics_writer_rewrites_periodically_and_at_stop(void **state)
     assert_null(prh_metrics_writer_start(m, path, 1));
     assert_int_equal(errno, ENOENT);
     prh_metrics_free(m);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_metrics_stats_control_command(void **state)

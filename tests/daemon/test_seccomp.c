@@ -159,8 +159,7 @@ static void test_seccomp_sim_may_write_its_state_dir(void **state)
     (void)state;
     char *dir = tu_tmpdir();
     assert_int_equal(exit_code(in_filtered_child("sim", try_state_file_calls, dir)), 0);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_seccomp_sg_may_not_open_files(void **state)
@@ -171,8 +170,7 @@ static void test_seccomp_sg_may_not_open_files(void **state)
     int code = exit_code(in_filtered_child("sg", try_state_file_calls, dir));
     /* Sanitizer and coverage builds write reports at exit: open allowed there. */
     assert_int_equal(code, prh_seccomp_allows(&cfg, "openat") ? 0 : 1);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static int try_ioctls(void *arg)
@@ -201,8 +199,7 @@ static void test_seccomp_ioctl_only_sg_io_for_sg(void **state)
     /* sim: neither. */
     assert_int_equal(exit_code(in_filtered_child("sim", try_ioctls, &fd)), 3);
     close(fd);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     free(disk);
 }
 
@@ -243,8 +240,7 @@ static void test_seccomp_device_transports_issue_only_their_ioctls(void **state)
     assert_int_equal(prh_seccomp_ioctls("sg", l, 8), 3);
     assert_int_equal(prh_seccomp_ioctls("sim", l, 8), 1);
     close(fd);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     free(disk);
 }
 
@@ -273,8 +269,7 @@ static void test_seccomp_mpath_may_not_create_files(void **state)
     char *dir = tu_tmpdir();
     int code = exit_code(in_filtered_child("mpath", try_state_file_calls, dir));
     assert_int_equal(code, prh_seccomp_allows(&cfg, "rename") ? 0 : 1);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 /* Bits: 1 a read-only open failed, 2 read-write succeeded, 4 write-only
@@ -316,8 +311,7 @@ static void test_seccomp_device_transports_open_existing_files_read_only(void **
     assert_int_equal(exit_code(in_filtered_child("sg", try_opening_existing_file, disk)), want);
     assert_int_equal(exit_code(in_filtered_child("mpath", try_opening_existing_file, disk)),
                      want);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     free(disk);
 }
 

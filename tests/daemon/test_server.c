@@ -276,8 +276,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     fx_stop(f);
     close(f->devfd);
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    tu_tmpdir_free(f->dir);
     free(f->disk);
     free(f);
     return 0;

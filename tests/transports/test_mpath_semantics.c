@@ -292,8 +292,7 @@ static int teardown_mpathd(void **state)
 {
     teardown(state);
     fmd_stop(&fmd);
-    tu_rm_rf(mdir);
-    free(mdir);
+    tu_tmpdir_free(mdir);
     return 0;
 }
 

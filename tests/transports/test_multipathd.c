@@ -38,8 +38,7 @@ static int teardown(void **state)
     (void)state;
     prh_mpathd_free(cl);
     fmd_stop(&fmd);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     return 0;
 }
 
