@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "prh_test_util.h"
 #include "sim_helpers.h"
 #include "prhelper/device.h"
 #include "prhelper/mpath.h"
@@ -73,7 +74,7 @@ static struct {
     int map_fd, map2_fd, plain_fd;
     void *state;
     const struct prh_transport *t;
-    bool block_path0; /* SG_IO on path 0 waits until blk.released */
+    bool block_path0; /* SG_IO on path 0 stops at the gate blk */
     /* Before the command matching (hook_path, hook_opcode, hook_sa) runs,
      * hook() is called once (another host acting in between). */
     int hook_path;
@@ -81,11 +82,7 @@ static struct {
     void (*hook)(void);
 } fk;
 
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool blocked, released;
-} blk = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false };
+static struct tu_gate blk = TU_GATE_INIT;
 
 static inline struct pr_sim_nexus path_nexus(int i)
 {
@@ -225,14 +222,8 @@ static inline int fake_sg_io(int fd, struct sg_io_hdr *h)
         fk.hook = NULL;
         hook();
     }
-    if (path == 0 && fk.block_path0) {
-        pthread_mutex_lock(&blk.lock);
-        blk.blocked = true;
-        pthread_cond_broadcast(&blk.cond);
-        while (!blk.released)
-            pthread_cond_wait(&blk.cond, &blk.lock);
-        pthread_mutex_unlock(&blk.lock);
-    }
+    if (path == 0 && fk.block_path0)
+        tu_gate_pass(&blk);
     struct inject inj = { INJ_NONE, 0, SENSE_NONE };
     if (path >= 0 && fk.next_inj[path] < fk.ninj[path])
         inj = fk.inj[path][fk.next_inj[path]++];

@@ -601,13 +601,10 @@ static void test_mpath_busy_map_does_not_block_other_devices(void **state)
 {
     (void)state;
     fk.block_path0 = true;
-    blk.blocked = blk.released = false;
+    tu_gate_close(&blk);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, register_thread, NULL), 0);
-    pthread_mutex_lock(&blk.lock);
-    while (!blk.blocked)
-        pthread_cond_wait(&blk.cond, &blk.lock);
-    pthread_mutex_unlock(&blk.lock);
+    tu_gate_wait_entered(&blk);
     /* The map's REGISTER hangs on path 0; a plain device is served. */
     uint8_t cdb[10] = { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 64 };
     void *n = fk.t->nexus_new(fk.state, NULL);
@@ -622,10 +619,7 @@ static void test_mpath_busy_map_does_not_block_other_devices(void **state)
     prh_transport_execute_st(fk.t, fk.state, n, &req, &sb, 0, &other, NULL);
     fk.t->nexus_free(fk.state, n);
     assert_int_equal(other.status, SCSI_STATUS_GOOD);
-    pthread_mutex_lock(&blk.lock);
-    blk.released = true;
-    pthread_cond_broadcast(&blk.cond);
-    pthread_mutex_unlock(&blk.lock);
+    tu_gate_open(&blk);
     void *ret;
     assert_int_equal(pthread_join(t, &ret), 0);
     assert_int_equal(*(uint8_t *)ret, SCSI_STATUS_GOOD);
