@@ -471,6 +471,21 @@ static inline void register_both(uint64_t key)
     fk.ncalls = 0;
 }
 
+/* Path p stops answering; a READ KEYS (GOOD: another path answers) lets
+ * the map see it gone. */
+static inline void path_away(int p)
+{
+    fk.paths[p].running = false;
+    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+}
+
+/* Path p is down while the guest changes its key from old to new (GOOD). */
+static inline void change_key_with_path_away(int p, uint64_t old_key, uint64_t new_key)
+{
+    fk.paths[p].running = false;
+    assert_int_equal(prout(PR_OUT_REGISTER, 0, old_key, new_key), SCSI_STATUS_GOOD);
+}
+
 #define SENSE_STANDBY SCSI_SENSE_CODE(SCSI_SENSE_NOT_READY, 0x04, 0x0b)
 #define SENSE_NO_RESOURCES SENSE_INSUFFICIENT_REG_RESOURCES
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

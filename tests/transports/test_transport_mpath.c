@@ -118,8 +118,7 @@ static void test_mpath_returning_path_gets_key_changed_while_it_was_away(void **
 {
     (void)state;
     register_both(0xa);
-    fk.paths[0].running = false;
-    assert_int_equal(prout(PR_OUT_REGISTER, 0, 0xa, 0xb), SCSI_STATUS_GOOD);
+    change_key_with_path_away(0, 0xa, 0xb);
     fk.paths[0].running = true;
     assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xb, 0), SCSI_STATUS_GOOD);
     struct th_keys k = array_keys();
