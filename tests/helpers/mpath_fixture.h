@@ -418,6 +418,25 @@ static inline struct pr_sim_nexus other_host(void)
     return z;
 }
 
+/* Another host registers key and reserves the LUN with type. */
+static inline void other_host_reserves(uint64_t key, uint8_t type)
+{
+    struct pr_sim_nexus z = other_host();
+    assert_good(th_register(fk.lun, &z, 0, key));
+    assert_good(th_reserve(fk.lun, &z, key, type));
+}
+
+/* The reservation as the array shows it to another host: held by key,
+ * of type, or (key 0) none. */
+static inline void expect_array_reservation(uint64_t key, uint8_t type)
+{
+    struct pr_sim_nexus z = other_host();
+    if (key == 0)
+        th_expect_no_reservation(fk.lun, &z);
+    else
+        th_expect_reservation(fk.lun, &z, key, type);
+}
+
 /* Registrations as the array sees them (from an outside host). */
 static inline struct th_keys array_keys(void)
 {
@@ -461,6 +480,30 @@ static inline struct prh_mpath_path_status path_status(int i, struct prh_mpath_s
     if (ms)
         *ms = m;
     return st[i];
+}
+
+/* The map's own status (its key, whether it holds the reservation). */
+static inline struct prh_mpath_status map_status(void)
+{
+    struct prh_mpath_status m;
+    path_status(0, &m);
+    return m;
+}
+
+/* The map knows its key is gone from the LUN (preempted or cleared). */
+static inline void assert_map_key_gone(void)
+{
+    struct prh_mpath_status m = map_status();
+    assert_true(m.key_known);
+    assert_int_equal(m.key, 0);
+}
+
+/* Paths 0 and 1 carry k0 and k1, registered behind the map's back. */
+static inline void paths_carry(uint64_t k0, uint64_t k1)
+{
+    struct pr_sim_nexus p0 = path_nexus(0), p1 = path_nexus(1);
+    assert_good(th_register_ignore(fk.lun, &p0, k0));
+    assert_good(th_register_ignore(fk.lun, &p1, k1));
 }
 
 static inline void register_both(uint64_t key)

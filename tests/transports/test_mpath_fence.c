@@ -31,9 +31,7 @@ static void before_reregistration_on(int p, void (*hook)(void))
  * registered with the old key 0xa. */
 static void assert_map_state_dropped(int p)
 {
-    struct prh_mpath_status ms;
-    path_status(0, &ms);
-    assert_false(ms.key_known);
+    assert_false(map_status().key_known);
     assert_int_equal(registrations_sent(p, 0xa), 0);
 }
 
@@ -53,11 +51,8 @@ static void test_fence_returned_path_not_registered_after_preempt(void **state)
     assert_int_equal(count_key(0xa), 0);
     assert_int_equal(registrations_sent(1, 0xa), 0);
     assert_true(calls_of(0, PR_IN_READ_KEYS, 0x5e) > 0); /* the check was made */
-    struct prh_mpath_status ms;
-    path_status(1, &ms);
-    assert_true(ms.key_known);
-    assert_int_equal(ms.key, 0);
-    assert_false(ms.holding);
+    assert_map_key_gone();
+    assert_false(map_status().holding);
     /* And never later either. */
     assert_int_equal(prout(PR_OUT_REGISTER, 0, 0xa, 0xa), SCSI_STATUS_RESERVATION_CONFLICT);
     assert_int_equal(count_key(0xa), 0);
@@ -142,9 +137,7 @@ static void test_fence_preempt_racing_with_reregistration_is_undone(void **state
     assert_null(fk.hook);
     assert_int_equal(count_key(0xa), 0);
     assert_int_equal(registrations_sent(1, 0), 1);
-    struct prh_mpath_status ms;
-    path_status(0, &ms);
-    assert_int_equal(ms.key, 0);
+    assert_int_equal(map_status().key, 0);
 }
 
 static void other_host_registers(void)
