@@ -382,10 +382,9 @@ static void test_backstore_with_another_size_than_its_lun_is_refused(void **stat
 static void test_backstore_without_dev_size_is_refused(void **state)
 {
     struct fixture *f = *state;
-    char err[512] = "", p[400];
+    char err[512] = "";
     fs_add(&f->s, 2, "b2", "prsim/lun9/naa.50014050000000a2", SIZE);
-    snprintf(p, sizeof(p), "%s/target/core/user_0/b2/attrib/dev_size", f->s.cfg);
-    fs_write(p, "0\n");
+    fs_set_attrib(&f->s, "b2", "dev_size", "0\n");
     assert_true(tcmu_daemon_add(f->d, 2, "tcm-user/0/b2/prsim/lun9/naa.50014050000000a2", err,
                                 sizeof(err)) < 0);
     assert_non_null(strstr(err, "dev_size"));
