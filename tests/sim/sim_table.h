@@ -180,6 +180,5 @@ void th_expect_answer(const char *name, const char *what, struct pr_sim_result r
                       enum th_answer want);
 struct pr_sim_nexus th_nexus_named(const char *name);
 void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense);
-const char *th_answer_name(enum th_answer a);
 
 #endif
