@@ -270,11 +270,33 @@ int th_group_run(struct th_group *g, const char *group)
 int th_run_tables(const char *group, const struct th_table *tables, size_t ntables,
                   const struct CMUnitTest *tests, size_t ntests)
 {
-    struct th_group g = { NULL, 0, 0 };
+    size_t nprofiled = 0;
     for (size_t i = 0; i < ntables; i++)
-        th_group_add_rows(&g, tables[i].fn, tables[i].rows, tables[i].nrows, tables[i].stride);
+        nprofiled += tables[i].both_profiles ? 2 * tables[i].nrows : 0;
+    struct th_profiled_row *profiled = calloc(nprofiled + 1, sizeof(*profiled));
+    assert_non_null(profiled);
+    struct th_group g = { NULL, 0, 0 };
+    size_t n = 0;
+    for (size_t i = 0; i < ntables; i++) {
+        const struct th_table *t = &tables[i];
+        if (!t->both_profiles) {
+            th_group_add_rows(&g, t->fn, t->rows, t->nrows, t->stride);
+            continue;
+        }
+        for (size_t r = 0; r < t->nrows; r++) {
+            const struct th_rule_id *id = (const void *)((const char *)t->rows + r * t->stride);
+            for (size_t p = 0; p < 2; p++) {
+                profiled[n] = (struct th_profiled_row){ th_profiles[p], id };
+                th_group_add(&g, id->name, p == 0 ? "/spc4" : "/lio", id->clause, t->fn,
+                             &profiled[n]);
+                n++;
+            }
+        }
+    }
     th_group_add_tests(&g, tests, ntests);
-    return th_group_run(&g, group);
+    int rc = th_group_run(&g, group);
+    free(profiled);
+    return rc;
 }
 
 int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,
