@@ -1413,5 +1413,5 @@ int main(void)
         TH_BOTH(test_sg_persist_register_spec_i_pt_name_only),
         TH_BOTH(test_sg_persist_error_answers),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("pr_sim.sg_persist", tests, NULL, NULL);
 }
