@@ -68,17 +68,13 @@ static void nx_describe(void *state, void *nexus, char *buf, size_t len)
 }
 
 static const struct prh_transport nx_transport = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "test",
-    .available = true,
+    STUB_TRANSPORT("test"),
     .nexus_new = nx_new,
     .nexus_free = nx_free,
     .nexus_describe = nx_describe,
     /* For the one-request tests: opens recorded, PR OUT always GOOD. */
     .open = stub_open_recording,
     .pr_out = stub_pr_out_good,
-    .close = stub_close,
 };
 
 static int pidfd_of(pid_t pid)

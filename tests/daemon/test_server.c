@@ -126,17 +126,13 @@ static void gate_pr_in(void *state, void *nexus, void *dev, const struct prh_req
 }
 
 static const struct prh_transport gate_transport = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "gate",
+    STUB_TRANSPORT("gate"),
     .version = "test",
-    .available = true,
     .nexus_new = gate_nexus_new,
     .nexus_free = gate_nexus_free,
     .open = gate_open_dev,
     .pr_in = gate_pr_in,
     .pr_out = stub_pr_out_good,
-    .close = stub_close,
 };
 
 /* The same, but its nexus_new and nexus_free are declared not to block
@@ -147,20 +143,14 @@ static bool gate_nexus_never_blocks(void *state)
     return false;
 }
 
-static const struct prh_transport gate_quick_nexus_transport = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "gate-quick-nexus",
-    .version = "test",
-    .available = true,
-    .nexus_new = gate_nexus_new,
-    .nexus_free = gate_nexus_free,
-    .open = gate_open_dev,
-    .pr_in = gate_pr_in,
-    .pr_out = stub_pr_out_good,
-    .close = stub_close,
-    .nexus_may_block = gate_nexus_never_blocks,
-};
+static const struct prh_transport *gate_quick_nexus_transport(void)
+{
+    static struct prh_transport t;
+    t = gate_transport;
+    t.name = "gate-quick-nexus";
+    t.nexus_may_block = gate_nexus_never_blocks;
+    return &t;
+}
 
 /* ---- fixture ------------------------------------------------------------- */
 
@@ -1215,7 +1205,7 @@ static void test_server_quick_nexus_setup_starts_no_thread(void **state)
     static struct prh_reply r;
     uint8_t cdb[16];
     fx_workers = 1;
-    fx_start(f, &gate_quick_nexus_transport, 0);
+    fx_start(f, gate_quick_nexus_transport(), 0);
     tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
     int s = tu_connect_hs(f->sock, "stall-nexus");
     assert_true(s >= 0);
