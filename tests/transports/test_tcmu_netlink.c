@@ -176,6 +176,13 @@ static const struct tcmu_nl_event *event_of(const struct kmsg *m)
     return &ev;
 }
 
+/* An optional attribute of an event: present (has), with the value want. */
+static void assert_attr(bool has, uint64_t got, uint64_t want)
+{
+    assert_true(has);
+    assert_int_equal(got, want);
+}
+
 static void test_added_event_gives_device_minor_and_id(void **state)
 {
     (void)state;
@@ -184,10 +191,8 @@ static void test_added_event_gives_device_minor_and_id(void **state)
     const struct tcmu_nl_event *ev = event_of(&m);
     assert_int_equal(ev->cmd, TCMU_NL_ADDED);
     assert_string_equal(ev->device, "tcm-user/0/b0/prsim/lun0/naa.50014050000000a0@1");
-    assert_true(ev->has_minor);
-    assert_int_equal(ev->minor, 4);
-    assert_true(ev->has_dev_id);
-    assert_int_equal(ev->dev_id, 17);
+    assert_attr(ev->has_minor, ev->minor, 4);
+    assert_attr(ev->has_dev_id, ev->dev_id, 17);
     assert_false(ev->has_dev_cfg);
 }
 
@@ -212,10 +217,8 @@ static void test_reconfig_event_carries_config_size_and_cache(void **state)
     assert_int_equal(ev->cmd, TCMU_NL_RECONFIG);
     assert_true(ev->has_dev_cfg);
     assert_string_equal(ev->dev_cfg, cfg);
-    assert_true(ev->has_dev_size);
-    assert_true(ev->dev_size == 1 << 20);
-    assert_true(ev->has_write_cache);
-    assert_int_equal(ev->write_cache, 1);
+    assert_attr(ev->has_dev_size, ev->dev_size, 1 << 20);
+    assert_attr(ev->has_write_cache, ev->write_cache, 1);
     assert_false(ev->has_dev_id);
 }
 
