@@ -110,8 +110,7 @@ static void test_audit_client_fill_reads_exe_and_cmdline(void **state)
     assert_string_equal(c.exe, "");
     assert_string_equal(c.guest, "");
     assert_int_equal(c.pid, 4343);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void make_sysfs_attr(const char *root, const char *rel, const char *value)
@@ -123,68 +122,81 @@ static void make_sysfs_attr(const char *root, const char *rel, const char *value
     write_file(path, value, strlen(value));
 }
 
+/* The device tests' set-up: an empty sysfs tree, and /dev/null (char 1:3) open. */
+struct sysfs_fx {
+    char *root;
+    int null_fd;
+};
+
+static int sysfs_setup(void **state)
+{
+    static struct sysfs_fx x;
+    x.root = tu_tmpdir();
+    x.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    *state = &x;
+    return x.root && x.null_fd >= 0 ? 0 : -1;
+}
+
+static int sysfs_teardown(void **state)
+{
+    struct sysfs_fx *x = *state;
+    close(x->null_fd);
+    tu_tmpdir_free(x->root);
+    return 0;
+}
+
+/* The WWID prh_audit_device_fill reads for /dev/null once sysfs attribute rel holds value. */
+static const char *wwid_after(const struct sysfs_fx *x, const char *rel, const char *value)
+{
+    static struct prh_audit_device d;
+    make_sysfs_attr(x->root, rel, value);
+    prh_audit_device_fill(&d, x->null_fd, x->root);
+    return d.wwid;
+}
+
 static void test_audit_device_fill_wwid_from_sysfs(void **state)
 {
-    (void)state;
-    char *root = tu_tmpdir();
+    struct sysfs_fx *x = *state;
     struct prh_audit_device d;
-    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    assert_true(fd >= 0);
-    prh_audit_device_fill(&d, fd, root);
+    prh_audit_device_fill(&d, x->null_fd, x->root);
     assert_true(d.known && d.is_dev);
     assert_int_equal(d.major, 1);
     assert_int_equal(d.minor, 3);
     assert_string_equal(d.wwid, "");
-    make_sysfs_attr(root, "dev/char/1:3/device/wwid", "naa.6001405abcdef0123456789   \n");
-    prh_audit_device_fill(&d, fd, root);
-    assert_string_equal(d.wwid, "naa.6001405abcdef0123456789");
-    close(fd);
-    tu_rm_rf(root);
-    free(root);
+    assert_string_equal(wwid_after(x, "dev/char/1:3/device/wwid",
+                                   "naa.6001405abcdef0123456789   \n"),
+                        "naa.6001405abcdef0123456789");
 }
 
 static void test_audit_device_fill_multipath_map_uuid(void **state)
 {
-    (void)state;
-    char *root = tu_tmpdir();
-    struct prh_audit_device d;
-    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    make_sysfs_attr(root, "dev/char/1:3/dm/uuid", "mpath-36001405abcdef\n");
-    prh_audit_device_fill(&d, fd, root);
-    assert_string_equal(d.wwid, "36001405abcdef");
+    struct sysfs_fx *x = *state;
+    assert_string_equal(wwid_after(x, "dev/char/1:3/dm/uuid", "mpath-36001405abcdef\n"),
+                        "36001405abcdef");
     /* Other dm targets (LVM) have no WWID. */
-    make_sysfs_attr(root, "dev/char/1:3/dm/uuid", "LVM-abcdef\n");
-    prh_audit_device_fill(&d, fd, root);
-    assert_string_equal(d.wwid, "");
+    assert_string_equal(wwid_after(x, "dev/char/1:3/dm/uuid", "LVM-abcdef\n"), "");
     /* NVMe namespaces: a wwid attribute of their own. */
-    make_sysfs_attr(root, "dev/char/1:3/wwid", "eui.0025388b91c2a1b4\n");
-    prh_audit_device_fill(&d, fd, root);
-    assert_string_equal(d.wwid, "eui.0025388b91c2a1b4");
-    close(fd);
-    tu_rm_rf(root);
-    free(root);
+    assert_string_equal(wwid_after(x, "dev/char/1:3/wwid", "eui.0025388b91c2a1b4\n"),
+                        "eui.0025388b91c2a1b4");
 }
 
 static void test_audit_device_fill_stat_uses_the_callers_stat(void **state)
 {
-    (void)state;
-    char *root = tu_tmpdir();
+    struct sysfs_fx *x = *state;
     struct prh_audit_device d;
     struct stat st;
     memset(&st, 0, sizeof(st));
     st.st_mode = S_IFBLK | 0660;
     st.st_rdev = makedev(8, 16);
-    make_sysfs_attr(root, "dev/block/8:16/device/wwid", "naa.600140512345\n");
-    prh_audit_device_fill_stat(&d, &st, root);
+    make_sysfs_attr(x->root, "dev/block/8:16/device/wwid", "naa.600140512345\n");
+    prh_audit_device_fill_stat(&d, &st, x->root);
     assert_true(d.known && d.is_dev);
     assert_int_equal(d.major, 8);
     assert_int_equal(d.minor, 16);
     assert_string_equal(d.wwid, "naa.600140512345");
-    prh_audit_device_fill_stat(&d, NULL, root); /* the caller's fstat failed */
+    prh_audit_device_fill_stat(&d, NULL, x->root); /* the caller's fstat failed */
     assert_false(d.known);
     assert_string_equal(d.wwid, "");
-    tu_rm_rf(root);
-    free(root);
 }
 
 static void test_audit_device_fill_regular_file_has_no_device(void **state)
@@ -200,8 +212,7 @@ static void test_audit_device_fill_regular_file_has_no_device(void **state)
     close(fd);
     prh_audit_device_fill(&d, fd, "/sys"); /* closed fd */
     assert_false(d.known);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     free(disk);
 }
 
@@ -267,19 +278,27 @@ static void test_audit_json_record_has_every_field(void **state)
     assert_null(strstr(buf, "\"sense\""));
 }
 
+/* The sample record answered with status st, as format writes it (a static buffer). */
+static const char *sample_formatted(size_t (*format)(const struct prh_audit_record *, char *,
+                                                     size_t),
+                                    uint8_t st)
+{
+    static struct sample s;
+    static char buf[4096];
+    make_sample(&s, st);
+    format(&s.rec, buf, sizeof(buf));
+    return buf;
+}
+
 static void test_audit_json_refused_record_has_decoded_sense(void **state)
 {
     (void)state;
-    static struct sample s;
-    char buf[4096];
-    make_sample(&s, SCSI_STATUS_CHECK_CONDITION);
-    prh_audit_format_json(&s.rec, buf, sizeof(buf));
-    tu_assert_contains(buf, "\"status\":\"CHECK CONDITION\"",
+    tu_assert_contains(sample_formatted(prh_audit_format_json, SCSI_STATUS_CHECK_CONDITION),
+                       "\"status\":\"CHECK CONDITION\"",
                        "\"sense\":\"ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h)\"",
                        "\"result\":\"refused\"");
-    make_sample(&s, SCSI_STATUS_RESERVATION_CONFLICT);
-    prh_audit_format_json(&s.rec, buf, sizeof(buf));
-    tu_assert_contains(buf, "\"status\":\"RESERVATION CONFLICT\"", "\"result\":\"refused\"");
+    tu_assert_contains(sample_formatted(prh_audit_format_json, SCSI_STATUS_RESERVATION_CONFLICT),
+                       "\"status\":\"RESERVATION CONFLICT\"", "\"result\":\"refused\"");
 }
 
 static void test_audit_json_escapes_quotes_and_control_chars(void **state)
@@ -309,10 +328,7 @@ static void test_audit_json_truncates_to_buffer(void **state)
 static void test_audit_text_record_quotes_values(void **state)
 {
     (void)state;
-    static struct sample s;
-    char buf[4096];
-    make_sample(&s, SCSI_STATUS_GOOD);
-    prh_audit_format_text(&s.rec, buf, sizeof(buf));
+    const char *buf = sample_formatted(prh_audit_format_text, SCSI_STATUS_GOOD);
     assert_true(strncmp(buf, "audit: time=", 12) == 0);
     tu_assert_contains(buf, " service_action=\"PREEMPT AND ABORT\"", " guest=db-1 ", " pid=1234 ",
                        " result=ok ");
@@ -334,16 +350,14 @@ static void test_audit_journal_fields_are_structured(void **state)
     static struct prh_audit_fields f;
     make_sample(&s, SCSI_STATUS_GOOD);
     prh_audit_journal_fields(&s.rec, &f);
-    assert_true(has_field(&f, "PRH_GUEST=db-1"));
-    assert_true(has_field(&f, "PRH_SERVICE_ACTION=PREEMPT AND ABORT"));
-    assert_true(has_field(&f, "PRH_SA_KEY=0x00000000000000b2"));
-    assert_true(has_field(&f, "PRH_DEVICE=8:16"));
-    assert_true(has_field(&f, "PRH_WWID=naa.6001405abc"));
-    assert_true(has_field(&f, "PRH_PID=1234"));
-    assert_true(has_field(&f, "PRH_RESULT=ok"));
-    assert_true(has_field(&f, "SYSLOG_IDENTIFIER=prhelper"));
-    assert_true(has_field(&f, "MESSAGE_ID=5f7a0c4e2b9d4f3a8e61c0d2a4b7e913"));
-    assert_true(has_field(&f, "PRIORITY=5"));
+    static const char *const want[] = {
+        "PRH_GUEST=db-1", "PRH_SERVICE_ACTION=PREEMPT AND ABORT", "PRH_SA_KEY=0x00000000000000b2",
+        "PRH_DEVICE=8:16", "PRH_WWID=naa.6001405abc", "PRH_PID=1234", "PRH_RESULT=ok",
+        "SYSLOG_IDENTIFIER=prhelper", "MESSAGE_ID=5f7a0c4e2b9d4f3a8e61c0d2a4b7e913", "PRIORITY=5",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!has_field(&f, want[i]))
+            fail_msg("journal field %s missing", want[i]);
     assert_true(has_field(&f, "MESSAGE=PR OUT PREEMPT AND ABORT key 0xa1 sa_key 0xb2 by guest "
                               "db-1 (pid 1234, uid 107) on 8:16 (naa.6001405abc): GOOD"));
     /* A refusal is a warning. */
@@ -408,12 +422,20 @@ static void test_audit_parse_specs(void **state)
     enum prh_audit_sink k;
     const char *path;
     char err[256];
-    assert_int_equal(prh_audit_parse("journal", &k, &path, err, sizeof(err)), 0);
-    assert_int_equal(k, PRH_AUDIT_JOURNAL);
-    assert_int_equal(prh_audit_parse("syslog", &k, &path, err, sizeof(err)), 0);
-    assert_int_equal(k, PRH_AUDIT_SYSLOG);
-    assert_int_equal(prh_audit_parse("none", &k, &path, err, sizeof(err)), 0);
-    assert_int_equal(k, PRH_AUDIT_NONE);
+    /* A sink's name parses to it, and is the name it is shown by. */
+    static const struct {
+        const char *name;
+        enum prh_audit_sink sink;
+    } named[] = {
+        { "journal", PRH_AUDIT_JOURNAL },
+        { "syslog", PRH_AUDIT_SYSLOG },
+        { "none", PRH_AUDIT_NONE },
+    };
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        assert_int_equal(prh_audit_parse(named[i].name, &k, &path, err, sizeof(err)), 0);
+        assert_int_equal(k, named[i].sink);
+        assert_string_equal(prh_audit_sink_name(named[i].sink), named[i].name);
+    }
     assert_int_equal(prh_audit_parse("file:/var/log/prhelper.jsonl", &k, &path, err, sizeof(err)),
                      0);
     assert_int_equal(k, PRH_AUDIT_FILE);
@@ -433,9 +455,6 @@ static void test_audit_default_sink_journal_under_systemd(void **state)
     assert_int_equal(prh_audit_default_sink(), PRH_AUDIT_JOURNAL);
     unsetenv("INVOCATION_ID");
     assert_string_equal(prh_audit_sink_name(PRH_AUDIT_FILE), "file");
-    assert_string_equal(prh_audit_sink_name(PRH_AUDIT_NONE), "none");
-    assert_string_equal(prh_audit_sink_name(PRH_AUDIT_JOURNAL), "journal");
-    assert_string_equal(prh_audit_sink_name(PRH_AUDIT_SYSLOG), "syslog");
     assert_string_equal(prh_audit_sink_name(PRH_AUDIT_DEFAULT), "default");
 }
 
@@ -466,8 +485,7 @@ static void test_audit_file_sink_appends_one_line_per_record(void **state)
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0640);
     free(text);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_audit_file_sink_refuses_what_is_not_a_file(void **state)
@@ -485,8 +503,7 @@ static void test_audit_file_sink_refuses_what_is_not_a_file(void **state)
     assert_non_null(a);
     assert_int_equal(prh_audit_emit(a, NULL), 0);
     prh_audit_close(a);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_audit_file_sink_counts_write_errors(void **state)
@@ -516,8 +533,7 @@ static void test_audit_file_sink_counts_write_errors(void **state)
     assert_int_equal(prh_audit_emit(a, &s.rec), -ENOSPC);
     assert_int_equal(prh_audit_errors(a), 1);
     prh_audit_close(a);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static int bind_dgram(const char *path)
@@ -565,8 +581,7 @@ static void test_audit_syslog_sink_sends_rfc3164_datagrams(void **state)
     assert_true(recv(rx, msg, sizeof(msg) - 1, 0) > 0);
     prh_audit_close(a);
     close(rx);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_audit_syslog_sink_without_daemon_starts_and_counts(void **state)
@@ -605,6 +620,15 @@ static void test_audit_journal_sink_reports_delivery(void **state)
 
 /* ---- the server's records ------------------------------------------------------------ */
 
+/* Stop the server (its audit file complete), read the file, check it has n lines. */
+static char *audit_file_after_stop(struct ops_fx *f, int n)
+{
+    ops_fx_stop(f);
+    char *text = ops_slurp(f->audit_path);
+    assert_int_equal(ops_count_lines(text), n);
+    return text;
+}
+
 static void test_audit_server_records_fence_with_guest_name(void **state)
 {
     struct ops_fx *f = *state;
@@ -622,10 +646,7 @@ static void test_audit_server_records_fence_with_guest_name(void **state)
     assert_int_equal(wait_exit(pid), 0);
     close(s);
     close(dev);
-    ops_fx_stop(f);
-
-    char *text = ops_slurp(f->audit_path);
-    assert_int_equal(ops_count_lines(text), 5);
+    char *text = audit_file_after_stop(f, 5);
     /* Line 3: the fence, with the guest's name and pid. */
     assert_true(ops_line(text, 3, line, sizeof(line)));
     snprintf(want, sizeof(want), "\"pid\":%ld,", (long)pid);
@@ -656,9 +677,7 @@ static void test_audit_server_records_refused_connection(void **state)
     int s = tu_connect(f->sock, NULL);
     assert_true(tu_peer_closed(s, 5000));
     close(s);
-    ops_fx_stop(f);
-    char *text = ops_slurp(f->audit_path);
-    assert_int_equal(ops_count_lines(text), 1);
+    char *text = audit_file_after_stop(f, 1);
     assert_true(ops_line(text, 0, line, sizeof(line)));
     assert_non_null(strstr(line, "\"event\":\"client_denied\""));
     snprintf(want, sizeof(want), "\"pid\":%ld,", (long)getpid());
@@ -678,9 +697,7 @@ static void test_audit_server_records_device_denied_pr_in(void **state)
     assert_int_equal(tu_prin(s, dev, PR_IN_READ_KEYS, 64, &r), SCSI_STATUS_CHECK_CONDITION);
     close(s);
     close(dev);
-    ops_fx_stop(f);
-    char *text = ops_slurp(f->audit_path);
-    assert_int_equal(ops_count_lines(text), 1);
+    char *text = audit_file_after_stop(f, 1);
     assert_true(ops_line(text, 0, line, sizeof(line)));
     tu_assert_contains(line, "\"event\":\"device_denied\"", "\"op\":\"PR IN\"",
                        "\"device\":\"1:5\"", "ACCESS DENIED");
@@ -722,6 +739,7 @@ static void test_audit_server_rate_limits_refused_connection_records(void **stat
 }
 
 #define TS(t) cmocka_unit_test_setup_teardown(t, ops_fx_setup, ops_fx_teardown)
+#define TSYS(t) cmocka_unit_test_setup_teardown(t, sysfs_setup, sysfs_teardown)
 
 int main(void)
 {
@@ -730,9 +748,9 @@ int main(void)
         return child_main(child);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_audit_client_fill_reads_exe_and_cmdline),
-        cmocka_unit_test(test_audit_device_fill_wwid_from_sysfs),
-        cmocka_unit_test(test_audit_device_fill_multipath_map_uuid),
-        cmocka_unit_test(test_audit_device_fill_stat_uses_the_callers_stat),
+        TSYS(test_audit_device_fill_wwid_from_sysfs),
+        TSYS(test_audit_device_fill_multipath_map_uuid),
+        TSYS(test_audit_device_fill_stat_uses_the_callers_stat),
         cmocka_unit_test(test_audit_device_fill_regular_file_has_no_device),
         cmocka_unit_test(test_audit_json_record_has_every_field),
         cmocka_unit_test(test_audit_json_refused_record_has_decoded_sense),

@@ -177,8 +177,7 @@ static void test_socket_is_mode_0600_and_answers_a_client_call(void **state)
     prh_control_free(ctl);
     assert_int_equal(stat(path, &sb), -1); /* unlinked */
     assert_int_equal(prh_control_call(path, 1, words, false, &body), -ENOENT);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_a_silent_or_overlong_client_does_not_block_the_next(void **state)
@@ -213,8 +212,7 @@ static void test_a_silent_or_overlong_client_does_not_block_the_next(void **stat
     free(body);
     close(silent);
     prh_control_free(ctl);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_another_user_cannot_reach_the_socket(void **state)
@@ -241,8 +239,7 @@ static void test_another_user_cannot_reach_the_socket(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     prh_control_free(ctl);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_listen_reports_an_unusable_path(void **state)

@@ -345,8 +345,7 @@ static void test_metrics_write_file_is_atomic_and_complete(void **state)
     assert_int_equal(prh_metrics_write_file(m, longpath), -ENAMETOOLONG);
     free(longpath);
     prh_metrics_free(m);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_metrics_writer_rewrites_periodically_and_at_stop(void **state)
@@ -379,8 +378,7 @@ static void test_metrics_writer_rewrites_periodically_and_at_stop(void **state)
     assert_null(prh_metrics_writer_start(m, path, 1));
     assert_int_equal(errno, ENOENT);
     prh_metrics_free(m);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_metrics_stats_control_command(void **state)
@@ -414,9 +412,11 @@ static void test_metrics_stats_control_command(void **state)
 
 /* ---- under load through the server ---------------------------------------------------- */
 
+#define LOAD_CLIENTS 8
+#define LOAD_REQUESTS 50 /* READ KEYS, each client */
+
 struct load_arg {
     const char *sock;
-    int n;
     int failures;
 };
 
@@ -426,7 +426,7 @@ static void *load_client(void *arg)
     static _Thread_local struct prh_reply r;
     int dev = open("/dev/null", O_RDWR | O_CLOEXEC);
     int s = tu_connect_hs(a->sock, NULL);
-    for (int i = 0; i < a->n; i++)
+    for (int i = 0; i < LOAD_REQUESTS; i++)
         if (tu_prin(s, dev, PR_IN_READ_KEYS, 64, &r) != SCSI_STATUS_GOOD)
             a->failures++;
     close(s);
@@ -438,15 +438,15 @@ static void test_metrics_server_counts_move_under_load(void **state)
 {
     (void)state;
     struct ops_fx f;
-    pthread_t th[8];
-    struct load_arg args[8];
+    pthread_t th[LOAD_CLIENTS];
+    struct load_arg args[LOAD_CLIENTS];
     ops_fx_init(&f);
     assert_int_equal(ops_fx_start(&f, false, true), 0);
-    for (int i = 0; i < 8; i++) {
-        args[i] = (struct load_arg){ .sock = f.sock, .n = 50 };
+    for (int i = 0; i < LOAD_CLIENTS; i++) {
+        args[i] = (struct load_arg){ .sock = f.sock };
         pthread_create(&th[i], NULL, load_client, &args[i]);
     }
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < LOAD_CLIENTS; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(args[i].failures, 0);
     }
@@ -469,9 +469,9 @@ static void test_metrics_server_counts_move_under_load(void **state)
     assert_null(check_exposition(text));
     assert_int_equal(sample(text, "prhelper_requests_total{op=\"pr_in\",service_action="
                                   "\"read_keys\",result=\"good\"}"),
-                     400);
+                     LOAD_CLIENTS * LOAD_REQUESTS);
     assert_int_equal(sample(text, "prhelper_request_duration_seconds_count{transport=\"sim\"}"),
-                     400);
+                     LOAD_CLIENTS * LOAD_REQUESTS);
     assert_true(sample(text, "prhelper_request_duration_seconds_sum{transport=\"sim\"}") > 0);
     assert_int_equal(sample(text, "prhelper_clients_connected"), 0);
     assert_int_equal(sample(text, "prhelper_requests_in_flight"), 0);

@@ -242,8 +242,7 @@ static void test_policy_server_device_allowed_by_wwid(void **state)
     close(ok);
     close(other);
     ops_fx_stop(f);
-    tu_rm_rf(root);
-    free(root);
+    tu_tmpdir_free(root);
 }
 
 #define TS(t) cmocka_unit_test_setup_teardown(t, ops_fx_setup, ops_fx_teardown)

@@ -176,8 +176,7 @@ static void test_qemu_peer_read_guest_uuid_argv0_start(void **state)
     assert_string_equal(q.uuid, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
     assert_string_equal(q.argv0, "/usr/bin/qemu-system-x86_64");
     assert_int_equal(q.start_time, 987654);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static void test_qemu_peer_read_gone_or_unparsable(void **state)
@@ -192,8 +191,7 @@ static void test_qemu_peer_read_gone_or_unparsable(void **state)
     assert_int_equal(prh_qemu_start_time(dir, 8, &t), -ENOENT);
     char buf[16];
     assert_int_equal(prh_qemu_read_cmdline(dir, 8, buf, sizeof(buf)), -ENOENT);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 /* A -name longer than what is read of a command line (a hostile one, or
@@ -218,16 +216,14 @@ static void test_qemu_peer_read_name_past_the_cmdline_cap_is_not_taken(void **st
     assert_true(q.has_uuid);
     /* The same name whole (under the cap) is taken, cut with its length. */
     cmd[PRH_QEMU_CMDLINE_MAX - 1] = '\0';
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     dir = fake_proc(9, cmd, PRH_QEMU_CMDLINE_MAX, "9 (qemu) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 "
                                                   "16 17 18 5 0\n");
     prh_qemu_peer_read(dir, 9, &q);
     assert_true(q.has_guest);
     assert_int_equal(strlen(q.guest), PRH_QEMU_GUEST_MAX - 1);
     assert_int_equal(q.guest_len, PRH_QEMU_CMDLINE_MAX - 1 - (sizeof(head) - 1));
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     free(cmd);
 }
 

@@ -223,8 +223,7 @@ static void test_open_emit_close_writes_one_line_per_request(void **state)
     }
     fclose(f);
     assert_int_equal(n, 2);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
 }
 
 static int cleanup(void **state)

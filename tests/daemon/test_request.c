@@ -68,17 +68,13 @@ static void nx_describe(void *state, void *nexus, char *buf, size_t len)
 }
 
 static const struct prh_transport nx_transport = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "test",
-    .available = true,
+    STUB_TRANSPORT("test"),
     .nexus_new = nx_new,
     .nexus_free = nx_free,
     .nexus_describe = nx_describe,
     /* For the one-request tests: opens recorded, PR OUT always GOOD. */
     .open = stub_open_recording,
     .pr_out = stub_pr_out_good,
-    .close = stub_close,
 };
 
 static int pidfd_of(pid_t pid)
@@ -342,15 +338,21 @@ static void test_conn_setup_peer_exited_with_its_socket_handed_on(void **state)
 
 /* ---- one request ---------------------------------------------------------- */
 
+/* What run_register saw: fstat() calls, the reply, the audit file. */
 struct policy_case {
     int fstats;
+    struct prh_reply reply;
     char audit[4096];
 };
 
-/* A REGISTER on /dev/null (1:3) with --allow-device and an audit file:
- * the policy, the record and the transport's open() see the one fstat(). */
-static void run_register(struct policy_case *pc, const char *allow, struct prh_reply *reply)
+/* A REGISTER on /dev/null (1:3) with --allow-device allow and an audit
+ * file: the policy, the record and the transport's open() see the one
+ * fstat().  The result is a static record. */
+static const struct policy_case *run_register(const char *allow)
 {
+    static struct policy_case c;
+    struct policy_case *pc = &c;
+    memset(pc, 0, sizeof(*pc));
     char err[128], path[] = "/tmp/prh-test-request-audit.XXXXXX";
     struct prh_request_ctx x;
     struct prh_conn conn = { .peer.serial = 3 };
@@ -375,7 +377,7 @@ static void run_register(struct policy_case *pc, const char *allow, struct prh_r
     assert_true(req.fd >= 0);
     memset(stub_opens(), 0, sizeof(*stub_opens()));
     fstat_calls = 0;
-    assert_false(prh_request_run(&x, &conn, &req, reply, NULL));
+    assert_false(prh_request_run(&x, &conn, &req, &pc->reply, NULL));
     pc->fstats = fstat_calls;
     assert_int_equal(req.fd, -1); /* closed by the request */
     prh_audit_close(x.audit);
@@ -387,33 +389,30 @@ static void run_register(struct policy_case *pc, const char *allow, struct prh_r
     pc->audit[n] = '\0';
     fclose(f);
     unlink(path);
+    return pc;
 }
 
 static void test_request_stats_its_fd_once_for_policy_audit_and_transport(void **state)
 {
-    static struct policy_case pc;
-    static struct prh_reply reply;
     (void)state;
-    run_register(&pc, "1:3", &reply);
-    assert_int_equal(pc.fstats, 1);
-    assert_int_equal(reply.status, SCSI_STATUS_GOOD);
+    const struct policy_case *pc = run_register("1:3");
+    assert_int_equal(pc->fstats, 1);
+    assert_int_equal(pc->reply.status, SCSI_STATUS_GOOD);
     assert_int_equal(stub_opens()->opens, 1);
     assert_true(S_ISCHR(stub_opens()->seen.st_mode));
     assert_int_equal(stub_opens()->seen.st_rdev, makedev(1, 3));
     /* The audit record names the device from the same stat, and the nexus. */
-    tu_assert_contains(pc.audit, "1:3", "test-nexus");
+    tu_assert_contains(pc->audit, "1:3", "test-nexus");
 }
 
 static void test_request_refused_by_device_policy_stats_once_and_never_opens(void **state)
 {
-    static struct policy_case pc;
-    static struct prh_reply reply;
     (void)state;
-    run_register(&pc, "8:16", &reply);
-    assert_int_equal(pc.fstats, 1);
+    const struct policy_case *pc = run_register("8:16");
+    assert_int_equal(pc->fstats, 1);
     assert_int_equal(stub_opens()->opens, 0);
-    assert_int_equal(reply.status, SCSI_STATUS_CHECK_CONDITION);
-    assert_non_null(strstr(pc.audit, "1:3"));
+    assert_int_equal(pc->reply.status, SCSI_STATUS_CHECK_CONDITION);
+    assert_non_null(strstr(pc->audit, "1:3"));
 }
 
 int main(void)

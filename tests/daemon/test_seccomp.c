@@ -154,25 +154,27 @@ static int try_state_file_calls(void *arg)
     return unlink(b) == 0 ? 0 : 3;
 }
 
+/* try_state_file_calls in a new directory under transport's filter: its exit code. */
+static int state_file_calls_under(const char *transport)
+{
+    char *dir = tu_tmpdir();
+    int code = exit_code(in_filtered_child(transport, try_state_file_calls, dir));
+    tu_tmpdir_free(dir);
+    return code;
+}
+
 static void test_seccomp_sim_may_write_its_state_dir(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir();
-    assert_int_equal(exit_code(in_filtered_child("sim", try_state_file_calls, dir)), 0);
-    tu_rm_rf(dir);
-    free(dir);
+    assert_int_equal(state_file_calls_under("sim"), 0);
 }
 
 static void test_seccomp_sg_may_not_open_files(void **state)
 {
     (void)state;
     struct prh_seccomp_config cfg = { .transport = "sg" };
-    char *dir = tu_tmpdir();
-    int code = exit_code(in_filtered_child("sg", try_state_file_calls, dir));
     /* Sanitizer and coverage builds write reports at exit: open allowed there. */
-    assert_int_equal(code, prh_seccomp_allows(&cfg, "openat") ? 0 : 1);
-    tu_rm_rf(dir);
-    free(dir);
+    assert_int_equal(state_file_calls_under("sg"), prh_seccomp_allows(&cfg, "openat") ? 0 : 1);
 }
 
 static int try_ioctls(void *arg)
@@ -189,21 +191,27 @@ static int try_ioctls(void *arg)
     return sgio | fionread;
 }
 
-static void test_seccomp_ioctl_only_sg_io_for_sg(void **state)
+/* try(&fd), fd open on a regular file, under transport's filter: its exit code. */
+static int on_a_file_under(const char *transport, int (*try)(void *))
 {
-    (void)state;
     char *dir = tu_tmpdir();
     char *disk = tu_disk(dir, "d");
     int fd = open(disk, O_RDWR | O_CLOEXEC);
     assert_true(fd >= 0);
-    /* sg: SG_IO passes the filter (the file answers ENOTTY), FIONREAD does not. */
-    assert_int_equal(exit_code(in_filtered_child("sg", try_ioctls, &fd)), 2);
-    /* sim: neither. */
-    assert_int_equal(exit_code(in_filtered_child("sim", try_ioctls, &fd)), 3);
+    int code = exit_code(in_filtered_child(transport, try, &fd));
     close(fd);
-    tu_rm_rf(dir);
-    free(dir);
     free(disk);
+    tu_tmpdir_free(dir);
+    return code;
+}
+
+static void test_seccomp_ioctl_only_sg_io_for_sg(void **state)
+{
+    (void)state;
+    /* sg: SG_IO passes the filter (the file answers ENOTTY), FIONREAD does not. */
+    assert_int_equal(on_a_file_under("sg", try_ioctls), 2);
+    /* sim: neither. */
+    assert_int_equal(on_a_file_under("sim", try_ioctls), 3);
 }
 
 /* Each ioctl the device transports issue passes the filter (a regular
@@ -228,24 +236,15 @@ static int try_device_ioctls(void *arg)
 static void test_seccomp_device_transports_issue_only_their_ioctls(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir();
-    char *disk = tu_disk(dir, "d");
-    int fd = open(disk, O_RDWR | O_CLOEXEC);
-    assert_true(fd >= 0);
     /* sg: SG_IO and BLKGETDISKSEQ; no device-mapper, nothing else. */
-    assert_int_equal(exit_code(in_filtered_child("sg", try_device_ioctls, &fd)),
+    assert_int_equal(on_a_file_under("sg", try_device_ioctls),
                      1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6);
     /* mpath: also DM_TABLE_STATUS and DM_DEV_SUSPEND, no other dm ioctl. */
-    assert_int_equal(exit_code(in_filtered_child("mpath", try_device_ioctls, &fd)),
-                     1 << 4 | 1 << 5 | 1 << 6);
+    assert_int_equal(on_a_file_under("mpath", try_device_ioctls), 1 << 4 | 1 << 5 | 1 << 6);
     unsigned long l[8];
     assert_int_equal(prh_seccomp_ioctls("mpath", l, 8), 5);
     assert_int_equal(prh_seccomp_ioctls("sg", l, 8), 3);
     assert_int_equal(prh_seccomp_ioctls("sim", l, 8), 1);
-    close(fd);
-    tu_rm_rf(dir);
-    free(dir);
-    free(disk);
 }
 
 static int try_sockets(void *arg)
@@ -270,11 +269,7 @@ static void test_seccomp_mpath_may_not_create_files(void **state)
 {
     (void)state;
     struct prh_seccomp_config cfg = { .transport = "mpath" };
-    char *dir = tu_tmpdir();
-    int code = exit_code(in_filtered_child("mpath", try_state_file_calls, dir));
-    assert_int_equal(code, prh_seccomp_allows(&cfg, "rename") ? 0 : 1);
-    tu_rm_rf(dir);
-    free(dir);
+    assert_int_equal(state_file_calls_under("mpath"), prh_seccomp_allows(&cfg, "rename") ? 0 : 1);
 }
 
 /* Bits: 1 a read-only open failed, 2 read-write succeeded, 4 write-only
@@ -316,8 +311,7 @@ static void test_seccomp_device_transports_open_existing_files_read_only(void **
     assert_int_equal(exit_code(in_filtered_child("sg", try_opening_existing_file, disk)), want);
     assert_int_equal(exit_code(in_filtered_child("mpath", try_opening_existing_file, disk)),
                      want);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     free(disk);
 }
 

@@ -107,18 +107,8 @@ static void gate_pr_in(void *state, void *nexus, void *dev, const struct prh_req
     (void)nexus;
     (void)dev;
     (void)cap;
-    if ((req->cdb[1] & 0x1f) == PR_IN_READ_FULL_STATUS) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 10;
-        pthread_mutex_lock(&gate_lock);
-        gate_waiting++;
-        while (!gate_open)
-            if (pthread_cond_timedwait(&gate_cond, &gate_lock, &until) != 0)
-                break;
-        gate_waiting--;
-        pthread_mutex_unlock(&gate_lock);
-    }
+    if ((req->cdb[1] & 0x1f) == PR_IN_READ_FULL_STATUS)
+        gate_wait();
     memset(data, 0, req->xfer_len);
     data[3] = 0x42;
     *res = prh_result_status(SCSI_STATUS_GOOD);
@@ -126,17 +116,13 @@ static void gate_pr_in(void *state, void *nexus, void *dev, const struct prh_req
 }
 
 static const struct prh_transport gate_transport = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "gate",
+    STUB_TRANSPORT("gate"),
     .version = "test",
-    .available = true,
     .nexus_new = gate_nexus_new,
     .nexus_free = gate_nexus_free,
     .open = gate_open_dev,
     .pr_in = gate_pr_in,
     .pr_out = stub_pr_out_good,
-    .close = stub_close,
 };
 
 /* The same, but its nexus_new and nexus_free are declared not to block
@@ -147,20 +133,14 @@ static bool gate_nexus_never_blocks(void *state)
     return false;
 }
 
-static const struct prh_transport gate_quick_nexus_transport = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "gate-quick-nexus",
-    .version = "test",
-    .available = true,
-    .nexus_new = gate_nexus_new,
-    .nexus_free = gate_nexus_free,
-    .open = gate_open_dev,
-    .pr_in = gate_pr_in,
-    .pr_out = stub_pr_out_good,
-    .close = stub_close,
-    .nexus_may_block = gate_nexus_never_blocks,
-};
+static const struct prh_transport *gate_quick_nexus_transport(void)
+{
+    static struct prh_transport t;
+    t = gate_transport;
+    t.name = "gate-quick-nexus";
+    t.nexus_may_block = gate_nexus_never_blocks;
+    return &t;
+}
 
 /* ---- fixture ------------------------------------------------------------- */
 
@@ -237,6 +217,22 @@ static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_cl
     return 0;
 }
 
+/* A PR IN (sa, allocation length alloc) for f's device sent on client s;
+ * the answer is left to read.  READ FULL STATUS stalls at the gate. */
+static void send_prin(struct fx *f, int s, uint8_t sa, uint16_t alloc)
+{
+    uint8_t cdb[16];
+    tu_cdb_prin(cdb, sa, alloc);
+    assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, NULL, 0), 0);
+}
+
+/* fx_start, then a client connected to the server that did the handshake (its socket). */
+static int fx_start_client(struct fx *f, const struct prh_transport *t, unsigned max_clients)
+{
+    fx_start(f, t, max_clients);
+    return tu_connect_hs(f->sock, NULL);
+}
+
 static void fx_stop(struct fx *f)
 {
     if (!f->running)
@@ -276,8 +272,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     fx_stop(f);
     close(f->devfd);
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    tu_tmpdir_free(f->dir);
     free(f->disk);
     free(f);
     return 0;
@@ -340,8 +335,7 @@ static void test_server_register_then_read_keys(void **state)
 {
     struct fx *f = *state;
     static struct prh_reply r;
-    fx_start(f, &prh_transport_sim, 0);
-    int s = tu_connect_hs(f->sock, NULL);
+    int s = fx_start_client(f, &prh_transport_sim, 0);
     assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 0x1234, 0, &r), 0);
     assert_int_equal(r.data_len, 0);
     assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 32, &r), 0);
@@ -372,8 +366,7 @@ static void test_server_stalled_client_does_not_block_others(void **state)
     struct fx *f = *state;
     static struct prh_reply r;
     uint8_t cdb[16];
-    fx_start(f, &prh_transport_sim, 0);
-    int a = tu_connect_hs(f->sock, NULL);
+    int a = fx_start_client(f, &prh_transport_sim, 0);
     tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
     assert_int_equal(prh_wire_send_fds(a, cdb, 10, &f->devfd, 1), 10); /* half a CDB */
     int b = tu_connect_hs(f->sock, NULL);
@@ -388,11 +381,8 @@ static void test_server_slow_device_does_not_block_others(void **state)
 {
     struct fx *f = *state;
     static struct prh_reply r;
-    uint8_t cdb[16];
-    fx_start(f, &gate_transport, 0);
-    int a = tu_connect_hs(f->sock, NULL);
-    tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
-    assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    int a = fx_start_client(f, &gate_transport, 0);
+    send_prin(f, a, PR_IN_READ_FULL_STATUS, 64);
     assert_true(gate_wait_blocked(1));
     int b = tu_connect_hs(f->sock, NULL);
     assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
@@ -409,8 +399,7 @@ static void test_server_bad_opcode_closes_only_that_client(void **state)
     struct fx *f = *state;
     static struct prh_reply r;
     uint8_t cdb[16] = { 0x12 };
-    fx_start(f, &prh_transport_sim, 0);
-    int a = tu_connect_hs(f->sock, NULL);
+    int a = fx_start_client(f, &prh_transport_sim, 0);
     int b = tu_connect_hs(f->sock, NULL);
     assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
     assert_true(tu_peer_closed(a, 5000));
@@ -479,13 +468,10 @@ static void test_server_stop_finishes_request_in_flight(void **state)
 {
     struct fx *f = *state;
     static struct prh_reply r;
-    uint8_t cdb[16];
     struct stat sb;
-    fx_start(f, &gate_transport, 0);
-    int idle = tu_connect_hs(f->sock, NULL);
+    int idle = fx_start_client(f, &gate_transport, 0);
     int a = tu_connect_hs(f->sock, NULL);
-    tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
-    assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    send_prin(f, a, PR_IN_READ_FULL_STATUS, 64);
     assert_true(gate_wait_blocked(1));
     prh_server_stop(f->srv);
     /* Accepting stops and the socket goes away at once... */
@@ -508,11 +494,8 @@ static void test_server_stop_finishes_request_in_flight(void **state)
 static void test_server_disconnect_during_request(void **state)
 {
     struct fx *f = *state;
-    uint8_t cdb[16];
-    fx_start(f, &gate_transport, 0);
-    int a = tu_connect_hs(f->sock, NULL);
-    tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
-    assert_int_equal(prh_wire_client_send(a, cdb, 16, f->devfd, NULL, 0), 0);
+    int a = fx_start_client(f, &gate_transport, 0);
+    send_prin(f, a, PR_IN_READ_FULL_STATUS, 64);
     assert_true(gate_wait_blocked(1));
     close(a);
     tu_sleep_ms(20); /* let the hangup arrive while the request runs */
@@ -524,8 +507,7 @@ static void test_server_max_clients_refuses_extra(void **state)
 {
     struct fx *f = *state;
     uint8_t w[4];
-    fx_start(f, &prh_transport_sim, 2);
-    int a = tu_connect_hs(f->sock, NULL);
+    int a = fx_start_client(f, &prh_transport_sim, 2);
     int b = tu_connect_hs(f->sock, NULL);
     assert_true(a >= 0 && b >= 0);
     int c = tu_connect(f->sock, NULL);
@@ -544,13 +526,11 @@ static void test_server_pipelined_requests_answered_in_order(void **state)
     struct fx *f = *state;
     static struct prh_reply r;
     uint8_t cdb[16], p[24];
-    fx_start(f, &prh_transport_sim, 0);
-    int s = tu_connect_hs(f->sock, NULL);
+    int s = fx_start_client(f, &prh_transport_sim, 0);
     tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
     tu_params(p, 0, 0xaa, 0);
     assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, p, 24), 0);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 16);
-    assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, NULL, 0), 0);
+    send_prin(f, s, PR_IN_READ_KEYS, 16);
     assert_int_equal(prh_wire_client_recv(s, &r), 0);
     assert_int_equal(r.data_len, 0);
     assert_int_equal(prh_wire_client_recv(s, &r), 0);
@@ -563,8 +543,7 @@ static void test_server_allocation_length_clips_data(void **state)
 {
     struct fx *f = *state;
     static struct prh_reply r;
-    fx_start(f, &prh_transport_sim, 0);
-    int s = tu_connect_hs(f->sock, NULL);
+    int s = fx_start_client(f, &prh_transport_sim, 0);
     assert_int_equal(tu_prout(s, f->devfd, PR_OUT_REGISTER, 0, 0, 5, 0, &r), 0);
     assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 12, &r), 0);
     assert_true(r.data_len <= 12);
@@ -577,8 +556,7 @@ static void test_server_conflict_status_has_no_data(void **state)
 {
     struct fx *f = *state;
     static struct prh_reply r;
-    fx_start(f, &prh_transport_sim, 0);
-    int a = tu_connect_hs(f->sock, NULL);
+    int a = fx_start_client(f, &prh_transport_sim, 0);
     int b = tu_connect_hs(f->sock, NULL);
     assert_int_equal(tu_prout(a, f->devfd, PR_OUT_REGISTER, 0, 0, 1, 0, &r), 0);
     assert_int_equal(tu_prout(b, f->devfd, PR_OUT_REGISTER, 0, 0, 2, 0, &r), 0);
@@ -615,8 +593,7 @@ static void test_server_stats_count_requests(void **state)
     struct fx *f = *state;
     static struct prh_reply r;
     struct prh_server_stats st;
-    fx_start(f, &prh_transport_sim, 0);
-    int s = tu_connect_hs(f->sock, NULL);
+    int s = fx_start_client(f, &prh_transport_sim, 0);
     for (int i = 0; i < 3; i++)
         assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
     prh_server_get_stats(f->srv, &st);
@@ -686,8 +663,7 @@ static void test_server_unread_replies_wait_for_the_client(void **state)
     struct fx *f = *state;
     static struct prh_reply r;
     uint8_t cdb[16];
-    fx_start(f, &gate_transport, 0);
-    int a = tu_connect_hs(f->sock, NULL);
+    int a = fx_start_client(f, &gate_transport, 0);
     int sz = 4096;
     setsockopt(a, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8192);
@@ -708,8 +684,7 @@ static void test_server_max_clients_existing_clients_unaffected(void **state)
 {
     struct fx *f = *state;
     static struct prh_reply r;
-    fx_start(f, &prh_transport_sim, 2);
-    int a = tu_connect_hs(f->sock, NULL);
+    int a = fx_start_client(f, &prh_transport_sim, 2);
     int b = tu_connect_hs(f->sock, NULL);
     assert_true(a >= 0 && b >= 0);
     for (int i = 0; i < 20; i++) {
@@ -748,8 +723,7 @@ static void test_server_frame_timeout_closes_half_sent_request(void **state)
     uint8_t cdb[16];
     struct prh_server_stats st;
     fx_frame_timeout_ms = 300;
-    fx_start(f, &prh_transport_sim, 0);
-    int idle = tu_connect_hs(f->sock, NULL);
+    int idle = fx_start_client(f, &prh_transport_sim, 0);
     int a = tu_connect_hs(f->sock, NULL);
     /* A client's set-up (the sim's /proc read for its identity) runs on a
      * worker after the handshake: one request each, so that no descriptor
@@ -823,8 +797,7 @@ static void test_server_no_frame_timeout_when_zero(void **state)
     struct fx *f = *state;
     static struct prh_reply r;
     uint8_t cdb[16];
-    fx_start(f, &prh_transport_sim, 0);
-    int a = tu_connect_hs(f->sock, NULL);
+    int a = fx_start_client(f, &prh_transport_sim, 0);
     tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
     assert_int_equal(prh_wire_send_fds(a, cdb, 10, &f->devfd, 1), 10);
     assert_false(tu_peer_closed(a, 700));
@@ -839,8 +812,7 @@ static void test_server_stop_gives_up_on_unread_reply(void **state)
 {
     struct fx *f = *state;
     uint8_t cdb[16];
-    fx_start(f, &gate_transport, 0);
-    int a = tu_connect_hs(f->sock, NULL);
+    int a = fx_start_client(f, &gate_transport, 0);
     int sz = 4096;
     setsockopt(a, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8192);
@@ -870,11 +842,9 @@ static struct prh_server_stats stats(struct fx *f)
 /* Send a READ FULL STATUS (stalls at the gate) on a new connection. */
 static int stalled_client(struct fx *f)
 {
-    uint8_t cdb[16];
     int s = tu_connect_hs(f->sock, NULL);
     assert_true(s >= 0);
-    tu_cdb_prin(cdb, PR_IN_READ_FULL_STATUS, 64);
-    assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, NULL, 0), 0);
+    send_prin(f, s, PR_IN_READ_FULL_STATUS, 64);
     return s;
 }
 
@@ -987,9 +957,7 @@ static void test_server_worker_limit_counted_and_requests_wait(void **state)
     assert_int_equal(st.threads, 3);
     assert_true(st.thread_limit_hits >= 1);
     int b = tu_connect_hs(f->sock, NULL);
-    uint8_t cdb[16];
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
-    assert_int_equal(prh_wire_client_send(b, cdb, 16, f->devfd, NULL, 0), 0);
+    send_prin(f, b, PR_IN_READ_KEYS, 8);
     assert_false(tu_peer_closed(b, 200)); /* nothing read it yet: no reply, no close */
     gate_set(true);
     assert_int_equal(prh_wire_client_recv(b, &r), 0);
@@ -1073,14 +1041,12 @@ static void test_server_one_connections_requests_stay_in_order(void **state)
     static struct prh_reply r;
     uint8_t cdb[16], p[24];
     fx_workers = 8;
-    fx_start(f, &prh_transport_sim, 0);
-    int s = tu_connect_hs(f->sock, NULL);
+    int s = fx_start_client(f, &prh_transport_sim, 0);
     for (unsigned i = 1; i <= 100; i++) {
         tu_cdb_prout(cdb, PR_OUT_REGISTER_AND_IGNORE, 0, 24);
         tu_params(p, 0, 0x1000 + i, 0);
         assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, p, 24), 0);
-        tu_cdb_prin(cdb, PR_IN_READ_KEYS, 64);
-        assert_int_equal(prh_wire_client_send(s, cdb, 16, f->devfd, NULL, 0), 0);
+        send_prin(f, s, PR_IN_READ_KEYS, 64);
     }
     for (unsigned i = 1; i <= 100; i++) {
         assert_int_equal(prh_wire_client_recv(s, &r), 0);
@@ -1180,8 +1146,7 @@ static void test_server_full_fd_table_answers_busy(void **state)
     static struct tu_fd_fill ff;
     static struct prh_reply r;
     uint8_t cdb[16], p[24];
-    fx_start(f, &prh_transport_sim, 0);
-    int s = tu_connect_hs(f->sock, NULL);
+    int s = fx_start_client(f, &prh_transport_sim, 0);
     assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
     assert_int_equal(tu_fill_fd_table(&ff), 0);
     tu_cdb_prout(cdb, PR_OUT_REGISTER, 0, 24);
@@ -1216,7 +1181,7 @@ static void test_server_quick_nexus_setup_starts_no_thread(void **state)
     static struct prh_reply r;
     uint8_t cdb[16];
     fx_workers = 1;
-    fx_start(f, &gate_quick_nexus_transport, 0);
+    fx_start(f, gate_quick_nexus_transport(), 0);
     tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
     int s = tu_connect_hs(f->sock, "stall-nexus");
     assert_true(s >= 0);

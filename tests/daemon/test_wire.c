@@ -68,6 +68,14 @@ static void send_cdb(struct pair *p, const uint8_t cdb[16], const int *fds, size
     assert_int_equal(prh_wire_send_fds(p->client, cdb, 16, fds, nfds), 16);
 }
 
+/* A whole PR IN CDB (sa, allocation length alloc) with the device fd. */
+static void send_prin(struct pair *p, uint8_t sa, uint16_t alloc)
+{
+    uint8_t cdb[16];
+    tu_cdb_prin(cdb, sa, alloc);
+    send_cdb(p, cdb, &p->devfd, 1);
+}
+
 /* ---- handshake ---------------------------------------------------------- */
 
 static void test_features_word_is_be32_zero(void **state)
@@ -242,12 +250,10 @@ static void test_fd_on_each_cdb_fragment_closes(void **state)
 static void test_allocation_length_8192_accepted(void **state)
 {
     struct pair *p = *state;
-    uint8_t cdb[16];
     struct prh_request req;
 
     handshake(p);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8192);
-    send_cdb(p, cdb, &p->devfd, 1);
+    send_prin(p, PR_IN_READ_KEYS, 8192);
     assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
     prh_wire_rx_take(&p->rx, &req);
     assert_int_equal(req.xfer_len, 8192);
@@ -308,11 +314,9 @@ static void test_prout_zero_length_needs_no_params(void **state)
 static void test_prin_length_not_followed_by_data(void **state)
 {
     struct pair *p = *state;
-    uint8_t cdb[16];
 
     handshake(p);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8192);
-    send_cdb(p, cdb, &p->devfd, 1);
+    send_prin(p, PR_IN_READ_KEYS, 8192);
     /* PR IN: the length is what the client can take, nothing follows. */
     assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
     assert_int_equal(p->rx.state, PRH_RX_DONE);
@@ -377,12 +381,10 @@ static void test_fd_with_params_dropped(void **state)
 static void test_eof_between_requests_is_orderly(void **state)
 {
     struct pair *p = *state;
-    uint8_t cdb[16];
     struct prh_request req;
 
     handshake(p);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
-    send_cdb(p, cdb, &p->devfd, 1);
+    send_prin(p, PR_IN_READ_KEYS, 8);
     assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
     prh_wire_rx_take(&p->rx, &req);
     close(req.fd);
@@ -647,8 +649,7 @@ static void test_full_fd_table_loses_fd_not_the_frame(void **state)
     /* The next request starts clean. */
     prh_wire_rx_next(&p->rx);
     assert_false(p->rx.fd_lost);
-    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
-    send_cdb(p, cdb, &p->devfd, 1);
+    send_prin(p, PR_IN_READ_KEYS, 8);
     assert_int_equal(prh_wire_rx_step(&p->rx, p->server), PRH_WIRE_READY);
     assert_true(p->rx.fd >= 0);
     assert_false(p->rx.fd_lost);

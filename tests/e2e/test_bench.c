@@ -26,140 +26,140 @@
 
 /* ---- options ------------------------------------------------------------- */
 
-static int parse(struct prh_bench_opts *o, char *err, size_t errlen, ...)
+/* prh_bench_parse_args on "prhelper-bench" arg ... (the list ends with NULL). */
+static int parse_list(struct prh_bench_opts *o, char *err, size_t errlen, const char *arg,
+                      va_list ap)
 {
     char *argv[32];
     int argc = 0;
-    va_list ap;
-
     argv[argc++] = (char *)"prhelper-bench";
-    va_start(ap, errlen);
-    for (char *a; (a = va_arg(ap, char *)) != NULL;)
-        argv[argc++] = a;
-    va_end(ap);
+    for (const char *a = arg; a != NULL; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
     argv[argc] = NULL;
     return prh_bench_parse_args(argc, argv, o, err, errlen);
+}
+
+/* The options the arguments (up to NULL) give; they must parse. */
+static const struct prh_bench_opts *parsed(const char *arg, ...)
+{
+    static struct prh_bench_opts o;
+    char err[256];
+    va_list ap;
+    va_start(ap, arg);
+    int r = parse_list(&o, err, sizeof(err), arg, ap);
+    va_end(ap);
+    if (r != 0)
+        fail_msg("%s ...: %s", arg, err);
+    return &o;
+}
+
+/* The usage error the arguments (up to NULL) give; they must not parse. */
+static const char *usage_error(const char *arg, ...)
+{
+    static struct prh_bench_opts o;
+    static char err[256];
+    va_list ap;
+    va_start(ap, arg);
+    int r = parse_list(&o, err, sizeof(err), arg, ap);
+    va_end(ap);
+    if (r != -1)
+        fail_msg("%s ... parsed (%d), a usage error was expected", arg, r);
+    return err;
 }
 
 static void test_options_defaults(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "/dev/sda", NULL), 0);
-    assert_int_equal(o.mode, PRH_BENCH_HELPER);
-    assert_int_equal(o.mix, PRH_MIX_READ_KEYS);
-    assert_string_equal(o.socket, "/var/run/qemu-pr-helper.sock");
-    assert_string_equal(o.device, "/dev/sda");
-    assert_string_equal(o.label, "helper");
-    assert_int_equal(o.clients, 1);
-    assert_int_equal(o.requests, 1000);
-    assert_int_equal(o.warmup, 10);
-    assert_int_equal(o.pid, 0);
-    assert_false(o.tsv);
+    const struct prh_bench_opts *o = parsed("/dev/sda", NULL);
+    assert_int_equal(o->mode, PRH_BENCH_HELPER);
+    assert_int_equal(o->mix, PRH_MIX_READ_KEYS);
+    assert_string_equal(o->socket, "/var/run/qemu-pr-helper.sock");
+    assert_string_equal(o->device, "/dev/sda");
+    assert_string_equal(o->label, "helper");
+    assert_int_equal(o->clients, 1);
+    assert_int_equal(o->requests, 1000);
+    assert_int_equal(o->warmup, 10);
+    assert_int_equal(o->pid, 0);
+    assert_false(o->tsv);
 }
 
 static void test_options_every_option_is_taken(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "-k", "/run/x.sock", "--clients=32", "-n", "7",
-                           "--warmup=0", "--mix=reserve-release", "--pid=42", "-l", "prhelper",
-                           "--tsv", "/dev/sdb", NULL),
-                     0);
-    assert_string_equal(o.socket, "/run/x.sock");
-    assert_int_equal(o.clients, 32);
-    assert_int_equal(o.requests, 7);
-    assert_int_equal(o.warmup, 0);
-    assert_int_equal(o.mix, PRH_MIX_RESERVE_RELEASE);
-    assert_int_equal(o.pid, 42);
-    assert_string_equal(o.label, "prhelper");
-    assert_true(o.tsv);
-    assert_string_equal(o.device, "/dev/sdb");
+    const struct prh_bench_opts *o =
+        parsed("-k", "/run/x.sock", "--clients=32", "-n", "7", "--warmup=0",
+               "--mix=reserve-release", "--pid=42", "-l", "prhelper", "--tsv", "/dev/sdb", NULL);
+    assert_string_equal(o->socket, "/run/x.sock");
+    assert_int_equal(o->clients, 32);
+    assert_int_equal(o->requests, 7);
+    assert_int_equal(o->warmup, 0);
+    assert_int_equal(o->mix, PRH_MIX_RESERVE_RELEASE);
+    assert_int_equal(o->pid, 42);
+    assert_string_equal(o->label, "prhelper");
+    assert_true(o->tsv);
+    assert_string_equal(o->device, "/dev/sdb");
 }
 
 static void test_options_modes_and_their_labels(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "--raw", "/dev/sda", NULL), 0);
-    assert_int_equal(o.mode, PRH_BENCH_RAW);
-    assert_string_equal(o.label, "raw");
-    assert_int_equal(parse(&o, err, sizeof(err), "--floor", "/dev/sda", NULL), 0);
-    assert_int_equal(o.mode, PRH_BENCH_FLOOR);
-    assert_string_equal(o.label, "floor");
-    assert_int_equal(parse(&o, err, sizeof(err), "--echo-server", "-k", "/tmp/e.sock", NULL), 0);
-    assert_int_equal(o.mode, PRH_BENCH_ECHO_SERVER);
-    assert_null(o.device);
+    const struct prh_bench_opts *o = parsed("--raw", "/dev/sda", NULL);
+    assert_int_equal(o->mode, PRH_BENCH_RAW);
+    assert_string_equal(o->label, "raw");
+    o = parsed("--floor", "/dev/sda", NULL);
+    assert_int_equal(o->mode, PRH_BENCH_FLOOR);
+    assert_string_equal(o->label, "floor");
+    o = parsed("--echo-server", "-k", "/tmp/e.sock", NULL);
+    assert_int_equal(o->mode, PRH_BENCH_ECHO_SERVER);
+    assert_null(o->device);
 }
 
 static void test_options_bad_numbers_are_usage_errors(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "-c", "0", "/dev/sda", NULL), -1);
-    assert_non_null(strstr(err, "--clients must be 1..4096"));
-    assert_int_equal(parse(&o, err, sizeof(err), "-c", "4097", "/dev/sda", NULL), -1);
-    assert_int_equal(parse(&o, err, sizeof(err), "-c", "-3", "/dev/sda", NULL), -1);
-    assert_int_equal(parse(&o, err, sizeof(err), "-n", "12x", "/dev/sda", NULL), -1);
-    assert_non_null(strstr(err, "'12x'"));
-    assert_int_equal(parse(&o, err, sizeof(err), "-n", "", "/dev/sda", NULL), -1);
-    assert_int_equal(parse(&o, err, sizeof(err), "--pid=0", "/dev/sda", NULL), -1);
-    assert_int_equal(parse(&o, err, sizeof(err), "-w", "99999999999", "/dev/sda", NULL), -1);
+    assert_non_null(strstr(usage_error("-c", "0", "/dev/sda", NULL), "--clients must be 1..4096"));
+    usage_error("-c", "4097", "/dev/sda", NULL);
+    usage_error("-c", "-3", "/dev/sda", NULL);
+    assert_non_null(strstr(usage_error("-n", "12x", "/dev/sda", NULL), "'12x'"));
+    usage_error("-n", "", "/dev/sda", NULL);
+    usage_error("--pid=0", "/dev/sda", NULL);
+    usage_error("-w", "99999999999", "/dev/sda", NULL);
 }
 
 static void test_options_unknown_mix_lists_the_mixes(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "--mix=write", "/dev/sda", NULL), -1);
-    tu_assert_contains(err, "unknown mix 'write'", "register-read-keys");
+    tu_assert_contains(usage_error("--mix=write", "/dev/sda", NULL), "unknown mix 'write'",
+                       "register-read-keys");
 }
 
 static void test_options_modes_exclude_each_other(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "--raw", "--floor", "/dev/sda", NULL), -1);
-    assert_non_null(strstr(err, "exclude each other"));
+    assert_non_null(
+        strstr(usage_error("--raw", "--floor", "/dev/sda", NULL), "exclude each other"));
 }
 
 static void test_options_device_count_is_checked(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "-c", "2", NULL), -1);
-    assert_string_equal(err, "a DEVICE is required");
-    assert_int_equal(parse(&o, err, sizeof(err), "/dev/sda", "/dev/sdb", NULL), -1);
-    assert_string_equal(err, "only one DEVICE");
-    assert_int_equal(parse(&o, err, sizeof(err), "--echo-server", "/dev/sda", NULL), -1);
-    assert_string_equal(err, "--echo-server takes no DEVICE");
+    assert_string_equal(usage_error("-c", "2", NULL), "a DEVICE is required");
+    assert_string_equal(usage_error("/dev/sda", "/dev/sdb", NULL), "only one DEVICE");
+    assert_string_equal(usage_error("--echo-server", "/dev/sda", NULL),
+                        "--echo-server takes no DEVICE");
 }
 
 static void test_options_unknown_option_and_missing_value(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "--bogus", "/dev/sda", NULL), -1);
-    assert_string_equal(err, "unknown option '--bogus'");
-    assert_int_equal(parse(&o, err, sizeof(err), "/dev/sda", "-c", NULL), -1);
-    assert_string_equal(err, "option '-c' needs a value");
+    assert_string_equal(usage_error("--bogus", "/dev/sda", NULL), "unknown option '--bogus'");
+    assert_string_equal(usage_error("/dev/sda", "-c", NULL), "option '-c' needs a value");
 }
 
 static void test_options_help(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "--help", NULL), 0);
-    assert_true(o.help);
+    assert_true(parsed("--help", NULL)->help);
 }
 
 /* ---- workload mixes ------------------------------------------------------ */
@@ -227,15 +227,13 @@ static void test_mix_reserve_release_registers_first_and_cleans_up(void **state)
 static void test_keys_are_shared_unless_key_per_client(void **state)
 {
     (void)state;
-    struct prh_bench_opts o;
-    char err[256];
-    assert_int_equal(parse(&o, err, sizeof(err), "/dev/sda", NULL), 0);
-    assert_int_equal(prh_bench_key(&o, 0), prh_bench_key(&o, 7));
-    assert_int_not_equal(prh_bench_key(&o, 0), 0);
-    assert_int_equal(parse(&o, err, sizeof(err), "--key-per-client", "/dev/sda", NULL), 0);
-    assert_true(o.key_per_client);
-    assert_int_not_equal(prh_bench_key(&o, 0), prh_bench_key(&o, 7));
-    assert_int_not_equal(prh_bench_key(&o, 0), 0);
+    const struct prh_bench_opts *o = parsed("/dev/sda", NULL);
+    assert_int_equal(prh_bench_key(o, 0), prh_bench_key(o, 7));
+    assert_int_not_equal(prh_bench_key(o, 0), 0);
+    o = parsed("--key-per-client", "/dev/sda", NULL);
+    assert_true(o->key_per_client);
+    assert_int_not_equal(prh_bench_key(o, 0), prh_bench_key(o, 7));
+    assert_int_not_equal(prh_bench_key(o, 0), 0);
 }
 
 static void test_mix_names_round_trip(void **state)

@@ -233,8 +233,7 @@ static void test_every_tutorial_command_prints_what_the_tutorial_shows(void **st
         free(got);
     }
     free(out);
-    tu_rm_rf(dir);
-    free(dir);
+    tu_tmpdir_free(dir);
     int total = nsteps;
     free_steps();
     assert_int_equal(done, total);

@@ -22,6 +22,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "prh_test_util.h"
+
 struct fake_mpathd {
     char path[108];
     int lfd;
@@ -41,6 +43,7 @@ struct fake_mpathd {
     bool key_file;        /* "reservation_key file" in its configuration */
     bool deny;            /* a non-root client: "permission deny" */
     char prkey[32];       /* getprkey answer */
+    char *tmpdir;         /* fmd_start_in_tmpdir()'s: fmd_stop() removes it */
 };
 
 static inline bool fmd_read(int fd, void *buf, size_t len)
@@ -157,6 +160,16 @@ static inline void fmd_start(struct fake_mpathd *m, const char *dir)
     fmd_start_at(m, path);
 }
 
+/* Start one that knows every command (hold, pathlist, a key file: 0.14
+ * and later) on a pathname socket in a new temporary directory. */
+static inline void fmd_start_in_tmpdir(struct fake_mpathd *m)
+{
+    char *dir = tu_tmpdir();
+    fmd_start(m, dir);
+    m->tmpdir = dir;
+    m->knows_hold = m->knows_pathlist = m->key_file = true;
+}
+
 static inline void fmd_stop(struct fake_mpathd *m)
 {
     m->stop = true;
@@ -165,6 +178,9 @@ static inline void fmd_stop(struct fake_mpathd *m)
     if (m->path[0] != '@')
         unlink(m->path);
     pthread_mutex_destroy(&m->lock);
+    if (m->tmpdir)
+        tu_tmpdir_free(m->tmpdir);
+    m->tmpdir = NULL;
 }
 
 /* Was a command starting with prefix received?  Its index, or -1. */

@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "prh_test_util.h"
 #include "sim_helpers.h"
 #include "prhelper/device.h"
 #include "prhelper/mpath.h"
@@ -73,7 +74,7 @@ static struct {
     int map_fd, map2_fd, plain_fd;
     void *state;
     const struct prh_transport *t;
-    bool block_path0; /* SG_IO on path 0 waits until blk.released */
+    bool block_path0; /* SG_IO on path 0 stops at the gate blk */
     /* Before the command matching (hook_path, hook_opcode, hook_sa) runs,
      * hook() is called once (another host acting in between). */
     int hook_path;
@@ -81,11 +82,7 @@ static struct {
     void (*hook)(void);
 } fk;
 
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool blocked, released;
-} blk = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false };
+static struct tu_gate blk = TU_GATE_INIT;
 
 static inline struct pr_sim_nexus path_nexus(int i)
 {
@@ -225,14 +222,8 @@ static inline int fake_sg_io(int fd, struct sg_io_hdr *h)
         fk.hook = NULL;
         hook();
     }
-    if (path == 0 && fk.block_path0) {
-        pthread_mutex_lock(&blk.lock);
-        blk.blocked = true;
-        pthread_cond_broadcast(&blk.cond);
-        while (!blk.released)
-            pthread_cond_wait(&blk.cond, &blk.lock);
-        pthread_mutex_unlock(&blk.lock);
-    }
+    if (path == 0 && fk.block_path0)
+        tu_gate_pass(&blk);
     struct inject inj = { INJ_NONE, 0, SENSE_NONE };
     if (path >= 0 && fk.next_inj[path] < fk.ninj[path])
         inj = fk.inj[path][fk.next_inj[path]++];
@@ -427,6 +418,25 @@ static inline struct pr_sim_nexus other_host(void)
     return z;
 }
 
+/* Another host registers key and reserves the LUN with type. */
+static inline void other_host_reserves(uint64_t key, uint8_t type)
+{
+    struct pr_sim_nexus z = other_host();
+    assert_good(th_register(fk.lun, &z, 0, key));
+    assert_good(th_reserve(fk.lun, &z, key, type));
+}
+
+/* The reservation as the array shows it to another host: held by key,
+ * of type, or (key 0) none. */
+static inline void expect_array_reservation(uint64_t key, uint8_t type)
+{
+    struct pr_sim_nexus z = other_host();
+    if (key == 0)
+        th_expect_no_reservation(fk.lun, &z);
+    else
+        th_expect_reservation(fk.lun, &z, key, type);
+}
+
 /* Registrations as the array sees them (from an outside host). */
 static inline struct th_keys array_keys(void)
 {
@@ -472,12 +482,51 @@ static inline struct prh_mpath_path_status path_status(int i, struct prh_mpath_s
     return st[i];
 }
 
+/* The map's own status (its key, whether it holds the reservation). */
+static inline struct prh_mpath_status map_status(void)
+{
+    struct prh_mpath_status m;
+    path_status(0, &m);
+    return m;
+}
+
+/* The map knows its key is gone from the LUN (preempted or cleared). */
+static inline void assert_map_key_gone(void)
+{
+    struct prh_mpath_status m = map_status();
+    assert_true(m.key_known);
+    assert_int_equal(m.key, 0);
+}
+
+/* Paths 0 and 1 carry k0 and k1, registered behind the map's back. */
+static inline void paths_carry(uint64_t k0, uint64_t k1)
+{
+    struct pr_sim_nexus p0 = path_nexus(0), p1 = path_nexus(1);
+    assert_good(th_register_ignore(fk.lun, &p0, k0));
+    assert_good(th_register_ignore(fk.lun, &p1, k1));
+}
+
 static inline void register_both(uint64_t key)
 {
     assert_int_equal(prout(PR_OUT_REGISTER, 0, 0, key), SCSI_STATUS_GOOD);
     struct th_keys k = array_keys();
     assert_int_equal(k.count, fk.npaths);
     fk.ncalls = 0;
+}
+
+/* Path p stops answering; a READ KEYS (GOOD: another path answers) lets
+ * the map see it gone. */
+static inline void path_away(int p)
+{
+    fk.paths[p].running = false;
+    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+}
+
+/* Path p is down while the guest changes its key from old to new (GOOD). */
+static inline void change_key_with_path_away(int p, uint64_t old_key, uint64_t new_key)
+{
+    fk.paths[p].running = false;
+    assert_int_equal(prout(PR_OUT_REGISTER, 0, old_key, new_key), SCSI_STATUS_GOOD);
 }
 
 #define SENSE_STANDBY SCSI_SENSE_CODE(SCSI_SENSE_NOT_READY, 0x04, 0x0b)

@@ -134,8 +134,7 @@ static inline void ops_fx_stop(struct ops_fx *f)
 static inline void ops_fx_fini(struct ops_fx *f)
 {
     ops_fx_stop(f);
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    tu_tmpdir_free(f->dir);
 }
 
 /* cmocka setup/teardown: *state is a struct ops_fx. */

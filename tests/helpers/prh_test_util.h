@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -143,6 +144,49 @@ static inline int tu_wait_exit(pid_t pid, int ms)
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
     return -1;
+}
+
+/* A gate: a thread that reaches it (tu_gate_pass) stops there until the
+ * test opens it; the test can wait until one has arrived.  It holds a call
+ * in progress, to show what else goes on meanwhile. */
+struct tu_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, open;
+};
+#define TU_GATE_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false }
+
+static inline void tu_gate_close(struct tu_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->entered = g->open = false;
+    pthread_mutex_unlock(&g->lock);
+}
+
+static inline void tu_gate_pass(struct tu_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static inline void tu_gate_wait_entered(struct tu_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    while (!g->entered)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static inline void tu_gate_open(struct tu_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->open = true;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
 }
 
 static inline char *tu_tmpdir(void)

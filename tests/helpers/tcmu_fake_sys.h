@@ -14,6 +14,7 @@
 #define PRHELPER_TESTS_TCMU_FAKE_SYS_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +46,14 @@ static inline void fs_write(const char *path, const char *text)
     fclose(f);
 }
 
-static inline void fs_mkdirs(const char *path)
+/* mkdir -p of the path fmt gives. */
+__attribute__((format(printf, 1, 2))) static inline void fs_mkdirs(const char *fmt, ...)
 {
-    char cmd[640]; /* the callers' paths are char[600] */
+    char path[600], cmd[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", path);
     assert_int_equal(system(cmd), 0);
 }
@@ -61,10 +67,8 @@ static inline void fs_init(struct fake_sys *s)
     snprintf(s->cfg, sizeof(s->cfg), "%s/cfg", s->root);
     snprintf(s->dev, sizeof(s->dev), "%s/dev", s->root);
     snprintf(s->state, sizeof(s->state), "%s/state", s->root);
-    char p[300];
-    snprintf(p, sizeof(p), "%s/class/uio", s->sys);
-    fs_mkdirs(p);
-    fs_mkdirs(s->dev);
+    fs_mkdirs("%s/class/uio", s->sys);
+    fs_mkdirs("%s", s->dev);
     s->next_id = 1;
 }
 
@@ -78,28 +82,32 @@ static inline void fs_cleanup(struct fake_sys *s)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Write text to backstore user_0/<name>'s configfs attribute attr. */
+static inline void fs_set_attrib(struct fake_sys *s, const char *name, const char *attr,
+                                 const char *text)
+{
+    char p[600];
+    snprintf(p, sizeof(p), "%s/target/core/user_0/%s/attrib/%s", s->cfg, name, attr);
+    fs_write(p, text);
+}
+
 /* A backstore user_0/<name> on uio<minor> with dev_config cfgstr. */
 static inline void fs_add(struct fake_sys *s, unsigned minor, const char *name,
                           const char *cfgstr, unsigned long long size)
 {
     char p[600], text[600];
-    snprintf(p, sizeof(p), "%s/class/uio/uio%u/maps/map0", s->sys, minor);
-    fs_mkdirs(p);
+    fs_mkdirs("%s/class/uio/uio%u/maps/map0", s->sys, minor);
     snprintf(p, sizeof(p), "%s/class/uio/uio%u/name", s->sys, minor);
     snprintf(text, sizeof(text), "tcm-user/0/%s/%s\n", name, cfgstr);
     fs_write(p, text);
     snprintf(p, sizeof(p), "%s/class/uio/uio%u/maps/map0/size", s->sys, minor);
     snprintf(text, sizeof(text), "0x%x\n", FS_MAP);
     fs_write(p, text);
-    snprintf(p, sizeof(p), "%s/target/core/user_0/%s/attrib", s->cfg, name);
-    fs_mkdirs(p);
-    snprintf(p, sizeof(p), "%s/target/core/user_0/%s/attrib/dev_size", s->cfg, name);
+    fs_mkdirs("%s/target/core/user_0/%s/attrib", s->cfg, name);
     snprintf(text, sizeof(text), "%llu\n", size);
-    fs_write(p, text);
-    snprintf(p, sizeof(p), "%s/target/core/user_0/%s/attrib/hw_block_size", s->cfg, name);
-    fs_write(p, "512\n");
-    snprintf(p, sizeof(p), "%s/target/core/user_0/%s/attrib/nl_reply_supported", s->cfg, name);
-    fs_write(p, "0\n");
+    fs_set_attrib(s, name, "dev_size", text);
+    fs_set_attrib(s, name, "hw_block_size", "512\n");
+    fs_set_attrib(s, name, "nl_reply_supported", "0\n");
     snprintf(p, sizeof(p), "%s/uio%u", s->dev, minor);
     unlink(p);
     assert_int_equal(mkfifo(p, 0600), 0);

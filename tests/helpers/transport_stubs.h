@@ -68,4 +68,11 @@ static inline void stub_close(void *state, void *nexus, void *dev)
     (void)dev;
 }
 
+/* What every test transport's initializer starts with: its size and API
+ * version (the server checks both), its name, that it is available, and a
+ * close with nothing to free (stub_close). */
+#define STUB_TRANSPORT(name_)                                                                    \
+    .struct_size = sizeof(struct prh_transport), .api_version = PRH_TRANSPORT_API_VERSION,       \
+    .name = (name_), .available = true, .close = stub_close
+
 #endif

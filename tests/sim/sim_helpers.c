@@ -95,6 +95,14 @@ void th_register_pair(struct pr_sim_lun *lun, const struct pr_sim_nexus *a, uint
     assert_good(th_register(lun, b, 0, kb));
 }
 
+struct pr_sim_lun *th_lun_registered(enum pr_sim_profile profile, const struct pr_sim_nexus *a,
+                                     uint64_t ka, const struct pr_sim_nexus *b, uint64_t kb)
+{
+    struct pr_sim_lun *lun = th_lun(profile);
+    th_register_pair(lun, a, ka, b, kb);
+    return lun;
+}
+
 struct pr_sim_result th_register_ignore(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
                                         uint64_t sark)
 {

@@ -44,6 +44,9 @@ struct pr_sim_result th_register_ignore(struct pr_sim_lun *lun, const struct pr_
 /* A registers key KA, then B key KB; both must be GOOD. */
 void th_register_pair(struct pr_sim_lun *lun, const struct pr_sim_nexus *a, uint64_t ka,
                       const struct pr_sim_nexus *b, uint64_t kb);
+/* A LUN of profile on which a (key ka) and b (key kb) are registered. */
+struct pr_sim_lun *th_lun_registered(enum pr_sim_profile profile, const struct pr_sim_nexus *a,
+                                     uint64_t ka, const struct pr_sim_nexus *b, uint64_t kb);
 struct pr_sim_result th_reserve(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk,
                                 unsigned type);
 struct pr_sim_result th_release(struct pr_sim_lun *lun, const struct pr_sim_nexus *n, uint64_t rk,

@@ -12,55 +12,43 @@ struct pr_sim_nexus th_nexus_named(const char *name)
     return th_nexus(name[0], (uint16_t)(name[1] - '0'));
 }
 
-/* Each answer's status, sense (CHECK CONDITION only) and name. */
-struct answer {
-    uint8_t status;
-    struct scsi_sense sense;
-    const char *name;
-};
-
-static struct answer answer_of(enum th_answer a)
-{
-    const uint8_t cc = SCSI_STATUS_CHECK_CONDITION;
-    const struct answer answers[] = {
-        [GOOD] = { SCSI_STATUS_GOOD, SENSE_NONE, "GOOD" },
-        [CONFLICT] = { SCSI_STATUS_RESERVATION_CONFLICT, SENSE_NONE, "RESERVATION CONFLICT" },
-        [INVALID_FIELD_IN_CDB] = { cc, SENSE_INVALID_FIELD_IN_CDB, "INVALID FIELD IN CDB" },
-        [INVALID_FIELD_IN_PARAM] = { cc, SENSE_INVALID_FIELD_IN_PARAM,
-                                     "INVALID FIELD IN PARAMETER LIST" },
-        [PARAM_LIST_LENGTH_ERROR] = { cc, SENSE_PARAM_LIST_LENGTH_ERROR,
-                                      "PARAMETER LIST LENGTH ERROR" },
-        [INVALID_RELEASE] = { cc, SENSE_INVALID_RELEASE,
-                              "INVALID RELEASE OF PERSISTENT RESERVATION" },
-        [INSUFFICIENT_REG_RESOURCES] = { cc, SENSE_INSUFFICIENT_REG_RESOURCES,
-                                         "INSUFFICIENT REGISTRATION RESOURCES" },
-        [NOT_READY_LU_COMM_FAILURE] = { cc, SENSE_LUN_COMM_FAILURE,
-                                        "NOT READY, LOGICAL UNIT COMMUNICATION FAILURE" },
-        [INTERNAL_TARGET_FAILURE] = { cc, SENSE_INTERNAL_TARGET_FAILURE,
-                                      "INTERNAL TARGET FAILURE" },
-        [UA_RESERVATIONS_PREEMPTED] = { cc, SENSE_UA_RESERVATIONS_PREEMPTED,
-                                        "UNIT ATTENTION, RESERVATIONS PREEMPTED" },
-        [UA_RESERVATIONS_RELEASED] = { cc, SENSE_UA_RESERVATIONS_RELEASED,
-                                       "UNIT ATTENTION, RESERVATIONS RELEASED" },
-        [UA_REGISTRATIONS_PREEMPTED] = { cc, SENSE_UA_REGISTRATIONS_PREEMPTED,
-                                         "UNIT ATTENTION, REGISTRATIONS PREEMPTED" },
-        [UA_POWER_ON_RESET] = { cc, SENSE_UA_POWER_ON_RESET, "UNIT ATTENTION, POWER ON RESET" },
-    };
-    if ((size_t)a >= sizeof(answers) / sizeof(answers[0]))
-        fail_msg("answer %d is not in the table", (int)a);
-    return answers[a];
-}
-
+/* Each answer's status and, for CHECK CONDITION, sense. */
 void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense)
 {
-    struct answer x = answer_of(want);
-    *status = x.status;
-    *sense = x.sense;
+    const struct scsi_sense check_conditions[] = {
+        [INVALID_FIELD_IN_CDB] = SENSE_INVALID_FIELD_IN_CDB,
+        [INVALID_FIELD_IN_PARAM] = SENSE_INVALID_FIELD_IN_PARAM,
+        [PARAM_LIST_LENGTH_ERROR] = SENSE_PARAM_LIST_LENGTH_ERROR,
+        [INVALID_RELEASE] = SENSE_INVALID_RELEASE,
+        [INSUFFICIENT_REG_RESOURCES] = SENSE_INSUFFICIENT_REG_RESOURCES,
+        [NOT_READY_LU_COMM_FAILURE] = SENSE_LUN_COMM_FAILURE,
+        [INTERNAL_TARGET_FAILURE] = SENSE_INTERNAL_TARGET_FAILURE,
+        [UA_RESERVATIONS_PREEMPTED] = SENSE_UA_RESERVATIONS_PREEMPTED,
+        [UA_RESERVATIONS_RELEASED] = SENSE_UA_RESERVATIONS_RELEASED,
+        [UA_REGISTRATIONS_PREEMPTED] = SENSE_UA_REGISTRATIONS_PREEMPTED,
+        [UA_POWER_ON_RESET] = SENSE_UA_POWER_ON_RESET,
+    };
+    *status = SCSI_STATUS_GOOD;
+    *sense = SENSE_NONE;
+    if (want == GOOD) {
+        return;
+    } else if (want == CONFLICT) {
+        *status = SCSI_STATUS_RESERVATION_CONFLICT;
+    } else if ((size_t)want < sizeof(check_conditions) / sizeof(check_conditions[0])) {
+        *status = SCSI_STATUS_CHECK_CONDITION;
+        *sense = check_conditions[want];
+    } else {
+        fail_msg("answer %d is not in the table", (int)want);
+    }
 }
 
-const char *th_answer_name(enum th_answer a)
+/* An answer as a failure message shows it: status [sense]. */
+static void answer_text(uint8_t status, struct scsi_sense sense, char *buf, size_t len)
 {
-    return answer_of(a).name;
+    char text[128] = "-";
+    if (status == SCSI_STATUS_CHECK_CONDITION)
+        scsi_sense_to_string(sense, text, sizeof(text));
+    snprintf(buf, len, "%s [%s]", scsi_status_name(status), text);
 }
 
 /* ---- one case: a row in one profile ------------------------------------- */
@@ -134,11 +122,10 @@ void th_expect_answer(const char *name, const char *what, struct pr_sim_result r
     if (r.status == status &&
         (status != SCSI_STATUS_CHECK_CONDITION || scsi_sense_equal(r.sense, sense)))
         return;
-    char got[128] = "-";
-    if (r.status == SCSI_STATUS_CHECK_CONDITION)
-        scsi_sense_to_string(r.sense, got, sizeof(got));
-    fail_msg("%s: %s: got %s [%s], want %s", name, what, scsi_status_name(r.status), got,
-             th_answer_name(want));
+    char got[192], wanted[192];
+    answer_text(r.status, r.sense, got, sizeof(got));
+    answer_text(status, sense, wanted, sizeof(wanted));
+    fail_msg("%s: %s: got %s, want %s", name, what, got, wanted);
 }
 
 static void expect_answer(const struct th_case *c, const char *what, struct pr_sim_result r,
@@ -283,11 +270,33 @@ int th_group_run(struct th_group *g, const char *group)
 int th_run_tables(const char *group, const struct th_table *tables, size_t ntables,
                   const struct CMUnitTest *tests, size_t ntests)
 {
-    struct th_group g = { NULL, 0, 0 };
+    size_t nprofiled = 0;
     for (size_t i = 0; i < ntables; i++)
-        th_group_add_rows(&g, tables[i].fn, tables[i].rows, tables[i].nrows, tables[i].stride);
+        nprofiled += tables[i].both_profiles ? 2 * tables[i].nrows : 0;
+    struct th_profiled_row *profiled = calloc(nprofiled + 1, sizeof(*profiled));
+    assert_non_null(profiled);
+    struct th_group g = { NULL, 0, 0 };
+    size_t n = 0;
+    for (size_t i = 0; i < ntables; i++) {
+        const struct th_table *t = &tables[i];
+        if (!t->both_profiles) {
+            th_group_add_rows(&g, t->fn, t->rows, t->nrows, t->stride);
+            continue;
+        }
+        for (size_t r = 0; r < t->nrows; r++) {
+            const struct th_rule_id *id = (const void *)((const char *)t->rows + r * t->stride);
+            for (size_t p = 0; p < 2; p++) {
+                profiled[n] = (struct th_profiled_row){ th_profiles[p], id };
+                th_group_add(&g, id->name, p == 0 ? "/spc4" : "/lio", id->clause, t->fn,
+                             &profiled[n]);
+                n++;
+            }
+        }
+    }
     th_group_add_tests(&g, tests, ntests);
-    return th_group_run(&g, group);
+    int rc = th_group_run(&g, group);
+    free(profiled);
+    return rc;
 }
 
 int th_run_rules(const char *group, const struct th_row *rows, size_t nrows,

@@ -158,8 +158,19 @@ struct th_table {
     CMUnitTestFunction fn;
     const void *rows;
     size_t nrows, stride;
+    bool both_profiles; /* each row twice, <name>/spc4 and <name>/lio */
 };
-#define TH_TABLE(fn, table) { (fn), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]) }
+#define TH_TABLE(fn, table)                                                                       \
+    { (fn), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), false }
+/* A table whose rows run in both profiles: the case's state is a struct
+ * th_profiled_row, TH_PROFILE(state) its profile, TH_ROW(state) its row. */
+#define TH_TABLE_BOTH(fn, table)                                                                  \
+    { (fn), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), true }
+struct th_profiled_row {
+    enum pr_sim_profile profile; /* first: TH_PROFILE(state) reads it */
+    const void *row;
+};
+#define TH_ROW(state) (((const struct th_profiled_row *)*(state))->row)
 #define TH_COUNT(array) (sizeof(array) / sizeof((array)[0]))
 /* Run the rows of each table, then the tests, as one cmocka group. */
 int th_run_tables(const char *group, const struct th_table *tables, size_t ntables,
@@ -180,6 +191,5 @@ void th_expect_answer(const char *name, const char *what, struct pr_sim_result r
                       enum th_answer want);
 struct pr_sim_nexus th_nexus_named(const char *name);
 void th_answer_expect(enum th_answer want, uint8_t *status, struct scsi_sense *sense);
-const char *th_answer_name(enum th_answer a);
 
 #endif

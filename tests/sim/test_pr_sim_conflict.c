@@ -215,9 +215,8 @@ static const struct access_rule access_rules[] = {
 static void test_access_rule(void **state)
 {
     const struct access_rule *r = *state;
-    struct pr_sim_lun *lun = th_lun(r->profile);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    th_register_pair(lun, &a, K1, &b, K2);
+    struct pr_sim_lun *lun = th_lun_registered(r->profile, &a, K1, &b, K2);
     assert_good(th_reserve(lun, &a, K1, r->type));
     struct pr_sim_nexus who = th_nexus_named(r->who);
     uint8_t got = pr_sim_check_access(lun, &who, r->cdb, r->len);
@@ -240,9 +239,8 @@ static void test_conflict_nothing_conflicts_without_reservation(void **state)
 static void test_conflict_check_access_consumes_no_unit_attention(void **state)
 {
     (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    th_register_pair(lun, &a, K1, &b, K2);
+    struct pr_sim_lun *lun = th_lun_registered(PR_SIM_PROFILE_SPC4, &a, K1, &b, K2);
     assert_good(th_clear(lun, &a, K1));
     const uint8_t tur[6] = { 0 };
     assert_int_equal(pr_sim_check_access(lun, &b, tur, 6), SCSI_STATUS_GOOD);
@@ -277,10 +275,9 @@ static void test_lio_d17_access_matrix_matches_libiscsi(void **state)
 static void test_lio_d19_other_session_of_registered_initiator_counts_as_registered(void **state)
 {
     bool lio = TH_PROFILE(state) == PR_SIM_PROFILE_LIO;
-    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
+    struct pr_sim_lun *lun = th_lun_registered(TH_PROFILE(state), &a, K1, &b, K2);
     struct pr_sim_nexus b2 = th_other_session(&b, 0x99);
-    th_register_pair(lun, &a, K1, &b, K2);
     assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA_RO));
     assert_int_equal(th_write10(lun, &b2).status,
                      lio ? SCSI_STATUS_GOOD : SCSI_STATUS_RESERVATION_CONFLICT);

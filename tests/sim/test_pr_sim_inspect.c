@@ -68,5 +68,5 @@ int main(void)
         cmocka_unit_test(test_nexus_count_follows_known_nexuses),
         cmocka_unit_test(test_pending_ua_at_reports_oldest_first_then_nothing),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("pr_sim.inspect", tests, NULL, NULL);
 }

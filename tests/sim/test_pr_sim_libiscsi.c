@@ -33,7 +33,7 @@
 
 #include "prhelper/pr_sim.h"
 #include "prhelper/scsi.h"
-#include "sim_helpers.h"
+#include "sim_table.h"
 
 /* ---- profiles: every test is registered once per profile ------------- */
 
@@ -359,34 +359,34 @@ static void access_scenario(enum pr_sim_profile p, unsigned type, bool reg_read,
     pr_sim_lun_free(lun);
 }
 
-static void test_libiscsi_prout_reserve_access_ea(void **state)
-{
-    access_scenario(TH_PROFILE(state), PR_TYPE_EA, false, false, false, false);
-}
+/* libiscsi's section 5 matrix: what a registered and an unregistered
+ * non-holder may do under each type (READ, WRITE; unnamed: refused). */
+struct access_row {
+    struct th_rule_id id;
+    unsigned type;
+    bool reg_read, reg_write, unreg_read, unreg_write;
+};
 
-static void test_libiscsi_prout_reserve_access_we(void **state)
-{
-    access_scenario(TH_PROFILE(state), PR_TYPE_WE, true, false, true, false);
-}
+static const struct access_row access_rows[] = {
+    { .id = { "libiscsi_access_ea", "SCSI.ProutReserve.AccessEA" },
+      .type = PR_TYPE_EA },
+    { .id = { "libiscsi_access_we", "SCSI.ProutReserve.AccessWE" },
+      .type = PR_TYPE_WE, .reg_read = true, .unreg_read = true },
+    { .id = { "libiscsi_access_earo", "SCSI.ProutReserve.AccessEARO" },
+      .type = PR_TYPE_EA_RO, .reg_read = true, .reg_write = true },
+    { .id = { "libiscsi_access_wero", "SCSI.ProutReserve.AccessWERO" },
+      .type = PR_TYPE_WE_RO, .reg_read = true, .reg_write = true, .unreg_read = true },
+    { .id = { "libiscsi_access_eaar", "SCSI.ProutReserve.AccessEAAR" },
+      .type = PR_TYPE_EA_AR, .reg_read = true, .reg_write = true },
+    { .id = { "libiscsi_access_wear", "SCSI.ProutReserve.AccessWEAR" },
+      .type = PR_TYPE_WE_AR, .reg_read = true, .reg_write = true, .unreg_read = true },
+};
 
-static void test_libiscsi_prout_reserve_access_earo(void **state)
+static void test_access_row(void **state)
 {
-    access_scenario(TH_PROFILE(state), PR_TYPE_EA_RO, true, true, false, false);
-}
-
-static void test_libiscsi_prout_reserve_access_wero(void **state)
-{
-    access_scenario(TH_PROFILE(state), PR_TYPE_WE_RO, true, true, true, false);
-}
-
-static void test_libiscsi_prout_reserve_access_eaar(void **state)
-{
-    access_scenario(TH_PROFILE(state), PR_TYPE_EA_AR, true, true, false, false);
-}
-
-static void test_libiscsi_prout_reserve_access_wear(void **state)
-{
-    access_scenario(TH_PROFILE(state), PR_TYPE_WE_AR, true, true, true, false);
+    const struct access_row *r = TH_ROW(state);
+    access_scenario(TH_PROFILE(state), r->type, r->reg_read, r->reg_write, r->unreg_read,
+                    r->unreg_write);
 }
 
 /* ---- 13-18. SCSI.ProutReserve.Ownership* ------------------------------ */
@@ -442,34 +442,25 @@ static void ownership_scenario(enum pr_sim_profile p, unsigned type)
     pr_sim_lun_free(lun);
 }
 
-static void test_libiscsi_prout_reserve_ownership_ea(void **state)
-{
-    ownership_scenario(TH_PROFILE(state), PR_TYPE_EA);
-}
+/* A row: the libiscsi test and the type its scenario reserves. */
+struct ownership_row {
+    struct th_rule_id id;
+    unsigned type;
+};
 
-static void test_libiscsi_prout_reserve_ownership_we(void **state)
-{
-    ownership_scenario(TH_PROFILE(state), PR_TYPE_WE);
-}
+static const struct ownership_row ownership_rows[] = {
+    { { "libiscsi_ownership_ea", "SCSI.ProutReserve.OwnershipEA" }, .type = PR_TYPE_EA },
+    { { "libiscsi_ownership_we", "SCSI.ProutReserve.OwnershipWE" }, .type = PR_TYPE_WE },
+    { { "libiscsi_ownership_earo", "SCSI.ProutReserve.OwnershipEARO" }, .type = PR_TYPE_EA_RO },
+    { { "libiscsi_ownership_wero", "SCSI.ProutReserve.OwnershipWERO" }, .type = PR_TYPE_WE_RO },
+    { { "libiscsi_ownership_eaar", "SCSI.ProutReserve.OwnershipEAAR" }, .type = PR_TYPE_EA_AR },
+    { { "libiscsi_ownership_wear", "SCSI.ProutReserve.OwnershipWEAR" }, .type = PR_TYPE_WE_AR },
+};
 
-static void test_libiscsi_prout_reserve_ownership_earo(void **state)
+static void test_ownership_row(void **state)
 {
-    ownership_scenario(TH_PROFILE(state), PR_TYPE_EA_RO);
-}
-
-static void test_libiscsi_prout_reserve_ownership_wero(void **state)
-{
-    ownership_scenario(TH_PROFILE(state), PR_TYPE_WE_RO);
-}
-
-static void test_libiscsi_prout_reserve_ownership_eaar(void **state)
-{
-    ownership_scenario(TH_PROFILE(state), PR_TYPE_EA_AR);
-}
-
-static void test_libiscsi_prout_reserve_ownership_wear(void **state)
-{
-    ownership_scenario(TH_PROFILE(state), PR_TYPE_WE_AR);
+    const struct ownership_row *r = TH_ROW(state);
+    ownership_scenario(TH_PROFILE(state), r->type);
 }
 
 /* ---- 19. SCSI.ProutClear.Simple --------------------------------------- */
@@ -618,31 +609,28 @@ static void reserve6_gone_after(enum pr_sim_profile p, enum r6_event event)
     pr_sim_lun_free(lun);
 }
 
-static void test_libiscsi_reserve6_logout(void **state)
-{
+/* A row: the libiscsi test and the event its scenario models it with. */
+struct reserve6_row {
+    struct th_rule_id id;
+    enum r6_event event;
+};
+
+static const struct reserve6_row reserve6_rows[] = {
     /* Logout ends the I_T nexus: modelled as pr_sim_nexus_loss. */
-    reserve6_gone_after(TH_PROFILE(state), R6_NEXUS_LOSS);
-}
-
-static void test_libiscsi_reserve6_itnexusloss(void **state)
-{
-    reserve6_gone_after(TH_PROFILE(state), R6_NEXUS_LOSS);
-}
-
-static void test_libiscsi_reserve6_lunreset(void **state)
-{
-    reserve6_gone_after(TH_PROFILE(state), R6_LUN_RESET);
-}
-
-static void test_libiscsi_reserve6_target_cold_reset(void **state)
-{
-    reserve6_gone_after(TH_PROFILE(state), R6_POWER_CYCLE);
-}
-
-static void test_libiscsi_reserve6_target_warm_reset(void **state)
-{
+    { { "libiscsi_reserve6_logout", "SCSI.Reserve6.Logout" }, .event = R6_NEXUS_LOSS },
+    { { "libiscsi_reserve6_itnexusloss", "SCSI.Reserve6.ITNexusLoss" }, .event = R6_NEXUS_LOSS },
+    { { "libiscsi_reserve6_lunreset", "SCSI.Reserve6.LUNReset" }, .event = R6_LUN_RESET },
+    { { "libiscsi_reserve6_target_cold_reset", "SCSI.Reserve6.TargetColdReset" },
+      .event = R6_POWER_CYCLE },
     /* A target (warm) reset resets every LU: modelled as a LUN reset. */
-    reserve6_gone_after(TH_PROFILE(state), R6_LUN_RESET);
+    { { "libiscsi_reserve6_target_warm_reset", "SCSI.Reserve6.TargetWarmReset" },
+      .event = R6_LUN_RESET },
+};
+
+static void test_reserve6_row(void **state)
+{
+    const struct reserve6_row *r = TH_ROW(state);
+    reserve6_gone_after(TH_PROFILE(state), r->event);
 }
 
 /* Persistent state survives the events that end an SPC-2 reservation
@@ -690,29 +678,17 @@ int main(void)
         TH_BOTH(test_libiscsi_prin_report_capabilities_simple),
         TH_BOTH(test_libiscsi_prout_register_simple),
         TH_BOTH(test_libiscsi_prout_reserve_simple),
-        TH_BOTH(test_libiscsi_prout_reserve_access_ea),
-        TH_BOTH(test_libiscsi_prout_reserve_access_we),
-        TH_BOTH(test_libiscsi_prout_reserve_access_earo),
-        TH_BOTH(test_libiscsi_prout_reserve_access_wero),
-        TH_BOTH(test_libiscsi_prout_reserve_access_eaar),
-        TH_BOTH(test_libiscsi_prout_reserve_access_wear),
-        TH_BOTH(test_libiscsi_prout_reserve_ownership_ea),
-        TH_BOTH(test_libiscsi_prout_reserve_ownership_we),
-        TH_BOTH(test_libiscsi_prout_reserve_ownership_earo),
-        TH_BOTH(test_libiscsi_prout_reserve_ownership_wero),
-        TH_BOTH(test_libiscsi_prout_reserve_ownership_eaar),
-        TH_BOTH(test_libiscsi_prout_reserve_ownership_wear),
         TH_BOTH(test_libiscsi_prout_clear_simple),
         TH_BOTH(test_libiscsi_prout_preempt_remove_registration),
         TH_BOTH(test_libiscsi_reserve6_simple),
         TH_BOTH(test_libiscsi_reserve6_2initiators),
-        TH_BOTH(test_libiscsi_reserve6_logout),
-        TH_BOTH(test_libiscsi_reserve6_itnexusloss),
-        TH_BOTH(test_libiscsi_reserve6_lunreset),
-        TH_BOTH(test_libiscsi_reserve6_target_cold_reset),
-        TH_BOTH(test_libiscsi_reserve6_target_warm_reset),
         TH_BOTH(test_libiscsi_reserve6_events_keep_pr_state),
         TH_BOTH(test_libiscsi_sanitize_reservations),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct th_table tables[] = {
+        TH_TABLE_BOTH(test_access_row, access_rows),
+        TH_TABLE_BOTH(test_ownership_row, ownership_rows),
+        TH_TABLE_BOTH(test_reserve6_row, reserve6_rows),
+    };
+    return th_run_tables("pr_sim.libiscsi", tables, TH_COUNT(tables), tests, TH_COUNT(tests));
 }

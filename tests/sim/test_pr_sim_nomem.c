@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_helpers.h"
+#include "sim_table.h"
 
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t n, size_t size);
@@ -63,10 +63,13 @@ static void allocations_normal(void)
 #define K1 0x1111111111111111ull
 #define K2 0x2222222222222222ull
 
-/* A LUN with three iSCSI ports, A registered (K1) and known nexus B. */
-static struct pr_sim_lun *fixture(struct pr_sim_config *cfg, struct pr_sim_nexus *a,
-                                  struct pr_sim_nexus *b)
+/* A LUN with three iSCSI ports, A registered (K1) and known nexus B; cfg
+ * (zeroed here) is its configuration, with persist as its persist hook. */
+static struct pr_sim_lun *fixture(struct pr_sim_config *cfg, pr_sim_persist_fn persist,
+                                  struct pr_sim_nexus *a, struct pr_sim_nexus *b)
 {
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->persist = persist;
     struct pr_sim_lun *lun = pr_sim_lun_new(cfg);
     assert_non_null(lun);
     for (uint16_t p = 1; p <= 3; p++)
@@ -95,63 +98,24 @@ static void test_nomem_lun_new_returns_null(void **state)
     allocations_normal();
 }
 
-static void test_nomem_all_tg_pt_register_is_all_or_nothing(void **state)
-{
-    (void)state;
-    for (long n = 0;; n++) {
-        struct pr_sim_config cfg;
-        memset(&cfg, 0, sizeof(cfg));
-        struct pr_sim_nexus a, b;
-        struct pr_sim_lun *lun = fixture(&cfg, &a, &b);
-        fail_allocation(n);
-        struct pr_sim_result r = th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_ALL_TG_PT);
-        allocations_normal();
-        if (!alloc_failed) {
-            assert_good(r);
-            th_expect_keys(lun, &a, 2, 4, K1, K2, K2, K2);
-            pr_sim_lun_free(lun);
-            break;
-        }
-        assert_true(is_resource_error(r));
-        th_expect_keys(lun, &a, 1, 1, K1);
-        pr_sim_lun_free(lun);
-    }
-}
+/* The fixture's LUN and nexuses, as the all-or-nothing rules use them. */
+struct nomem_lun {
+    struct pr_sim_lun *lun;
+    struct pr_sim_nexus a, b;
+};
 
-static void test_nomem_spec_i_pt_register_is_all_or_nothing(void **state)
-{
-    (void)state;
-    for (long n = 0;; n++) {
-        struct pr_sim_config cfg;
-        memset(&cfg, 0, sizeof(cfg));
-        struct pr_sim_nexus a, b;
-        struct pr_sim_lun *lun = fixture(&cfg, &a, &b);
-        struct pr_sim_nexus c = th_nexus('C', 1), d = th_nexus('D', 1), e = th_nexus('E', 1);
-        uint8_t list[512] = { 0 };
-        scsi_put_be64(list + 8, K2);
-        list[20] = PR_OUT_FLAG_SPEC_I_PT | PR_OUT_FLAG_ALL_TG_PT;
-        size_t off = 28;
-        const struct pr_tid tids[] = { c.initiator, d.initiator, e.initiator };
-        for (size_t i = 0; i < 3; i++)
-            off += pr_tid_build(&tids[i], list + off, sizeof(list) - off);
-        scsi_put_be32(list + 24, (uint32_t)(off - 28));
-        uint8_t cdb[10] = { SCSI_OP_PERSISTENT_RESERVE_OUT, PR_OUT_REGISTER, 0, 0, 0, 0, 0,
-                            0, (uint8_t)off, 0 };
-        scsi_put_be32(cdb + 5, (uint32_t)off);
-        fail_allocation(n);
-        struct pr_sim_result r = th_prout_raw(lun, &b, cdb, list, off);
-        allocations_normal();
-        if (!alloc_failed) {
-            assert_good(r);
-            assert_int_equal(pr_sim_registration_count(lun), 13);
-            pr_sim_lun_free(lun);
-            break;
-        }
-        assert_true(is_resource_error(r));
-        th_expect_keys(lun, &a, 1, 1, K1);
-        pr_sim_lun_free(lun);
-    }
-}
+/* A command that must be all or nothing: with every allocation it makes
+ * failing in turn (the 1st, the 2nd, ...) it fails with the LUN exactly
+ * as before (unchanged); with none failing it is GOOD (after_good). */
+struct nomem_rule {
+    struct th_rule_id id;
+    bool aptpl;                                    /* a persist hook on the LUN */
+    void (*given)(struct nomem_lun *x);            /* beyond the fixture (or NULL) */
+    struct pr_sim_result (*when)(struct nomem_lun *x);
+    bool internal_failure; /* fails with INTERNAL TARGET FAILURE, else a resource error */
+    void (*after_good)(struct nomem_lun *x);
+    void (*unchanged)(struct nomem_lun *x);
+};
 
 static int persist_ok(void *opaque, const uint8_t *image, size_t len)
 {
@@ -161,76 +125,154 @@ static int persist_ok(void *opaque, const uint8_t *image, size_t len)
     return 0;
 }
 
-static void test_nomem_aptpl_command_leaves_state_unchanged(void **state)
+static void test_nomem_rule(void **state)
 {
-    (void)state;
+    const struct nomem_rule *rule = *state;
     for (long n = 0;; n++) {
         struct pr_sim_config cfg;
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.persist = persist_ok;
-        struct pr_sim_nexus a, b;
-        struct pr_sim_lun *lun = fixture(&cfg, &a, &b);
-        assert_good(th_register_flags(lun, &a, K1, K1, PR_OUT_FLAG_APTPL));
-        assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
-        assert_good(th_reserve(lun, &b, K2, PR_TYPE_EA_RO));
+        struct nomem_lun x;
+        x.lun = fixture(&cfg, rule->aptpl ? persist_ok : NULL, &x.a, &x.b);
+        if (rule->given)
+            rule->given(&x);
         fail_allocation(n);
-        struct pr_sim_result r = th_preempt(lun, &a, K1, K2, PR_TYPE_WE, false);
+        struct pr_sim_result r = rule->when(&x);
         allocations_normal();
-        if (!alloc_failed) {
+        bool failed = alloc_failed;
+        if (!failed) {
             assert_good(r);
-            th_expect_reservation(lun, &a, K1, PR_TYPE_WE);
-            pr_sim_lun_free(lun);
-            break;
+            rule->after_good(&x);
+        } else if (rule->internal_failure) {
+            assert_check(r, SENSE_INTERNAL_TARGET_FAILURE);
+        } else if (!is_resource_error(r)) {
+            fail_msg("%s: allocation %ld failing: status %#x, not a resource error", rule->id.name,
+                     n, r.status);
         }
-        assert_check(r, SENSE_INTERNAL_TARGET_FAILURE);
-        th_expect_keys(lun, &a, 3, 2, K1, K2);
-        th_expect_reservation(lun, &a, K2, PR_TYPE_EA_RO);
-        th_expect_no_ua(lun, &b);
-        pr_sim_lun_free(lun);
+        if (failed)
+            rule->unchanged(&x);
+        pr_sim_lun_free(x.lun);
+        if (!failed)
+            break;
     }
 }
 
-static void test_nomem_register_and_move_to_new_nexus(void **state)
+static void a_alone_registered(struct nomem_lun *x)
 {
-    (void)state;
-    for (long n = 0;; n++) {
-        struct pr_sim_config cfg;
-        memset(&cfg, 0, sizeof(cfg));
-        struct pr_sim_nexus a, b;
-        struct pr_sim_lun *lun = fixture(&cfg, &a, &b);
-        assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
-        struct pr_sim_nexus dest = th_nexus('Q', 2);
-        uint8_t list[512] = { 0 };
-        scsi_put_be64(list, K1);
-        scsi_put_be64(list + 8, K2);
-        scsi_put_be16(list + 18, 2);
-        size_t tl = pr_tid_build(&dest.initiator, list + 24, sizeof(list) - 24);
-        scsi_put_be32(list + 20, (uint32_t)tl);
-        uint8_t cdb[10] = { SCSI_OP_PERSISTENT_RESERVE_OUT, PR_OUT_REGISTER_AND_MOVE, PR_TYPE_WE };
-        scsi_put_be32(cdb + 5, (uint32_t)(24 + tl));
-        fail_allocation(n);
-        struct pr_sim_result r = th_prout_raw(lun, &a, cdb, list, 24 + tl);
-        allocations_normal();
-        if (!alloc_failed) {
-            assert_good(r);
-            th_expect_reservation(lun, &a, K2, PR_TYPE_WE);
-            pr_sim_lun_free(lun);
-            break;
-        }
-        assert_true(is_resource_error(r));
-        th_expect_reservation(lun, &a, K1, PR_TYPE_WE);
-        th_expect_keys(lun, &a, 1, 1, K1);
-        pr_sim_lun_free(lun);
-    }
+    th_expect_keys(x->lun, &x->a, 1, 1, K1);
 }
+
+/* B registers K2 on all three ports. */
+static struct pr_sim_result b_registers_all_tg_pt(struct nomem_lun *x)
+{
+    return th_register_flags(x->lun, &x->b, 0, K2, PR_OUT_FLAG_ALL_TG_PT);
+}
+
+static void b_registered_on_three_ports(struct nomem_lun *x)
+{
+    th_expect_keys(x->lun, &x->a, 2, 4, K1, K2, K2, K2);
+}
+
+/* B registers K2 with SPEC_I_PT and ALL_TG_PT for C, D and E. */
+static struct pr_sim_result b_registers_spec_i_pt(struct nomem_lun *x)
+{
+    struct pr_sim_nexus c = th_nexus('C', 1), d = th_nexus('D', 1), e = th_nexus('E', 1);
+    uint8_t list[512] = { 0 };
+    scsi_put_be64(list + 8, K2);
+    list[20] = PR_OUT_FLAG_SPEC_I_PT | PR_OUT_FLAG_ALL_TG_PT;
+    size_t off = 28;
+    const struct pr_tid tids[] = { c.initiator, d.initiator, e.initiator };
+    for (size_t i = 0; i < 3; i++)
+        off += pr_tid_build(&tids[i], list + off, sizeof(list) - off);
+    scsi_put_be32(list + 24, (uint32_t)(off - 28));
+    uint8_t cdb[10] = { SCSI_OP_PERSISTENT_RESERVE_OUT, PR_OUT_REGISTER, 0, 0, 0, 0, 0,
+                        0, (uint8_t)off, 0 };
+    scsi_put_be32(cdb + 5, (uint32_t)off);
+    return th_prout_raw(x->lun, &x->b, cdb, list, off);
+}
+
+static void thirteen_registrations(struct nomem_lun *x)
+{
+    assert_int_equal(pr_sim_registration_count(x->lun), 13);
+}
+
+/* APTPL on: A and B registered, B holds Exclusive Access, Registrants Only. */
+static void aptpl_b_holds_ea_ro(struct nomem_lun *x)
+{
+    assert_good(th_register_flags(x->lun, &x->a, K1, K1, PR_OUT_FLAG_APTPL));
+    assert_good(th_register_flags(x->lun, &x->b, 0, K2, PR_OUT_FLAG_APTPL));
+    assert_good(th_reserve(x->lun, &x->b, K2, PR_TYPE_EA_RO));
+}
+
+static struct pr_sim_result a_preempts_b(struct nomem_lun *x)
+{
+    return th_preempt(x->lun, &x->a, K1, K2, PR_TYPE_WE, false);
+}
+
+static void a_holds_we(struct nomem_lun *x)
+{
+    th_expect_reservation(x->lun, &x->a, K1, PR_TYPE_WE);
+}
+
+static void b_still_holds_ea_ro(struct nomem_lun *x)
+{
+    th_expect_keys(x->lun, &x->a, 3, 2, K1, K2);
+    th_expect_reservation(x->lun, &x->a, K2, PR_TYPE_EA_RO);
+    th_expect_no_ua(x->lun, &x->b);
+}
+
+static void a_holds_we_with_k1(struct nomem_lun *x)
+{
+    assert_good(th_reserve(x->lun, &x->a, K1, PR_TYPE_WE));
+}
+
+/* A moves its Write Exclusive reservation to a new nexus Q on port 2 (key K2). */
+static struct pr_sim_result a_moves_to_new_nexus(struct nomem_lun *x)
+{
+    struct pr_sim_nexus dest = th_nexus('Q', 2);
+    uint8_t list[512] = { 0 };
+    scsi_put_be64(list, K1);
+    scsi_put_be64(list + 8, K2);
+    scsi_put_be16(list + 18, 2);
+    size_t tl = pr_tid_build(&dest.initiator, list + 24, sizeof(list) - 24);
+    scsi_put_be32(list + 20, (uint32_t)tl);
+    uint8_t cdb[10] = { SCSI_OP_PERSISTENT_RESERVE_OUT, PR_OUT_REGISTER_AND_MOVE, PR_TYPE_WE };
+    scsi_put_be32(cdb + 5, (uint32_t)(24 + tl));
+    return th_prout_raw(x->lun, &x->a, cdb, list, 24 + tl);
+}
+
+static void k2_holds_we(struct nomem_lun *x)
+{
+    th_expect_reservation(x->lun, &x->a, K2, PR_TYPE_WE);
+}
+
+static void a_still_holds_we(struct nomem_lun *x)
+{
+    th_expect_reservation(x->lun, &x->a, K1, PR_TYPE_WE);
+    th_expect_keys(x->lun, &x->a, 1, 1, K1);
+}
+
+/* SPC-4 5.14.7 / pr-semantics 3.3, 3.4.1, 3.9: a PR OUT command that runs
+ * out of memory changes nothing. */
+static const struct nomem_rule nomem_rules[] = {
+    { .id = { "nomem_all_tg_pt_register_is_all_or_nothing", "pr-semantics 3.4" },
+      .when = b_registers_all_tg_pt, .after_good = b_registered_on_three_ports,
+      .unchanged = a_alone_registered },
+    { .id = { "nomem_spec_i_pt_register_is_all_or_nothing", "pr-semantics 3.4.1" },
+      .when = b_registers_spec_i_pt, .after_good = thirteen_registrations,
+      .unchanged = a_alone_registered },
+    { .id = { "nomem_aptpl_command_leaves_state_unchanged", "pr-semantics 3.3" }, .aptpl = true,
+      .given = aptpl_b_holds_ea_ro, .when = a_preempts_b, .internal_failure = true,
+      .after_good = a_holds_we, .unchanged = b_still_holds_ea_ro },
+    { .id = { "nomem_register_and_move_to_new_nexus", "pr-semantics 3.9" },
+      .given = a_holds_we_with_k1, .when = a_moves_to_new_nexus, .after_good = k2_holds_we,
+      .unchanged = a_still_holds_we },
+};
 
 static void test_nomem_new_nexus_command_fails_cleanly(void **state)
 {
     (void)state;
     struct pr_sim_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
     struct pr_sim_nexus a, b;
-    struct pr_sim_lun *lun = fixture(&cfg, &a, &b);
+    struct pr_sim_lun *lun = fixture(&cfg, NULL, &a, &b);
     /* 70 new nexuses (the hash table grows on the way); each REGISTER is
      * tried with its 1st, 2nd, ... allocation failing until it succeeds. */
     for (int i = 0; i < 70; i++) {
@@ -255,9 +297,8 @@ static void test_nomem_serialize_and_deserialize_report_enomem(void **state)
 {
     (void)state;
     struct pr_sim_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
     struct pr_sim_nexus a, b;
-    struct pr_sim_lun *lun = fixture(&cfg, &a, &b);
+    struct pr_sim_lun *lun = fixture(&cfg, NULL, &a, &b);
     assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
     uint8_t *img;
     size_t len;
@@ -309,13 +350,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nomem_lun_new_returns_null),
-        cmocka_unit_test(test_nomem_all_tg_pt_register_is_all_or_nothing),
-        cmocka_unit_test(test_nomem_spec_i_pt_register_is_all_or_nothing),
-        cmocka_unit_test(test_nomem_aptpl_command_leaves_state_unchanged),
-        cmocka_unit_test(test_nomem_register_and_move_to_new_nexus),
         cmocka_unit_test(test_nomem_new_nexus_command_fails_cleanly),
         cmocka_unit_test(test_nomem_serialize_and_deserialize_report_enomem),
         cmocka_unit_test(test_nomem_queue_ua_and_add_port_report_enomem),
     };
-    return cmocka_run_group_tests_name("pr_sim.nomem", tests, NULL, NULL);
+    return th_run_table("pr_sim.nomem", test_nomem_rule, nomem_rules, tests);
 }

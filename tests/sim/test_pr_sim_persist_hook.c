@@ -139,54 +139,68 @@ static void test_hook_rule(void **state)
     img_recorded_free(lun, &rec);
 }
 
+/* The hook tests' LUN: spc4, its persist hook recording each image. */
+struct hooked {
+    struct recorder rec;
+    struct pr_sim_lun *lun;
+};
+
+static int hooked_setup(void **state)
+{
+    static struct hooked h;
+    h.lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &h.rec);
+    *state = &h;
+    return 0;
+}
+
+static int hooked_teardown(void **state)
+{
+    struct hooked *h = *state;
+    img_recorded_free(h->lun, &h->rec);
+    return 0;
+}
+
 static void test_persist_hook_image_equals_serialize_after_command(void **state)
 {
-    (void)state;
-    struct recorder rec;
-    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
+    struct hooked *h = *state;
+    struct pr_sim_lun *lun = h->lun;
     img_aptpl_pair(lun, 'B', PR_TYPE_EA_RO);
     size_t len;
     uint8_t *img = img_serialize(lun, &len);
-    assert_int_equal(rec.last_len, len);
-    assert_memory_equal(rec.last, img, len);
+    assert_int_equal(h->rec.last_len, len);
+    assert_memory_equal(h->rec.last, img, len);
     free(img);
-    img_recorded_free(lun, &rec);
 }
 
 static void test_persist_hook_not_called_after_aptpl_turned_off(void **state)
 {
-    (void)state;
-    struct recorder rec;
-    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
+    struct hooked *h = *state;
+    struct pr_sim_lun *lun = h->lun;
     struct pr_sim_nexus a = th_nexus('A', 1);
     assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
     assert_good(th_register_flags(lun, &a, K1, K2, 0));
-    int calls = rec.calls;
+    int calls = h->rec.calls;
     assert_good(th_reserve(lun, &a, K2, PR_TYPE_WE));
     assert_good(th_release(lun, &a, K2, PR_TYPE_WE));
     assert_good(th_register(lun, &a, K2, K3));
-    assert_int_equal(rec.calls, calls);
-    img_recorded_free(lun, &rec);
+    assert_int_equal(h->rec.calls, calls);
 }
 
 static void test_power_cycle_does_not_call_persist_hook(void **state)
 {
-    (void)state;
-    struct recorder rec;
-    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
+    struct hooked *h = *state;
+    struct pr_sim_lun *lun = h->lun;
     struct pr_sim_nexus a = th_nexus('A', 1);
     assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
-    int calls = rec.calls;
+    int calls = h->rec.calls;
     pr_sim_power_cycle(lun);
-    assert_int_equal(rec.calls, calls);
-    img_recorded_free(lun, &rec);
+    assert_int_equal(h->rec.calls, calls);
 }
 
 static void test_persist_hook_not_called_when_aptpl_never_on(void **state)
 {
-    (void)state;
-    struct recorder rec;
-    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
+    struct hooked *h = *state;
+    struct pr_sim_lun *lun = h->lun;
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
     assert_good(th_register(lun, &a, 0, K1));
     assert_good(th_register_ignore(lun, &b, K2));
@@ -201,21 +215,19 @@ static void test_persist_hook_not_called_when_aptpl_never_on(void **state)
     th_clear_ua(lun, &b);
     assert_good(th_register(lun, &b, 0, K2));
     assert_good(th_clear(lun, &a, K1));
-    assert_int_equal(rec.calls, 0);
-    assert_null(rec.last);
-    pr_sim_lun_free(lun);
+    assert_int_equal(h->rec.calls, 0);
+    assert_null(h->rec.last);
 }
 
 static void test_persist_hook_not_called_for_failed_or_unchanging_commands(void **state)
 {
-    (void)state;
-    struct recorder rec;
-    struct pr_sim_lun *lun = img_recorded_lun(PR_SIM_PROFILE_SPC4, &rec);
+    struct hooked *h = *state;
+    struct pr_sim_lun *lun = h->lun;
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 2);
     assert_good(th_register_flags(lun, &a, 0, K1, PR_OUT_FLAG_APTPL));
     assert_good(th_register_flags(lun, &b, 0, K2, PR_OUT_FLAG_APTPL));
     assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE));
-    int calls = rec.calls;
+    int calls = h->rec.calls;
     /* Conflicts and errors. */
     assert_conflict(th_reserve(lun, &b, K2, PR_TYPE_WE));
     assert_conflict(th_register_flags(lun, &b, K3, K4, PR_OUT_FLAG_APTPL));
@@ -228,8 +240,7 @@ static void test_persist_hook_not_called_for_failed_or_unchanging_commands(void 
     assert_good(th_register_flags(lun, &c, 0, 0, PR_OUT_FLAG_APTPL));
     /* PR IN. */
     (void)th_read_keys(lun, &a);
-    assert_int_equal(rec.calls, calls);
-    img_recorded_free(lun, &rec);
+    assert_int_equal(h->rec.calls, calls);
 }
 
 /* ---- failing hook: rollback -------------------------------------------------- */
@@ -448,14 +459,16 @@ static void test_failing_persist_keeps_generation_visible_to_pr_in(void **state)
     fx_teardown(&f);
 }
 
+#define HOOKED(t) cmocka_unit_test_setup_teardown(t, hooked_setup, hooked_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_persist_hook_image_equals_serialize_after_command),
-        cmocka_unit_test(test_persist_hook_not_called_after_aptpl_turned_off),
-        cmocka_unit_test(test_power_cycle_does_not_call_persist_hook),
-        cmocka_unit_test(test_persist_hook_not_called_when_aptpl_never_on),
-        cmocka_unit_test(test_persist_hook_not_called_for_failed_or_unchanging_commands),
+        HOOKED(test_persist_hook_image_equals_serialize_after_command),
+        HOOKED(test_persist_hook_not_called_after_aptpl_turned_off),
+        HOOKED(test_power_cycle_does_not_call_persist_hook),
+        HOOKED(test_persist_hook_not_called_when_aptpl_never_on),
+        HOOKED(test_persist_hook_not_called_for_failed_or_unchanging_commands),
         cmocka_unit_test(test_failing_persist_on_reserve_rolls_back),
         cmocka_unit_test(test_failing_persist_when_turning_aptpl_on_leaves_lun_empty),
         cmocka_unit_test(test_failing_persist_keeps_generation_visible_to_pr_in),

@@ -10,34 +10,37 @@
 #define K1 0x1122334455667788ull
 #define K2 0x2222222222222222ull
 
-static void test_read_reservation_bytes_match_worked_example(void **state)
+/* A registers K1 and reserves with type; READ RESERVATION (24 bytes) from A. */
+static struct pr_sim_result read_reservation_after_a_reserves(enum pr_sim_profile profile,
+                                                              uint8_t type, uint8_t buf[24])
 {
-    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
+    struct pr_sim_lun *lun = th_lun(profile);
     struct pr_sim_nexus a = th_nexus('A', 1);
     assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_EA));
-    uint8_t buf[24];
+    assert_good(th_reserve(lun, &a, K1, type));
     struct pr_sim_result r = th_prin(lun, &a, PR_IN_READ_RESERVATION, 24, buf);
+    pr_sim_lun_free(lun);
+    return r;
+}
+
+static void test_read_reservation_bytes_match_worked_example(void **state)
+{
+    uint8_t buf[24];
+    struct pr_sim_result r = read_reservation_after_a_reserves(TH_PROFILE(state), PR_TYPE_EA, buf);
     assert_good(r);
     static const uint8_t want[24] = { 0, 0, 0, 1, 0, 0, 0, 0x10, 0x11, 0x22, 0x33, 0x44,
                                       0x55, 0x66, 0x77, 0x88, 0, 0, 0, 0, 0, 0x03, 0, 0 };
     assert_int_equal(r.data_len, 24);
     assert_memory_equal(buf, want, 24);
-    pr_sim_lun_free(lun);
 }
 
 static void test_read_reservation_all_registrants_reports_key_zero(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
-    struct pr_sim_nexus a = th_nexus('A', 1);
-    assert_good(th_register(lun, &a, 0, K1));
-    assert_good(th_reserve(lun, &a, K1, PR_TYPE_WE_AR));
     uint8_t buf[24];
-    assert_good(th_prin(lun, &a, PR_IN_READ_RESERVATION, 24, buf));
+    assert_good(read_reservation_after_a_reserves(TH_PROFILE(state), PR_TYPE_WE_AR, buf));
     static const uint8_t key0[8] = { 0 };
     assert_memory_equal(buf + 8, key0, 8);
     assert_int_equal(buf[21], 0x07);
-    pr_sim_lun_free(lun);
 }
 
 static void test_report_capabilities_bytes_follow_aptpl(void **state)
@@ -231,9 +234,8 @@ static void test_prin_rule(void **state)
 static void test_pr_in_truncation_sends_the_first_bytes_of_the_data(void **state)
 {
     (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    th_register_pair(lun, &a, K1, &b, K2);
+    struct pr_sim_lun *lun = th_lun_registered(PR_SIM_PROFILE_SPC4, &a, K1, &b, K2);
     uint8_t buf[64];
     assert_good(th_prin(lun, &a, PR_IN_READ_KEYS, 12, buf));
     static const uint8_t part[4] = { 0x11, 0x22, 0x33, 0x44 };
@@ -259,9 +261,8 @@ static void test_pr_in_data_clipped_to_caller_buffer(void **state)
 static void test_lio_d4_full_status_stops_at_first_descriptor_that_does_not_fit(void **state)
 {
     (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_LIO);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    th_register_pair(lun, &a, K1, &b, K2);
+    struct pr_sim_lun *lun = th_lun_registered(PR_SIM_PROFILE_LIO, &a, K1, &b, K2);
     uint8_t tid[PR_TID_MAX_LEN];
     size_t d = 24 + pr_tid_build(&a.initiator, tid, sizeof(tid));
     uint8_t buf[1024];
@@ -274,18 +275,18 @@ static void test_lio_d4_full_status_stops_at_first_descriptor_that_does_not_fit(
 
 /* A (K1) and B (K2) register, then A's CLEAR leaves B a RESERVATIONS
  * PREEMPTED unit attention (SPC-4 5.14.11.2.6). */
-static void clear_by_a(struct pr_sim_lun *lun, const struct pr_sim_nexus *a,
-                       const struct pr_sim_nexus *b)
+static struct pr_sim_lun *cleared_by_a(enum pr_sim_profile profile, const struct pr_sim_nexus *a,
+                                       const struct pr_sim_nexus *b)
 {
-    th_register_pair(lun, a, K1, b, K2);
+    struct pr_sim_lun *lun = th_lun_registered(profile, a, K1, b, K2);
     assert_good(th_clear(lun, a, K1));
+    return lun;
 }
 
 static void test_unit_attention_reported_once_then_cleared(void **state)
 {
-    struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    clear_by_a(lun, &a, &b);
+    struct pr_sim_lun *lun = cleared_by_a(TH_PROFILE(state), &a, &b);
     /* A PR IN is not exempt: it reports the UA. */
     uint8_t buf[64];
     assert_check(th_prin(lun, &b, PR_IN_READ_KEYS, sizeof(buf), buf),
@@ -297,9 +298,8 @@ static void test_unit_attention_reported_once_then_cleared(void **state)
 static void test_unit_attention_not_reported_to_inquiry_or_report_luns(void **state)
 {
     (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    clear_by_a(lun, &a, &b);
+    struct pr_sim_lun *lun = cleared_by_a(PR_SIM_PROFILE_SPC4, &a, &b);
     const uint8_t inquiry[6] = { SCSI_OP_INQUIRY }, luns[12] = { SCSI_OP_REPORT_LUNS };
     assert_good(th_cmd(lun, &b, inquiry, 6));
     assert_good(th_cmd(lun, &b, luns, 12));
@@ -310,9 +310,8 @@ static void test_unit_attention_not_reported_to_inquiry_or_report_luns(void **st
 static void test_request_sense_returns_unit_attention_as_data(void **state)
 {
     (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    clear_by_a(lun, &a, &b);
+    struct pr_sim_lun *lun = cleared_by_a(PR_SIM_PROFILE_SPC4, &a, &b);
     const uint8_t rs[6] = { SCSI_OP_REQUEST_SENSE, 0, 0, 0, 18, 0 };
     uint8_t buf[32];
     struct pr_sim_result r;
@@ -379,7 +378,8 @@ static void test_lio_d19_unit_attention_reaches_every_session_of_initiator(void 
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
     struct pr_sim_nexus b2 = th_other_session(&b, 0x77);
     th_expect_no_ua(lun, &b2); /* b2 is a known nexus now */
-    clear_by_a(lun, &a, &b);
+    th_register_pair(lun, &a, K1, &b, K2);
+    assert_good(th_clear(lun, &a, K1));
     assert_int_equal(pr_sim_pending_ua_count(lun, &b2), lio ? 1 : 0);
     pr_sim_lun_free(lun);
 }
@@ -434,9 +434,8 @@ static void test_nexus_loss_forgets_a_nexus_that_holds_nothing(void **state)
 static void test_nexus_forget_drops_unit_attentions_of_a_gone_nexus(void **state)
 {
     (void)state;
-    struct pr_sim_lun *lun = th_lun(PR_SIM_PROFILE_SPC4);
     struct pr_sim_nexus a = th_nexus('A', 1), b = th_nexus('B', 1);
-    clear_by_a(lun, &a, &b);
+    struct pr_sim_lun *lun = cleared_by_a(PR_SIM_PROFILE_SPC4, &a, &b);
     pr_sim_nexus_loss(lun, &b); /* a UA keeps b known */
     assert_int_equal(pr_sim_pending_ua_count(lun, &b), 1);
     pr_sim_nexus_forget(lun, &b);

@@ -361,6 +361,24 @@ static void test_sg_persist_read_reservation_each_type(void **state)
 /* Section 4 worked examples, byte for byte                                  */
 /* ======================================================================== */
 
+/* The 10-byte PR OUT cdb with the 24-byte parameter list, from n: GOOD. */
+static void prout_bytes_good(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                             const uint8_t cdb[10], const uint8_t list[24])
+{
+    struct pr_sim_result r;
+    pr_sim_execute(lun, n, cdb, 10, list, 24, NULL, 0, &r);
+    assert_good(r);
+}
+
+/* READ RESERVATION with ALLOCATION LENGTH 24 from n: GOOD, exactly want. */
+static void expect_read_reservation_24(struct pr_sim_lun *lun, const struct pr_sim_nexus *n,
+                                       const uint8_t want[24])
+{
+    struct pr_sim_result r = sg_prin(lun, n, PR_IN_READ_RESERVATION, 24);
+    assert_good(r);
+    expect_bytes(inbuf, r.data_len, want, 24);
+}
+
 static void test_sg_persist_worked_examples(void **state)
 {
     struct hooks h;
@@ -373,41 +391,32 @@ static void test_sg_persist_worked_examples(void **state)
     static const uint8_t reg_data[24] = { 0,    0,    0,    0,    0,    0,    0,    0,
                                           0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
                                           0,    0,    0,    0,    0,    0,    0,    0 };
-    pr_sim_execute(lun, &a, reg_cdb, 10, reg_data, 24, NULL, 0, &r);
-    assert_good(r);
+    prout_bytes_good(lun, &a, reg_cdb, reg_data);
 
     /* RESERVE type EA with that key. */
     static const uint8_t res_cdb[10] = { 0x5f, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
     static const uint8_t key_data[24] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
                                           0,    0,    0,    0,    0,    0,    0,    0,
                                           0,    0,    0,    0,    0,    0,    0,    0 };
-    pr_sim_execute(lun, &a, res_cdb, 10, key_data, 24, NULL, 0, &r);
-    assert_good(r);
+    prout_bytes_good(lun, &a, res_cdb, key_data);
 
     /* READ RESERVATION, alloc 24. */
     static const uint8_t rr_ea[24] = { 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x10,
                                        0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00 };
-    r = sg_prin(lun, &a, PR_IN_READ_RESERVATION, 24);
-    assert_good(r);
-    expect_bytes(inbuf, r.data_len, rr_ea, sizeof(rr_ea));
+    expect_read_reservation_24(lun, &a, rr_ea);
 
     /* Same after RESERVE type 7 (WE_AR): key bytes 00, byte 21 = 07. */
     static const uint8_t rel_cdb[10] = { 0x5f, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
-    pr_sim_execute(lun, &a, rel_cdb, 10, key_data, 24, NULL, 0, &r);
-    assert_good(r);
+    prout_bytes_good(lun, &a, rel_cdb, key_data);
     static const uint8_t res7_cdb[10] = { 0x5f, 0x01, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
-    pr_sim_execute(lun, &a, res7_cdb, 10, key_data, 24, NULL, 0, &r);
-    assert_good(r);
+    prout_bytes_good(lun, &a, res7_cdb, key_data);
     static const uint8_t rr_wear[24] = { 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x10,
                                          0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
                                          0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00 };
-    r = sg_prin(lun, &a, PR_IN_READ_RESERVATION, 24);
-    assert_good(r);
-    expect_bytes(inbuf, r.data_len, rr_wear, sizeof(rr_wear));
+    expect_read_reservation_24(lun, &a, rr_wear);
     static const uint8_t rel7_cdb[10] = { 0x5f, 0x02, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x18, 0x00 };
-    pr_sim_execute(lun, &a, rel7_cdb, 10, key_data, 24, NULL, 0, &r);
-    assert_good(r);
+    prout_bytes_good(lun, &a, rel7_cdb, key_data);
 
     /* READ KEYS with two registrations, alloc 8: 00 00 00 02 00 00 00 10. */
     assert_good(sg_basic(lun, &b, PR_OUT_REGISTER, 0, 0, K2, 0));
@@ -726,6 +735,18 @@ static void test_sg_persist_preempt_and_abort(void **state)
 /* -A -S 0 under an all-registrants reservation (3.8): the sender takes a
  * reservation of the CDB type alone; every other registrant is removed
  * (REGISTRATIONS PREEMPTED) and its tasks are aborted. */
+/* READ FULL STATUS (PRgeneration gen) shows B alone: key K2, holding
+ * Exclusive Access, on target port rtpi. */
+static void expect_full_status_b_alone_holds_ea(struct pr_sim_lun *lun,
+                                                const struct pr_sim_nexus *n, uint32_t gen,
+                                                uint16_t rtpi)
+{
+    uint8_t want[8 + DESC_LEN];
+    img_fs_header(want, gen, 1);
+    img_desc(want + 8, K2, false, true, PR_TYPE_EA, rtpi, 'B');
+    expect_prin(lun, n, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+}
+
 static void test_sg_persist_preempt_and_abort_all_registrants_zero_key(void **state)
 {
     struct hooks h;
@@ -753,10 +774,7 @@ static void test_sg_persist_preempt_and_abort_all_registrants_zero_key(void **st
 
     expect_keys(lun, &b, 4, 1, (const uint64_t[]){ K2 });
     expect_resv(lun, &b, 4, K2, PR_TYPE_EA);
-    uint8_t want[8 + DESC_LEN];
-    img_fs_header(want, 4, 1);
-    img_desc(want + 8, K2, false, true, PR_TYPE_EA, 1, 'B');
-    expect_prin(lun, &b, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+    expect_full_status_b_alone_holds_ea(lun, &b, 4, 1);
     assert_conflict(th_read10(lun, &a));
     assert_conflict(th_read10(lun, &c));
     pr_sim_lun_free(lun);
@@ -834,10 +852,7 @@ static void test_sg_persist_register_and_move_unreg_aptpl(void **state)
     expect_keys(lun, &b2, 2, 1, (const uint64_t[]){ K2 });
     expect_resv(lun, &b2, 2, K2, PR_TYPE_EA);
     expect_prin(lun, &b2, PR_IN_REPORT_CAPABILITIES, caps_aptpl, sizeof(caps_aptpl));
-    uint8_t want[8 + DESC_LEN];
-    img_fs_header(want, 2, 1);
-    img_desc(want + 8, K2, false, true, PR_TYPE_EA, 2, 'B');
-    expect_prin(lun, &b2, PR_IN_READ_FULL_STATUS, want, sizeof(want));
+    expect_full_status_b_alone_holds_ea(lun, &b2, 2, 2);
     assert_conflict(th_read10(lun, &a));
     assert_good(th_read10(lun, &b2));
     pr_sim_lun_free(lun);
@@ -1143,6 +1158,16 @@ static void test_sg_persist_prout_length_is_32_bit(void **state)
 /* -s: TransportIDs of other protocols (FCP, SAS) and iSCSI format 00b        */
 /* ======================================================================== */
 
+/* A READ FULL STATUS descriptor's fixed part for key on port rtpi, with a
+ * 24-byte TransportID whose first byte is tid_byte0. */
+static void fs_desc_24(uint8_t *d, uint64_t key, uint16_t rtpi, uint8_t tid_byte0)
+{
+    scsi_put_be64(d, key);
+    scsi_put_be16(d + 18, rtpi);
+    scsi_put_be32(d + 20, 24);
+    d[24 + 0] = tid_byte0;
+}
+
 static void test_sg_persist_read_full_status_transport_ids(void **state)
 {
     struct pr_sim_lun *lun = th_lun(TH_PROFILE(state));
@@ -1173,26 +1198,17 @@ static void test_sg_persist_read_full_status_transport_ids(void **state)
     scsi_put_be32(want + 4, 3 * 48);
     uint8_t *d = want + 8;
     /* FCP: byte 0 = 00h, N_PORT_NAME in bytes 8-15. */
-    scsi_put_be64(d, K1);
-    scsi_put_be16(d + 18, 3);
-    scsi_put_be32(d + 20, 24);
-    d[24 + 0] = 0x00;
+    fs_desc_24(d, K1, 3, 0x00);
     scsi_put_be64(d + 24 + 8, 0x21000024ff7a1b2cULL);
     d += 48;
     /* SAS: byte 0 = 06h, SAS address in bytes 4-11; the EA_RO holder. */
-    scsi_put_be64(d, K2);
+    fs_desc_24(d, K2, 4, 0x06);
     d[12] = PR_FULL_STATUS_R_HOLDER;
     d[13] = PR_TYPE_EA_RO;
-    scsi_put_be16(d + 18, 4);
-    scsi_put_be32(d + 20, 24);
-    d[24 + 0] = 0x06;
     scsi_put_be64(d + 24 + 4, 0x5000c50012345678ULL);
     d += 48;
     /* iSCSI format 00b: byte 0 = 05h, ADDITIONAL LENGTH 20, the name. */
-    scsi_put_be64(d, K3);
-    scsi_put_be16(d + 18, 1);
-    scsi_put_be32(d + 20, 24);
-    d[24 + 0] = 0x05;
+    fs_desc_24(d, K3, 1, 0x05);
     d[24 + 3] = 20;
     memcpy(d + 24 + 4, "iqn.2026-11.test:N", 18);
     expect_prin(lun, &s, PR_IN_READ_FULL_STATUS, want, sizeof(want));
@@ -1397,5 +1413,5 @@ int main(void)
         TH_BOTH(test_sg_persist_register_spec_i_pt_name_only),
         TH_BOTH(test_sg_persist_error_answers),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("pr_sim.sg_persist", tests, NULL, NULL);
 }

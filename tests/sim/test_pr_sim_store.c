@@ -23,13 +23,16 @@
 /* the file store                                                             */
 /* ========================================================================= */
 
-struct tmpdir {
+/* The store tests' state: a state directory, and a small valid image to save. */
+struct store_fx {
     char path[64];
+    uint8_t *img; /* img_small_valid(), the tests' image to save */
+    size_t len;
 };
 
 static int tmpdir_setup(void **state)
 {
-    struct tmpdir *t = calloc(1, sizeof(*t));
+    struct store_fx *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return -1;
     snprintf(t->path, sizeof(t->path), "/tmp/prh-persist-XXXXXX");
@@ -37,6 +40,7 @@ static int tmpdir_setup(void **state)
         free(t);
         return -1;
     }
+    t->img = img_small_valid(&t->len);
     *state = t;
     return 0;
 }
@@ -65,15 +69,16 @@ static void remove_tree(const char *dir)
 
 static int tmpdir_teardown(void **state)
 {
-    struct tmpdir *t = *state;
+    struct store_fx *t = *state;
     remove_tree(t->path);
+    free(t->img);
     free(t);
     return 0;
 }
 
 static const char *dir_of(void **state)
 {
-    return ((struct tmpdir *)*state)->path;
+    return ((struct store_fx *)*state)->path;
 }
 
 /* Names in dir (sorted is not needed: tests check count and membership). */
@@ -166,11 +171,9 @@ static void test_store_save_then_load_restores_state(void **state)
 
 static void test_store_save_writes_the_image_bytes_exactly(void **state)
 {
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
-    save_ok(state, "lun0", img, len);
-    expect_state_file(state, "lun0", img, len);
-    free(img);
+    struct store_fx *t = *state;
+    save_ok(state, "lun0", t->img, t->len);
+    expect_state_file(state, "lun0", t->img, t->len);
 }
 
 static void test_store_save_overwrites_previous_state(void **state)
@@ -189,11 +192,10 @@ static void test_store_save_overwrites_previous_state(void **state)
 
 static void test_store_save_leaves_no_temp_files(void **state)
 {
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
+    struct store_fx *t = *state;
     for (int i = 0; i < 5; i++) {
-        save_ok(state, "lun0", img, len);
-        save_ok(state, "lun1", img, len);
+        save_ok(state, "lun0", t->img, t->len);
+        save_ok(state, "lun1", t->img, t->len);
     }
     char names[8][256];
     size_t n = dir_entries(dir_of(state), names, 8);
@@ -201,7 +203,6 @@ static void test_store_save_leaves_no_temp_files(void **state)
     for (size_t i = 0; i < n; i++)
         if (strcmp(names[i], "lun0.prstate") != 0 && strcmp(names[i], "lun1.prstate") != 0)
             fail_msg("unexpected file '%s' left in the state directory", names[i]);
-    free(img);
 }
 
 static void test_store_failed_save_leaves_no_temp_files(void **state)
@@ -213,22 +214,19 @@ static void test_store_failed_save_leaves_no_temp_files(void **state)
     char inner[4200];
     snprintf(inner, sizeof(inner), "%s/keep", path);
     write_file(inner, (const uint8_t *)"x", 1);
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
-    int rc = pr_sim_store_save(dir_of(state), "lun0", img, len);
+    struct store_fx *t = *state;
+    int rc = pr_sim_store_save(dir_of(state), "lun0", t->img, t->len);
     assert_true(rc < 0);
     char names[8][256];
     size_t n = dir_entries(dir_of(state), names, 8);
     assert_int_equal(n, 1);
     assert_string_equal(names[0], "lun0.prstate");
-    free(img);
 }
 
 static void test_store_save_file_is_private(void **state)
 {
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
-    save_ok(state, "lun0", img, len);
+    struct store_fx *t = *state;
+    save_ok(state, "lun0", t->img, t->len);
     char path[4096];
     state_path(state, "lun0", path, sizeof(path));
     struct stat sb;
@@ -236,7 +234,6 @@ static void test_store_save_file_is_private(void **state)
     assert_true(S_ISREG(sb.st_mode));
     /* Not readable or writable by group or others (LIO writes 0600). */
     assert_int_equal(sb.st_mode & 077, 0);
-    free(img);
 }
 
 static void test_store_load_missing_file_is_empty_lun(void **state)
@@ -295,16 +292,14 @@ static void expect_load_rejected(void **state, const char *name, int want_rc)
 
 static void test_store_load_corrupt_file_names_file_and_leaves_it_unchanged(void **state)
 {
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
-    img[len - 1] ^= 0x5a; /* body CRC no longer matches */
+    struct store_fx *t = *state;
+    t->img[t->len - 1] ^= 0x5a; /* body CRC no longer matches */
     char path[4096];
     state_path(state, "lun0", path, sizeof(path));
-    write_file(path, img, len);
+    write_file(path, t->img, t->len);
     expect_load_rejected(state, "lun0", -EINVAL);
     char names[4][256];
     assert_int_equal(dir_entries(dir_of(state), names, 4), 1);
-    free(img);
 }
 
 static void test_store_set_aside_renames_and_never_replaces(void **state)
@@ -367,13 +362,11 @@ static void test_store_set_aside_errors(void **state)
 
 static void test_store_load_truncated_file_is_corrupt(void **state)
 {
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
+    struct store_fx *t = *state;
     char path[4096];
     state_path(state, "lun0", path, sizeof(path));
-    write_file(path, img, len / 2);
+    write_file(path, t->img, t->len / 2);
     expect_load_rejected(state, "lun0", -EINVAL);
-    free(img);
 }
 
 static void test_store_load_empty_file_is_corrupt(void **state)
@@ -386,15 +379,13 @@ static void test_store_load_empty_file_is_corrupt(void **state)
 
 static void test_store_load_newer_version_file_is_eprotonosupport(void **state)
 {
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
-    scsi_put_be32(img + OFF_VERSION, 2);
-    img_fix_crcs(img, len);
+    struct store_fx *t = *state;
+    scsi_put_be32(t->img + OFF_VERSION, 2);
+    img_fix_crcs(t->img, t->len);
     char path[4096];
     state_path(state, "lun0", path, sizeof(path));
-    write_file(path, img, len);
+    write_file(path, t->img, t->len);
     expect_load_rejected(state, "lun0", -EPROTONOSUPPORT);
-    free(img);
 }
 
 static void test_store_load_oversize_file_is_efbig(void **state)
@@ -491,10 +482,9 @@ static void test_store_name_valid_rejects_invalid_names(void **state)
 static void test_store_save_and_load_reject_invalid_names(void **state)
 {
     static const char *const bad[] = { "", ".hidden", "a/b", "../escape", "a b" };
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
+    struct store_fx *t = *state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(pr_sim_store_save(dir_of(state), bad[i], img, len), -EINVAL);
+        assert_int_equal(pr_sim_store_save(dir_of(state), bad[i], t->img, t->len), -EINVAL);
         struct pr_sim_lun *lun = th_bare_lun(PR_SIM_PROFILE_SPC4);
         char msg[512] = "";
         assert_int_equal(pr_sim_store_load(dir_of(state), bad[i], lun, msg, sizeof(msg)), -EINVAL);
@@ -508,7 +498,6 @@ static void test_store_save_and_load_reject_invalid_names(void **state)
     /* Nothing escaped into the parent either. */
     struct stat sb;
     assert_int_not_equal(stat("/tmp/escape.prstate", &sb), 0);
-    free(img);
 }
 
 static void test_store_path_is_dir_slash_name_dot_prstate(void **state)
@@ -533,13 +522,11 @@ static void test_store_save_to_missing_directory_fails(void **state)
 {
     char missing[4096];
     snprintf(missing, sizeof(missing), "%s/does-not-exist", dir_of(state));
-    size_t len;
-    uint8_t *img = img_small_valid(&len);
-    int rc = pr_sim_store_save(missing, "lun0", img, len);
+    struct store_fx *t = *state;
+    int rc = pr_sim_store_save(missing, "lun0", t->img, t->len);
     assert_int_equal(rc, -ENOENT);
     struct stat sb;
     assert_int_not_equal(stat(missing, &sb), 0);
-    free(img);
 }
 
 /* A store binding for LUN NAME in the test's directory + SUFFIX ("" or

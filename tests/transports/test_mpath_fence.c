@@ -17,14 +17,31 @@ static void other_host_preempts(void)
     assert_good(th_preempt(fk.lun, &z, 0xf, preempt_victim, PR_TYPE_WE_RO, false));
 }
 
+/* hook runs just before the map registers path p again (its REGISTER AND
+ * IGNORE), i.e. after the READ KEYS that let it do so. */
+static void before_reregistration_on(int p, void (*hook)(void))
+{
+    fk.hook = hook;
+    fk.hook_path = p;
+    fk.hook_opcode = 0x5f;
+    fk.hook_sa = PR_OUT_REGISTER_AND_IGNORE;
+}
+
+/* The map's state was dropped: path 0 knows no key, path p was not
+ * registered with the old key 0xa. */
+static void assert_map_state_dropped(int p)
+{
+    assert_false(map_status().key_known);
+    assert_int_equal(registrations_sent(p, 0xa), 0);
+}
+
 static void test_fence_returned_path_not_registered_after_preempt(void **state)
 {
     (void)state;
     /* The review's case: key 0xa on sdb+sdc, sdc goes down, node Z
      * preempts 0xa, sdc comes back, the fenced guest sends a PR OUT. */
     register_both(0xa);
-    fk.paths[1].running = false;
-    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD); /* we see sdc down */
+    path_away(1); /* we see sdc down */
     preempt_victim = 0xa;
     other_host_preempts();
     fk.paths[1].running = true;
@@ -34,11 +51,8 @@ static void test_fence_returned_path_not_registered_after_preempt(void **state)
     assert_int_equal(count_key(0xa), 0);
     assert_int_equal(registrations_sent(1, 0xa), 0);
     assert_true(calls_of(0, PR_IN_READ_KEYS, 0x5e) > 0); /* the check was made */
-    struct prh_mpath_status ms;
-    path_status(1, &ms);
-    assert_true(ms.key_known);
-    assert_int_equal(ms.key, 0);
-    assert_false(ms.holding);
+    assert_map_key_gone();
+    assert_false(map_status().holding);
     /* And never later either. */
     assert_int_equal(prout(PR_OUT_REGISTER, 0, 0xa, 0xa), SCSI_STATUS_RESERVATION_CONFLICT);
     assert_int_equal(count_key(0xa), 0);
@@ -48,8 +62,7 @@ static void test_fence_pr_in_also_checks_before_registering(void **state)
 {
     (void)state;
     register_both(0xa);
-    fk.paths[1].running = false;
-    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    path_away(1);
     preempt_victim = 0xa;
     other_host_preempts();
     fk.paths[1].running = true;
@@ -62,8 +75,7 @@ static void test_fence_returned_path_registered_when_key_still_there(void **stat
 {
     (void)state;
     register_both(0xa);
-    fk.paths[1].running = false;
-    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    path_away(1);
     /* sdc lost its registration meanwhile (e.g. its nexus was reset). */
     struct pr_sim_nexus c = path_nexus(1);
     th_clear_ua(fk.lun, &c);
@@ -82,8 +94,7 @@ static void test_fence_stale_key_on_returned_path_is_cleared(void **state)
      * another host preempts 0xb.  When sdc is back, its stale 0xa would
      * let the fenced host write: it must be removed, not kept. */
     register_both(0xa);
-    fk.paths[1].running = false;
-    assert_int_equal(prout(PR_OUT_REGISTER, 0, 0xa, 0xb), SCSI_STATUS_GOOD);
+    change_key_with_path_away(1, 0xa, 0xb);
     assert_int_equal(count_key(0xa), 1);
     preempt_victim = 0xb;
     other_host_preempts();
@@ -99,8 +110,7 @@ static void test_fence_read_keys_failure_registers_nothing(void **state)
 {
     (void)state;
     register_both(0xa);
-    fk.paths[1].running = false;
-    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    path_away(1);
     fk.paths[1].running = true;
     inject(0, INJ_ERRNO, EIO, SENSE_NONE); /* READ KEYS on sdb */
     inject(1, INJ_ERRNO, EIO, SENSE_NONE); /* and on sdc */
@@ -117,23 +127,17 @@ static void test_fence_preempt_racing_with_reregistration_is_undone(void **state
 {
     (void)state;
     register_both(0xa);
-    fk.paths[1].running = false;
-    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    path_away(1);
     fk.paths[1].running = true;
     /* Z preempts 0xa after our READ KEYS saw it, just before the
      * REGISTER AND IGNORE reaches sdc. */
     preempt_victim = 0xa;
-    fk.hook = other_host_preempts;
-    fk.hook_path = 1;
-    fk.hook_opcode = 0x5f;
-    fk.hook_sa = PR_OUT_REGISTER_AND_IGNORE;
+    before_reregistration_on(1, other_host_preempts);
     assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
     assert_null(fk.hook);
     assert_int_equal(count_key(0xa), 0);
     assert_int_equal(registrations_sent(1, 0), 1);
-    struct prh_mpath_status ms;
-    path_status(0, &ms);
-    assert_int_equal(ms.key, 0);
+    assert_int_equal(map_status().key, 0);
 }
 
 static void other_host_registers(void)
@@ -146,13 +150,9 @@ static void test_fence_other_hosts_registration_during_recovery_is_harmless(void
 {
     (void)state;
     register_both(0xa);
-    fk.paths[1].running = false;
-    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    path_away(1);
     fk.paths[1].running = true;
-    fk.hook = other_host_registers;
-    fk.hook_path = 1;
-    fk.hook_opcode = 0x5f;
-    fk.hook_sa = PR_OUT_REGISTER_AND_IGNORE;
+    before_reregistration_on(1, other_host_registers);
     assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
     /* PRgeneration moved by two, but sdb still carries 0xa: no preempt. */
     assert_int_equal(count_key(0xa), 2);
@@ -169,10 +169,7 @@ static void test_fence_all_paths_returning_when_unsure_takes_registrations_back(
     fk.paths[0].running = fk.paths[1].running = false;
     prin(PR_IN_READ_KEYS, 64);
     fk.paths[0].running = fk.paths[1].running = true;
-    fk.hook = other_host_registers;
-    fk.hook_path = 0;
-    fk.hook_opcode = 0x5f;
-    fk.hook_sa = PR_OUT_REGISTER_AND_IGNORE;
+    before_reregistration_on(0, other_host_registers);
     assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
     assert_int_equal(count_key(0xa), 0);
     /* Without interference the same return is quiet. */
@@ -190,8 +187,7 @@ static void test_fence_clear_by_other_host_is_not_undone(void **state)
 {
     (void)state;
     register_both(0xa);
-    fk.paths[0].running = false;
-    prin(PR_IN_READ_KEYS, 64);
+    path_away(0);
     struct pr_sim_nexus z = other_host();
     assert_good(th_register(fk.lun, &z, 0, 0xf));
     assert_good(th_clear(fk.lun, &z, 0xf));
@@ -232,32 +228,24 @@ static void test_identity_dropped_when_only_sequence_number_changes(void **state
 {
     (void)state;
     register_both(0xa);
-    fk.paths[1].running = false;
-    prin(PR_IN_READ_KEYS, 64);
+    path_away(1);
     fk.paths[1].running = true;
     fk.map_seq = 99; /* same uuid, another map instance */
     prin(PR_IN_READ_KEYS, 64);
-    struct prh_mpath_status ms;
-    path_status(0, &ms);
-    assert_false(ms.key_known);
-    assert_int_equal(registrations_sent(1, 0xa), 0);
+    assert_map_state_dropped(1);
 }
 
 static void test_identity_dropped_when_paths_reach_another_lun(void **state)
 {
     (void)state;
     register_both(0xa);
-    fk.paths[0].running = false;
-    prin(PR_IN_READ_KEYS, 64);
+    path_away(0);
     /* A table reload points the map at another LUN (same uuid). */
     for (int i = 0; i < fk.npaths; i++)
         snprintf(fk.paths[i].wwid, sizeof(fk.paths[i].wwid), "naa.6001405lun9");
     fk.paths[0].running = true;
     prin(PR_IN_READ_KEYS, 64);
-    struct prh_mpath_status ms;
-    path_status(0, &ms);
-    assert_false(ms.key_known);
-    assert_int_equal(registrations_sent(0, 0xa), 0);
+    assert_map_state_dropped(0);
 }
 
 static void test_identity_path_added_to_same_lun_keeps_state(void **state)
@@ -303,8 +291,7 @@ static void test_fence_restart_registers_nothing_from_memory_after_preempt(void 
      * the daemon restarts, node Z preempts 0xa, sdc comes back: the
      * fenced guest's commands must not put 0xa back on any path. */
     register_both(0xa);
-    fk.paths[1].running = false;
-    assert_int_equal(prin(PR_IN_READ_KEYS, 64), SCSI_STATUS_GOOD);
+    path_away(1);
     restart_transport();
     preempt_victim = 0xa;
     other_host_preempts();

@@ -91,10 +91,7 @@ static void test_self_preempt_without_reservation_leaves_host_unregistered(void 
     assert_int_equal(prout(PR_OUT_PREEMPT, PR_TYPE_WE, 0xa, 0xa), SCSI_STATUS_GOOD);
     assert_int_equal(count_key(0xa), 0);
     assert_int_equal(registrations_sent(1, 0xa), 0);
-    struct prh_mpath_status ms;
-    path_status(0, &ms);
-    assert_true(ms.key_known);
-    assert_int_equal(ms.key, 0);
+    assert_map_key_gone();
 }
 
 static void test_all_registrants_preempt_reregisters_every_path(void **state)
@@ -112,9 +109,7 @@ static void test_all_registrants_preempt_reregisters_every_path(void **state)
     assert_int_equal(count_key(0xf), 0);
     assert_true(index_of_path(-2) >= 0);
     th_expect_reservation(fk.lun, &z, 0xa, PR_TYPE_WE_RO);
-    struct prh_mpath_status ms;
-    path_status(0, &ms);
-    assert_true(ms.holding);
+    assert_true(map_status().holding);
 }
 
 /* ---- RESERVE and RELEASE --------------------------------------------------- */
@@ -207,11 +202,8 @@ static void test_unregister_while_holder_path_is_down_releases_and_unregisters(v
     th_expect_no_reservation(fk.lun, &z);
     /* The holder's stale registration went with the self-preempt. */
     assert_int_equal(array_keys().count, 0);
-    struct prh_mpath_status ms;
-    path_status(0, &ms);
-    assert_true(ms.key_known);
-    assert_int_equal(ms.key, 0);
-    assert_false(ms.holding);
+    assert_map_key_gone();
+    assert_false(map_status().holding);
     /* Nothing is given back to the holder's path when it returns. */
     fk.paths[0].running = true;
     fk.ncalls = 0;
@@ -225,9 +217,7 @@ static void test_register_conflict_on_first_path_completed_when_another_took_it(
 {
     (void)state;
     /* sdb still carries 0x5 from before (we never saw it), sdc 0xa. */
-    struct pr_sim_nexus p0 = path_nexus(0), p1 = path_nexus(1);
-    assert_good(th_register_ignore(fk.lun, &p0, 0x5));
-    assert_good(th_register_ignore(fk.lun, &p1, 0xa));
+    paths_carry(0x5, 0xa);
     assert_int_equal(prout(PR_OUT_REGISTER, 0, 0xa, 0xb), SCSI_STATUS_GOOD);
     assert_int_equal(calls_of(0, PR_OUT_REGISTER, 0x5f), 1);
     assert_int_equal(registrations_sent(0, 0xb), 1);
@@ -274,15 +264,12 @@ static void test_preempt_and_abort_of_other_host_and_of_self(void **state)
 
 /* ---- multipathd kept informed ------------------------------------------------- */
 
-static char *mdir;
 static struct fake_mpathd fmd;
 
 static int setup_mpathd(void **state)
 {
     (void)state;
-    mdir = tu_tmpdir();
-    fmd_start(&fmd, mdir);
-    fmd.knows_hold = fmd.knows_pathlist = fmd.key_file = true;
+    fmd_start_in_tmpdir(&fmd);
     struct prh_transport_options o = { .multipathd_socket = fmd.path };
     fixture_start(&prh_transport_mpath, &o);
     return 0;
@@ -292,8 +279,6 @@ static int teardown_mpathd(void **state)
 {
     teardown(state);
     fmd_stop(&fmd);
-    tu_rm_rf(mdir);
-    free(mdir);
     return 0;
 }
 

@@ -18,16 +18,13 @@
 #include "prh_test_util.h"
 #include "prhelper/multipathd.h"
 
-static char *dir;
 static struct fake_mpathd fmd;
 static struct prh_mpathd *cl;
 
 static int setup(void **state)
 {
     (void)state;
-    dir = tu_tmpdir();
-    fmd_start(&fmd, dir);
-    fmd.knows_hold = fmd.knows_pathlist = fmd.key_file = true;
+    fmd_start_in_tmpdir(&fmd);
     cl = prh_mpathd_new(fmd.path, 2000);
     assert_non_null(cl);
     return 0;
@@ -38,8 +35,6 @@ static int teardown(void **state)
     (void)state;
     prh_mpathd_free(cl);
     fmd_stop(&fmd);
-    tu_rm_rf(dir);
-    free(dir);
     return 0;
 }
 

@@ -79,6 +79,15 @@ static void inq_cdb(uint8_t *c, bool evpd, uint8_t page, uint16_t alloc)
     scsi_put_be16(c + 3, alloc);
 }
 
+/* INQUIRY (page, when evpd) from port 1 with an allocation length and buffer of alloc. */
+static struct scsi_disk_result inquiry(struct fixture *f, bool evpd, uint8_t page,
+                                       uint16_t alloc)
+{
+    uint8_t c[6];
+    inq_cdb(c, evpd, page, alloc);
+    return run(f, &port1, c, 6, alloc);
+}
+
 /* ---- identity and INQUIRY ------------------------------------------------------------ */
 
 static void test_identity_is_the_same_for_the_same_lun_name(void **state)
@@ -98,9 +107,7 @@ static void test_identity_is_the_same_for_the_same_lun_name(void **state)
 static void test_standard_inquiry_reports_a_spc4_disk_with_our_names(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[6];
-    inq_cdb(c, false, 0, 96);
-    struct scsi_disk_result r = run(f, &port1, c, 6, 96);
+    struct scsi_disk_result r = inquiry(f, false, 0, 96);
     assert_int_equal(r.status, SCSI_STATUS_GOOD);
     assert_int_equal(r.data_in_len, 36);
     assert_int_equal(f->buf[0], 0x00);
@@ -126,8 +133,7 @@ static void test_inquiry_page_without_evpd_is_an_invalid_field(void **state)
 {
     struct fixture *f = *state;
     uint8_t c[6];
-    inq_cdb(c, false, 0x80, 96);
-    assert_disk_check(run(f, &port1, c, 6, 96), 5, 0x24, 0);
+    assert_disk_check(inquiry(f, false, 0x80, 96), 5, 0x24, 0);
     inq_cdb(c, false, 0, 96);
     c[1] = 0x02; /* CMDDT */
     assert_disk_check(run(f, &port1, c, 6, 96), 5, 0x24, 0);
@@ -136,9 +142,7 @@ static void test_inquiry_page_without_evpd_is_an_invalid_field(void **state)
 static void test_vpd_00_lists_the_supported_pages(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[6];
-    inq_cdb(c, true, 0x00, 255);
-    struct scsi_disk_result r = run(f, &port1, c, 6, 255);
+    struct scsi_disk_result r = inquiry(f, true, 0x00, 255);
     assert_int_equal(r.status, SCSI_STATUS_GOOD);
     static const uint8_t want[8] = { 0, 0, 0, 4, 0x00, 0x80, 0x83, 0xb0 };
     assert_int_equal(r.data_in_len, 8);
@@ -148,9 +152,7 @@ static void test_vpd_00_lists_the_supported_pages(void **state)
 static void test_vpd_80_holds_the_unit_serial(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[6];
-    inq_cdb(c, true, 0x80, 255);
-    struct scsi_disk_result r = run(f, &port1, c, 6, 255);
+    struct scsi_disk_result r = inquiry(f, true, 0x80, 255);
     assert_int_equal(r.data_in_len, 4 + strlen("prsim-lun0"));
     assert_int_equal(f->buf[1], 0x80);
     assert_memory_equal(f->buf + 4, "prsim-lun0", 10);
@@ -194,9 +196,7 @@ static void test_vpd_83_has_the_same_naa_on_every_port_and_its_own_rtpi(void **s
 static void test_vpd_b0_reports_the_maximum_transfer_length(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[6];
-    inq_cdb(c, true, 0xb0, 255);
-    struct scsi_disk_result r = run(f, &port1, c, 6, 255);
+    struct scsi_disk_result r = inquiry(f, true, 0xb0, 255);
     assert_int_equal(r.data_in_len, 64);
     assert_int_equal(scsi_get_be16(f->buf + 2), 0x3c);
     assert_int_equal(scsi_get_be32(f->buf + 8), 256);
@@ -205,9 +205,7 @@ static void test_vpd_b0_reports_the_maximum_transfer_length(void **state)
 static void test_unknown_vpd_page_is_an_invalid_field(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[6];
-    inq_cdb(c, true, 0x86, 255);
-    assert_disk_check(run(f, &port1, c, 6, 255), 5, 0x24, 0);
+    assert_disk_check(inquiry(f, true, 0x86, 255), 5, 0x24, 0);
 }
 
 /* ---- capacity, REPORT LUNS, MODE SENSE ----------------------------------------------- */
@@ -328,6 +326,27 @@ static void rw10(uint8_t *c, uint8_t op, uint32_t lba, uint16_t blocks)
     scsi_put_be16(c + 7, blocks);
 }
 
+/* The 10-byte op (READ, WRITE, VERIFY, ...) of blocks at lba, from port 1,
+ * with len bytes of f->buf. */
+static struct scsi_disk_result rw10_run(struct fixture *f, uint8_t op, uint32_t lba,
+                                        uint16_t blocks, size_t len)
+{
+    uint8_t c[10];
+    rw10(c, op, lba, blocks);
+    return run(f, &port1, c, 10, len);
+}
+
+/* op of block 0 with the disk's file descriptor replaced by fd (closed after). */
+static struct scsi_disk_result rw10_on_fd(struct fixture *f, int fd, uint8_t op)
+{
+    int saved = f->d.fd;
+    f->d.fd = fd;
+    struct scsi_disk_result r = rw10_run(f, op, 0, 1, 512);
+    close(fd);
+    f->d.fd = saved;
+    return r;
+}
+
 static void test_write_then_read_round_trips_across_segments(void **state)
 {
     struct fixture *f = *state;
@@ -359,40 +378,34 @@ static void test_write_then_read_round_trips_across_segments(void **state)
 static void test_read_past_the_end_of_a_short_file_returns_zeroes(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[10];
     assert_int_equal(ftruncate(f->d.fd, 512), 0); /* the sparse file is shorter */
     memset(f->buf, 0xee, 1024);
-    rw10(c, 0x28, 1, 2);
-    struct scsi_disk_result r = run(f, &port1, c, 10, 1024);
+    struct scsi_disk_result r = rw10_run(f, 0x28, 1, 2, 1024);
     assert_int_equal(r.status, SCSI_STATUS_GOOD);
     assert_int_equal(f->buf[0], 0);
     assert_int_equal(f->buf[1023], 0);
 }
 
+/* One block read into a zeroed f->buf with the cdb given (a full block comes back). */
+static const uint8_t *read_one_block(struct fixture *f, const uint8_t *cdb, size_t cdb_len)
+{
+    memset(f->buf, 0, 512);
+    assert_int_equal(run(f, &port1, cdb, cdb_len, 512).data_in_len, 512);
+    return f->buf;
+}
+
 static void test_read_6_and_16_and_12_address_the_same_blocks(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[16], w[512];
+    uint8_t w[512];
     memset(w, 0x42, sizeof(w));
     assert_int_equal(pwrite(f->d.fd, w, 512, 5 * 512), 512);
     const uint8_t r6[6] = { 0x08, 0, 0, 5, 1, 0 };
-    memset(f->buf, 0, 512);
-    assert_int_equal(run(f, &port1, r6, 6, 512).data_in_len, 512);
-    assert_int_equal(f->buf[7], 0x42);
-    memset(c, 0, 16);
-    c[0] = 0x88;
-    scsi_put_be64(c + 2, 5);
-    scsi_put_be32(c + 10, 1);
-    memset(f->buf, 0, 512);
-    assert_int_equal(run(f, &port1, c, 16, 512).data_in_len, 512);
-    assert_int_equal(f->buf[511], 0x42);
-    memset(c, 0, 16);
-    c[0] = 0xa8;
-    scsi_put_be32(c + 2, 5);
-    scsi_put_be32(c + 6, 1);
-    memset(f->buf, 0, 512);
-    assert_int_equal(run(f, &port1, c, 12, 512).data_in_len, 512);
-    assert_int_equal(f->buf[0], 0x42);
+    const uint8_t r16[16] = { 0x88, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1 };
+    const uint8_t r12[12] = { 0xa8, 0, 0, 0, 0, 5, 0, 0, 0, 1 };
+    assert_int_equal(read_one_block(f, r6, 6)[7], 0x42);
+    assert_int_equal(read_one_block(f, r16, 16)[511], 0x42);
+    assert_int_equal(read_one_block(f, r12, 12)[0], 0x42);
 }
 
 static void test_read_6_with_length_zero_means_256_blocks(void **state)
@@ -408,10 +421,8 @@ static void test_access_beyond_the_capacity_is_lba_out_of_range(void **state)
 {
     struct fixture *f = *state;
     uint8_t c[16];
-    rw10(c, 0x28, BLOCKS - 1, 2);
-    assert_disk_check(run(f, &port1, c, 10, 1024), 5, 0x21, 0);
-    rw10(c, 0x2a, BLOCKS, 1);
-    assert_disk_check(run(f, &port1, c, 10, 512), 5, 0x21, 0);
+    assert_disk_check(rw10_run(f, 0x28, BLOCKS - 1, 2, 1024), 5, 0x21, 0);
+    assert_disk_check(rw10_run(f, 0x2a, BLOCKS, 1, 512), 5, 0x21, 0);
     memset(c, 0, 16);
     c[0] = 0x88; /* an LBA whose end would overflow 64 bits */
     scsi_put_be64(c + 2, UINT64_MAX);
@@ -424,9 +435,7 @@ static void test_access_beyond_the_capacity_is_lba_out_of_range(void **state)
 static void test_transfer_beyond_the_maximum_is_an_invalid_field(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[10];
-    rw10(c, 0x28, 0, 257);
-    assert_disk_check(run(f, &port1, c, 10, 257 * 512), 5, 0x24, 0);
+    assert_disk_check(rw10_run(f, 0x28, 0, 257, 257 * 512), 5, 0x24, 0);
 }
 
 static void test_write_whose_data_length_differs_from_the_cdb_is_refused(void **state)
@@ -445,9 +454,7 @@ static void test_write_whose_data_length_differs_from_the_cdb_is_refused(void **
 static void test_read_into_a_shorter_buffer_returns_what_fits(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[10];
-    rw10(c, 0x28, 0, 4);
-    struct scsi_disk_result r = run(f, &port1, c, 10, 1000);
+    struct scsi_disk_result r = rw10_run(f, 0x28, 0, 4, 1000);
     assert_int_equal(r.status, SCSI_STATUS_GOOD);
     assert_int_equal(r.data_in_len, 1000);
 }
@@ -478,33 +485,22 @@ static void test_protection_information_fields_are_refused(void **state)
 static void test_write_error_is_a_medium_error(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[10];
-    int rw = f->d.fd;
-    f->d.fd = open(f->path, O_RDONLY);
-    rw10(c, 0x2a, 0, 1);
-    assert_disk_check(run(f, &port1, c, 10, 512), 3, 0x0c, 0);
-    close(f->d.fd);
-    f->d.fd = rw;
+    /* A read-only descriptor: pwrite fails with EBADF. */
+    assert_disk_check(rw10_on_fd(f, open(f->path, O_RDONLY | O_CLOEXEC), 0x2a), 3, 0x0c, 0);
 }
 
 static void test_read_error_is_a_medium_error(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[10];
-    int rw = f->d.fd;
-    f->d.fd = open("/", O_RDONLY | O_DIRECTORY); /* pread fails with EISDIR */
-    rw10(c, 0x28, 0, 1);
-    assert_disk_check(run(f, &port1, c, 10, 512), 3, 0x11, 0);
-    close(f->d.fd);
-    f->d.fd = rw;
+    /* pread fails with EISDIR. */
+    int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_disk_check(rw10_on_fd(f, dir, 0x28), 3, 0x11, 0);
 }
 
 static void test_verify_without_byte_check_succeeds(void **state)
 {
     struct fixture *f = *state;
-    uint8_t c[10];
-    rw10(c, 0x2f, 0, 8);
-    assert_int_equal(run(f, &port1, c, 10, 0).status, SCSI_STATUS_GOOD);
+    assert_int_equal(rw10_run(f, 0x2f, 0, 8, 0).status, SCSI_STATUS_GOOD);
 }
 
 static void test_verify_with_byte_check_compares_the_data(void **state)
@@ -531,8 +527,7 @@ static void test_synchronize_cache_checks_its_range(void **state)
 {
     struct fixture *f = *state;
     uint8_t c[16];
-    rw10(c, 0x35, 0, 0);
-    assert_int_equal(run(f, &port1, c, 10, 0).status, SCSI_STATUS_GOOD);
+    assert_int_equal(rw10_run(f, 0x35, 0, 0, 0).status, SCSI_STATUS_GOOD);
     memset(c, 0, 16);
     c[0] = 0x91;
     scsi_put_be64(c + 2, BLOCKS);

@@ -109,6 +109,22 @@ static struct prh_simlun_result rw(struct fixture *f, const struct pr_sim_nexus 
     return run(f, n, cdb, 10, 512);
 }
 
+/* READ(10) of one block at lba through n into a zeroed buffer (GOOD): the buffer. */
+static const uint8_t *read_block(struct fixture *f, const struct pr_sim_nexus *n, uint32_t lba)
+{
+    memset(f->buf, 0, 512);
+    assert_int_equal(rw(f, n, 0x28, lba, 0).status, SCSI_STATUS_GOOD);
+    return f->buf;
+}
+
+static void assert_unit_attention(struct prh_simlun_result r, uint8_t asc, uint8_t ascq)
+{
+    assert_int_equal(r.status, SCSI_STATUS_CHECK_CONDITION);
+    assert_int_equal(r.sense.key, SCSI_SENSE_UNIT_ATTENTION);
+    assert_int_equal(r.sense.asc, asc);
+    assert_int_equal(r.sense.ascq, ascq);
+}
+
 static void clear_ua(struct fixture *f, const struct pr_sim_nexus *n)
 {
     static const uint8_t tur[6] = { 0 };
@@ -210,9 +226,7 @@ static void test_fenced_nexus_write_gets_reservation_conflict_and_changes_nothin
     assert_int_equal(rw(f, &f->a, 0x2a, 7, 0x11).status, SCSI_STATUS_GOOD);
     assert_int_equal(rw(f, &f->b, 0x2a, 7, 0x22).status, SCSI_STATUS_RESERVATION_CONFLICT);
     /* B may still read (Write Exclusive) and sees A's data, not its own. */
-    memset(f->buf, 0, 512);
-    assert_int_equal(rw(f, &f->b, 0x28, 7, 0).status, SCSI_STATUS_GOOD);
-    assert_int_equal(f->buf[0], 0x11);
+    assert_int_equal(read_block(f, &f->b, 7)[0], 0x11);
     assert_int_equal(f->buf[511], 0x11);
 }
 
@@ -338,9 +352,7 @@ static void test_data_written_through_one_nexus_is_read_through_the_other(void *
 {
     struct fixture *f = *state;
     assert_int_equal(rw(f, &f->a, 0x2a, 3, 0x5a).status, SCSI_STATUS_GOOD);
-    memset(f->buf, 0, 512);
-    assert_int_equal(rw(f, &f->b, 0x28, 3, 0).status, SCSI_STATUS_GOOD);
-    assert_int_equal(f->buf[100], 0x5a);
+    assert_int_equal(read_block(f, &f->b, 3)[100], 0x5a);
 }
 
 static void test_preempted_nexus_gets_the_unit_attention_on_its_next_command(void **state)
@@ -353,11 +365,7 @@ static void test_preempted_nexus_gets_the_unit_attention_on_its_next_command(voi
     /* INQUIRY does not report it, a WRITE does, then it is gone. */
     const uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
     assert_int_equal(run(f, &f->a, inq, 6, 36).status, SCSI_STATUS_GOOD);
-    struct prh_simlun_result r = rw(f, &f->a, 0x2a, 0, 0x33);
-    assert_int_equal(r.status, SCSI_STATUS_CHECK_CONDITION);
-    assert_int_equal(r.sense.key, SCSI_SENSE_UNIT_ATTENTION);
-    assert_int_equal(r.sense.asc, 0x2a);
-    assert_int_equal(r.sense.ascq, 0x05);
+    assert_unit_attention(rw(f, &f->a, 0x2a, 0, 0x33), 0x2a, 0x05);
     /* A is no longer registered: now its write is a plain conflict. */
     assert_int_equal(rw(f, &f->a, 0x2a, 0, 0x33).status, SCSI_STATUS_RESERVATION_CONFLICT);
     /* The other nexus had nothing pending. */
@@ -467,11 +475,7 @@ static void test_lun_reset_queues_the_reset_unit_attention_for_the_named_nexuses
     struct fixture *f = *state;
     const struct pr_sim_nexus *others[1] = { &f->b };
     prh_simlun_reset(f->lun, others, 1);
-    struct prh_simlun_result r = rw(f, &f->b, 0x28, 0, 1);
-    assert_int_equal(r.status, SCSI_STATUS_CHECK_CONDITION);
-    assert_int_equal(r.sense.key, SCSI_SENSE_UNIT_ATTENTION);
-    assert_int_equal(r.sense.asc, 0x29);
-    assert_int_equal(r.sense.ascq, 0x03);
+    assert_unit_attention(rw(f, &f->b, 0x28, 0, 1), 0x29, 0x03);
     assert_int_equal(rw(f, &f->a, 0x28, 0, 1).status, SCSI_STATUS_GOOD);
 }
 
@@ -523,6 +527,16 @@ static void reopen(struct fixture *f)
     assert_non_null(f->lun);
 }
 
+/* Close and open the LUN again: how many registrations it has then. */
+static size_t registrations_after_reopen(struct fixture *f)
+{
+    reopen(f);
+    struct pr_sim_lun *sim = prh_simlun_lock(f->lun);
+    size_t n = pr_sim_registration_count(sim);
+    prh_simlun_unlock(f->lun);
+    return n;
+}
+
 static void test_aptpl_registrations_and_data_survive_a_reopen(void **state)
 {
     struct fixture *f = *state;
@@ -535,19 +549,14 @@ static void test_aptpl_registrations_and_data_survive_a_reopen(void **state)
     assert_int_equal(pr_sim_reservation_type(sim), WE);
     prh_simlun_unlock(f->lun);
     assert_int_equal(rw(f, &f->b, 0x2a, 9, 0x88).status, SCSI_STATUS_RESERVATION_CONFLICT);
-    memset(f->buf, 0, 512);
-    assert_int_equal(rw(f, &f->b, 0x28, 9, 0).status, SCSI_STATUS_GOOD);
-    assert_int_equal(f->buf[0], 0x77);
+    assert_int_equal(read_block(f, &f->b, 9)[0], 0x77);
 }
 
 static void test_registrations_without_aptpl_are_lost_on_reopen(void **state)
 {
     struct fixture *f = *state;
     prout(f, &f->a, 0, 0, 0, 0xa, 0);
-    reopen(f);
-    struct pr_sim_lun *sim = prh_simlun_lock(f->lun);
-    assert_int_equal(pr_sim_registration_count(sim), 0);
-    prh_simlun_unlock(f->lun);
+    assert_int_equal(registrations_after_reopen(f), 0);
 }
 
 static void test_corrupt_state_file_is_moved_aside_and_the_lun_starts_empty(void **state)
@@ -562,10 +571,7 @@ static void test_corrupt_state_file_is_moved_aside_and_the_lun_starts_empty(void
     assert_non_null(fp);
     fputs("not a state file", fp);
     fclose(fp);
-    reopen(f);
-    struct pr_sim_lun *sim = prh_simlun_lock(f->lun);
-    assert_int_equal(pr_sim_registration_count(sim), 0);
-    prh_simlun_unlock(f->lun);
+    assert_int_equal(registrations_after_reopen(f), 0);
     DIR *d = opendir(f->dir);
     bool aside = false;
     for (struct dirent *e; (e = readdir(d));)
@@ -584,10 +590,7 @@ static void test_lun_without_a_state_directory_keeps_no_aptpl(void **state)
     f->lun = prh_simlun_open(&f->cfg, err, sizeof(err));
     assert_non_null(f->lun);
     assert_int_equal(prout(f, &f->a, 0, 0, 0, 0xa, 0x01).status, SCSI_STATUS_GOOD);
-    reopen(f);
-    struct pr_sim_lun *sim = prh_simlun_lock(f->lun);
-    assert_int_equal(pr_sim_registration_count(sim), 0);
-    prh_simlun_unlock(f->lun);
+    assert_int_equal(registrations_after_reopen(f), 0);
 }
 
 static void test_registration_limit_answers_insufficient_resources(void **state)

@@ -26,6 +26,8 @@ struct fixture {
     struct fake_sys s;
     struct tcmu_daemon *d;
     struct tcmu_daemon_config cfg;
+    struct prh_control *control; /* control_of()'s, freed by teardown */
+    int loop_stop, loop_rc;      /* loop_thread()'s stop fd and result */
 };
 
 static int setup(void **state)
@@ -52,6 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    prh_control_free(f->control);
     tcmu_daemon_free(f->d);
     fs_cleanup(&f->s);
     free(f);
@@ -213,7 +216,6 @@ static void test_power_on_unit_attention_goes_to_every_backstore_once(void **sta
     /* A's command did not take B's: B still has its own. */
     assert_ua(cmd(f, 1, tur, 6, NULL, 0), 0x29, 0x00);
     assert_int_equal(cmd(f, 1, tur, 6, NULL, 0).status, 0);
-    prh_control_free(c);
 }
 
 static void test_read_full_status_reports_each_backstore_as_its_nexus(void **state)
@@ -380,10 +382,9 @@ static void test_backstore_with_another_size_than_its_lun_is_refused(void **stat
 static void test_backstore_without_dev_size_is_refused(void **state)
 {
     struct fixture *f = *state;
-    char err[512] = "", p[400];
+    char err[512] = "";
     fs_add(&f->s, 2, "b2", "prsim/lun9/naa.50014050000000a2", SIZE);
-    snprintf(p, sizeof(p), "%s/target/core/user_0/b2/attrib/dev_size", f->s.cfg);
-    fs_write(p, "0\n");
+    fs_set_attrib(&f->s, "b2", "dev_size", "0\n");
     assert_true(tcmu_daemon_add(f->d, 2, "tcm-user/0/b2/prsim/lun9/naa.50014050000000a2", err,
                                 sizeof(err)) < 0);
     assert_non_null(strstr(err, "dev_size"));
@@ -523,14 +524,17 @@ static void ctl_each(struct prh_control *c, int want, const char *const *lines)
 #define ctl_ok(c, ...) ctl_each((c), 0, (const char *const[]){ __VA_ARGS__, NULL })
 #define ctl_refused(c, ...) ctl_each((c), -1, (const char *const[]){ __VA_ARGS__, NULL })
 
-/* A control socket's commands for the daemon (after a scan when SCAN). */
+/* A control socket's commands for the daemon (after a scan when SCAN);
+ * the fixture's teardown frees it. */
 static struct prh_control *control_of(struct fixture *f, bool scan)
 {
+    assert_null(f->control); /* one a test */
     struct prh_control *c = prh_control_new();
     assert_non_null(c);
     assert_int_equal(tcmu_daemon_control_register(f->d, c), 0);
     if (scan)
         tcmu_daemon_scan(f->d);
+    f->control = c;
     return c;
 }
 
@@ -553,7 +557,6 @@ static void test_control_lists_backstores_in_uio_order(void **state)
     assert_non_null(b1);
     assert_true(b0 < b1);
     free(o);
-    prh_control_free(c);
 }
 
 static void test_control_commands_show_devices_state_and_access(void **state)
@@ -575,7 +578,6 @@ static void test_control_commands_show_devices_state_and_access(void **state)
     ctl_says(c, "access lun0", "0xa                yes   yes", "-                  no    no");
     ctl_says(c, "access lun0 --json", "\"read\":false");
     ctl_refused(c, "state nope", "access nope", "access", "state a b", "devices x");
-    prh_control_free(c);
 }
 
 static void test_power_cycle_loses_non_aptpl_state_and_reports_power_on(void **state)
@@ -590,7 +592,6 @@ static void test_power_cycle_loses_non_aptpl_state_and_reports_power_on(void **s
     assert_int_equal(a.sense[12], 0x29);
     ctl_says(c, "power-cycle all --json", "\"registrations\":0");
     ctl_refused(c, "power-cycle nope", "power-cycle");
-    prh_control_free(c);
 }
 
 static void test_faults_answer_instead_of_executing_for_matching_commands(void **state)
@@ -618,7 +619,6 @@ static void test_faults_answer_instead_of_executing_for_matching_commands(void *
     assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0x28);
     ctl_says(c, "fault list", "always; 1 hit");
     ctl_says(c, "fault clear --json", "\"cleared\":1");
-    prh_control_free(c);
 }
 
 static void test_delay_fault_holds_the_command_then_runs_it(void **state)
@@ -635,21 +635,15 @@ static void test_delay_fault_holds_the_command_then_runs_it(void **state)
     tcmu_daemon_service_all(f->d);
     assert_true(fs_answered(&f->s, 0));
     assert_int_equal(answer_of(f, 0, off).status, 0);
-    prh_control_free(c);
 }
 
 /* ---- the loop ------------------------------------------------------------------------------------ */
 
-struct loop_arg {
-    struct tcmu_daemon *d;
-    int stop;
-    int rc;
-};
-
+/* tcmu_daemon_run on the fixture's daemon until loop_stop is readable. */
 static void *loop_thread(void *p)
 {
-    struct loop_arg *a = p;
-    a->rc = tcmu_daemon_run(a->d, a->stop);
+    struct fixture *f = p;
+    f->loop_rc = tcmu_daemon_run(f->d, f->loop_stop);
     return NULL;
 }
 
@@ -659,9 +653,9 @@ static void test_loop_answers_on_events_serves_delays_and_stops(void **state)
     int stop[2];
     pthread_t t;
     assert_int_equal(pipe(stop), 0);
-    struct loop_arg a = { .d = f->d, .stop = stop[0] };
+    f->loop_stop = stop[0];
     tcmu_daemon_scan(f->d);
-    assert_int_equal(pthread_create(&t, NULL, loop_thread, &a), 0);
+    assert_int_equal(pthread_create(&t, NULL, loop_thread, f), 0);
     fs_cmd(&f->s, 0, tur, 6, NULL, 0);
     fs_kick(&f->s, 0);
     assert_true(fs_wait_answered(&f->s, 0, 5000));
@@ -684,8 +678,7 @@ static void test_loop_answers_on_events_serves_delays_and_stops(void **state)
     assert_int_equal(tcmu_daemon_device_count(f->d), 2);
     assert_int_equal(write(stop[1], "x", 1), 1);
     pthread_join(t, NULL);
-    assert_int_equal(a.rc, 0);
-    prh_control_free(c);
+    assert_int_equal(f->loop_rc, 0);
     close(stop[0]);
     close(stop[1]);
 }

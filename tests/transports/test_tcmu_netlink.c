@@ -92,6 +92,14 @@ static void family_answer(struct kmsg *m, bool with_group)
     k_finish(m);
 }
 
+/* tcmu_nl_parse_family's answer for len bytes at b (the family found is not looked at). */
+static int family_parse_result(const void *b, size_t len)
+{
+    uint16_t fam;
+    uint32_t grp;
+    return tcmu_nl_parse_family(b, len, &fam, &grp);
+}
+
 static void test_family_answer_gives_family_and_config_group(void **state)
 {
     (void)state;
@@ -108,10 +116,8 @@ static void test_family_without_config_group_is_not_found(void **state)
 {
     (void)state;
     struct kmsg m;
-    uint16_t fam;
-    uint32_t grp;
     family_answer(&m, false);
-    assert_int_equal(tcmu_nl_parse_family(m.b, m.len, &fam, &grp), -ENOENT);
+    assert_int_equal(family_parse_result(m.b, m.len), -ENOENT);
 }
 
 static void test_family_error_answer_gives_its_errno(void **state)
@@ -120,32 +126,28 @@ static void test_family_error_answer_gives_its_errno(void **state)
     uint8_t b[36] = { 0 };
     struct nlmsghdr h = { .nlmsg_len = 36, .nlmsg_type = NLMSG_ERROR };
     int err = -ENOENT;
-    uint16_t fam;
-    uint32_t grp;
     memcpy(b, &h, sizeof(h));
     memcpy(b + 16, &err, 4);
-    assert_int_equal(tcmu_nl_parse_family(b, sizeof(b), &fam, &grp), -ENOENT);
-    assert_int_equal(tcmu_nl_parse_family(b, 18, &fam, &grp), -EINVAL);
+    assert_int_equal(family_parse_result(b, sizeof(b)), -ENOENT);
+    assert_int_equal(family_parse_result(b, 18), -EINVAL);
 }
 
 static void test_malformed_family_answers_are_refused(void **state)
 {
     (void)state;
     struct kmsg m;
-    uint16_t fam;
-    uint32_t grp;
     family_answer(&m, true);
-    assert_int_equal(tcmu_nl_parse_family(m.b, 8, &fam, &grp), -EINVAL);
-    assert_int_equal(tcmu_nl_parse_family(m.b, m.len - 4, &fam, &grp), -EINVAL); /* len > buffer */
+    assert_int_equal(family_parse_result(m.b, 8), -EINVAL);
+    assert_int_equal(family_parse_result(m.b, m.len - 4), -EINVAL); /* len > buffer */
     uint16_t bad = 200; /* an attribute longer than the message */
     memcpy(m.b + 20, &bad, 2);
-    assert_int_equal(tcmu_nl_parse_family(m.b, m.len, &fam, &grp), -EINVAL);
+    assert_int_equal(family_parse_result(m.b, m.len), -EINVAL);
     family_answer(&m, true);
     struct nlmsghdr h;
     memcpy(&h, m.b, sizeof(h));
     h.nlmsg_type = 0x33;
     memcpy(m.b, &h, sizeof(h));
-    assert_int_equal(tcmu_nl_parse_family(m.b, m.len, &fam, &grp), -EINVAL);
+    assert_int_equal(family_parse_result(m.b, m.len), -EINVAL);
 }
 
 static void added_event(struct kmsg *m, uint16_t family, uint8_t cmd)
@@ -159,27 +161,45 @@ static void added_event(struct kmsg *m, uint16_t family, uint8_t cmd)
     k_finish(m);
 }
 
+/* tcmu_nl_parse_event's answer for the message, the family 0x1d's (the
+ * event, when there is one, in *ev). */
+static int event_parse_result(const struct kmsg *m, size_t len, struct tcmu_nl_event *ev)
+{
+    return tcmu_nl_parse_event(m->b, len, 0x1d, ev);
+}
+
+/* The event the message is: it must parse as one. */
+static const struct tcmu_nl_event *event_of(const struct kmsg *m)
+{
+    static struct tcmu_nl_event ev;
+    assert_int_equal(event_parse_result(m, m->len, &ev), 1);
+    return &ev;
+}
+
+/* An optional attribute of an event: present (has), with the value want. */
+static void assert_attr(bool has, uint64_t got, uint64_t want)
+{
+    assert_true(has);
+    assert_int_equal(got, want);
+}
+
 static void test_added_event_gives_device_minor_and_id(void **state)
 {
     (void)state;
     struct kmsg m;
-    struct tcmu_nl_event ev;
     added_event(&m, 0x1d, 1);
-    assert_int_equal(tcmu_nl_parse_event(m.b, m.len, 0x1d, &ev), 1);
-    assert_int_equal(ev.cmd, TCMU_NL_ADDED);
-    assert_string_equal(ev.device, "tcm-user/0/b0/prsim/lun0/naa.50014050000000a0@1");
-    assert_true(ev.has_minor);
-    assert_int_equal(ev.minor, 4);
-    assert_true(ev.has_dev_id);
-    assert_int_equal(ev.dev_id, 17);
-    assert_false(ev.has_dev_cfg);
+    const struct tcmu_nl_event *ev = event_of(&m);
+    assert_int_equal(ev->cmd, TCMU_NL_ADDED);
+    assert_string_equal(ev->device, "tcm-user/0/b0/prsim/lun0/naa.50014050000000a0@1");
+    assert_attr(ev->has_minor, ev->minor, 4);
+    assert_attr(ev->has_dev_id, ev->dev_id, 17);
+    assert_false(ev->has_dev_cfg);
 }
 
 static void test_reconfig_event_carries_config_size_and_cache(void **state)
 {
     (void)state;
     struct kmsg m;
-    struct tcmu_nl_event ev;
     const char name[] = "tcm-user/0/b0/prsim/lun0/naa.50014050000000a0";
     const char cfg[] = "prsim/lun1/naa.50014050000000a0";
     uint32_t minor = 1;
@@ -193,15 +213,13 @@ static void test_reconfig_event_carries_config_size_and_cache(void **state)
     k_attr(&m, 6, &wc, 1);
     k_attr(&m, 99, &wc, 1); /* unknown attributes are skipped */
     k_finish(&m);
-    assert_int_equal(tcmu_nl_parse_event(m.b, m.len, 0x1d, &ev), 1);
-    assert_int_equal(ev.cmd, TCMU_NL_RECONFIG);
-    assert_true(ev.has_dev_cfg);
-    assert_string_equal(ev.dev_cfg, cfg);
-    assert_true(ev.has_dev_size);
-    assert_true(ev.dev_size == 1 << 20);
-    assert_true(ev.has_write_cache);
-    assert_int_equal(ev.write_cache, 1);
-    assert_false(ev.has_dev_id);
+    const struct tcmu_nl_event *ev = event_of(&m);
+    assert_int_equal(ev->cmd, TCMU_NL_RECONFIG);
+    assert_true(ev->has_dev_cfg);
+    assert_string_equal(ev->dev_cfg, cfg);
+    assert_attr(ev->has_dev_size, ev->dev_size, 1 << 20);
+    assert_attr(ev->has_write_cache, ev->write_cache, 1);
+    assert_false(ev->has_dev_id);
 }
 
 static void test_other_messages_are_not_events(void **state)
@@ -210,9 +228,9 @@ static void test_other_messages_are_not_events(void **state)
     struct kmsg m;
     struct tcmu_nl_event ev;
     added_event(&m, 0x1e, 1); /* another family */
-    assert_int_equal(tcmu_nl_parse_event(m.b, m.len, 0x1d, &ev), 0);
+    assert_int_equal(event_parse_result(&m, m.len, &ev), 0);
     added_event(&m, 0x1d, 4); /* a *_DONE (our own kind) */
-    assert_int_equal(tcmu_nl_parse_event(m.b, m.len, 0x1d, &ev), 0);
+    assert_int_equal(event_parse_result(&m, m.len, &ev), 0);
 }
 
 static void test_malformed_events_are_refused(void **state)
@@ -224,22 +242,22 @@ static void test_malformed_events_are_refused(void **state)
     k_start(&m, 0x1d, 1); /* no device name */
     k_attr(&m, 2, &minor, 4);
     k_finish(&m);
-    assert_int_equal(tcmu_nl_parse_event(m.b, m.len, 0x1d, &ev), -EINVAL);
+    assert_int_equal(event_parse_result(&m, m.len, &ev), -EINVAL);
     k_start(&m, 0x1d, 1); /* a name without its NUL */
     k_attr(&m, 1, "abcd", 4);
     k_attr(&m, 2, &minor, 4);
     k_finish(&m);
-    assert_int_equal(tcmu_nl_parse_event(m.b, m.len, 0x1d, &ev), -EINVAL);
+    assert_int_equal(event_parse_result(&m, m.len, &ev), -EINVAL);
     k_start(&m, 0x1d, 1); /* no minor */
     k_attr(&m, 1, "x", 2);
     k_finish(&m);
-    assert_int_equal(tcmu_nl_parse_event(m.b, m.len, 0x1d, &ev), -EINVAL);
+    assert_int_equal(event_parse_result(&m, m.len, &ev), -EINVAL);
     added_event(&m, 0x1d, 1);
-    assert_int_equal(tcmu_nl_parse_event(m.b, 18, 0x1d, &ev), -EINVAL);
+    assert_int_equal(event_parse_result(&m, 18, &ev), -EINVAL);
     k_start(&m, 0x1d, 1); /* no genl header */
     m.len = 16;
     k_finish(&m);
-    assert_int_equal(tcmu_nl_parse_event(m.b, m.len, 0x1d, &ev), -EINVAL);
+    assert_int_equal(event_parse_result(&m, m.len, &ev), -EINVAL);
 }
 
 static void test_reply_carries_status_and_device_id(void **state)

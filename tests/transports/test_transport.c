@@ -144,13 +144,9 @@ static void test_data_only_for_prin_good_clipped(void **state)
 /* ---- the request path: one fstat() per request, handed to open() ---- */
 
 static const struct prh_transport rec_transport = {
-    .struct_size = sizeof(struct prh_transport),
-    .api_version = PRH_TRANSPORT_API_VERSION,
-    .name = "rec",
-    .available = true,
+    STUB_TRANSPORT("rec"),
     .open = stub_open_recording,
     .pr_in = stub_pr_in_good,
-    .close = stub_close,
 };
 
 static const struct prh_request read_keys_req = {

@@ -118,8 +118,7 @@ static void test_mpath_returning_path_gets_key_changed_while_it_was_away(void **
 {
     (void)state;
     register_both(0xa);
-    fk.paths[0].running = false;
-    assert_int_equal(prout(PR_OUT_REGISTER, 0, 0xa, 0xb), SCSI_STATUS_GOOD);
+    change_key_with_path_away(0, 0xa, 0xb);
     fk.paths[0].running = true;
     assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xb, 0), SCSI_STATUS_GOOD);
     struct th_keys k = array_keys();
@@ -243,9 +242,7 @@ static void test_mpath_register_ignore_refused_on_later_path_rolls_back(void **s
 static void test_mpath_register_on_path_with_other_key_is_completed(void **state)
 {
     (void)state;
-    struct pr_sim_nexus p0 = path_nexus(0), p1 = path_nexus(1);
-    assert_good(th_register_ignore(fk.lun, &p0, 0xa));
-    assert_good(th_register_ignore(fk.lun, &p1, 0x5));
+    paths_carry(0xa, 0x5);
     assert_int_equal(prout(PR_OUT_REGISTER, 0, 0xa, 0xb), SCSI_STATUS_GOOD);
     struct th_keys k = array_keys();
     assert_int_equal(k.count, 2);
@@ -272,6 +269,20 @@ static void test_mpath_rollback_failure_is_retried_by_next_pr_out(void **state)
     assert_int_equal(k.keys[1], 0xa);
 }
 
+/* PR OUT cdb on the map with parameter list p (128 bytes) whose
+ * TransportID t goes at p[at], its length in the 4 bytes before it; the
+ * CDB's PARAMETER LIST LENGTH covers the list.  Must be GOOD; the length. */
+static uint32_t send_with_tid(uint8_t cdb[10], uint8_t p[128], size_t at, const struct pr_tid *t)
+{
+    size_t n = pr_tid_build(t, &p[at], 128 - at);
+    assert_true(n > 0);
+    scsi_put_be32(&p[at - 4], (uint32_t)n);
+    uint32_t len = (uint32_t)(at + n);
+    scsi_put_be32(&cdb[5], len);
+    assert_int_equal(send_raw(fk.t, fk.state, fk.map_fd, cdb, p, len), SCSI_STATUS_GOOD);
+    return len;
+}
+
 static void test_mpath_register_spec_i_pt_only_on_first_path(void **state)
 {
     (void)state;
@@ -280,13 +291,7 @@ static void test_mpath_register_spec_i_pt_only_on_first_path(void **state)
     scsi_put_be64(&p[8], 0xa);
     p[20] = PR_OUT_FLAG_SPEC_I_PT;
     struct pr_tid z = pr_tid_iscsi("iqn.2026-11.test:Z", (const uint8_t[6]){ 0x23, 0xd0, 0, 0, 0, 'Z' });
-    size_t n = pr_tid_build(&z, &p[28], sizeof(p) - 28);
-    assert_true(n > 0);
-    scsi_put_be32(&p[24], (uint32_t)n);
-    uint32_t len = (uint32_t)(28 + n);
-    scsi_put_be32(&cdb[5], len);
-    assert_int_equal(send_raw(fk.t, fk.state, fk.map_fd, cdb, p, len),
-                     SCSI_STATUS_GOOD);
+    uint32_t len = send_with_tid(cdb, p, 28, &z);
     assert_int_equal(fk.calls[0].len, len);
     assert_int_equal(fk.calls[0].flags, PR_OUT_FLAG_SPEC_I_PT);
     assert_int_equal(fk.calls[1].path, 1);
@@ -394,27 +399,31 @@ static void test_mpath_reserve_goes_down_one_path(void **state)
     assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
     assert_int_equal(calls_of(0, PR_OUT_RESERVE, 0x5f), 1);
     assert_int_equal(calls_of(1, PR_OUT_RESERVE, 0x5f), 0);
-    struct pr_sim_nexus z = th_nexus('Z', 2);
-    th_expect_reservation(fk.lun, &z, 0xa, PR_TYPE_WE);
+    expect_array_reservation(0xa, PR_TYPE_WE);
+}
+
+/* Key 0xa on both paths; path 0's RESERVE meets a host error (kind:
+ * before or after reaching the device); the RESERVE is GOOD, and was
+ * sent on path 1 too. */
+static void reserve_with_path0_failing(enum inject_kind kind, int host_status)
+{
+    register_both(0xa);
+    inject(0, kind, host_status, SENSE_NONE);
+    assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
+    assert_int_equal(calls_of(1, PR_OUT_RESERVE, 0x5f), 1);
 }
 
 static void test_mpath_reserve_fails_over_on_path_error(void **state)
 {
     (void)state;
-    register_both(0xa);
-    inject(0, INJ_HOST, PRH_DID_NO_CONNECT, SENSE_NONE);
-    assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
-    assert_int_equal(calls_of(1, PR_OUT_RESERVE, 0x5f), 1);
+    reserve_with_path0_failing(INJ_HOST, PRH_DID_NO_CONNECT);
 }
 
 static void test_mpath_reserve_that_reached_device_before_path_died_is_good(void **state)
 {
     (void)state;
-    register_both(0xa);
-    inject(0, INJ_HOST_AFTER, PRH_DID_TRANSPORT_DISRUPTED, SENSE_NONE);
-    assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
     /* Path 1 conflicts (path 0's nexus holds it); READ RESERVATION says ours. */
-    assert_int_equal(calls_of(1, PR_OUT_RESERVE, 0x5f), 1);
+    reserve_with_path0_failing(INJ_HOST_AFTER, PRH_DID_TRANSPORT_DISRUPTED);
     assert_int_equal(calls_of(0, PR_IN_READ_RESERVATION, 0x5e) +
                          calls_of(1, PR_IN_READ_RESERVATION, 0x5e),
                      1);
@@ -441,10 +450,7 @@ static void test_mpath_reserve_conflict_from_other_host_is_returned(void **state
 {
     (void)state;
     register_both(0xa);
-    struct pr_sim_nexus z = th_nexus('Z', 2);
-    th_clear_ua(fk.lun, &z);
-    assert_good(th_register(fk.lun, &z, 0, 0xf));
-    assert_good(th_reserve(fk.lun, &z, 0xf, PR_TYPE_WE));
+    other_host_reserves(0xf, PR_TYPE_WE);
     inject(0, INJ_HOST, PRH_DID_NO_CONNECT, SENSE_NONE);
     assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0),
                      SCSI_STATUS_RESERVATION_CONFLICT);
@@ -458,9 +464,7 @@ static void test_mpath_release_reaches_holder_on_any_path(void **state)
     assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
     fk.paths[0].running = true; /* the holder is path 1's nexus */
     assert_int_equal(prout(PR_OUT_RELEASE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
-    struct pr_sim_nexus z = th_nexus('Z', 2);
-    th_clear_ua(fk.lun, &z);
-    th_expect_no_reservation(fk.lun, &z);
+    expect_array_reservation(0, 0);
 }
 
 static void test_mpath_release_with_holder_path_down_moves_and_releases(void **state)
@@ -470,9 +474,7 @@ static void test_mpath_release_with_holder_path_down_moves_and_releases(void **s
     assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
     fk.paths[0].running = false; /* the holder's path */
     assert_int_equal(prout(PR_OUT_RELEASE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
-    struct pr_sim_nexus z = th_nexus('Z', 2);
-    th_clear_ua(fk.lun, &z);
-    th_expect_no_reservation(fk.lun, &z);
+    expect_array_reservation(0, 0);
     assert_int_equal(calls_of(1, PR_OUT_PREEMPT, 0x5f), 1);
     assert_int_equal(array_keys().count, 1);
     fk.paths[0].running = true;
@@ -487,9 +489,7 @@ static void test_mpath_release_device_error_wins_over_non_holder_good(void **sta
     assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
     prout(PR_OUT_RELEASE, PR_TYPE_EA, 0xa, 0); /* wrong type, to the holder */
     assert_reply_sense(SENSE_INVALID_RELEASE);
-    struct pr_sim_nexus z = th_nexus('Z', 2);
-    th_clear_ua(fk.lun, &z);
-    th_expect_reservation(fk.lun, &z, 0xa, PR_TYPE_WE);
+    expect_array_reservation(0xa, PR_TYPE_WE);
 }
 
 static void test_mpath_release_every_path_failing_returns_path_error(void **state)
@@ -505,10 +505,7 @@ static void test_mpath_preempt_other_host_goes_down_one_path(void **state)
 {
     (void)state;
     register_both(0xa);
-    struct pr_sim_nexus z = th_nexus('Z', 2);
-    th_clear_ua(fk.lun, &z);
-    assert_good(th_register(fk.lun, &z, 0, 0xf));
-    assert_good(th_reserve(fk.lun, &z, 0xf, PR_TYPE_WE));
+    other_host_reserves(0xf, PR_TYPE_WE);
     fk.ncalls = 0;
     assert_int_equal(prout(PR_OUT_PREEMPT, PR_TYPE_WE_RO, 0xa, 0xf), SCSI_STATUS_GOOD);
     /* READ RESERVATION (does it take the reservation?), then the PREEMPT. */
@@ -517,7 +514,7 @@ static void test_mpath_preempt_other_host_goes_down_one_path(void **state)
     assert_int_equal(calls_of(1, PR_OUT_REGISTER_AND_IGNORE, 0x5f), 0);
     struct th_keys k = array_keys();
     assert_int_equal(k.count, 2);
-    th_expect_reservation(fk.lun, &z, 0xa, PR_TYPE_WE_RO);
+    expect_array_reservation(0xa, PR_TYPE_WE_RO);
 }
 
 static void test_mpath_preempt_own_key_reregisters_other_paths(void **state)
@@ -530,8 +527,7 @@ static void test_mpath_preempt_own_key_reregisters_other_paths(void **state)
     assert_int_equal(k.count, 2);
     /* The first try meets the REGISTRATIONS PREEMPTED unit attention. */
     assert_int_equal(calls_of(1, PR_OUT_REGISTER_AND_IGNORE, 0x5f), 2);
-    struct pr_sim_nexus z = th_nexus('Z', 2);
-    th_expect_reservation(fk.lun, &z, 0xa, PR_TYPE_EA_RO);
+    expect_array_reservation(0xa, PR_TYPE_EA_RO);
 }
 
 static void test_mpath_clear_leaves_no_key_on_any_path(void **state)
@@ -546,10 +542,7 @@ static void test_mpath_clear_leaves_no_key_on_any_path(void **state)
     /* Nothing to give the returning path: CLEAR reached its nexus too. */
     prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0);
     assert_int_equal(calls_of(1, PR_OUT_REGISTER_AND_IGNORE, 0x5f), 0);
-    struct prh_mpath_status ms;
-    path_status(1, &ms);
-    assert_true(ms.key_known);
-    assert_int_equal(ms.key, 0);
+    assert_map_key_gone();
 }
 
 static void test_mpath_register_and_move_unreg_unregisters_other_paths(void **state)
@@ -557,25 +550,18 @@ static void test_mpath_register_and_move_unreg_unregisters_other_paths(void **st
     (void)state;
     register_both(0xa);
     assert_int_equal(prout(PR_OUT_RESERVE, PR_TYPE_WE, 0xa, 0), SCSI_STATUS_GOOD);
-    struct pr_sim_nexus z = th_nexus('Z', 2);
-    th_clear_ua(fk.lun, &z);
+    struct pr_sim_nexus z = other_host();
     uint8_t cdb[10] = { 0x5f, PR_OUT_REGISTER_AND_MOVE, PR_TYPE_WE };
     uint8_t p[128] = { 0 };
     scsi_put_be64(&p[0], 0xa);
     scsi_put_be64(&p[8], 0xf);
     p[17] = 0x02; /* UNREG */
     scsi_put_be16(&p[18], 2);
-    size_t n = pr_tid_build(&z.initiator, &p[24], sizeof(p) - 24);
-    assert_true(n > 0);
-    scsi_put_be32(&p[20], (uint32_t)n);
-    uint32_t len = (uint32_t)(24 + n);
-    scsi_put_be32(&cdb[5], len);
-    assert_int_equal(send_raw(fk.t, fk.state, fk.map_fd, cdb, p, len),
-                     SCSI_STATUS_GOOD);
+    send_with_tid(cdb, p, 24, &z.initiator);
     struct th_keys k = array_keys();
     assert_int_equal(k.count, 1);
     assert_int_equal(k.keys[0], 0xf);
-    th_expect_reservation(fk.lun, &z, 0xf, PR_TYPE_WE);
+    expect_array_reservation(0xf, PR_TYPE_WE);
 }
 
 static void test_mpath_pr_out_device_error_on_one_path_op_is_returned(void **state)
@@ -601,13 +587,10 @@ static void test_mpath_busy_map_does_not_block_other_devices(void **state)
 {
     (void)state;
     fk.block_path0 = true;
-    blk.blocked = blk.released = false;
+    tu_gate_close(&blk);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, register_thread, NULL), 0);
-    pthread_mutex_lock(&blk.lock);
-    while (!blk.blocked)
-        pthread_cond_wait(&blk.cond, &blk.lock);
-    pthread_mutex_unlock(&blk.lock);
+    tu_gate_wait_entered(&blk);
     /* The map's REGISTER hangs on path 0; a plain device is served. */
     uint8_t cdb[10] = { 0x5e, PR_IN_READ_KEYS, 0, 0, 0, 0, 0, 0, 64 };
     void *n = fk.t->nexus_new(fk.state, NULL);
@@ -622,10 +605,7 @@ static void test_mpath_busy_map_does_not_block_other_devices(void **state)
     prh_transport_execute_st(fk.t, fk.state, n, &req, &sb, 0, &other, NULL);
     fk.t->nexus_free(fk.state, n);
     assert_int_equal(other.status, SCSI_STATUS_GOOD);
-    pthread_mutex_lock(&blk.lock);
-    blk.released = true;
-    pthread_cond_broadcast(&blk.cond);
-    pthread_mutex_unlock(&blk.lock);
+    tu_gate_open(&blk);
     void *ret;
     assert_int_equal(pthread_join(t, &ret), 0);
     assert_int_equal(*(uint8_t *)ret, SCSI_STATUS_GOOD);

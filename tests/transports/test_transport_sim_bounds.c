@@ -263,23 +263,15 @@ static void test_lun_check_accepts_files_block_and_sg_devices_only(void **state)
 /* ---- state files are read without the table lock ---------------------------------------- */
 
 static struct {
-    pthread_mutex_t m;
-    pthread_cond_t c;
-    bool entered, release;
+    struct tu_gate g;
     const char *slow; /* LUN name whose load waits */
     struct pr_sim_lun *(*real)(struct sim_state *, struct sim_lun *);
-} gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, NULL, NULL };
+} gate = { TU_GATE_INIT, NULL, NULL };
 
 static struct pr_sim_lun *slow_restore(struct sim_state *st, struct sim_lun *l)
 {
-    if (strcmp(l->name, gate.slow) == 0) {
-        pthread_mutex_lock(&gate.m);
-        gate.entered = true;
-        pthread_cond_broadcast(&gate.c);
-        while (!gate.release)
-            pthread_cond_wait(&gate.c, &gate.m);
-        pthread_mutex_unlock(&gate.m);
-    }
+    if (strcmp(l->name, gate.slow) == 0)
+        tu_gate_pass(&gate.g);
     return gate.real(st, l);
 }
 
@@ -313,17 +305,14 @@ static void test_loading_a_lun_state_file_does_not_hold_the_lun_table(void **sta
     struct sim_state *st = f->st;
     gate.slow = name;
     gate.real = st->restore;
-    gate.entered = gate.release = false;
+    tu_gate_close(&gate.g);
     st->restore = slow_restore;
 
     void *a = host(f, 1), *b = host(f, 2);
     struct slow_arg arg = { .f = f, .n = a, .disk = slow, .status = -1 };
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, slow_command, &arg), 0);
-    pthread_mutex_lock(&gate.m);
-    while (!gate.entered)
-        pthread_cond_wait(&gate.c, &gate.m);
-    pthread_mutex_unlock(&gate.m);
+    tu_gate_wait_entered(&gate.g);
     /* The slow LUN is loading: a new LUN can be made and used (within
      * 5 s; under a held table lock it would wait for the load). */
     struct slow_arg qarg = { .f = f, .n = b, .disk = quick, .status = -1 };
@@ -333,12 +322,8 @@ static void test_loading_a_lun_state_file_does_not_hold_the_lun_table(void **sta
     while (__atomic_load_n(&qarg.status, __ATOMIC_SEQ_CST) == -1 && tu_now_ms() < end)
         tu_sleep_ms(5);
     bool quick_done = __atomic_load_n(&qarg.status, __ATOMIC_SEQ_CST) == SCSI_STATUS_GOOD;
-    if (!quick_done) { /* let both finish before failing */
-        pthread_mutex_lock(&gate.m);
-        gate.release = true;
-        pthread_cond_broadcast(&gate.c);
-        pthread_mutex_unlock(&gate.m);
-    }
+    if (!quick_done) /* let both finish before failing */
+        tu_gate_open(&gate.g);
     pthread_join(qth, NULL);
     assert_true(quick_done);
     assert_int_equal(prout(f, b, quick, PR_OUT_REGISTER, 0, 0, 7), SCSI_STATUS_GOOD);
@@ -348,10 +333,7 @@ static void test_loading_a_lun_state_file_does_not_hold_the_lun_table(void **sta
     close(fd);
     snprintf(line, sizeof(line), "state %s", qname);
     assert_non_null(strstr(ctl(f, line), "registrations: 1"));
-    pthread_mutex_lock(&gate.m);
-    gate.release = true;
-    pthread_cond_broadcast(&gate.c);
-    pthread_mutex_unlock(&gate.m);
+    tu_gate_open(&gate.g);
     pthread_join(th, NULL);
     assert_int_equal(arg.status, SCSI_STATUS_GOOD);
     T->nexus_free(f->st, a);

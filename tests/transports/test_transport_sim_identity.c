@@ -285,24 +285,34 @@ static void test_identity_modes_process_and_connection(void **state)
     T->nexus_free(f->st, a);
 }
 
+/* The identity mode gives peer (its /proc under proc): a static record. */
+static const struct prh_sim_peer_identity *identity_of(enum prh_sim_identity mode,
+                                                       const struct prh_peer *peer,
+                                                       const char *proc)
+{
+    static struct prh_sim_peer_identity id;
+    prh_sim_peer_identity(mode, peer, proc, &id);
+    return &id;
+}
+
 static void test_identity_function_reports_source_and_stability(void **state)
 {
     struct stfx *f = *state;
-    struct prh_sim_peer_identity id;
+    const struct prh_sim_peer_identity *id;
     struct prh_peer peer = { .serial = 3, .has_cred = true, .pid = 100 };
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_GUEST_NAME);
-    assert_true(id.stable);
-    assert_non_null(strstr(id.detail, "guest name 'vm1'"));
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_CONNECTION, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
-    assert_false(id.stable);
+    id = identity_of(PRH_SIM_IDENTITY_GUEST, &peer, f->proc);
+    assert_int_equal(id->source, PRH_SIM_SOURCE_GUEST_NAME);
+    assert_true(id->stable);
+    assert_non_null(strstr(id->detail, "guest name 'vm1'"));
+    id = identity_of(PRH_SIM_IDENTITY_CONNECTION, &peer, f->proc);
+    assert_int_equal(id->source, PRH_SIM_SOURCE_CONNECTION);
+    assert_false(id->stable);
     peer.pid = 999; /* no /proc entry: no start time for "process" either */
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_PROCESS, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_PROCESS, &peer, f->proc)->source,
+                     PRH_SIM_SOURCE_CONNECTION);
     struct prh_peer anon = { .serial = 9 };
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &anon, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_GUEST, &anon, f->proc)->source,
+                     PRH_SIM_SOURCE_CONNECTION);
     assert_string_equal(prh_sim_nexus_source_name(PRH_SIM_SOURCE_GUEST_UUID), "guest-uuid");
     enum prh_sim_identity m;
     assert_true(prh_sim_identity_parse("process", &m));
@@ -333,25 +343,25 @@ static int exited_child_pidfd(void)
 static void test_identity_of_a_peer_gone_while_looked_up_is_per_connection(void **state)
 {
     struct stfx *f = *state;
-    struct prh_sim_peer_identity id;
+    const struct prh_sim_peer_identity *id;
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     struct prh_peer peer = { .serial = 4, .has_cred = true, .pid = 100, .has_sock = true,
                              .sock = sv[0], .pidfd = -1 };
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_GUEST_NAME); /* connected: its own name */
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_GUEST, &peer, f->proc)->source,
+                     PRH_SIM_SOURCE_GUEST_NAME); /* connected: its own name */
     close(sv[1]); /* hung up: without a pidfd, gone */
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
-    assert_false(id.stable);
-    assert_non_null(strstr(id.detail, "pid 100 left while it was looked up"));
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_PROCESS, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    id = identity_of(PRH_SIM_IDENTITY_GUEST, &peer, f->proc);
+    assert_int_equal(id->source, PRH_SIM_SOURCE_CONNECTION);
+    assert_false(id->stable);
+    assert_non_null(strstr(id->detail, "pid 100 left while it was looked up"));
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_PROCESS, &peer, f->proc)->source,
+                     PRH_SIM_SOURCE_CONNECTION);
     /* Known gone when its pidfd was asked for (no pidfd of an exited process). */
     struct prh_peer gone = { .serial = 5, .has_cred = true, .pid = 100, .exited = true,
                              .pidfd = -1, .sock = -1 };
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &gone, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_GUEST, &gone, f->proc)->source,
+                     PRH_SIM_SOURCE_CONNECTION);
     void *n = T->nexus_new(f->st, &peer);
     assert_non_null(n);
     assert_string_equal(who(f, n), PRH_SIM_NAME_PREFIX "pid.100,i,0x800000000004@1");
@@ -369,16 +379,16 @@ static void test_identity_of_a_peer_gone_while_looked_up_is_per_connection(void 
     }
     peer.has_pidfd = true;
     peer.pidfd = self;
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_GUEST_NAME);
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_GUEST, &peer, f->proc)->source,
+                     PRH_SIM_SOURCE_GUEST_NAME);
     peer.pidfd = dead;
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_CONNECTION);
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_GUEST, &peer, f->proc)->source,
+                     PRH_SIM_SOURCE_CONNECTION);
     /* An abstract address names the client whatever its process does. */
     snprintf(peer.addr, sizeof(peer.addr), "@prhelper-nexus:host-a");
     peer.addr_len = strlen(peer.addr);
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, f->proc, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_ADDRESS);
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_GUEST, &peer, f->proc)->source,
+                     PRH_SIM_SOURCE_ADDRESS);
     close(self);
     close(dead);
     close(sv[0]);
@@ -523,12 +533,23 @@ static void test_guest_connections_shown_in_state_json(void **state)
     T->nexus_free(f->st, a);
 }
 
+/* Two registered clients: host-b (its own abstract address, connection 1,
+ * key 0xb), returned, and the process pid on connection serial with key, in *n. */
+static void *host_b_and_registered(struct stfx *f, long pid, uint64_t serial, uint64_t key,
+                                   void **n)
+{
+    void *host = conn_named(f, "host-b", 1);
+    *n = conn_of(f, pid, serial);
+    assert_int_equal(prout(f, host, PR_OUT_REGISTER, 0, 0, 0xb), SCSI_STATUS_GOOD);
+    assert_int_equal(prout(f, *n, PR_OUT_REGISTER, 0, 0, key), SCSI_STATUS_GOOD);
+    return host;
+}
+
 static void test_connection_identity_forgets_unit_attentions_of_a_gone_connection(void **state)
 {
     struct stfx *f = *state;
-    void *host = conn_named(f, "host-b", 1), *tool = conn_of(f, 500, 2);
-    assert_int_equal(prout(f, host, PR_OUT_REGISTER, 0, 0, 0xb), SCSI_STATUS_GOOD);
-    assert_int_equal(prout(f, tool, PR_OUT_REGISTER, 0, 0, 0xc), SCSI_STATUS_GOOD);
+    void *tool;
+    void *host = host_b_and_registered(f, 500, 2, 0xc, &tool);
     assert_int_equal(prout(f, host, PR_OUT_PREEMPT, PR_TYPE_WE, 0xb, 0xc), SCSI_STATUS_GOOD);
     assert_non_null(strstr(ctl(f, lun_line(f, "--json state")), "pid.500"));
     T->nexus_free(f->st, tool);
@@ -540,9 +561,8 @@ static void test_connection_identity_forgets_unit_attentions_of_a_gone_connectio
 static void test_guest_gone_keeps_its_unit_attention_for_its_return(void **state)
 {
     struct stfx *f = *state;
-    void *host = conn_named(f, "host-b", 1), *vm = conn_of(f, 100, 2);
-    assert_int_equal(prout(f, host, PR_OUT_REGISTER, 0, 0, 0xb), SCSI_STATUS_GOOD);
-    assert_int_equal(prout(f, vm, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_GOOD);
+    void *vm;
+    void *host = host_b_and_registered(f, 100, 2, 0xa, &vm);
     T->nexus_free(f->st, vm);
     assert_int_equal(prout(f, host, PR_OUT_PREEMPT, PR_TYPE_WE, 0xb, 0xa), SCSI_STATUS_GOOD);
     vm = conn_of(f, 200, 3); /* restarted */
@@ -557,23 +577,28 @@ static void test_guest_gone_keeps_its_unit_attention_for_its_return(void **state
 
 struct migration {
     void *other, *src; /* host-b (key 0xb), the source QEMU (pid 100, key 0xa, WE_RO) */
+    void *dst;         /* the destination QEMU (pid 200), connected after */
     uint32_t gen;
 };
 
-static void migration_start(struct stfx *f, struct migration *m)
+/* Under identity (NULL: the transport's default) the migration source
+ * holds its reservation; the destination QEMU (pid 200) is connected. */
+static void migration_start(struct stfx *f, struct migration *m, const char *identity)
 {
-    m->other = conn_named(f, "host-b", 1);
-    m->src = conn_of(f, 100, 2);
-    assert_int_equal(prout(f, m->other, PR_OUT_REGISTER, 0, 0, 0xb), SCSI_STATUS_GOOD);
-    assert_int_equal(prout(f, m->src, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_GOOD);
+    if (identity != NULL)
+        init_state(f, identity, "spc4");
+    m->other = host_b_and_registered(f, 100, 2, 0xa, &m->src);
     assert_int_equal(prout(f, m->src, PR_OUT_RESERVE, PR_TYPE_WE_RO, 0xa, 0), SCSI_STATUS_GOOD);
     m->gen = scsi_get_be32(prin(f, m->src, PR_IN_READ_KEYS)->data);
+    m->dst = conn_of(f, 200, 3);
 }
 
 static void migration_end(struct stfx *f, struct migration *m)
 {
-    T->nexus_free(f->st, m->src);
-    T->nexus_free(f->st, m->other);
+    void *nexuses[] = { m->dst, m->src, m->other };
+    for (size_t i = 0; i < 3; i++)
+        if (nexuses[i] != NULL)
+            T->nexus_free(f->st, nexuses[i]);
 }
 
 /* The destination's two commands (qemu: scsi_generic_pr_state_post_load). */
@@ -587,13 +612,13 @@ static void test_migration_guest_identity_same_nexus_keeps_everything(void **sta
 {
     struct stfx *f = *state;
     struct migration m;
-    migration_start(f, &m);
-    void *dst = conn_of(f, 200, 3); /* same guest, second process, source still connected */
-    assert_string_equal(who(f, dst), who(f, m.src));
-    destination_sequence(f, dst, PR_OUT_REGISTER_AND_IGNORE);
+    migration_start(f, &m, NULL);
+    /* The destination: the same guest, a second process; the source still connected. */
+    assert_string_equal(who(f, m.dst), who(f, m.src));
+    destination_sequence(f, m.dst, PR_OUT_REGISTER_AND_IGNORE);
     /* SPC-4 5.14.11.4.3: a holder preempting its own key with the same
      * type keeps its registration; other keys are untouched; no UA. */
-    struct prh_reply *r = prin(f, dst, PR_IN_READ_RESERVATION);
+    struct prh_reply *r = prin(f, m.dst, PR_IN_READ_RESERVATION);
     assert_int_equal(scsi_get_be64(r->data + 8), 0xa);
     assert_int_equal(r->data[21] & 0x0f, PR_TYPE_WE_RO);
     r = prin(f, m.other, PR_IN_READ_KEYS);
@@ -604,21 +629,19 @@ static void test_migration_guest_identity_same_nexus_keeps_everything(void **sta
     /* The source, still connected, is the same initiator: no UA either. */
     assert_int_equal(prin(f, m.src, PR_IN_READ_KEYS)->status, SCSI_STATUS_GOOD);
     T->nexus_free(f->st, m.src);
+    m.src = NULL;
     /* After the source process is gone the guest still holds it. */
-    assert_int_equal(prout(f, dst, PR_OUT_RELEASE, PR_TYPE_WE_RO, 0xa, 0), SCSI_STATUS_GOOD);
-    m.src = dst;
+    assert_int_equal(prout(f, m.dst, PR_OUT_RELEASE, PR_TYPE_WE_RO, 0xa, 0), SCSI_STATUS_GOOD);
     migration_end(f, &m);
 }
 
 static void test_migration_process_identity_moves_reservation_to_destination(void **state)
 {
     struct stfx *f = *state;
-    init_state(f, "process", "spc4");
     struct migration m;
-    migration_start(f, &m);
-    void *dst = conn_of(f, 200, 3);
-    assert_string_not_equal(who(f, dst), who(f, m.src));
-    destination_sequence(f, dst, PR_OUT_REGISTER_AND_IGNORE);
+    migration_start(f, &m, "process");
+    assert_string_not_equal(who(f, m.dst), who(f, m.src));
+    destination_sequence(f, m.dst, PR_OUT_REGISTER_AND_IGNORE);
     struct prh_reply *r = prin(f, m.other, PR_IN_READ_KEYS);
     assert_int_equal(r->status, SCSI_STATUS_GOOD);
     assert_int_equal(tu_key_count(r), 2); /* host-b, and the destination's 0xa */
@@ -639,7 +662,6 @@ static void test_migration_process_identity_moves_reservation_to_destination(voi
     r = prin(f, m.src, PR_IN_READ_KEYS);
     assert_int_equal(r->status, SCSI_STATUS_CHECK_CONDITION);
     assert_true(scsi_sense_equal(stfx_sense_of(r), SENSE_UA_REGISTRATIONS_PREEMPTED));
-    T->nexus_free(f->st, dst);
     migration_end(f, &m);
 }
 
@@ -647,31 +669,26 @@ static void test_migration_register_with_key_zero_conflicts_on_the_same_nexus(vo
 {
     struct stfx *f = *state;
     struct migration m;
-    migration_start(f, &m);
+    migration_start(f, &m, NULL);
     /* A destination that sends REGISTER (00h) with RESERVATION KEY 0, as
      * QEMU's first proposal did: the guest's nexus is registered, so SPC-4
      * 5.14.7 answers RESERVATION CONFLICT; nothing changes. */
-    void *dst = conn_of(f, 200, 3);
-    assert_int_equal(prout(f, dst, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_RESERVATION_CONFLICT);
+    assert_int_equal(prout(f, m.dst, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_RESERVATION_CONFLICT);
     struct prh_reply *r = prin(f, m.other, PR_IN_READ_KEYS);
     assert_int_equal(tu_key_count(r), 2);
     assert_int_equal(scsi_get_be32(r->data), m.gen);
-    T->nexus_free(f->st, dst);
     migration_end(f, &m);
 }
 
 static void test_migration_register_with_key_zero_works_per_process(void **state)
 {
     struct stfx *f = *state;
-    init_state(f, "process", "spc4");
     struct migration m;
-    migration_start(f, &m);
-    void *dst = conn_of(f, 200, 3);
-    destination_sequence(f, dst, PR_OUT_REGISTER);
+    migration_start(f, &m, "process");
+    destination_sequence(f, m.dst, PR_OUT_REGISTER);
     struct prh_reply *r = prin(f, m.other, PR_IN_READ_RESERVATION);
     assert_int_equal(scsi_get_be64(r->data + 8), 0xa);
     assert_int_equal(tu_key_count(prin(f, m.other, PR_IN_READ_KEYS)), 2);
-    T->nexus_free(f->st, dst);
     migration_end(f, &m);
 }
 
@@ -681,9 +698,8 @@ static void test_migration_without_reservation_preempt_removes_the_key_everywher
     /* QEMU migrates a registered key with no reservation as PREEMPT with
      * TYPE 0.  SPC-4 5.14.11.4.4 (no holder): every registration with
      * that key goes, the sender's included; TYPE is ignored. */
-    void *other = conn_named(f, "host-b", 1), *src = conn_of(f, 100, 2);
-    assert_int_equal(prout(f, other, PR_OUT_REGISTER, 0, 0, 0xb), SCSI_STATUS_GOOD);
-    assert_int_equal(prout(f, src, PR_OUT_REGISTER, 0, 0, 0xa), SCSI_STATUS_GOOD);
+    void *src;
+    void *other = host_b_and_registered(f, 100, 2, 0xa, &src);
     void *dst = conn_of(f, 200, 3);
     assert_int_equal(prout(f, dst, PR_OUT_REGISTER_AND_IGNORE, 0, 0, 0xa), SCSI_STATUS_GOOD);
     assert_int_equal(prout(f, dst, PR_OUT_PREEMPT, 0, 0xa, 0xa), SCSI_STATUS_GOOD);
@@ -785,15 +801,15 @@ static void test_identity_of_a_real_qemu_like_process(void **state)
     const char *argv[] = { "/usr/libexec/qemu-kvm", "-uuid", "00000000-0000-0000-0000-00000000abcd",
                            "-name", "guest=real-vm,debug-threads=on", NULL };
     assert_int_equal(fq_start(&q, NULL, argv), 0);
-    struct prh_sim_peer_identity id;
+    const struct prh_sim_peer_identity *id;
     struct prh_peer peer = { .serial = 1, .has_cred = true, .pid = q.pid };
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_GUEST, &peer, NULL, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_GUEST_NAME);
+    id = identity_of(PRH_SIM_IDENTITY_GUEST, &peer, NULL);
+    assert_int_equal(id->source, PRH_SIM_SOURCE_GUEST_NAME);
     char tid[300];
-    pr_tid_to_string(&id.nexus.initiator, tid, sizeof(tid));
+    pr_tid_to_string(&id->nexus.initiator, tid, sizeof(tid));
     assert_string_equal(tid, GUEST_PREFIX "real-vm,i,0x800000000001");
-    prh_sim_peer_identity(PRH_SIM_IDENTITY_PROCESS, &peer, NULL, &id);
-    assert_int_equal(id.source, PRH_SIM_SOURCE_PROCESS);
+    assert_int_equal(identity_of(PRH_SIM_IDENTITY_PROCESS, &peer, NULL)->source,
+                     PRH_SIM_SOURCE_PROCESS);
     assert_int_equal(fq_stop(&q), 0);
     (void)f;
 }
