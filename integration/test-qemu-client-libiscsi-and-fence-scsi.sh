@@ -163,6 +163,8 @@ for d do :; done
 exit $rc
 WRAP
     chmod +x "$WORK/$node/corosync-cmapctl" "$WORK/$node/sg_persist-preempt" "$WORK/$node/sg_turs-pr"
+    # The guest's fence_scsi server (role-client.sh's warm and fence).
+    cp "$ROOT/integration/guest/fence-zygote.py" "$WORK/$node/"
 done
 if has_part libiscsi; then
     cc -std=c11 -Wall -Wextra -Werror -Wshadow -Wconversion -O2 -shared -fPIC \

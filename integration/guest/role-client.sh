@@ -25,24 +25,61 @@ disk() {
 # behind (sg, mpath) sg_persist is a wrapper that sends PREEMPT for
 # fence_scsi's PREEMPT AND ABORT, which hangs the lab kernel's LIO; on
 # sim sg_turs is a wrapper that also clears the simulator's unit
-# attentions with a PR IN (the test's sg_turs-pr).
+# attentions with a PR IN (the test's sg_turs-pr).  --power-timeout is
+# also fence_scsi's limit on each sg_persist/sg_turs it runs (5 s by
+# default): under two levels of TCG one sg_persist through the mpath
+# transport's two paths can take longer.  The call goes through the
+# fence_scsi server that warm started (fence-zygote.py: fence_scsi's own
+# main() in a fork of one loaded interpreter); without it, fence_scsi runs
+# as a program.
 fence() {
     local v=$1 d sgp=/usr/bin/sg_persist
     shift
     d=$(disk "$v") || { echo "no disk for $v"; return 99; }
     [ "$v" = sim ] || sgp=/xchg/sg_persist-preempt
     [ "$v" = sim ] && set -- --sg_turs-path=/xchg/sg_turs-pr "$@"
-    fence_scsi --corosync-cmap-path=/xchg/corosync-cmapctl --sg_persist-path="$sgp" -d "$d" "$@"
+    set -- --corosync-cmap-path=/xchg/corosync-cmapctl --sg_persist-path="$sgp" --power-timeout=60 -d "$d" "$@"
+    if fz_up; then
+        fz "$@"
+    else
+        echo "(fence_scsi server not running: fence_scsi runs as a program)"
+        fence_scsi "$@"
+    fi
 }
-# warm: run once each program of the fencing story, so that both nodes
-# load them (Python and fence_scsi's modules, sg3-utils, over 9p under
-# two levels of TCG) at the same time instead of in turn, inside the
-# story's steps.  Measured on an idle host: ~220-230 s on each node, in
-# parallel; the first fence_scsi -o on took 372 s and 385 s in turn
-# without it, 345 s after it (a later -o on: ~255 s), so most of a
-# call's time is Python and sg_persist running, not loading.
+FZ=/tmp/fz
+fz_up() { [ -p "$FZ/req" ] && [ -s "$FZ/ready" ] && kill -0 "$(cat "$FZ/ready")" 2>/dev/null; }
+# fz ARGS...: one fence_scsi ARGS through the server (fence-zygote.py's
+# request: reply FIFO, output file, arguments, NUL-terminated, one write).
+fz() {
+    local rcf=$FZ/rc.$BASHPID out=$FZ/out.$BASHPID rc= fd
+    rm -f "$rcf" "$out"
+    mkfifo "$rcf" || return 98
+    # Opened read-write, the reply FIFO does not block here, and the
+    # server's open for writing finds a reader: a call that outlives 20
+    # minutes (a dead server) ends with status 97 instead of hanging.
+    exec {fd}<>"$rcf"
+    printf '%s\0' "$rcf" "$out" "$@" >"$FZ/req"
+    read -r -t 1200 rc <&"$fd"
+    exec {fd}<&-
+    cat "$out" 2>/dev/null
+    rm -f "$rcf" "$out"
+    return "${rc:-97}"
+}
+# warm: load the fencing story's programs on both nodes at the same time,
+# before the story: Python and fence_scsi's modules, once, in the
+# fence_scsi server (every fence_scsi call of the story is then a fork of
+# it, not a new Python start-up under two levels of TCG), and sg3-utils
+# (over 9p).  Measured on an idle host: loading took ~220-250 s on each
+# node, in parallel; a fence_scsi call as a program took 121-385 s.
 warm() {
-    fence_scsi -h >/dev/null && echo "fence_scsi loaded"
+    local i=0
+    if ! fz_up; then
+        rm -rf "$FZ"
+        mkdir -p "$FZ"
+        setsid -f /usr/bin/python3 /xchg/fence-zygote.py "$FZ" /usr/sbin/fence_scsi </dev/null >/xchg/fence-zygote.log 2>&1
+        while ! fz_up && [ $i -lt 3600 ]; do sleep 0.5; i=$((i + 1)); done
+    fi
+    fz_up && echo "fence_scsi loaded (server pid $(cat "$FZ/ready"))" || echo "fence_scsi server did not start: $(tail -n 3 /xchg/fence-zygote.log)"
     sg_persist -V 2>&1 | head -n 1
     /xchg/sg_persist-preempt -V 2>&1 | head -n 1
     sg_turs -V 2>&1 | head -n 1
