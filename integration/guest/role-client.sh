@@ -89,8 +89,8 @@ fz() {
 # before the story: Python and fence_scsi's modules, once, in the
 # fence_scsi server (every fence_scsi call of the story is then a fork of
 # it, not a new Python start-up under two levels of TCG), and sg3-utils
-# (over 9p).  Measured on an idle host: loading took ~220-250 s on each
-# node, in parallel; a fence_scsi call as a program took 121-385 s.
+# (over 9p).  Measured (host load 1-4): loading took 120-200 s; a
+# fence_scsi call then takes 40-60 s, where one as a program took 121-385 s.
 warm() {
     local i=0 pid
     if ! fz_up; then
