@@ -45,8 +45,10 @@
 # <test>/, put into docs/compat.md by integration/real-clients.py.
 # Env: PRH_REAL_CLIENTS="libiscsi fence" (the parts to run, default
 # both), PRH_LIBISCSI_TESTS (iscsi-test-cu -t list), PRH_FENCE_VARIANTS
-# (default "sg sim mpath"); scripts/integration passes them on to the lab
-# VM.
+# (default "sg sim": the two the story names; "sg sim mpath" adds
+# the multipath variant, ~6 minutes more: a fresh-clone .ci/run with all
+# three took 3,088 s on the 2-core development host, too close to the
+# 60-minute budget); scripts/integration passes them on to the lab VM.
 # Time (lab VM, TCG; the 2-core development host, this test alone, host
 # load 1 to 4, 2026-12-06): both guests up 311 s into the test (each
 # kernel ~200 s of its own uptime), libiscsi 331 s (an iscsi-test-cu run
@@ -67,7 +69,7 @@ if has_part libiscsi; then
     command -v cc >/dev/null || skip "no C compiler for the PR IN shim"
 fi
 has_part fence && { command -v fence_scsi >/dev/null || skip "fence_scsi is not installed (fence-agents)"; }
-variants=${PRH_FENCE_VARIANTS:-sg sim mpath}
+variants=${PRH_FENCE_VARIANTS:-sg sim}
 # iscsi-test-cu -t: a comma list, added from its end, so RESERVE(6) runs
 # first (LIO refuses it while PR registrations exist), then PR IN, PR OUT.
 tests=${PRH_LIBISCSI_TESTS:-SCSI.Prout*,SCSI.Prin*,SCSI.Reserve6*}
