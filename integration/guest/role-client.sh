@@ -77,7 +77,7 @@ fz_up() {
 # server's open for writing finds a reader: a call that outlives 20
 # minutes (a dead server) ends with status 97 instead of hanging.
 fz() {
-    local rc= fd line
+    local rc='' fd line
     exec {fd}<>"$FZ/rc"
     printf '%s\0' "$FZ/rc" "$FZ/out" "$@" >"$FZ/req"
     read -r -t 1200 rc <&"$fd"
@@ -132,7 +132,7 @@ write() {
 # /xchg/NAME.out.  The run starts from a LUN without registrations or
 # reservation: cleared through the disk's helper, unit attentions eaten.
 libiscsi() {
-    local d sg= e pre='' rc start ven= mod=
+    local d sg='' e pre='' rc start ven='' mod=''
     disk "$1" || { echo "no disk $1"; return 99; }
     d=$DISK
     for e in "/sys/block/${d#/dev/}/device/scsi_generic/"*; do sg=/dev/${e##*/}; done
