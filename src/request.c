@@ -165,7 +165,7 @@ int prh_conn_setup(struct prh_request_ctx *x, struct prh_conn *conn, int sock,
     /* Only what may block counts as a device call: the audit trail's /proc
      * reads, a transport's nexus_new that may block.  On sg and mpath
      * without an audit trail a burst of connections starts no thread. */
-    bool blocks = x->audit || prh_transport_nexus_may_block(x->transport, x->transport_state);
+    bool blocks = x->audit || prh_transport_nexus_may_block(x->transport);
 
     fill_peer(&conn->peer, sock);
     if (blocks)
@@ -195,7 +195,7 @@ void prh_conn_teardown(struct prh_request_ctx *x, struct prh_conn *conn,
                        struct prh_pool_thread *t)
 {
     if (conn->nexus) {
-        bool blocks = prh_transport_nexus_may_block(x->transport, x->transport_state);
+        bool blocks = prh_transport_nexus_may_block(x->transport);
         if (blocks)
             busy(t, true);
         x->transport->nexus_free(x->transport_state, conn->nexus);

@@ -34,13 +34,12 @@ const struct prh_transport *prh_transport_find(const char *name)
     return NULL;
 }
 
-bool prh_transport_nexus_may_block(const struct prh_transport *t, void *state)
+bool prh_transport_nexus_may_block(const struct prh_transport *t)
 {
     /* A transport built before the member existed is shorter. */
-    if (t->struct_size < offsetof(struct prh_transport, nexus_may_block) + sizeof(t->nexus_may_block) ||
-        !t->nexus_may_block)
+    if (t->struct_size < offsetof(struct prh_transport, nexus_never_blocks) + sizeof(t->nexus_never_blocks))
         return true;
-    return t->nexus_may_block(state);
+    return !t->nexus_never_blocks;
 }
 
 /* wire-protocol.md 5.3 table 1: errno of a failed pass-through. */

@@ -133,14 +133,6 @@ static void dev_nexus_free(void *state, void *nexus)
     free(nexus);
 }
 
-/* A nexus record is one allocation, freed without waiting: a burst of
- * connections needs no extra threads. */
-static bool dev_nexus_may_block(void *state)
-{
-    (void)state;
-    return false;
-}
-
 static void dev_nexus_describe(void *state, void *nexus, char *buf, size_t len)
 {
     (void)state;
@@ -272,7 +264,8 @@ const struct prh_transport prh_transport_sg = {
     .pr_in = dev_pr_in,
     .pr_out = dev_pr_out,
     .close = dev_close,
-    .nexus_may_block = dev_nexus_may_block,
+    /* A nexus record is one allocation, freed without waiting. */
+    .nexus_never_blocks = true,
 };
 
 const struct prh_transport prh_transport_mpath = {
@@ -293,5 +286,5 @@ const struct prh_transport prh_transport_mpath = {
     .pr_in = dev_pr_in,
     .pr_out = dev_pr_out,
     .close = dev_close,
-    .nexus_may_block = dev_nexus_may_block,
+    .nexus_never_blocks = true,
 };

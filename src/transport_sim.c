@@ -419,15 +419,6 @@ void *prh_sim_nexus_new_explicit(void *state, const struct pr_sim_nexus *nexus, 
     return conn_new(state, nexus, true, PRH_SIM_SOURCE_EXPLICIT, detail, NULL, serial);
 }
 
-/* nexus_new reads the peer's /proc entries (--sim-identity guest or
- * process), and nexus_free takes each LUN's lock, which an APTPL save
- * holds across its file writes: both may block. */
-static bool sim_nexus_may_block(void *state)
-{
-    (void)state;
-    return true;
-}
-
 static void sim_nexus_free(void *state, void *nexus)
 {
     struct sim_state *st = state;
@@ -767,5 +758,7 @@ const struct prh_transport prh_transport_sim = {
     .close = sim_close,
     .control_register = sim_control_register,
     .generation = sim_generation,
-    .nexus_may_block = sim_nexus_may_block,
+    /* nexus_never_blocks stays false: nexus_new reads the peer's /proc
+     * entries (--sim-identity guest or process), and nexus_free takes each
+     * LUN's lock, which an APTPL save holds across its file writes. */
 };

@@ -11,7 +11,7 @@
  * block.  Calls that may block are bracketed with prh_pool_busy(), so the
  * pool grows while they are stalled: the device calls, the audit trail's
  * /proc reads, and nexus_new/nexus_free where the transport says they may
- * block (prh_transport_nexus_may_block()).
+ * block (the transport's nexus_never_blocks).
  */
 #ifndef PRHELPER_REQUEST_H
 #define PRHELPER_REQUEST_H

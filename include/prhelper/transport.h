@@ -9,7 +9,7 @@
  * Threading: every callback but init, fini and control_register runs on a
  * pool thread of the server, never on the thread that accepts connections,
  * and any of them may block (the pool starts another thread meanwhile),
- * nexus_new and nexus_free only where nexus_may_block says so.
+ * nexus_new and nexus_free unless nexus_never_blocks says they don't.
  * nexus_new runs the first time a thread handles the connection (before
  * its first request; the peer is connected and its credentials and
  * address are filled in); then open, pr_in, pr_out, close and generation
@@ -166,15 +166,16 @@ struct prh_transport {
      * knows it without sending a command (the request trace); false if
      * unknown.  Runs on a worker between open and close. */
     bool (*generation)(void *state, void *nexus, void *dev, uint32_t *gen);
-    /* Optional (NULL: they may): can nexus_new or nexus_free block, reading
-     * /proc or waiting for a lock held across file or device I/O?  false:
-     * the pool does not count them as device calls, so a burst of new
-     * connections does not start threads (docs/daemon.md, "Memory"). */
-    bool (*nexus_may_block)(void *state);
+    /* true: nexus_new and nexus_free never block (no /proc reads, no lock
+     * held across file or device I/O), so the pool does not count them as
+     * device calls and a burst of new connections starts no thread
+     * (docs/daemon.md, "Memory").  false, the default: they may. */
+    bool nexus_never_blocks;
 };
 
-/* t's nexus_may_block(), or true when it has none (an older transport). */
-bool prh_transport_nexus_may_block(const struct prh_transport *t, void *state);
+/* Whether t's nexus_new/nexus_free may block: true unless t says they
+ * never do (a transport built before the member existed may). */
+bool prh_transport_nexus_may_block(const struct prh_transport *t);
 
 /* The registry: sim, sg, mpath.  NULL if the name is unknown. */
 const struct prh_transport *prh_transport_find(const char *name);

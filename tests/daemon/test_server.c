@@ -127,18 +127,12 @@ static const struct prh_transport gate_transport = {
 
 /* The same, but its nexus_new and nexus_free are declared not to block
  * (as sg's and mpath's): the pool does not count them as device calls. */
-static bool gate_nexus_never_blocks(void *state)
-{
-    (void)state;
-    return false;
-}
-
 static const struct prh_transport *gate_quick_nexus_transport(void)
 {
     static struct prh_transport t;
     t = gate_transport;
     t.name = "gate-quick-nexus";
-    t.nexus_may_block = gate_nexus_never_blocks;
+    t.nexus_never_blocks = true;
     return &t;
 }
 
@@ -1170,7 +1164,7 @@ static void test_server_full_fd_table_answers_busy(void **state)
     close(s);
 }
 
-/* A transport whose nexus_new does not block (nexus_may_block false: sg,
+/* A transport whose nexus_new does not block (nexus_never_blocks: sg,
  * mpath) has its connections set up outside the pool's device-call count:
  * a burst of new connections starts no thread (each would bring its
  * stack and request buffer, docs/daemon.md "Memory").  Held at the gate

@@ -239,26 +239,20 @@ static void test_lun_id_of_stat_names_devices_and_files(void **state)
 
 /* Whether the pool counts nexus_new/nexus_free as device calls: sg and
  * mpath make and free one record (never block), sim reads /proc and takes
- * LUN locks (may); a transport without the callback, or built before it
- * existed (a shorter struct_size), may. */
-static bool says_no(void *state)
-{
-    (void)state;
-    return false;
-}
-
+ * LUN locks (may); a transport that does not say, or built before the
+ * member existed (a shorter struct_size), may. */
 static void test_nexus_may_block_per_transport(void **state)
 {
     (void)state;
-    assert_false(prh_transport_nexus_may_block(&prh_transport_sg, NULL));
-    assert_false(prh_transport_nexus_may_block(&prh_transport_mpath, NULL));
-    assert_true(prh_transport_nexus_may_block(&prh_transport_sim, NULL));
-    assert_true(prh_transport_nexus_may_block(&rec_transport, NULL));
+    assert_false(prh_transport_nexus_may_block(&prh_transport_sg));
+    assert_false(prh_transport_nexus_may_block(&prh_transport_mpath));
+    assert_true(prh_transport_nexus_may_block(&prh_transport_sim));
+    assert_true(prh_transport_nexus_may_block(&rec_transport));
     struct prh_transport older = rec_transport;
-    older.nexus_may_block = says_no;
-    assert_false(prh_transport_nexus_may_block(&older, NULL));
-    older.struct_size = (uint32_t)offsetof(struct prh_transport, nexus_may_block);
-    assert_true(prh_transport_nexus_may_block(&older, NULL));
+    older.nexus_never_blocks = true;
+    assert_false(prh_transport_nexus_may_block(&older));
+    older.struct_size = (uint32_t)offsetof(struct prh_transport, nexus_never_blocks);
+    assert_true(prh_transport_nexus_may_block(&older));
 }
 
 int main(void)
