@@ -389,6 +389,24 @@ if vm and has_cpu:
               f"{fmt(med_opt(vm, l, c, 'helper_cpu_us_per_req'), 1) if own else '-'} | "
               f"{fmt(med_opt(vm, l, c, 'helper_cs_per_req'), 2) if own else '-'} |")
     w("")
+COSTS = {}
+for r in rows("costs.tsv"):
+    try:
+        COSTS[r["item"]] = float(r["us_per_call"])
+    except (KeyError, TypeError, ValueError):
+        pass  # "-": the device does not have it
+if rows("costs.tsv"):
+    w("#### What the pieces of a request cost (lab VM, `prhelper-costs` on the LUN)\n")
+    w("One thread doing each piece in a loop on the guest when nothing else runs (the fastest "
+      "of 5 batches of 1,000): what the lab guest charges for the steps a request is made of. "
+      "Under TCG the proportions differ from a real machine's: a wake-up and context switch "
+      "costs as much as dozens of system calls.\n")
+    w("| piece | us per call | what |")
+    w("|---|---:|---|")
+    for r in rows("costs.tsv"):
+        v = r.get("us_per_call", "-")
+        w(f"| {r['item']} | {fmt(float(v), 2) if v not in ('-', '', None) else '-'} | {r.get('what', '')} |")
+    w("")
 if vmworkers:
     w("#### Pool size and throughput (lab VM, prhelper with a fixed pool, one round)\n")
     w("| clients | " + " | ".join(f"--workers={l[len('prhelper-w'):]}:{l[len('prhelper-w'):]} req/s"
@@ -634,6 +652,14 @@ if missed:
                         f += (f", and 2x would take prhelper's own CPU per request down from "
                               f"{cp:,.0f} us to {need:,.0f} us or less" if need > 0 else
                               ", and 2x is out of reach whatever prhelper does")
+                ho = COSTS.get("hand-off")
+                if ho and sp is not None and c == 32:
+                    f += (f"; in this guest one hand-off to a sleeping thread (its wake-up and "
+                          f"the context switch) costs {ho:,.0f} us and a system call "
+                          f"{COSTS.get('syscall', 0):,.1f} us (the cost table), so prhelper's "
+                          f"{sp:.2f} context switches per request are about {sp * ho:,.0f} us "
+                          f"of its {cp:,.0f} us, one of them SG_IO's wait for the LUN's answer "
+                          f"(raw SG_IO waits the same way)")
                 facts.append(f)
             if vmworkers:
                 pools = []
@@ -653,9 +679,10 @@ if missed:
                        "its own CPU time per request is no smaller than qemu-pr-helper's: "
                        + "; ".join(facts)
                        + ". What would remove it: less CPU per request inside prhelper, to the "
-                       "figure above (where it goes: perf-prhelper-self.txt, the profile of "
-                       "the prhelper process during single-client READ KEYS); the pool's size "
-                       "and the hand-offs are not it")
+                       "figure above: in this guest that means fewer sleeps per request (a "
+                       "thread's wait in epoll_wait and in SG_IO each cost a wake-up and a "
+                       "switch, see the cost table), since the system calls themselves are "
+                       "a few microseconds each; the pool's size is not it")
             if loaded_vm:
                 why = ("measured on a loaded host (see Conditions): the guest's two vCPU "
                        "threads shared the host's two CPUs with other sessions' guests, so each "
@@ -688,7 +715,8 @@ p("""| program | what it does |
 |---|---|
 | `bench/prhelper-bench` | N concurrent clients (threads, one connection and one device fd each, one request in flight per connection, as N QEMU processes) x M requests of a mix (`read-keys`, `read-reservation`, `register-read-keys`, `reserve-release`): p50/p90/p99/max latency, throughput, SAM statuses, and the helper's RSS, fds and threads from `/proc` before connecting, with all clients connected and idle, after the run and after disconnecting. `--raw` issues the same CDBs by SG_IO, `--floor` runs them against a forked minimal echo server (CDB with its fd by `SCM_RIGHTS`, fd closed, 104 + 8 bytes back). |
 | `bench/prhelper-simbench` | the simulator in-process, one thread, no lock. |
-| `scripts/bench` | builds the work tree and the base commit (RelWithDebInfo), runs the simulator benchmark, the sim transport on this machine (floor, prhelper, prhelper-old, a fresh daemon per run), memory per client of fresh daemons (256 and 1,024 clients), then in the lab VM raw SG_IO, the floor, prhelper, prhelper-old and `qemu-pr-helper` for each client count in an order rotated every round, the other mixes, `strace -c -f` on each helper over 1,000 single-client READ KEYS, the hung-device scenario (four READ KEYS to a device that answers after 3 s, one to another LUN meanwhile), memory per client (256 and 1,024), prhelper with fixed pools of 2, 4 and 8 threads at 32 and 256 clients, a system-wide `perf` profile; then this report. Each run also records the helper's CPU time and context switches per request and how busy the machine's CPUs were. The host's load is sampled every 5 s throughout. |
+| `bench/prhelper-costs` | in the lab VM, on the LUN: what a system call, the fd's stat (the fstat system call and glibc's `fstat()`), `BLKGETDISKSEQ`, an `EPOLLONESHOT` re-arm, a passed fd, one SG_IO READ KEYS and a hand-off to a sleeping thread cost, one at a time (`costs.tsv`). |
+| `scripts/bench` | builds the work tree and the base commit (RelWithDebInfo), runs the simulator benchmark, the sim transport on this machine (floor, prhelper, prhelper-old, a fresh daemon per run), memory per client of fresh daemons (256 and 1,024 clients), then in the lab VM raw SG_IO, the floor, prhelper, prhelper-old and `qemu-pr-helper` for each client count in an order rotated every round, the other mixes, `strace -c -f` on each helper over 1,000 single-client READ KEYS, what the pieces of a request cost there (`prhelper-costs`), the hung-device scenario (four READ KEYS to a device that answers after 3 s, one to another LUN meanwhile), memory per client (256 and 1,024), prhelper with fixed pools of 2, 4 and 8 threads at 32 and 256 clients, a system-wide `perf` profile; then this report. Each run also records the helper's CPU time and context switches per request and how busy the machine's CPUs were. The host's load is sampled every 5 s throughout. |
 
 Requests per run in the VM: 1,000 for one client down to 16 per client for 256
 clients, after 10 (2 at 64+ clients) unmeasured warm-up requests per client.

@@ -8,8 +8,8 @@
 # Env: PRH_BENCH_OUT (results directory, required), PRH_BUILD (build dir),
 #      PRH_BUILD_OLD (build of the base commit; without it no prhelper-old),
 #      PRH_BENCH_ROUNDS (default 3), PRH_BENCH_CLIENTS (default "1 4 16 32 64 256"),
-#      PRH_BENCH_PARTS (default all; else some of: sweep mix workers strace hung mem perf).
-# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-workers.tsv, vm-mem.tsv, vm-hung.tsv, strace-*.txt,
+#      PRH_BENCH_PARTS (default all; else some of: sweep mix workers costs strace hung mem perf).
+# Writes: vm.tsv (one row per run), vm-mix.tsv, vm-workers.tsv, vm-mem.tsv, vm-hung.tsv, costs.tsv, strace-*.txt,
 #         perf-*.txt, vm-env.txt.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../integration/lib.sh
@@ -150,6 +150,13 @@ syscalls() { # label pid socket
     wait "$st" 2>/dev/null
     printf 'requests: 1000\n' >>"$OUT/strace-$label.txt"
 }
+# what the pieces of a request cost in this guest: a system call, the
+# fd's stat, an epoll re-arm, a passed fd, one SG_IO, a thread hand-off
+if part costs; then
+"$BUILD/bench/prhelper-costs" -n 1000 "$DEV" >"$OUT/costs.tsv" || fail "prhelper-costs failed"
+log "costs: $(awk -F'\t' 'NR > 1 { printf "%s %s us; ", $1, $2 }' "$OUT/costs.tsv")"
+fi
+
 if part strace; then
 syscalls prhelper "$NEW_PID" "$PRH_SOCK"
 [ -n "$OLD" ] && syscalls prhelper-old "$OLD_PID" "$OLD_SOCK"

@@ -358,7 +358,7 @@ bool prh_request_run(struct prh_request_ctx *x, struct prh_conn *conn, struct pr
     busy(t, true);
     /* The one fstat() of the request: the device policy, the audit
      * record, the LUN name and the transport's open() all use it. */
-    int stat_err = fstat(req->fd, &sb) < 0 ? errno : 0;
+    int stat_err = -prh_fstat_fd(req->fd, &sb);
     const struct stat *st = stat_err ? NULL : &sb;
     if (ops_before(x, conn, req, st, reply, &ops))
         prh_transport_execute_st(tr, x->transport_state, conn->nexus, req, st, stat_err, reply,

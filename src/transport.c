@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 static const struct prh_transport *const registry[] = {
     &prh_transport_sg,
@@ -128,12 +130,23 @@ void prh_lun_id_of_stat(const struct stat *st, char *buf, size_t len)
                  (unsigned long long)st->st_ino);
 }
 
+int prh_fstat_fd(int fd, struct stat *st)
+{
+#if defined(__x86_64__) && !defined(__ILP32__) && defined(SYS_fstat)
+    /* The kernel's struct stat is glibc's on x86-64 (not on i386/x32). */
+    return syscall(SYS_fstat, fd, st) < 0 ? -errno : 0;
+#else
+    return fstat(fd, st) < 0 ? -errno : 0;
+#endif
+}
+
 int prh_lun_id_of_fd(int fd, char *buf, size_t len)
 {
     struct stat sb;
+    int r = prh_fstat_fd(fd, &sb);
 
-    if (fstat(fd, &sb) < 0)
-        return -errno;
+    if (r < 0)
+        return r;
     prh_lun_id_of_stat(&sb, buf, len);
     return 0;
 }
@@ -149,8 +162,9 @@ void prh_transport_execute_ex(const struct prh_transport *t, void *state, void *
                               struct prh_exec_info *info)
 {
     struct stat sb;
-    if (fstat(req->fd, &sb) < 0)
-        prh_transport_execute_st(t, state, nexus, req, NULL, errno, reply, info);
+    int r = prh_fstat_fd(req->fd, &sb);
+    if (r < 0)
+        prh_transport_execute_st(t, state, nexus, req, NULL, -r, reply, info);
     else
         prh_transport_execute_st(t, state, nexus, req, &sb, 0, reply, info);
 }

@@ -12,9 +12,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <seccomp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #include "tu_text.h"
 #include "prh_test_util.h"
@@ -24,14 +26,15 @@
 #include "prhelper/request.h"
 #include "transport_stubs.h"
 
-/* Every fstat() of the code under test (linked with --wrap=fstat). */
-int __real_fstat(int fd, struct stat *st);
-int __wrap_fstat(int fd, struct stat *st);
+/* Every stat of a client fd by the code under test (linked with
+ * --wrap=prh_fstat_fd: the request path stats through it only). */
+int __real_prh_fstat_fd(int fd, struct stat *st);
+int __wrap_prh_fstat_fd(int fd, struct stat *st);
 static int fstat_calls;
-int __wrap_fstat(int fd, struct stat *st)
+int __wrap_prh_fstat_fd(int fd, struct stat *st)
 {
     fstat_calls++;
-    return __real_fstat(fd, st);
+    return __real_prh_fstat_fd(fd, st);
 }
 
 static int made, freed;
@@ -415,6 +418,63 @@ static void test_request_refused_by_device_policy_stats_once_and_never_opens(voi
     assert_non_null(strstr(pc->audit, "1:3"));
 }
 
+/*
+ * The request's stat is the fstat system call, never glibc's fstat()
+ * (newfstatat(fd, "", AT_EMPTY_PATH), a path lookup that cost 7x as much
+ * in the lab VM): in a child where newfstatat and statx fail with ENOSYS
+ * a REGISTER still reaches the transport with the fd's stat.  The exit
+ * status says which check failed.
+ */
+static int register_without_path_stats(void)
+{
+    scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+    if (!f || seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(newfstatat), 0) < 0 ||
+        seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(statx), 0) < 0 ||
+        seccomp_load(f) < 0)
+        return 10;
+    seccomp_release(f);
+    struct stat probe;
+    if (fstat(0, &probe) == 0 || errno != ENOSYS)
+        return 11; /* the filter must catch glibc's fstat() */
+    struct prh_request_ctx x;
+    struct prh_conn conn = { .peer.serial = 4 };
+    struct prh_reply reply;
+    static uint8_t params[24];
+    struct prh_request req = { .xfer_len = 24, .params = params };
+    prh_request_ctx_init(&x);
+    x.transport = &nx_transport;
+    tu_cdb_prout(req.cdb, PR_OUT_REGISTER, 0, 24);
+    tu_params(params, 0, 0x77, 0);
+    req.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (req.fd < 0)
+        return 12;
+    memset(stub_opens(), 0, sizeof(*stub_opens()));
+    prh_request_run(&x, &conn, &req, &reply, NULL);
+    if (reply.status != SCSI_STATUS_GOOD)
+        return 13;
+    if (stub_opens()->opens != 1 || !S_ISCHR(stub_opens()->seen.st_mode) ||
+        stub_opens()->seen.st_rdev != makedev(1, 3))
+        return 14;
+    return 0;
+}
+
+static void test_request_stats_with_the_fstat_syscall_not_a_path_lookup(void **state)
+{
+    (void)state;
+#if defined(__x86_64__) && !defined(__ILP32__)
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(register_without_path_stats());
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+#else
+    skip(); /* elsewhere prh_fstat_fd() is glibc's fstat() */
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_conn_setup_peer_exited_with_its_socket_handed_on),
         cmocka_unit_test(test_request_stats_its_fd_once_for_policy_audit_and_transport),
         cmocka_unit_test(test_request_refused_by_device_policy_stats_once_and_never_opens),
+        cmocka_unit_test(test_request_stats_with_the_fstat_syscall_not_a_path_lookup),
     };
     return cmocka_run_group_tests_name("request", tests, NULL, NULL);
 }

@@ -169,6 +169,18 @@ static void test_seccomp_sim_may_write_its_state_dir(void **state)
     assert_int_equal(state_file_calls_under("sim"), 0);
 }
 
+/* The request's stat of a client fd is the fstat system call
+ * (prh_fstat_fd()): every transport's filter lets it through. */
+static void test_seccomp_every_transport_allows_the_fstat_syscall(void **state)
+{
+    (void)state;
+    static const char *const transports[] = { "sg", "mpath", "sim" };
+    for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
+        struct prh_seccomp_config cfg = { .transport = transports[i] };
+        assert_true(prh_seccomp_allows(&cfg, "fstat"));
+    }
+}
+
 static void test_seccomp_sg_may_not_open_files(void **state)
 {
     (void)state;
@@ -463,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_seccomp_ptrace_kills_the_process),
         cmocka_unit_test(test_seccomp_fork_kills_the_process),
         cmocka_unit_test(test_seccomp_sim_may_write_its_state_dir),
+        cmocka_unit_test(test_seccomp_every_transport_allows_the_fstat_syscall),
         cmocka_unit_test(test_seccomp_sg_may_not_open_files),
         cmocka_unit_test(test_seccomp_ioctl_only_sg_io_for_sg),
         cmocka_unit_test(test_seccomp_device_transports_issue_only_their_ioctls),

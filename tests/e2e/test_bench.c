@@ -23,6 +23,9 @@
 #ifndef PRH_BENCH_BIN
 #error "PRH_BENCH_BIN comes from bench/CMakeLists.txt"
 #endif
+#ifndef PRH_COSTS_BIN
+#error "PRH_COSTS_BIN comes from bench/CMakeLists.txt"
+#endif
 
 /* ---- options ------------------------------------------------------------- */
 
@@ -499,6 +502,45 @@ static void test_bench_unreachable_socket_is_a_clear_error(void **state)
     assert_non_null(strstr(out, "cannot connect to /nonexistent/prh.sock"));
 }
 
+/* prhelper-costs on a plain file: every item has its row; what works on
+ * a file has a positive figure, what needs a disk (BLKGETDISKSEQ, SG_IO)
+ * says "-" rather than a number. */
+static void test_costs_program_rows_and_what_a_file_lacks(void **state)
+{
+    struct dfx *f = *state;
+    char out[8192];
+    const char *argv[] = { PRH_COSTS_BIN, "-n", "50", f->disk, NULL };
+    assert_int_equal(run(out, sizeof(out), argv), 0);
+    assert_true(strncmp(out, "item\tus_per_call\tcalls\twhat\n", 28) == 0);
+    static const char *const measured[] = { "syscall", "fstat-syscall", "fstat-glibc",
+                                            "epoll-rearm", "fd-pass", "hand-off" };
+    for (size_t i = 0; i < sizeof(measured) / sizeof(measured[0]); i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "\n%s\t", measured[i]);
+        const char *row = strstr(out, key);
+        assert_non_null(row);
+        double us = strtod(row + strlen(key), NULL);
+        assert_true(us > 0);
+        assert_non_null(strstr(row + strlen(key), "\t50\t"));
+    }
+    tu_assert_contains(out, "\nblkgetdiskseq\t-\t50\t", "\nsg-io\t-\t50\t");
+}
+
+static void test_costs_program_usage_errors(void **state)
+{
+    (void)state;
+    char out[4096];
+    const char *none[] = { PRH_COSTS_BIN, NULL };
+    assert_int_equal(run(out, sizeof(out), none), 2);
+    assert_non_null(strstr(out, "Usage: prhelper-costs"));
+    const char *zero[] = { PRH_COSTS_BIN, "-n", "0", "/dev/null", NULL };
+    assert_int_equal(run(out, sizeof(out), zero), 2);
+    assert_non_null(strstr(out, "-n wants 1 to 10000000, not '0'"));
+    const char *missing[] = { PRH_COSTS_BIN, "/nonexistent/disk", NULL };
+    assert_int_equal(run(out, sizeof(out), missing), 1);
+    assert_non_null(strstr(out, "/nonexistent/disk: No such file or directory"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +573,9 @@ int main(void)
                                         dfx_teardown),
         cmocka_unit_test(test_bench_usage_error_exits_2),
         cmocka_unit_test(test_bench_unreachable_socket_is_a_clear_error),
+        cmocka_unit_test_setup_teardown(test_costs_program_rows_and_what_a_file_lacks, dfx_setup,
+                                        dfx_teardown),
+        cmocka_unit_test(test_costs_program_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

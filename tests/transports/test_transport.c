@@ -255,6 +255,24 @@ static void test_nexus_may_block_per_transport(void **state)
     assert_true(prh_transport_nexus_may_block(&older));
 }
 
+static void test_fstat_fd_is_fstat_and_says_why_it_failed(void **state)
+{
+    (void)state;
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    struct stat a, b;
+    memset(&a, 0x5a, sizeof(a));
+    assert_int_equal(prh_fstat_fd(fd, &a), 0);
+    assert_int_equal(fstat(fd, &b), 0);
+    assert_int_equal(a.st_mode, b.st_mode);
+    assert_int_equal(a.st_rdev, b.st_rdev);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(a.st_dev, b.st_dev);
+    close(fd);
+    assert_int_equal(prh_fstat_fd(fd, &a), -EBADF);
+    assert_int_equal(prh_fstat_fd(-1, &a), -EBADF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_execute_st_uses_the_callers_stat_without_another_fstat),
         cmocka_unit_test(test_execute_st_failed_fstat_answers_its_errno_without_open),
         cmocka_unit_test(test_lun_id_of_stat_names_devices_and_files),
+        cmocka_unit_test(test_fstat_fd_is_fstat_and_says_why_it_failed),
     };
     return cmocka_run_group_tests_name("transport", tests, NULL, NULL);
 }
