@@ -718,8 +718,8 @@ p("""| program | what it does |
 | `bench/prhelper-costs` | in the lab VM, on the LUN: what a system call, the fd's stat (the fstat system call and glibc's `fstat()`), `BLKGETDISKSEQ`, an `EPOLLONESHOT` re-arm, a passed fd, one SG_IO READ KEYS and a hand-off to a sleeping thread cost, one at a time (`costs.tsv`). |
 | `scripts/bench` | builds the work tree and the base commit (RelWithDebInfo), runs the simulator benchmark, the sim transport on this machine (floor, prhelper, prhelper-old, a fresh daemon per run), memory per client of fresh daemons (256 and 1,024 clients), then in the lab VM raw SG_IO, the floor, prhelper, prhelper-old and `qemu-pr-helper` for each client count in an order rotated every round, the other mixes, `strace -c -f` on each helper over 1,000 single-client READ KEYS, what the pieces of a request cost there (`prhelper-costs`), the hung-device scenario (four READ KEYS to a device that answers after 3 s, one to another LUN meanwhile), memory per client (256 and 1,024), prhelper with fixed pools of 2, 4 and 8 threads at 32 and 256 clients, a system-wide `perf` profile; then this report. Each run also records the helper's CPU time and context switches per request and how busy the machine's CPUs were. The host's load is sampled every 5 s throughout. |
 
-Requests per run in the VM: 1,000 for one client down to 16 per client for 256
-clients, after 10 (2 at 64+ clients) unmeasured warm-up requests per client.
+Requests per run in the VM: 1,000 for one client, 4,096 from 4 clients on
+(1,024 per client at 4, 128 at 32, 16 at 256), after 10 (2 at 64+ clients) unmeasured warm-up requests per client.
 Latency is measured per request around `sendmsg` and the full reply; throughput
 is all measured requests over the time from the start barrier to the last
 client's last reply. The floor sum is raw SG_IO + the echo floor: what a helper
