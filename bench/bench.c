@@ -505,7 +505,7 @@ void prh_bench_cpu_sample(pid_t pid, struct prh_bench_cpu *out)
 {
     char path[300], buf[4096];
 
-    out->helper_ticks = out->helper_cs = -1;
+    out->helper_ticks = out->helper_cs = out->helper_ics = -1;
     out->sys_busy = out->sys_total = 0;
     if (read_text("/proc/stat", buf, sizeof(buf)))
         prh_bench_sys_ticks(buf, &out->sys_busy, &out->sys_total);
@@ -519,7 +519,7 @@ void prh_bench_cpu_sample(pid_t pid, struct prh_bench_cpu *out)
     if (!d)
         return;
     struct dirent *e;
-    out->helper_cs = 0;
+    out->helper_cs = out->helper_ics = 0;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
@@ -529,6 +529,7 @@ void prh_bench_cpu_sample(pid_t pid, struct prh_bench_cpu *out)
         long v = prh_bench_status_field(buf, "voluntary_ctxt_switches");
         long nv = prh_bench_status_field(buf, "nonvoluntary_ctxt_switches");
         out->helper_cs += (v > 0 ? v : 0) + (nv > 0 ? nv : 0);
+        out->helper_ics += nv > 0 ? nv : 0;
     }
     closedir(d);
 }

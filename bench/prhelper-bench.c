@@ -493,12 +493,15 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
     /* Where the CPU went while the measured requests ran: the helper's CPU
      * time and context switches per request, the machine's busy share. */
     long ticks_per_s = sysconf(_SC_CLK_TCK);
-    double cpu_us = -1, cs_per_req = -1, busy_pct = -1;
+    double cpu_us = -1, cs_per_req = -1, ics_per_req = -1, busy_pct = -1;
     if (nlat && cpu0.helper_ticks >= 0 && cpu1.helper_ticks >= 0 && ticks_per_s > 0)
         cpu_us = (double)(cpu1.helper_ticks - cpu0.helper_ticks) * 1e6 / (double)ticks_per_s /
                  (double)nlat;
     if (nlat && cpu0.helper_cs >= 0 && cpu1.helper_cs >= cpu0.helper_cs)
         cs_per_req = (double)(cpu1.helper_cs - cpu0.helper_cs) / (double)nlat;
+    /* Preemptions apart: under TCG each costs a switch away and back. */
+    if (nlat && cpu0.helper_ics >= 0 && cpu1.helper_ics >= cpu0.helper_ics)
+        ics_per_req = (double)(cpu1.helper_ics - cpu0.helper_ics) / (double)nlat;
     if (cpu1.sys_total > cpu0.sys_total)
         busy_pct = 100.0 * (double)(cpu1.sys_busy - cpu0.sys_busy) /
                    (double)(cpu1.sys_total - cpu0.sys_total);
@@ -508,10 +511,10 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
                "p99_us\tmax_us\tmean_us\tgood\tconflict\tua\tcheck\tother\terrors\t"
                "rss_before_kib\trss_idle_kib\trss_after_kib\trss_closed_kib\tidle_kib_per_client\t"
                "fds_before\tfds_idle\tfds_after\tfds_closed\tthreads_after\t"
-               "helper_cpu_us_per_req\thelper_cs_per_req\tsys_busy_pct\n");
+               "helper_cpu_us_per_req\thelper_cs_per_req\tsys_busy_pct\thelper_preempt_per_req\n");
         printf("%s\t%s\t%s\t%u\t%u\t%zu\t%.4f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t"
                "%llu\t%llu\t%llu\t%llu\t%llu\t%d\t%ld\t%ld\t%ld\t%ld\t%.2f\t%ld\t%ld\t%ld\t%ld\t%ld\t"
-               "%.1f\t%.2f\t%.1f\n",
+               "%.1f\t%.2f\t%.1f\t%.2f\n",
                o->label, prh_bench_mode_name(o->mode), prh_bench_mix_name(o->mix), o->clients,
                o->requests, nlat, wall, wall > 0 ? (double)nlat / wall : 0.0, us(st.min),
                us(st.p50), us(st.p90), us(st.p99), us(st.max), st.mean / 1000.0,
@@ -519,7 +522,7 @@ static int run_clients(const struct prh_bench_opts *o, const char *socket_path, 
                (unsigned long long)tot.unit_attention, (unsigned long long)tot.check,
                (unsigned long long)tot.other, errors, before.rss_kib, idle.rss_kib,
                after.rss_kib, closed.rss_kib, idle_per_client, before.fds, idle.fds, after.fds,
-               closed.fds, after.threads, cpu_us, cs_per_req, busy_pct);
+               closed.fds, after.threads, cpu_us, cs_per_req, busy_pct, ics_per_req);
     } else {
         printf("%s: %s, mix %s, %u client%s x %u requests (%u warm-up) on %s%s%s\n", prog,
                o->label, prh_bench_mix_name(o->mix), o->clients, o->clients == 1 ? "" : "s",

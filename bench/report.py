@@ -375,10 +375,12 @@ if vm and has_cpu:
       "the guest CPU time that makes per request (busy share x vCPUs / req/s: the clients, the "
       "helper and the kernel together), and the helper's own CPU time (`/proc/PID/stat`, all "
       "threads) and context switches (its threads' `voluntary` + `nonvoluntary_ctxt_switches`) "
-      "per request.\n")
+      "per request, and of those the preemptions (`nonvoluntary_ctxt_switches`: the thread was "
+      "switched out while it could run, e.g. for a task it woke).\n")
+    has_pre = any(r.get("helper_preempt_per_req") not in (None, "") for r in vm)
     w("| clients | helper | req/s | guest CPUs busy % | guest CPU us/request | helper CPU us/request "
-      "| helper context switches/request |")
-    w("|---:|---|---:|---:|---:|---:|---:|")
+      "| helper context switches/request |" + (" of them preemptions |" if has_pre else ""))
+    w("|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if has_pre else ""))
     for c in CPU_COUNTS:
         for l in HELPERS:
             if med(vm, l, c, "rps") is None:
@@ -387,7 +389,9 @@ if vm and has_cpu:
             w(f"| {c} | {l} | {fmt(med(vm, l, c, 'rps'))} | {fmt(med_opt(vm, l, c, 'sys_busy_pct'), 1)} | "
               f"{fmt(guest_cpu_us(vm, l, c), 1)} | "
               f"{fmt(med_opt(vm, l, c, 'helper_cpu_us_per_req'), 1) if own else '-'} | "
-              f"{fmt(med_opt(vm, l, c, 'helper_cs_per_req'), 2) if own else '-'} |")
+              f"{fmt(med_opt(vm, l, c, 'helper_cs_per_req'), 2) if own else '-'} |"
+              + (f" {fmt(med_opt(vm, l, c, 'helper_preempt_per_req'), 2) if own else '-'} |"
+                 if has_pre else ""))
     w("")
 COSTS = {}
 for r in rows("costs.tsv"):
@@ -660,6 +664,12 @@ if missed:
                           f"{sp:.2f} context switches per request are about {sp * ho:,.0f} us "
                           f"of its {cp:,.0f} us, one of them SG_IO's wait for the LUN's answer "
                           f"(raw SG_IO waits the same way)")
+                    pp = med_opt(vm, "prhelper", c, "helper_preempt_per_req")
+                    p1 = med_opt(vm, "prhelper", 1, "helper_preempt_per_req")
+                    if pp is not None:
+                        f += (f"; {pp:.2f} of those switches are preemptions"
+                              + (f" ({p1:.2f} with one client)" if p1 is not None else "")
+                              + ", the rest waits")
                 facts.append(f)
             if vmworkers:
                 pools = []

@@ -139,6 +139,7 @@ void prh_bench_proc_sample(pid_t pid, struct prh_bench_proc *out);
 struct prh_bench_cpu {
     long long helper_ticks; /* utime + stime of /proc/PID/stat (all threads, exited ones too); -1 */
     long long helper_cs;    /* voluntary + involuntary context switches of its live threads; -1 */
+    long long helper_ics;   /* of them involuntary (preempted while runnable); -1 */
     long long sys_busy;     /* ticks of the "cpu" line of /proc/stat not idle or iowait */
     long long sys_total;    /* all its ticks; 0 if unreadable */
 };

@@ -423,6 +423,35 @@ static void test_cpu_sample_of_this_process(void **state)
     prh_bench_cpu_sample(0, &b);
     assert_int_equal(b.helper_ticks, -1);
     assert_int_equal(b.helper_cs, -1);
+    assert_int_equal(b.helper_ics, -1);
+}
+
+/* This (one-threaded) process's nonvoluntary_ctxt_switches, read directly. */
+static long own_preemptions(void)
+{
+    char buf[4096];
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return prh_bench_status_field(buf, "nonvoluntary_ctxt_switches");
+}
+
+/* The preemptions are the threads' involuntary switches, a part of all. */
+static void test_cpu_sample_counts_preemptions_apart(void **state)
+{
+    (void)state;
+    struct prh_bench_cpu a;
+    /* voluntary switches: a few sleeps, so the two counts differ */
+    for (int i = 0; i < 3; i++)
+        usleep(1000);
+    long before = own_preemptions();
+    prh_bench_cpu_sample(getpid(), &a);
+    long after = own_preemptions();
+    assert_true(before >= 0);
+    assert_true(a.helper_ics >= before && a.helper_ics <= after);
+    assert_true(a.helper_cs >= a.helper_ics + 3);
 }
 
 /* ---- the built program --------------------------------------------------- */
@@ -471,6 +500,8 @@ static void test_bench_program_runs_against_the_sim_daemon(void **state)
     assert_string_equal(v, "register-read-keys");
     tsv_field(out, "rss_idle_kib", v, sizeof(v));
     assert_true(atol(v) > 0); /* the daemon was found through SO_PEERCRED */
+    tsv_field(out, "helper_preempt_per_req", v, sizeof(v));
+    assert_true(strtod(v, NULL) >= 0); /* the daemon's preemptions per request */
 }
 
 static void test_bench_floor_mode_runs_its_echo_server(void **state)
@@ -567,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_proc_sample_rss_is_exact),
         cmocka_unit_test(test_cpu_fields_parse),
         cmocka_unit_test(test_cpu_sample_of_this_process),
+        cmocka_unit_test(test_cpu_sample_counts_preemptions_apart),
         cmocka_unit_test_setup_teardown(test_bench_program_runs_against_the_sim_daemon, dfx_setup,
                                         dfx_teardown),
         cmocka_unit_test_setup_teardown(test_bench_floor_mode_runs_its_echo_server, dfx_setup,
