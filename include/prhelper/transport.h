@@ -240,10 +240,10 @@ int prh_lun_id_of_fd(int fd, char *buf, size_t len);
 /*
  * fstat(fd) of a client's fd, 0 or -errno: the one stat of a request.  On
  * x86-64 it is the fstat system call itself, not glibc's fstat(), which
- * since glibc 2.33 is newfstatat(fd, "", AT_EMPTY_PATH): the kernel of
- * Debian 12 (6.1) copies in and looks up that empty path name, which
- * cost 15.2 us a call in the lab VM against 2.3 us for fstat (scripts/bench,
- * costs.tsv), on every request.
+ * (glibc 2.36 of Debian 12) is newfstatat(fd, "", AT_EMPTY_PATH): the
+ * kernel of Debian 12 (6.1) copies in and looks up that empty path name,
+ * which cost 15.2 us a call in the lab VM against 2.3 us for fstat
+ * (scripts/bench, costs.tsv), on every request.
  */
 int prh_fstat_fd(int fd, struct stat *st);
 
