@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "prh_test_util.h"
+#include "tu_text.h"
 #include "prhelper/workers.h"
 
 #define NSOCK 12
@@ -359,11 +360,7 @@ static void test_pool_limit_process_memory(void **state)
     assert_int_equal(prh_pool_limit_process_memory(), 0);
     assert_int_equal(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 1);
     char status[8192];
-    FILE *f = fopen("/proc/self/status", "re");
-    assert_non_null(f);
-    size_t n = fread(status, 1, sizeof(status) - 1, f);
-    fclose(f);
-    status[n] = '\0';
+    tu_read_text("/proc/self/status", status, sizeof(status));
     const char *thp = strstr(status, "THP_enabled:");
     if (thp) /* Linux 5.0+ */
         assert_int_equal(atoi(thp + strlen("THP_enabled:")), 0);

@@ -430,12 +430,8 @@ static void test_cpu_sample_of_this_process(void **state)
 static long own_preemptions(void)
 {
     char buf[4096];
-    FILE *f = fopen("/proc/self/status", "r");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return prh_bench_status_field(buf, "nonvoluntary_ctxt_switches");
+    return prh_bench_status_field(tu_read_text("/proc/self/status", buf, sizeof(buf)),
+                                  "nonvoluntary_ctxt_switches");
 }
 
 /* The preemptions are the threads' involuntary switches, a part of all. */

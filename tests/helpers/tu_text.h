@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -24,6 +25,18 @@ static inline void tu_assert_contains_(const char *text, const char *const *word
     for (; *words; words++)
         if (!text || !strstr(text, *words))
             fail_msg("%s:%d: \"%s\" missing in:\n%s", file, line, *words, text ? text : "(null)");
+}
+
+/* The text of a file that must exist (a /proc file), up to LEN - 1 bytes,
+ * NUL-terminated in BUF; BUF is returned. */
+static inline char *tu_read_text(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "re");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
 }
 
 #endif
