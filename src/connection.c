@@ -153,7 +153,7 @@ static void client_close(struct prh_pool_thread *t, struct client *c, const char
 
 /* ---- the states ------------------------------------------------------------------ */
 
-static void client_recv(struct prh_pool_thread *t, struct client *c);
+static bool client_recv(struct prh_pool_thread *t, struct client *c, bool wait);
 
 /* Send what the socket takes of the reply; then the next request. */
 static void client_send_reply(struct prh_pool_thread *t, struct client *c, struct reqbuf *b)
@@ -178,8 +178,21 @@ static void client_send_reply(struct prh_pool_thread *t, struct client *c, struc
     if (atomic_load(&srv->stopping))
         return client_close(t, c, "shutdown");
     /* Re-arm rather than read on: a client rarely has its next request
-     * queued already, and epoll reports it at once if it has. */
+     * queued already, and epoll reports it at once if it has.  But a
+     * client that sent its last one soon after its reply may be sending
+     * the next: wait a little for it in a read of its socket first (the
+     * pool decides; one request at a time, as QEMU's guest sends them,
+     * never makes a thread wait). */
+    c->replied_ms = coarse_ms();
+    if (c->linger && c->quick)
+        return prh_pool_linger(t, c);
     client_arm(t, c, EPOLLIN);
+}
+
+void prh_client_linger_end(void *opaque, struct prh_pool_thread *t, void *data)
+{
+    (void)opaque;
+    client_arm(t, data, EPOLLIN);
 }
 
 /* A whole request: run it on this thread and answer. */
@@ -190,6 +203,9 @@ static void client_execute(struct prh_pool_thread *t, struct client *c, struct r
     bool lost = c->rx.fd_lost;
 
     prh_wire_frame_take(&c->rx, b->params, &req);
+    /* Quick: within the linger period after the last reply (twice it: the
+     * coarse clock moves in ticks of up to 4 ms). */
+    c->quick = c->replied_ms && coarse_ms() - c->replied_ms <= 2 * srv->linger_ms;
     prh_client_timer(c, false, T_REQUEST, true);
     atomic_fetch_add(&srv->requests, 1);
     if (lost)
@@ -209,40 +225,71 @@ static void client_execute(struct prh_pool_thread *t, struct client *c, struct r
     client_send_reply(t, c, b);
 }
 
-static void client_recv(struct prh_pool_thread *t, struct client *c)
+/*
+ * Read what c sent and act on it.  wait: c was just answered; its thread
+ * sleeps in the first read, up to the linger period (SO_RCVTIMEO), for the
+ * next request (the pool's linger, workers.h).  True when that read got
+ * anything (data, EOF, an error) rather than the end of the period.
+ */
+static bool client_recv(struct prh_pool_thread *t, struct client *c, bool wait)
 {
     struct prh_server *srv = c->srv;
 
-    for (;;) {
+    for (;; wait = false) {
         struct reqbuf *b = client_buf(t, c);
-        if (!b)
-            return client_close(t, c, "out of memory");
-        int r = prh_wire_frame_step(&c->rx, c->sock, b->params);
+        if (!b) {
+            client_close(t, c, "out of memory");
+            return true;
+        }
+        int r = wait ? prh_wire_frame_step_wait(&c->rx, c->sock, b->params)
+                     : prh_wire_frame_step(&c->rx, c->sock, b->params);
+        if (wait)
+            prh_pool_linger_over(t);
 
         if (r == PRH_WIRE_AGAIN) {
+            bool news = !wait || prh_wire_frame_mid(&c->rx);
             if (c->rx.state == PRH_RX_PARAMS)
                 buf_keep(t, c); /* half a parameter list waits in it */
             prh_client_timer(c, c->rx.state == PRH_RX_FEATURES || prh_wire_frame_mid(&c->rx),
                       c->rx.state == PRH_RX_FEATURES ? T_HANDSHAKE : T_REQUEST, true);
-            return client_arm(t, c, EPOLLIN);
+            client_arm(t, c, EPOLLIN);
+            return news;
         }
-        if (r == PRH_WIRE_CLOSED)
-            return client_close(t, c, "eof");
+        if (r == PRH_WIRE_CLOSED) {
+            client_close(t, c, atomic_load(&srv->stopping) ? "shutdown" : "eof");
+            return true;
+        }
         if (r < 0) {
             atomic_fetch_add(&srv->protocol_errors, 1);
             prh_metrics_protocol_error(srv->cfg.metrics, r);
             prh_log(prh_wire_error_verbosity(r, c->rx.state), "%s", prh_wire_error_str(r));
             prh_trace(PRH_TRACE_PROTOCOL_ERROR, "client=%llu error=%s",
                       (unsigned long long)c->conn.peer.serial, prh_wire_error_str(r));
-            return client_close(t, c, "protocol error");
+            client_close(t, c, "protocol error");
+            return true;
         }
         if (c->rx.state == PRH_RX_CDB) {
             prh_trace(PRH_TRACE_HANDSHAKE, "client=%llu features=0",
                       (unsigned long long)c->conn.peer.serial);
             continue;
         }
-        return client_execute(t, c, b);
+        client_execute(t, c, b);
+        return true;
     }
+}
+
+/* The pool's linger (workers.h): c was answered and is idle. */
+bool prh_client_linger(void *opaque, struct prh_pool_thread *t, void *data)
+{
+    struct client *c = data;
+
+    (void)opaque;
+    if (atomic_load(&c->srv->stopping)) {
+        prh_pool_linger_over(t);
+        client_close(t, c, "shutdown");
+        return false;
+    }
+    return client_recv(t, c, true);
 }
 
 static void client_send_word(struct prh_pool_thread *t, struct client *c)
@@ -306,6 +353,7 @@ void prh_client_event(void *opaque, struct prh_pool_thread *t, void *data, uint3
         return client_send_reply(t, c, c->buf);
     case C_RECV:
     default:
-        return client_recv(t, c);
+        client_recv(t, c, false);
+        return;
     }
 }

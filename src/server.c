@@ -157,7 +157,9 @@ static bool start_client(struct prh_server *srv, struct client *c)
 static void accept_clients(struct prh_server *srv)
 {
     for (;;) {
-        int fd = accept4(srv->cfg.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        /* Blocking: every read and write passes MSG_DONTWAIT, but for the
+         * linger's read (SO_RCVTIMEO bounds it, client_linger_wait()). */
+        int fd = accept4(srv->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
             int e = errno;
             if (e == EINTR || e == ECONNABORTED)
@@ -185,6 +187,10 @@ static void accept_clients(struct prh_server *srv)
         }
         c->srv = srv;
         c->sock = fd;
+        c->linger = srv->linger.tv_sec || srv->linger.tv_usec;
+        if (c->linger && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &srv->linger,
+                                    sizeof(srv->linger)) < 0)
+            c->linger = false; /* it would not wake: never wait on it */
         c->serial = c->conn.peer.serial = ++srv->serial;
         prh_wire_frame_init(&c->rx);
         /* Counted before its first byte goes out: whoever sees the
@@ -303,6 +309,12 @@ struct prh_server *prh_server_new(const struct prh_server_config *cfg)
         srv->cfg.max_clients = PRH_SERVER_DEFAULT_MAX_CLIENTS;
     if (!srv->cfg.drain_timeout_ms)
         srv->cfg.drain_timeout_ms = PRH_DEFAULT_DRAIN_MS;
+    if (srv->cfg.linger_ms >= 0) {
+        int ms = srv->cfg.linger_ms ? srv->cfg.linger_ms : PRH_SERVER_DEFAULT_LINGER_MS;
+        srv->linger.tv_sec = ms / 1000;
+        srv->linger.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+        srv->linger_ms = ms;
+    }
     srv->main_ep = epoll_create1(EPOLL_CLOEXEC);
     srv->client_ep = epoll_create1(EPOLL_CLOEXEC);
     srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -336,6 +348,8 @@ struct prh_server *prh_server_new(const struct prh_server_config *cfg)
         .thread_exit = prh_client_thread_exit,
         .on_limit = on_limit,
         .threads_changed = threads_changed,
+        .linger = prh_client_linger,
+        .linger_end = prh_client_linger_end,
         .opaque = srv,
     };
     srv->pool = prh_pool_new(&pc);
@@ -461,5 +475,7 @@ void prh_server_get_stats(struct prh_server *srv, struct prh_server_stats *out)
     out->clients = atomic_load(&srv->nclients);
     out->threads = ps.threads;
     out->threads_peak = ps.peak;
+    out->lingered = ps.lingered;
+    out->linger_news = ps.linger_news;
     out->thread_limit_hits = ps.limit_hits;
 }

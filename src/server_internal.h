@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "prhelper/request.h"
@@ -51,6 +52,9 @@ struct client {
     int sock;
     uint8_t state;              /* enum client_state */
     bool ready;                 /* prh_conn_setup() done */
+    bool linger;                /* its SO_RCVTIMEO is set: a thread may wait in a read */
+    bool quick;                 /* its last request came within the linger period */
+    long replied_ms;            /* coarse clock when its last reply went out; 0: none */
     uint8_t hs_off;             /* feature word bytes sent */
     atomic_uchar kicked;        /* enum kick, set by the main thread */
     atomic_uchar out_waiting;   /* armed for EPOLLOUT (a reply the drain may give up) */
@@ -71,6 +75,8 @@ struct prh_server {
     int wake_fd;          /* a pool thread started a frame timer: recompute the wait */
     int reserve_fd;       /* kept to be closed when accept4() runs out of fds */
     struct prh_pool *pool;
+    struct timeval linger; /* SO_RCVTIMEO of the client sockets; 0: no lingering */
+    long linger_ms;        /* the same in ms */
     pthread_mutex_t lock; /* clients, and closing a client's socket */
     struct client *clients;
     atomic_uint nclients;
@@ -103,6 +109,9 @@ static inline long coarse_ms(void)
 void prh_client_event(void *opaque, struct prh_pool_thread *t, void *data, uint32_t events);
 /* connection.c: a pool thread ends; scratch is its request buffer. */
 void prh_client_thread_exit(void *opaque, void *scratch);
+/* The pool's linger callbacks (workers.h) for a client that was answered. */
+bool prh_client_linger(void *opaque, struct prh_pool_thread *t, void *data);
+void prh_client_linger_end(void *opaque, struct prh_pool_thread *t, void *data);
 /* connection.c: start (want) or stop c's frame timer; wake: tell the main
  * loop, which may sleep without a timeout (not when it calls this itself). */
 void prh_client_timer(struct client *c, bool want, enum timer_what what, bool wake);

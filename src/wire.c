@@ -106,8 +106,8 @@ int prh_wire_error_verbosity(int err, int rx_state)
  * cannot install), not that the client sent too many.  Returns the byte
  * count, 0 on EOF, -1 with errno.
  */
-static ssize_t recv_collect(int sock, void *buf, size_t len, bool want_fd, int *fd, bool *extra,
-                            bool *lost)
+static ssize_t recv_collect(int sock, void *buf, size_t len, bool wait, bool want_fd, int *fd,
+                            bool *extra, bool *lost)
 {
     size_t delivered = 0;
     union {
@@ -124,7 +124,7 @@ static ssize_t recv_collect(int sock, void *buf, size_t len, bool want_fd, int *
     ssize_t n;
 
     do {
-        n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        n = recvmsg(sock, &msg, (wait ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n < 0)
         return -1;
@@ -163,9 +163,10 @@ static int frame_fail(struct prh_wire_frame *f, int err)
     return err;
 }
 
-int prh_wire_frame_step(struct prh_wire_frame *f, int sock, uint8_t *params)
+static int frame_step(struct prh_wire_frame *f, int sock, uint8_t *params, bool wait)
 {
-    for (;;) {
+    wait = wait && f->state == PRH_RX_CDB && f->got == 0 && f->fd < 0 && !f->fd_lost;
+    for (;; wait = false) {
         uint8_t *dst;
         size_t want;
         bool want_fd = false, extra = false, lost = false;
@@ -190,7 +191,7 @@ int prh_wire_frame_step(struct prh_wire_frame *f, int sock, uint8_t *params)
         }
 
         int fd = f->fd;
-        ssize_t n = recv_collect(sock, dst, want, want_fd, &fd, &extra, &lost);
+        ssize_t n = recv_collect(sock, dst, want, wait, want_fd, &fd, &extra, &lost);
         f->fd = fd;
         /* qemu-pr-helper collects fds only while it reads a CDB; those that
          * come with the feature word or a parameter list are dropped by
@@ -248,6 +249,16 @@ int prh_wire_frame_step(struct prh_wire_frame *f, int sock, uint8_t *params)
             return PRH_WIRE_READY;
         }
     }
+}
+
+int prh_wire_frame_step(struct prh_wire_frame *f, int sock, uint8_t *params)
+{
+    return frame_step(f, sock, params, false);
+}
+
+int prh_wire_frame_step_wait(struct prh_wire_frame *f, int sock, uint8_t *params)
+{
+    return frame_step(f, sock, params, true);
 }
 
 void prh_wire_frame_take(struct prh_wire_frame *f, const uint8_t *params,

@@ -31,6 +31,8 @@ struct prh_pool_thread {
     pthread_t tid;
     enum slot_state state; /* under pool->lock */
     void *scratch;
+    void *linger;          /* set by prh_pool_linger() during handle() */
+    bool lingering;        /* counted in pool->lingering */
 };
 
 struct prh_pool {
@@ -41,6 +43,8 @@ struct prh_pool {
     atomic_bool stopping;
     atomic_uint nthreads;  /* counted threads; changed under lock */
     atomic_uint busy;      /* threads inside a device call */
+    atomic_uint lingering; /* threads in linger_wait() */
+    atomic_ulong lingered, linger_news;
     atomic_ulong limit_hits;
     unsigned peak;         /* under lock */
     unsigned long started, exited;
@@ -69,6 +73,7 @@ static int spawn_locked(struct prh_pool *p)
         return EAGAIN;
     t->pool = p;
     t->scratch = NULL;
+    t->linger = NULL;
     /* Pool threads never take signals: the main loop owns them. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -107,6 +112,62 @@ static void *thread_leaves(struct prh_pool_thread *t, bool counted)
     return NULL;
 }
 
+/* Claim a lingering place: only while another thread is left free to
+ * wait in epoll_wait() (neither in a device call nor lingering). */
+static bool linger_begin(struct prh_pool *p, struct prh_pool_thread *t)
+{
+    if (atomic_load(&p->stopping))
+        return false;
+    unsigned l = atomic_fetch_add(&p->lingering, 1) + 1;
+    if (atomic_load(&p->busy) + l + 1 > atomic_load(&p->nthreads)) {
+        atomic_fetch_sub(&p->lingering, 1);
+        return false;
+    }
+    t->lingering = true;
+    return true;
+}
+
+void prh_pool_linger_over(struct prh_pool_thread *t)
+{
+    if (t->lingering) {
+        t->lingering = false;
+        atomic_fetch_sub(&t->pool->lingering, 1);
+    }
+}
+
+/* Handle one event, then whatever the handler asked to linger on.  false
+ * when the pool is stopping (the thread leaves). */
+static bool serve(struct prh_pool *p, struct prh_pool_thread *t, void *obj, uint32_t events)
+{
+    prh_pool_takeover(obj);
+    p->cfg.handle(p->cfg.opaque, t, obj, events);
+    while (t->linger) {
+        void *c = t->linger;
+        struct epoll_event ev;
+
+        t->linger = NULL;
+        /* A socket already ready goes first: lingering must not favour
+         * the clients that were just served. */
+        if (epoll_wait(p->cfg.epfd, &ev, 1, 0) == 1) {
+            p->cfg.linger_end(p->cfg.opaque, t, c);
+            if (ev.data.ptr == &p->stop_tag)
+                return false;
+            prh_pool_takeover(ev.data.ptr);
+            p->cfg.handle(p->cfg.opaque, t, ev.data.ptr, ev.events);
+            continue;
+        }
+        if (!linger_begin(p, t)) {
+            p->cfg.linger_end(p->cfg.opaque, t, c);
+            break;
+        }
+        atomic_fetch_add(&p->lingered, 1);
+        if (p->cfg.linger(p->cfg.opaque, t, c))
+            atomic_fetch_add(&p->linger_news, 1);
+        prh_pool_linger_over(t);
+    }
+    return true;
+}
+
 static void *pool_thread(void *arg)
 {
     struct prh_pool_thread *t = arg;
@@ -122,12 +183,13 @@ static void *pool_thread(void *arg)
             return thread_leaves(t, false); /* the epoll set is gone */
         }
         if (n == 0) {
-            /* Idle: an extra thread goes, unless it is the last one not
-             * inside a device call (the one a ready socket needs). */
+            /* Idle: an extra thread goes, unless it is the last one
+             * neither inside a device call nor lingering (the one a ready
+             * socket needs). */
             pthread_mutex_lock(&p->lock);
             unsigned threads = atomic_load(&p->nthreads);
             bool leave = !atomic_load(&p->stopping) && threads > p->cfg.min &&
-                         threads - 1 > atomic_load(&p->busy);
+                         threads - 1 > atomic_load(&p->busy) + atomic_load(&p->lingering);
             if (leave) {
                 atomic_fetch_sub(&p->nthreads, 1);
                 p->exited++;
@@ -137,11 +199,16 @@ static void *pool_thread(void *arg)
                 return thread_leaves(t, true);
             continue;
         }
-        if (ev.data.ptr == &p->stop_tag)
+        if (ev.data.ptr == &p->stop_tag || !serve(p, t, ev.data.ptr, ev.events))
             return thread_leaves(t, false);
-        prh_pool_takeover(ev.data.ptr);
-        p->cfg.handle(p->cfg.opaque, t, ev.data.ptr, ev.events);
     }
+}
+
+void prh_pool_linger(struct prh_pool_thread *t, void *obj)
+{
+    if (!t->pool->cfg.linger_end)
+        abort(); /* nobody could give obj back: the caller's bug */
+    t->linger = obj;
 }
 
 void prh_pool_busy(struct prh_pool_thread *t, bool busy)
@@ -153,14 +220,18 @@ void prh_pool_busy(struct prh_pool_thread *t, bool busy)
         return;
     }
     unsigned b = atomic_fetch_add(&p->busy, 1) + 1;
-    if (b < atomic_load(&p->nthreads))
+    if (b + atomic_load(&p->lingering) < atomic_load(&p->nthreads))
         return; /* someone still waits for sockets */
     pthread_mutex_lock(&p->lock);
-    if (!atomic_load(&p->stopping) && atomic_load(&p->busy) >= atomic_load(&p->nthreads)) {
-        if (atomic_load(&p->nthreads) >= p->cfg.max || spawn_locked(p) != 0) {
+    unsigned n = atomic_load(&p->nthreads);
+    b = atomic_load(&p->busy);
+    if (!atomic_load(&p->stopping) && b + atomic_load(&p->lingering) >= n) {
+        /* Only device calls make the limit: a lingering thread is back
+         * within its period. */
+        if ((n >= p->cfg.max || spawn_locked(p) != 0) && b >= n) {
             atomic_fetch_add(&p->limit_hits, 1);
             if (p->cfg.on_limit)
-                p->cfg.on_limit(p->cfg.opaque, atomic_load(&p->nthreads));
+                p->cfg.on_limit(p->cfg.opaque, n);
         }
     }
     pthread_mutex_unlock(&p->lock);
@@ -185,7 +256,8 @@ int prh_pool_limit_process_memory(void)
 
 struct prh_pool *prh_pool_new(const struct prh_pool_config *cfg)
 {
-    if (!cfg->handle || cfg->min == 0 || cfg->max < cfg->min || cfg->max > PRH_POOL_MAX_THREADS) {
+    if (!cfg->handle || cfg->min == 0 || cfg->max < cfg->min || cfg->max > PRH_POOL_MAX_THREADS ||
+        !cfg->linger != !cfg->linger_end) {
         errno = EINVAL;
         return NULL;
     }
@@ -234,6 +306,9 @@ void prh_pool_get_stats(struct prh_pool *p, struct prh_pool_stats *out)
     out->started = p->started;
     out->exited = p->exited;
     out->limit_hits = atomic_load(&p->limit_hits);
+    out->lingering = atomic_load(&p->lingering);
+    out->lingered = atomic_load(&p->lingered);
+    out->linger_news = atomic_load(&p->linger_news);
     pthread_mutex_unlock(&p->lock);
 }
 

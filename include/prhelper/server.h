@@ -21,6 +21,7 @@ struct prh_metrics;
 struct prh_policy;
 
 #define PRH_SERVER_DEFAULT_MAX_CLIENTS 1024u
+#define PRH_SERVER_DEFAULT_LINGER_MS 5
 
 struct prh_server_config {
     int listen_fd;                       /* listening, taken over by the server */
@@ -35,6 +36,9 @@ struct prh_server_config {
                                             plus one reading the other sockets; 0: 64,
                                             and at least workers */
     unsigned worker_idle_ms;             /* extra threads idle this long exit; 0: 10 s */
+    int linger_ms;                       /* after a reply, its thread waits this long for
+                                            the client's next request in a read of its
+                                            socket (workers.h); 0: 5 ms, < 0: never */
     unsigned max_clients;                /* 0: default (1024) */
     int signal_fd;                       /* signalfd to watch, or -1 */
     unsigned drain_timeout_ms;           /* replies after stop; 0: 5000 */
@@ -85,6 +89,8 @@ struct prh_server_stats {
     unsigned threads;        /* pool threads now */
     unsigned threads_peak;   /* most pool threads at once */
     unsigned long thread_limit_hits; /* a thread was wanted beyond workers_max */
+    unsigned long lingered;  /* waits for a client's next request after a reply */
+    unsigned long linger_news; /* of them, ended by the client (not the period) */
 };
 void prh_server_get_stats(struct prh_server *srv, struct prh_server_stats *out);
 

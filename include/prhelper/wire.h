@@ -123,6 +123,13 @@ bool prh_wire_frame_mid(const struct prh_wire_frame *f);
  * temporary error.
  */
 int prh_wire_frame_step(struct prh_wire_frame *f, int sock, uint8_t *params);
+/*
+ * The same, but at the start of a request (nothing of it received yet) the
+ * first read waits for data: for as long as the socket's SO_RCVTIMEO (or
+ * forever without one), then PRH_WIRE_AGAIN.  The reads after it do not
+ * wait.  On a socket without O_NONBLOCK only.
+ */
+int prh_wire_frame_step_wait(struct prh_wire_frame *f, int sock, uint8_t *params);
 /* Move the request out (params: the buffer of the steps). */
 void prh_wire_frame_take(struct prh_wire_frame *f, const uint8_t *params,
                          struct prh_request *req);

@@ -8,9 +8,19 @@
  * The thread that wakes does the whole job: read, run the device call,
  * reply, re-arm.  Nothing is handed from thread to thread.
  *
+ * Lingering: a handler that has answered a request may ask the pool to
+ * wait on that object a little before re-arming it (prh_pool_linger()):
+ * a client that sends its next request at once then finds this thread
+ * asleep in a read of its own socket, where the kernel wakes a reader much
+ * faster than it wakes a thread asleep in epoll_wait() or poll() (about
+ * twice as fast: docs/performance.md).  The pool lingers only while no
+ * other socket is ready and at least one other thread is left waiting in
+ * epoll_wait(), so lingering never makes a ready socket wait for it.
+ *
  * Size: min threads always; one more is started when a thread enters a
- * device call (prh_pool_busy()) and every thread is then inside one, so a
- * socket that becomes ready always finds a thread waiting, up to max.  A
+ * device call (prh_pool_busy()) and every thread is then inside one or
+ * lingering, so a socket that becomes ready always finds a thread waiting,
+ * up to max.  A
  * thread above min that waits idle_ms without an event exits.  Wanting a
  * thread beyond max calls on_limit (the server logs it once and counts it).
  */
@@ -40,6 +50,16 @@ struct prh_pool_config {
     void (*on_limit)(void *opaque, unsigned max);
     /* Optional: the number of threads changed by delta (metrics). */
     void (*threads_changed)(void *opaque, int delta);
+    /*
+     * Optional, both or neither (see prh_pool_linger()).  linger: wait for
+     * obj's news no longer than its linger period, calling
+     * prh_pool_linger_over() when the wait ends, and then do what handle()
+     * would (it may call prh_pool_linger() again), or re-arm obj when the
+     * period passed; true when news came.  linger_end: the pool will not
+     * wait on obj: re-arm it as the handler would have.
+     */
+    bool (*linger)(void *opaque, struct prh_pool_thread *t, void *obj);
+    void (*linger_end)(void *opaque, struct prh_pool_thread *t, void *obj);
     void *opaque;
 };
 
@@ -65,6 +85,18 @@ struct prh_pool *prh_pool_new(const struct prh_pool_config *cfg);
  * block (a device).  Entering may start a thread (see above).
  */
 void prh_pool_busy(struct prh_pool_thread *t, bool busy);
+/*
+ * From handle(), instead of re-arming obj: when handle() returns, the pool
+ * either waits on obj (linger) or gives it back (linger_end) at once:
+ * the latter when another socket is ready (served first), when no other
+ * thread would be left waiting for sockets, when the pool is stopping or
+ * (The pool must have the linger callbacks.)  Either way obj stays the
+ * calling thread's.
+ */
+void prh_pool_linger(struct prh_pool_thread *t, void *obj);
+/* From the linger callback: its wait is over (the thread no longer counts
+ * as lingering); the pool calls it too once the callback returns. */
+void prh_pool_linger_over(struct prh_pool_thread *t);
 /* One pointer of the calling thread's own (NULL at first), e.g. a buffer. */
 void **prh_pool_scratch(struct prh_pool_thread *t);
 
@@ -75,6 +107,9 @@ struct prh_pool_stats {
     unsigned long started;  /* threads started since prh_pool_new() */
     unsigned long exited;   /* threads that ended idle */
     unsigned long limit_hits; /* a thread was wanted beyond max */
+    unsigned lingering;     /* waiting on the object they last served, now */
+    unsigned long lingered; /* linger waits since prh_pool_new() */
+    unsigned long linger_news; /* of them, ended by news (not the period) */
 };
 void prh_pool_get_stats(struct prh_pool *p, struct prh_pool_stats *out);
 

@@ -176,6 +176,7 @@ static int listen_unix(const char *path)
 static unsigned fx_frame_timeout_ms; /* 0 in setup(); tests of the timeout set it */
 static unsigned fx_workers, fx_workers_max, fx_idle_ms; /* 4, 0, 0 in setup() */
 static struct prh_metrics *fx_metrics;                 /* NULL in setup() */
+static int fx_linger_ms;                               /* 0 (the default) in setup() */
 
 static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_clients)
 {
@@ -202,6 +203,7 @@ static int fx_start(struct fx *f, const struct prh_transport *t, unsigned max_cl
         .drain_timeout_ms = 2000,
         .frame_timeout_ms = fx_frame_timeout_ms,
         .metrics = fx_metrics,
+        .linger_ms = fx_linger_ms,
     };
     assert_true(cfg.listen_fd >= 0);
     f->srv = prh_server_new(&cfg);
@@ -254,6 +256,7 @@ static int setup(void **state)
     fx_workers_max = 0;
     fx_idle_ms = 0;
     fx_metrics = NULL;
+    fx_linger_ms = 0;
     atomic_store(&gate_nexus_made, 0);
     atomic_store(&gate_nexus_freed, 0);
     prh_log_set_verbosity(0);
@@ -961,6 +964,120 @@ static void test_server_worker_limit_counted_and_requests_wait(void **state)
 }
 
 /* The value of one sample ("name value" line) of a metrics exposition; -1 if absent. */
+/* ---- lingering: a thread waits for an answered client's next request ---- */
+
+/* n READ KEYS on s, each sent as soon as the last is answered. */
+static void back_to_back(struct fx *f, int s, int n)
+{
+    static struct prh_reply r;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+        assert_int_equal(r.status, 0);
+    }
+}
+
+/* A client that sends its next request at once finds a thread waiting in
+ * a read of its socket (most of them: each wait lasts 5 ms); once it goes
+ * quiet the wait ends and its socket is watched by epoll again. */
+static void test_server_lingers_for_a_client_sending_back_to_back(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    int s = fx_start_client(f, &prh_transport_sim, 0);
+    back_to_back(f, s, 40);
+    struct prh_server_stats st = stats(f);
+    print_message("40 requests back to back: %lu lingers, %lu ended by the next request\n",
+                  st.lingered, st.linger_news);
+    assert_true(st.lingered >= 1);
+    assert_true(st.linger_news >= 1);
+    assert_true(st.linger_news <= st.lingered);
+    tu_sleep_ms(100); /* the last wait is over */
+    assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_int_equal(stats(f).requests, 41);
+    close(s);
+}
+
+/* One request now and then (as a guest sends them) never makes a thread
+ * wait: only a client whose last request came within the period after
+ * its reply is waited for. */
+static void test_server_does_not_linger_for_occasional_requests(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    int s = fx_start_client(f, &prh_transport_sim, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(tu_prin(s, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+        tu_sleep_ms(40);
+    }
+    int c[8];
+    for (int i = 0; i < 8; i++) {
+        c[i] = tu_connect_hs(f->sock, NULL);
+        assert_int_equal(tu_prin(c[i], f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    }
+    assert_int_equal(stats(f).lingered, 0);
+    for (int i = 0; i < 8; i++)
+        close(c[i]);
+    close(s);
+}
+
+/* linger_ms < 0: never. */
+static void test_server_linger_off(void **state)
+{
+    struct fx *f = *state;
+    fx_linger_ms = -1;
+    int s = fx_start_client(f, &prh_transport_sim, 0);
+    back_to_back(f, s, 20);
+    assert_int_equal(stats(f).lingered, 0);
+    close(s);
+}
+
+/* A thread waiting for one client's next request never makes another
+ * client wait behind stalled devices: 8 stalled clients, a client sending
+ * back to back, and an unrelated READ KEYS answered at once. */
+static void test_server_lingering_and_stalled_devices_delay_nobody(void **state)
+{
+    struct fx *f = *state;
+    static struct prh_reply r;
+    int stalled[8];
+    fx_workers = 2;
+    fx_start(f, &gate_transport, 0);
+    int a = tu_connect_hs(f->sock, NULL);
+    back_to_back(f, a, 10);
+    stall_clients(f, stalled, 8);
+    int b = tu_connect_hs(f->sock, NULL);
+    long t0 = tu_now_ms();
+    assert_int_equal(tu_prin(b, f->devfd, PR_IN_READ_KEYS, 8, &r), 0);
+    assert_true(tu_now_ms() - t0 < 1000);
+    back_to_back(f, a, 10);
+    assert_int_equal(stats(f).thread_limit_hits, 0);
+    gate_set(true);
+    answer_stalled(stalled, 8);
+    close(a);
+    close(b);
+}
+
+/* Stopping while a thread waits for a client: over within the drain, the
+ * client sees its socket closed. */
+static void test_server_stop_ends_a_linger(void **state)
+{
+    struct fx *f = *state;
+    fx_linger_ms = 3000; /* longer than the test's bound below */
+    int s = fx_start_client(f, &prh_transport_sim, 0);
+    back_to_back(f, s, 5);
+    long end = tu_now_ms() + 2000;
+    struct prh_server_stats st;
+    do {
+        st = stats(f);
+        tu_sleep_ms(2);
+    } while (st.lingered == st.linger_news && tu_now_ms() < end);
+    long t0 = tu_now_ms();
+    fx_stop(f);
+    assert_true(tu_now_ms() - t0 < 2000);
+    char b;
+    assert_int_equal(read(s, &b, 1), 0);
+    close(s);
+}
+
 static long metric_sample(const char *text, const char *name)
 {
     size_t n = strlen(name);
@@ -1316,6 +1433,11 @@ int main(void)
         T(test_server_pool_grows_under_stalls_and_shrinks_when_idle),
         T(test_server_worker_limit_counted_and_requests_wait),
         T(test_server_worker_limit_logged_once_counted_every_time),
+        T(test_server_lingers_for_a_client_sending_back_to_back),
+        T(test_server_does_not_linger_for_occasional_requests),
+        T(test_server_linger_off),
+        T(test_server_lingering_and_stalled_devices_delay_nobody),
+        T(test_server_stop_ends_a_linger),
         T(test_server_one_connections_requests_stay_in_order),
         T(test_server_disconnect_during_request_cleaned_up_once),
         T(test_server_emfile_on_accept_does_not_spin),

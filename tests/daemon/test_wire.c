@@ -6,7 +6,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "prh_test_util.h"
 #include "prhelper/wire.h"
@@ -712,6 +717,72 @@ static void test_frame_params_go_to_the_callers_buffer(void **state)
     assert_int_equal(tu_fd_count(0), p->fds_before);
 }
 
+struct late_send {
+    struct pair *p;
+    const uint8_t *cdb;
+    int ms;
+};
+
+static void *send_late(void *arg)
+{
+    struct late_send *l = arg;
+    tu_sleep_ms(l->ms);
+    send_cdb(l->p, l->cdb, &l->p->devfd, 1);
+    return NULL;
+}
+
+/* The linger's read: at the start of a request it sleeps until the
+ * request comes (then reads on without waiting) or SO_RCVTIMEO passes
+ * (AGAIN, nothing taken); in the middle of a frame it never waits. */
+static void test_frame_step_wait_waits_only_at_a_frame_start(void **state)
+{
+    struct pair *p = *state;
+    static uint8_t buf[PRH_WIRE_DATA_SIZE];
+    struct prh_wire_frame f;
+    struct prh_request req;
+    uint8_t cdb[16];
+    struct timeval tv = { .tv_sec = 0, .tv_usec = 150 * 1000 };
+
+    fcntl(p->server, F_SETFL, 0); /* blocking, as the server's sockets */
+    assert_int_equal(setsockopt(p->server, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    prh_wire_frame_init(&f);
+    send_features(p, 0);
+    assert_int_equal(prh_wire_frame_step(&f, p->server, NULL), PRH_WIRE_READY);
+
+    /* Nothing comes: back after the period, the frame untouched. */
+    long t0 = tu_now_ms();
+    assert_int_equal(prh_wire_frame_step_wait(&f, p->server, buf), PRH_WIRE_AGAIN);
+    long waited = tu_now_ms() - t0;
+    assert_true(waited >= 120);
+    assert_true(waited < 2000);
+    assert_false(prh_wire_frame_mid(&f));
+
+    /* The request comes during the wait: taken whole, fd and all. */
+    tu_cdb_prin(cdb, PR_IN_READ_KEYS, 8);
+    struct late_send l = { p, cdb, 30 };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, send_late, &l), 0);
+    t0 = tu_now_ms();
+    assert_int_equal(prh_wire_frame_step_wait(&f, p->server, buf), PRH_WIRE_READY);
+    assert_true(tu_now_ms() - t0 < 120);
+    pthread_join(th, NULL);
+    prh_wire_frame_take(&f, buf, &req);
+    assert_true(req.fd >= 0);
+    assert_memory_equal(req.cdb, cdb, 16);
+    close(req.fd);
+    prh_wire_frame_next(&f);
+
+    /* Half a CDB in: the rest is not waited for. */
+    assert_int_equal(prh_wire_write_all(p->client, cdb, 4), 0);
+    assert_int_equal(prh_wire_frame_step(&f, p->server, buf), PRH_WIRE_AGAIN);
+    assert_true(prh_wire_frame_mid(&f));
+    t0 = tu_now_ms();
+    assert_int_equal(prh_wire_frame_step_wait(&f, p->server, buf), PRH_WIRE_AGAIN);
+    assert_true(tu_now_ms() - t0 < 100);
+    prh_wire_frame_reset(&f);
+    assert_int_equal(tu_fd_count(0), p->fds_before);
+}
+
 /* The reply goes out as header + data in pieces as the socket takes them,
  * byte for byte what prh_wire_encode_reply() makes. */
 static void test_send_reply_in_pieces_matches_encoding(void **state)
@@ -805,6 +876,7 @@ int main(void)
         T(test_full_fd_table_loses_fd_not_the_frame),
         T(test_full_fd_table_second_fd_is_still_too_many),
         T(test_frame_params_go_to_the_callers_buffer),
+        T(test_frame_step_wait_waits_only_at_a_frame_start),
         T(test_send_reply_in_pieces_matches_encoding),
     };
     signal(SIGPIPE, SIG_IGN);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -32,6 +33,10 @@
 struct conn {
     int fds[2]; /* [0] registered, [1] the test writes here */
     atomic_int handled;
+    bool lingers;       /* lhandle(): ask the pool to linger on it after each event */
+    int delay_ms;       /* lhandle(): each event takes this long */
+    atomic_int lingered_on; /* linger() calls for it */
+    atomic_int given_back;  /* linger_end() calls for it */
 };
 
 struct fx {
@@ -380,6 +385,169 @@ static void test_pool_limit_process_memory(void **state)
 #endif
 }
 
+/* ---- lingering ---------------------------------------------------------- */
+
+/* No gate: each event is handled (delay_ms), then either re-armed or, for
+ * a conn that lingers, left to the pool (prh_pool_linger()). */
+static void lhandle(void *opaque, struct prh_pool_thread *t, void *data, uint32_t events)
+{
+    struct fx *f = opaque;
+    struct conn *c = data;
+    char b;
+    (void)events;
+
+    if (read(c->fds[0], &b, 1) != 1) {
+        arm(f, c);
+        return;
+    }
+    if (c->delay_ms)
+        tu_sleep_ms(c->delay_ms);
+    atomic_fetch_add(&c->handled, 1);
+    if (c->lingers)
+        prh_pool_linger(t, c);
+    else
+        arm(f, c);
+}
+
+/* The pool's linger: wait up to 300 ms for a byte (the server's
+ * SO_RCVTIMEO), then handle it as lhandle() would, or re-arm. */
+static bool linger(void *opaque, struct prh_pool_thread *t, void *data)
+{
+    struct fx *f = opaque;
+    struct conn *c = data;
+    struct pollfd pfd = { .fd = c->fds[0], .events = POLLIN };
+
+    atomic_fetch_add(&c->lingered_on, 1);
+    int n = poll(&pfd, 1, 300);
+    prh_pool_linger_over(t);
+    if (n != 1) {
+        arm(f, c);
+        return false;
+    }
+    lhandle(opaque, t, data, EPOLLIN);
+    return true;
+}
+
+static void linger_end(void *opaque, struct prh_pool_thread *t, void *data)
+{
+    struct fx *f = opaque;
+    struct conn *c = data;
+    (void)t;
+    atomic_fetch_add(&c->given_back, 1);
+    arm(f, c);
+}
+
+static void start_lingering(struct fx *f, unsigned min, unsigned max)
+{
+    struct prh_pool_config cfg = {
+        .epfd = f->epfd, .min = min, .max = max, .idle_ms = 60000, .handle = lhandle,
+        .linger = linger, .linger_end = linger_end, .opaque = f,
+    };
+    f->pool = prh_pool_new(&cfg);
+    assert_non_null(f->pool);
+}
+
+static bool wait_handled(struct conn *c, int n)
+{
+    long end = tu_now_ms() + 5000;
+    while (atomic_load(&c->handled) < n && tu_now_ms() < end)
+        tu_sleep_ms(1);
+    return atomic_load(&c->handled) >= n;
+}
+
+static struct prh_pool_stats pool_stats(struct fx *f)
+{
+    struct prh_pool_stats st;
+    prh_pool_get_stats(f->pool, &st);
+    return st;
+}
+
+/* One linger callback without the other is refused. */
+static void test_pool_linger_callbacks_come_in_pairs(void **state)
+{
+    struct fx *f = *state;
+    struct prh_pool_config cfg = { .epfd = f->epfd, .min = 1, .max = 2, .handle = lhandle,
+                                   .linger = linger };
+    assert_null(prh_pool_new(&cfg));
+    assert_int_equal(errno, EINVAL);
+    cfg.linger = NULL;
+    cfg.linger_end = linger_end;
+    assert_null(prh_pool_new(&cfg));
+}
+
+/* After an event the thread waits on the same object: its next event is
+ * taken by that wait, not by epoll; when nothing comes it is re-armed
+ * and still served. */
+static void test_pool_lingers_on_the_object_it_served(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->conns[0];
+    c->lingers = true;
+    start_lingering(f, 2, 4);
+    poke(f, 0);
+    assert_true(wait_handled(c, 1));
+    long end = tu_now_ms() + 2000;
+    while (pool_stats(f).lingering != 1 && tu_now_ms() < end)
+        tu_sleep_ms(1);
+    assert_int_equal(pool_stats(f).lingering, 1);
+    poke(f, 0);
+    assert_true(wait_handled(c, 2));
+    struct prh_pool_stats st = pool_stats(f);
+    assert_true(st.lingered >= 1);
+    assert_true(st.linger_news >= 1);
+    /* Nothing more: the wait ends, the object is re-armed. */
+    end = tu_now_ms() + 3000;
+    while ((pool_stats(f).lingering || atomic_load(&c->lingered_on) < 2) && tu_now_ms() < end)
+        tu_sleep_ms(5);
+    assert_int_equal(pool_stats(f).lingering, 0);
+    tu_sleep_ms(50);
+    poke(f, 0);
+    assert_true(wait_handled(c, 3));
+    assert_int_equal(atomic_load(&c->given_back), 0);
+}
+
+/* A thread never lingers when no other thread would be left waiting for
+ * sockets: with one thread the object goes back at once. */
+static void test_pool_does_not_linger_as_the_last_free_thread(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->conns[0];
+    c->lingers = true;
+    start_lingering(f, 1, 1);
+    for (int i = 1; i <= 3; i++) {
+        poke(f, 0);
+        assert_true(wait_handled(c, i));
+    }
+    long end = tu_now_ms() + 2000;
+    while (atomic_load(&c->given_back) < 3 && tu_now_ms() < end)
+        tu_sleep_ms(1);
+    assert_int_equal(atomic_load(&c->given_back), 3);
+    assert_int_equal(atomic_load(&c->lingered_on), 0);
+    assert_int_equal(pool_stats(f).lingered, 0);
+}
+
+/* Sockets already ready go first: the object it would linger on is given
+ * back and the thread serves a ready one. */
+static void test_pool_serves_ready_sockets_before_lingering(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->conns[0];
+    c->lingers = true;
+    c->delay_ms = 50;
+    for (int i = 1; i <= 4; i++)
+        f->conns[i].delay_ms = 50;
+    start_lingering(f, 2, 2);
+    poke(f, 0);
+    tu_sleep_ms(10); /* one thread is in conn 0's event now */
+    for (int i = 1; i <= 4; i++)
+        poke(f, i);
+    for (int i = 1; i <= 4; i++)
+        assert_true(wait_handled(&f->conns[i], 1));
+    /* With 3 still ready when conn 0's event ended, it went back. */
+    assert_true(atomic_load(&c->given_back) >= 1);
+    assert_int_equal(atomic_load(&c->handled), 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -393,6 +561,10 @@ int main(void)
         T(test_pool_limit_is_reported_and_requests_wait),
         T(test_pool_one_socket_is_handled_by_one_thread_at_a_time),
         T(test_pool_free_stops_every_thread),
+        T(test_pool_linger_callbacks_come_in_pairs),
+        T(test_pool_lingers_on_the_object_it_served),
+        T(test_pool_does_not_linger_as_the_last_free_thread),
+        T(test_pool_serves_ready_sockets_before_lingering),
     };
     return cmocka_run_group_tests_name("workers", tests, NULL, NULL);
 }
