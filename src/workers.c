@@ -43,7 +43,7 @@ struct prh_pool {
     atomic_bool stopping;
     atomic_uint nthreads;  /* counted threads; changed under lock */
     atomic_uint busy;      /* threads inside a device call */
-    atomic_uint lingering; /* threads in linger_wait() */
+    atomic_uint lingering; /* threads waiting in cfg.linger() */
     atomic_ulong lingered, linger_news;
     atomic_ulong limit_hits;
     unsigned peak;         /* under lock */
@@ -74,6 +74,7 @@ static int spawn_locked(struct prh_pool *p)
     t->pool = p;
     t->scratch = NULL;
     t->linger = NULL;
+    t->lingering = false;
     /* Pool threads never take signals: the main loop owns them. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
