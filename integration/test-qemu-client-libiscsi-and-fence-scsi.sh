@@ -195,6 +195,14 @@ queue() {
 done_step() {
     nested_wait "$1" "rc-$2" "$3"
     RC=$(cat "$WORK/$1/rc-$2")
+    # rc-N is renamed into place whole (role-client.sh); should one ever
+    # be seen empty (written in place), its content follows: wait for it.
+    local i=0
+    while [ -z "$RC" ] && [ $i -lt 20 ]; do
+        sleep 0.5
+        RC=$(cat "$WORK/$1/rc-$2")
+        i=$((i + 1))
+    done
     OUT=$(cat "$WORK/$1/out-$2")
     printf '%s$ %s  (rc %s)\n%s\n' "$1" "$(cat "$WORK/$1/step-$2.sh")" "$RC" "$OUT" >>"$LOGS/story.log"
 }

@@ -169,6 +169,8 @@ while :; do
     end=${EPOCHREALTIME/./}
     printf -v what '%s;' "${lines[@]}"
     echo "PRH-STEP: step $n rc=$rc $(((end - start) / 1000)) ms: ${what:0:300}"
-    echo "$rc" >"/xchg/rc-$n"
+    # Whole or absent: the host polls for rc-N and reads it at once (it
+    # once read an rc-N that existed but was still empty).
+    echo "$rc" >"/xchg/.rc-$n" && mv -f "/xchg/.rc-$n" "/xchg/rc-$n"
     n=$((n + 1))
 done
