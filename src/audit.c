@@ -5,11 +5,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -179,6 +183,93 @@ void prh_audit_device_fill_stat(struct prh_audit_device *d, const struct stat *s
     return;
 found:
     fmt(d->wwid, sizeof(d->wwid), "%s", buf);
+}
+
+/* ---- the WWID cache ------------------------------------------------------- */
+
+#define DEV_CACHE_SLOTS 64
+
+struct dev_cache_entry {
+    dev_t rdev;
+    uint64_t seq;
+    char wwid[sizeof(((struct prh_audit_device *)0)->wwid)];
+};
+
+static struct dev_cache_entry dev_cache[DEV_CACHE_SLOTS];
+static size_t dev_cache_used, dev_cache_next;
+static pthread_mutex_t dev_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int system_disk_seq(int fd, uint64_t *seq)
+{
+    return ioctl(fd, BLKGETDISKSEQ, seq) < 0 ? -errno : 0;
+}
+
+static int (*disk_seq_fn)(int fd, uint64_t *seq) = system_disk_seq;
+
+void prh_audit_set_disk_seq(int (*disk_seq)(int fd, uint64_t *seq))
+{
+    disk_seq_fn = disk_seq ? disk_seq : system_disk_seq;
+}
+
+void prh_audit_device_cache_flush(void)
+{
+    pthread_mutex_lock(&dev_cache_lock);
+    dev_cache_used = dev_cache_next = 0;
+    pthread_mutex_unlock(&dev_cache_lock);
+}
+
+static bool dev_cache_get(dev_t rdev, uint64_t seq, char *wwid, size_t len)
+{
+    bool hit = false;
+
+    pthread_mutex_lock(&dev_cache_lock);
+    for (size_t i = 0; i < dev_cache_used && !hit; i++) {
+        if (dev_cache[i].rdev == rdev && dev_cache[i].seq == seq) {
+            fmt(wwid, len, "%s", dev_cache[i].wwid);
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&dev_cache_lock);
+    return hit;
+}
+
+static void dev_cache_put(dev_t rdev, uint64_t seq, const char *wwid)
+{
+    pthread_mutex_lock(&dev_cache_lock);
+    size_t slot = dev_cache_next;
+    for (size_t i = 0; i < dev_cache_used; i++)
+        if (dev_cache[i].rdev == rdev) /* the number names another disk now */
+            slot = i;
+    if (slot == dev_cache_next) {
+        dev_cache_next = (dev_cache_next + 1) % DEV_CACHE_SLOTS;
+        if (dev_cache_used < DEV_CACHE_SLOTS)
+            dev_cache_used++;
+    }
+    dev_cache[slot].rdev = rdev;
+    dev_cache[slot].seq = seq;
+    fmt(dev_cache[slot].wwid, sizeof(dev_cache[slot].wwid), "%s", wwid);
+    pthread_mutex_unlock(&dev_cache_lock);
+}
+
+void prh_audit_device_fill_fd(struct prh_audit_device *d, int fd, const struct stat *sb,
+                              const char *sysfs_root)
+{
+    uint64_t seq;
+
+    if (!sb || !S_ISBLK(sb->st_mode) || disk_seq_fn(fd, &seq) < 0) {
+        prh_audit_device_fill_stat(d, sb, sysfs_root);
+        return;
+    }
+    memset(d, 0, sizeof(*d));
+    d->known = d->is_dev = true;
+    d->major = major(sb->st_rdev);
+    d->minor = minor(sb->st_rdev);
+    if (dev_cache_get(sb->st_rdev, seq, d->wwid, sizeof(d->wwid)))
+        return;
+    prh_audit_device_fill_stat(d, sb, sysfs_root);
+    /* No WWID yet (a disk still being probed): asked again next time. */
+    if (d->wwid[0])
+        dev_cache_put(sb->st_rdev, seq, d->wwid);
 }
 
 bool prh_audit_wanted(const struct prh_request *req)
@@ -478,21 +569,51 @@ struct prh_audit {
     int fd;                 /* file sink; syslog: the datagram socket or -1 */
     char log_path[108];     /* syslog: the socket (default /dev/log) */
     pthread_mutex_t lock;
-    unsigned long errors;
+    atomic_ulong errors;    /* records lost */
+    atomic_bool up;         /* syslog: fd is connected (read without lock) */
 };
 
+/* Connect the syslog socket; a->lock held (or not yet shared).  A path
+ * that does not exist (no syslog daemon: containers, rescue systems, the
+ * lab guest) fails on one access() rather than socket() + connect() +
+ * close() per record: those cost ~100 us natively on every PR OUT
+ * (measured with perf, docs/performance.md). */
 static void syslog_connect(struct prh_audit *a)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
     if (a->fd >= 0)
         close(a->fd);
+    a->fd = -1;
+    atomic_store(&a->up, false);
+    if (access(a->log_path, F_OK) != 0)
+        return;
     a->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     memcpy(addr.sun_path, a->log_path, strnlen(a->log_path, sizeof(addr.sun_path) - 1));
     if (a->fd >= 0 && connect(a->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         close(a->fd);
         a->fd = -1;
     }
+    atomic_store(&a->up, a->fd >= 0);
+}
+
+/* A syslog daemon that does not read (stopped, swamped) must not stall the
+ * PR OUT being audited, nor every other one behind a->lock: a full socket
+ * gets this long, then the record is counted as lost. */
+#define PRH_AUDIT_SYSLOG_WAIT_MS 100
+
+static ssize_t syslog_send_bounded(int fd, const char *buf, size_t len)
+{
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0 || errno != EAGAIN)
+        return n;
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    int r = poll(&p, 1, PRH_AUDIT_SYSLOG_WAIT_MS);
+    if (r <= 0) {
+        errno = r == 0 ? EAGAIN : errno;
+        return -1;
+    }
+    return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* One RFC 3164 datagram: "<PRI>prhelper[PID]: audit: ...". */
@@ -500,7 +621,7 @@ static int syslog_send(struct prh_audit *a, int priority, const char *text)
 {
     char buf[2200];
     int n = snprintf(buf, sizeof(buf), "<%d>prhelper[%ld]: %s", LOG_AUTHPRIV | priority,
-                     (long)getpid(), text);
+                     (long)getpid(), text); /* after -d forked */
     size_t len = n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
     int ret = 0;
 
@@ -508,18 +629,24 @@ static int syslog_send(struct prh_audit *a, int priority, const char *text)
     for (int attempt = 0; attempt < 2; attempt++) {
         if (a->fd < 0)
             syslog_connect(a);
-        if (a->fd >= 0 && send(a->fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len) {
+        if (a->fd < 0) {
+            ret = -ENOTCONN;
+            break;
+        }
+        if (syslog_send_bounded(a->fd, buf, len) == (ssize_t)len) {
             ret = 0;
             break;
         }
-        ret = a->fd < 0 ? -ENOTCONN : -errno;
+        ret = -errno;
+        if (ret == -EAGAIN)
+            break; /* connected, just full: keep the socket */
         /* The syslog daemon restarted: reconnect once. */
-        if (a->fd >= 0)
-            close(a->fd);
+        close(a->fd);
         a->fd = -1;
+        atomic_store(&a->up, false);
     }
     if (ret)
-        a->errors++;
+        atomic_fetch_add(&a->errors, 1);
     pthread_mutex_unlock(&a->lock);
     return ret;
 }
@@ -537,6 +664,8 @@ struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, cha
         sink = prh_audit_default_sink();
     a->sink = sink;
     a->fd = -1;
+    atomic_init(&a->errors, 0);
+    atomic_init(&a->up, false);
     pthread_mutex_init(&a->lock, NULL);
     switch (sink) {
     case PRH_AUDIT_FILE: {
@@ -564,6 +693,11 @@ struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, cha
     return a;
 }
 
+bool prh_audit_active(const struct prh_audit *a)
+{
+    return a && a->sink != PRH_AUDIT_NONE;
+}
+
 int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
 {
     int ret = 0;
@@ -587,13 +721,19 @@ int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
         else if (fdatasync(a->fd) < 0)
             ret = -errno;
         if (ret)
-            a->errors++;
+            atomic_fetch_add(&a->errors, 1);
         pthread_mutex_unlock(&a->lock);
         return ret;
     }
     case PRH_AUDIT_SYSLOG: {
         char buf[2048];
         struct items l;
+        /* No syslog daemon: the record is lost either way; format nothing,
+         * and take no lock (every PR OUT would queue behind the access()). */
+        if (!atomic_load(&a->up) && access(a->log_path, F_OK) != 0) {
+            atomic_fetch_add(&a->errors, 1);
+            return -ENOTCONN;
+        }
         collect(r, &l);
         prh_audit_format_text(r, buf, sizeof(buf));
         return syslog_send(a, l.priority, buf);
@@ -614,11 +754,8 @@ int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
                 ret = rc;
             free(f);
         }
-        if (ret) {
-            pthread_mutex_lock(&a->lock);
-            a->errors++;
-            pthread_mutex_unlock(&a->lock);
-        }
+        if (ret)
+            atomic_fetch_add(&a->errors, 1);
         return ret;
     }
     default:
@@ -628,14 +765,7 @@ int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
 
 unsigned long prh_audit_errors(const struct prh_audit *a)
 {
-    unsigned long n;
-
-    if (!a)
-        return 0;
-    pthread_mutex_lock((pthread_mutex_t *)&a->lock);
-    n = a->errors;
-    pthread_mutex_unlock((pthread_mutex_t *)&a->lock);
-    return n;
+    return a ? atomic_load(&((struct prh_audit *)a)->errors) : 0;
 }
 
 void prh_audit_close(struct prh_audit *a)

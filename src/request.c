@@ -285,7 +285,7 @@ static bool ops_before(struct prh_request_ctx *x, const struct prh_conn *conn,
 
     memset(o, 0, sizeof(*o));
     if (rules || (x->audit && prh_audit_wanted(req)))
-        prh_audit_device_fill_stat(&o->dev, st, x->sysfs_root);
+        prh_audit_device_fill_fd(&o->dev, req->fd, st, x->sysfs_root);
     if (!rules || prh_policy_allows_device(x->policy, &o->dev))
         return true;
     struct prh_result res = prh_result_sense(SENSE_ACCESS_DENIED);

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "prhelper/audit.h"
 #include "prhelper/log.h"
 #include "prhelper/metrics.h"
 #include "prhelper/policy.h"
@@ -290,7 +291,8 @@ struct prh_server *prh_server_new(const struct prh_server_config *cfg)
     prh_request_ctx_init(&srv->rq);
     srv->rq.transport = cfg->transport;
     srv->rq.transport_state = cfg->transport_state;
-    srv->rq.audit = cfg->audit;
+    /* --audit=none: no /proc or sysfs reads for records nobody writes. */
+    srv->rq.audit = prh_audit_active(cfg->audit) ? cfg->audit : NULL;
     srv->rq.metrics = cfg->metrics;
     srv->rq.policy = cfg->policy;
     if (cfg->sysfs_root)

@@ -72,6 +72,20 @@ void prh_audit_device_fill(struct prh_audit_device *d, int fd, const char *sysfs
  * one request stats its fd once (prh_transport_execute_st()). */
 void prh_audit_device_fill_stat(struct prh_audit_device *d, const struct stat *sb,
                                 const char *sysfs_root);
+/*
+ * The same for a request: a block device's WWID is remembered per device
+ * number and disk sequence number (ioctl BLKGETDISKSEQ, which changes
+ * whenever the number names another disk or map), so a LUN's PR OUTs read
+ * sysfs once: that read costs ~155 us in the lab guest, the ioctl ~3 us
+ * (docs/performance.md).  sg nodes, kernels before 5.15 and transports
+ * whose seccomp filter refuses the ioctl (sim) read sysfs every time.
+ */
+void prh_audit_device_fill_fd(struct prh_audit_device *d, int fd, const struct stat *sb,
+                              const char *sysfs_root);
+/* Forget every remembered WWID (tests; a changed sysfs_root). */
+void prh_audit_device_cache_flush(void);
+/* Tests: replace ioctl(BLKGETDISKSEQ) (NULL: the real one again).  0 or -errno. */
+void prh_audit_set_disk_seq(int (*disk_seq)(int fd, uint64_t *seq));
 
 enum prh_audit_event {
     PRH_AUDIT_EV_PR_OUT,         /* a PR OUT ran (or was refused by the device) */
@@ -121,11 +135,14 @@ struct prh_audit;
  * Open a sink (before the privilege drop: the file is opened, and the
  * syslog socket connected, here).  path: the file of PRH_AUDIT_FILE; for
  * PRH_AUDIT_SYSLOG the datagram socket (NULL: /dev/log; a missing one is
- * retried at each record).  NULL with errmsg on failure.
+ * looked for, with one access(), at each record).  NULL with errmsg on failure.
  * PRH_AUDIT_NONE gives a valid handle that records nothing.
  */
 struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, char *errmsg,
                                  size_t errmsg_len);
+/* Whether a writes records (not NULL, not PRH_AUDIT_NONE): the server
+ * reads /proc and sysfs for the record only then. */
+bool prh_audit_active(const struct prh_audit *a);
 /* Write one record; 0, or -errno (also counted in prh_audit_errors()). */
 int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r);
 unsigned long prh_audit_errors(const struct prh_audit *a);
@@ -139,10 +156,13 @@ void prh_audit_close(struct prh_audit *a);
  *  - per audited request: openat(O_RDONLY)/read/readlinkat of
  *    /proc/PID/{cmdline,exe} at accept, of /sys/dev/.../{wwid,dm/uuid}
  *    and faccessat (the transports' filters allow read-only opens);
+ *    ioctl(BLKGETDISKSEQ) on block devices (sg, mpath; sim's filter
+ *    refuses it and the WWID is read every time);
  *  - file sink: write + fdatasync on the fd opened at start-up;
- *  - syslog sink: sendto on the socket connected at start-up, and
- *    socket(AF_UNIX, SOCK_DGRAM) + connect("/dev/log") when glibc
- *    reconnects after syslogd restarted;
+ *  - syslog sink: sendto on the socket connected at start-up (poll()
+ *    for at most 100 ms while it is full), faccessat of the socket's
+ *    path while it is not connected, socket(AF_UNIX, SOCK_DGRAM) +
+ *    connect("/dev/log") when it exists again;
  *  - journal sink: socket(AF_UNIX, SOCK_DGRAM) + sendmsg, memfd_create
  *    + fcntl(F_ADD_SEALS) for records over the datagram limit;
  *  - metrics file: openat(O_CREAT) of PATH.tmp.PID, write, fsync,

@@ -5,6 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -197,6 +202,112 @@ static void test_audit_device_fill_stat_uses_the_callers_stat(void **state)
     prh_audit_device_fill_stat(&d, NULL, x->root); /* the caller's fstat failed */
     assert_false(d.known);
     assert_string_equal(d.wwid, "");
+}
+
+/* A fake BLKGETDISKSEQ: the disk sequence number fake_seq, or -ENOTTY. */
+static uint64_t fake_seq;
+static int fake_seq_calls;
+
+static int fake_disk_seq(int fd, uint64_t *seq)
+{
+    (void)fd;
+    fake_seq_calls++;
+    if (!fake_seq)
+        return -ENOTTY;
+    *seq = fake_seq;
+    return 0;
+}
+
+static const char *fill_fd_wwid(const struct sysfs_fx *x, const struct stat *st)
+{
+    static struct prh_audit_device d;
+    prh_audit_device_fill_fd(&d, x->null_fd, st, x->root);
+    assert_true(d.known && d.is_dev);
+    assert_int_equal(d.major, major(st->st_rdev));
+    assert_int_equal(d.minor, minor(st->st_rdev));
+    return d.wwid;
+}
+
+/* A LUN's PR OUTs read its WWID from sysfs once per disk sequence number:
+ * the same disk again is answered from memory, another disk at the same
+ * device number (a new sequence number) is read anew. */
+static void test_audit_device_fill_fd_reads_a_disks_wwid_once(void **state)
+{
+    struct sysfs_fx *x = *state;
+    struct stat st;
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFBLK | 0660;
+    st.st_rdev = makedev(8, 32);
+    prh_audit_device_cache_flush();
+    prh_audit_set_disk_seq(fake_disk_seq);
+    fake_seq = 41;
+    fake_seq_calls = 0;
+    make_sysfs_attr(x->root, "dev/block/8:32/device/wwid", "naa.6001405aaaa\n");
+    assert_string_equal(fill_fd_wwid(x, &st), "naa.6001405aaaa");
+    make_sysfs_attr(x->root, "dev/block/8:32/device/wwid", "naa.6001405bbbb\n");
+    assert_string_equal(fill_fd_wwid(x, &st), "naa.6001405aaaa"); /* not read again */
+    assert_int_equal(fake_seq_calls, 2);
+    fake_seq = 42; /* 8:32 is another disk now */
+    assert_string_equal(fill_fd_wwid(x, &st), "naa.6001405bbbb");
+    /* Without a sequence number (an old kernel, a filter that refuses the
+     * ioctl) sysfs is read every time. */
+    fake_seq = 0;
+    make_sysfs_attr(x->root, "dev/block/8:32/device/wwid", "naa.6001405cccc\n");
+    assert_string_equal(fill_fd_wwid(x, &st), "naa.6001405cccc");
+    /* Character devices (sg nodes) have no sequence number: not asked. */
+    st.st_mode = S_IFCHR | 0660;
+    st.st_rdev = makedev(21, 2);
+    make_sysfs_attr(x->root, "dev/char/21:2/device/wwid", "naa.6001405dddd\n");
+    fake_seq = 43;
+    fake_seq_calls = 0;
+    assert_string_equal(fill_fd_wwid(x, &st), "naa.6001405dddd");
+    assert_int_equal(fake_seq_calls, 0);
+    prh_audit_set_disk_seq(NULL);
+    prh_audit_device_cache_flush();
+}
+
+/* A disk that has no WWID yet (still being probed) is asked again. */
+static void test_audit_device_fill_fd_does_not_remember_a_missing_wwid(void **state)
+{
+    struct sysfs_fx *x = *state;
+    struct stat st;
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFBLK | 0660;
+    st.st_rdev = makedev(8, 48);
+    prh_audit_device_cache_flush();
+    prh_audit_set_disk_seq(fake_disk_seq);
+    fake_seq = 7;
+    assert_string_equal(fill_fd_wwid(x, &st), "");
+    make_sysfs_attr(x->root, "dev/block/8:48/device/wwid", "naa.6001405eeee\n");
+    assert_string_equal(fill_fd_wwid(x, &st), "naa.6001405eeee");
+    prh_audit_set_disk_seq(NULL);
+    prh_audit_device_cache_flush();
+}
+
+/* More disks than the cache holds: every one still gets its own WWID. */
+static void test_audit_device_fill_fd_many_disks_keep_their_own_wwid(void **state)
+{
+    struct sysfs_fx *x = *state;
+    struct stat st;
+    char rel[64], val[64];
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFBLK | 0660;
+    prh_audit_device_cache_flush();
+    prh_audit_set_disk_seq(fake_disk_seq);
+    fake_seq = 9;
+    for (int round = 0; round < 2; round++) {
+        for (unsigned m = 0; m < 100; m++) {
+            st.st_rdev = makedev(65, m);
+            snprintf(val, sizeof(val), "naa.60014050%04u", m);
+            if (round == 0) {
+                snprintf(rel, sizeof(rel), "dev/block/65:%u/device/wwid", m);
+                make_sysfs_attr(x->root, rel, val);
+            }
+            assert_string_equal(fill_fd_wwid(x, &st), val);
+        }
+    }
+    prh_audit_set_disk_seq(NULL);
+    prh_audit_device_cache_flush();
 }
 
 static void test_audit_device_fill_regular_file_has_no_device(void **state)
@@ -598,6 +709,101 @@ static void test_audit_syslog_sink_without_daemon_starts_and_counts(void **state
     prh_audit_close(a);
 }
 
+/* In a child where socket() kills the process: emit count records to a
+ * syslog sink whose socket does not exist.  Exits 0 when it survived. */
+static int emit_without_socket_syscall(const char *path, int count)
+{
+    static struct sample s;
+    char err[256];
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_SYSLOG, path, err, sizeof(err));
+    if (!a)
+        return 2;
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+        return 3;
+    make_sample(&s, SCSI_STATUS_GOOD);
+    for (int i = 0; i < count; i++)
+        if (prh_audit_emit(a, &s.rec) != -ENOTCONN)
+            return 4;
+    return prh_audit_errors(a) == (unsigned long)count ? 0 : 5;
+}
+
+/* No syslog daemon (containers, rescue systems, the lab guest): each PR
+ * OUT pays one access(), not socket() + connect() + close() twice; and a
+ * daemon that starts later gets the very next record. */
+static void test_audit_syslog_sink_without_daemon_creates_no_socket(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char err[256], path[300], msg[4096];
+    char *dir = tu_tmpdir();
+    snprintf(path, sizeof(path), "%s/log", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(emit_without_socket_syscall(path, 3));
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st)); /* killed by the filter: socket() was called */
+    assert_int_equal(WEXITSTATUS(st), 0);
+
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_SYSLOG, path, err, sizeof(err));
+    assert_non_null(a);
+    make_sample(&s, SCSI_STATUS_GOOD);
+    assert_int_equal(prh_audit_emit(a, &s.rec), -ENOTCONN);
+    int rx = bind_dgram(path);
+    assert_int_equal(prh_audit_emit(a, &s.rec), 0);
+    assert_true(recv(rx, msg, sizeof(msg) - 1, 0) > 0);
+    assert_int_equal(prh_audit_errors(a), 1);
+    prh_audit_close(a);
+    close(rx);
+    tu_tmpdir_free(dir);
+}
+
+/* A syslog daemon that stops reading: the record waits a bounded time and
+ * is counted as lost, the socket is kept, the next record after the daemon
+ * drained its queue is delivered.  Before, send() blocked for good, with
+ * the sink's lock held: every PR OUT of every client stalled. */
+static void test_audit_syslog_sink_full_socket_does_not_block(void **state)
+{
+    (void)state;
+    static struct sample s;
+    char err[256], path[300], msg[4096];
+    char *dir = tu_tmpdir();
+    snprintf(path, sizeof(path), "%s/log", dir);
+    int rx = bind_dgram(path);
+    int small = 1;
+    setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct prh_audit *a = prh_audit_open(PRH_AUDIT_SYSLOG, path, err, sizeof(err));
+    assert_non_null(a);
+    make_sample(&s, SCSI_STATUS_GOOD);
+    int lost = 0, sent = 0;
+    for (int i = 0; i < 2000 && !lost; i++) {
+        int r = prh_audit_emit(a, &s.rec);
+        if (r == -EAGAIN)
+            lost = 1;
+        else
+            assert_int_equal(r, 0), sent++;
+    }
+    assert_int_equal(lost, 1); /* 2,000 records never fit a 1-byte queue */
+    assert_int_equal(prh_audit_errors(a), 1);
+    for (int i = 0; i < sent; i++)
+        assert_true(recv(rx, msg, sizeof(msg), MSG_DONTWAIT) > 0);
+    assert_int_equal(prh_audit_emit(a, &s.rec), 0);
+    assert_true(recv(rx, msg, sizeof(msg), 0) > 0);
+    assert_int_equal(prh_audit_errors(a), 1);
+    prh_audit_close(a);
+    close(rx);
+    tu_tmpdir_free(dir);
+}
+
 static void test_audit_journal_sink_reports_delivery(void **state)
 {
     (void)state;
@@ -704,6 +910,42 @@ static void test_audit_server_records_device_denied_pr_in(void **state)
     free(text);
 }
 
+/* One PR OUT (REGISTER of key) with /dev/null through a server whose
+ * sysfs tree is watched: whether the server opened the device's WWID. */
+static bool server_read_wwid(struct ops_fx *f, struct prh_audit *audit, uint64_t key)
+{
+    static struct prh_reply r;
+    char root[300], buf[4096];
+    snprintf(root, sizeof(root), "%s/sys", f->dir);
+    make_sysfs_attr(root, "dev/char/1:3/device/wwid", "naa.6001405ffff\n");
+    f->sysfs_root = root;
+    f->audit = audit;
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    snprintf(buf, sizeof(buf), "%s/dev/char/1:3/device/wwid", root);
+    assert_true(inotify_add_watch(in, buf, IN_OPEN) >= 0);
+    assert_int_equal(ops_fx_start(f, false, false), 0);
+    int dev = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int s = tu_connect_hs(f->sock, NULL);
+    assert_int_equal(tu_prout(s, dev, PR_OUT_REGISTER, 0, 0, key, 0, &r), SCSI_STATUS_GOOD);
+    close(s);
+    close(dev);
+    ops_fx_stop(f);
+    bool opened = read(in, buf, sizeof(buf)) > 0;
+    close(in);
+    return opened;
+}
+
+/* --audit=none reads neither /proc nor sysfs: nothing would be written. */
+static void test_audit_server_none_sink_reads_no_device_facts(void **state)
+{
+    struct ops_fx *f = *state;
+    char err[256];
+    assert_true(server_read_wwid(f, prh_audit_open(PRH_AUDIT_FILE, f->audit_path, err,
+                                                   sizeof(err)), 0xc1));
+    assert_false(server_read_wwid(f, prh_audit_open(PRH_AUDIT_NONE, NULL, err, sizeof(err)),
+                                  0xc2));
+}
+
 static void test_audit_server_rate_limits_refused_connection_records(void **state)
 {
     struct ops_fx *f = *state;
@@ -751,6 +993,9 @@ int main(void)
         TSYS(test_audit_device_fill_wwid_from_sysfs),
         TSYS(test_audit_device_fill_multipath_map_uuid),
         TSYS(test_audit_device_fill_stat_uses_the_callers_stat),
+        TSYS(test_audit_device_fill_fd_reads_a_disks_wwid_once),
+        TSYS(test_audit_device_fill_fd_does_not_remember_a_missing_wwid),
+        TSYS(test_audit_device_fill_fd_many_disks_keep_their_own_wwid),
         cmocka_unit_test(test_audit_device_fill_regular_file_has_no_device),
         cmocka_unit_test(test_audit_json_record_has_every_field),
         cmocka_unit_test(test_audit_json_refused_record_has_decoded_sense),
@@ -767,11 +1012,14 @@ int main(void)
         cmocka_unit_test(test_audit_file_sink_counts_write_errors),
         cmocka_unit_test(test_audit_syslog_sink_sends_rfc3164_datagrams),
         cmocka_unit_test(test_audit_syslog_sink_without_daemon_starts_and_counts),
+        cmocka_unit_test(test_audit_syslog_sink_without_daemon_creates_no_socket),
+        cmocka_unit_test(test_audit_syslog_sink_full_socket_does_not_block),
         cmocka_unit_test(test_audit_journal_sink_reports_delivery),
         TS(test_audit_server_records_fence_with_guest_name),
         TS(test_audit_server_records_refused_connection),
         TS(test_audit_server_records_device_denied_pr_in),
         TS(test_audit_server_rate_limits_refused_connection_records),
+        TS(test_audit_server_none_sink_reads_no_device_facts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
