@@ -698,6 +698,25 @@ bool prh_audit_active(const struct prh_audit *a)
     return a && a->sink != PRH_AUDIT_NONE;
 }
 
+#define PRH_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+bool prh_audit_ready(struct prh_audit *a)
+{
+    if (!prh_audit_active(a))
+        return false;
+    switch (a->sink) {
+    case PRH_AUDIT_SYSLOG: return atomic_load(&a->up) || access(a->log_path, F_OK) == 0;
+    case PRH_AUDIT_JOURNAL: return access(PRH_JOURNAL_SOCKET, F_OK) == 0;
+    default: return true;
+    }
+}
+
+void prh_audit_lost(struct prh_audit *a)
+{
+    if (a)
+        atomic_fetch_add(&a->errors, 1);
+}
+
 int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
 {
     int ret = 0;
@@ -730,8 +749,8 @@ int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
         struct items l;
         /* No syslog daemon: the record is lost either way; format nothing,
          * and take no lock (every PR OUT would queue behind the access()). */
-        if (!atomic_load(&a->up) && access(a->log_path, F_OK) != 0) {
-            atomic_fetch_add(&a->errors, 1);
+        if (!prh_audit_ready(a)) {
+            prh_audit_lost(a);
             return -ENOTCONN;
         }
         collect(r, &l);
@@ -742,7 +761,7 @@ int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r)
         struct prh_audit_fields *f = malloc(sizeof(*f));
         /* sd_journal_sendv() drops records silently when journald is not
          * running: count that as an error. */
-        if (access("/run/systemd/journal/socket", F_OK) != 0) {
+        if (access(PRH_JOURNAL_SOCKET, F_OK) != 0) {
             ret = -errno;
             free(f);
         } else if (!f) {

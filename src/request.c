@@ -273,18 +273,34 @@ void prh_conn_refused(struct prh_request_ctx *x, struct prh_conn *conn, int sock
 struct ops_ctx {
     struct prh_audit_device dev;
     bool denied;
+    bool audit; /* a record of this request can be written */
 };
+
+/* Whether this request gets an audit record.  One the sink cannot take
+ * now (no log daemon) is counted as lost here, before anything is read
+ * or formatted for it. */
+static bool audited(struct prh_request_ctx *x, const struct prh_request *req)
+{
+    if (!x->audit || !prh_audit_wanted(req))
+        return false;
+    if (prh_audit_ready(x->audit))
+        return true;
+    prh_audit_lost(x->audit);
+    prh_metrics_audit_error(x->metrics);
+    return false;
+}
 
 /* false: the device policy refused the request (reply filled).  st: the
  * request's one fstat() (NULL: it failed). */
 static bool ops_before(struct prh_request_ctx *x, const struct prh_conn *conn,
-                       const struct prh_request *req, const struct stat *st,
+                       const struct prh_request *req, const struct stat *st, bool audit,
                        struct prh_reply *reply, struct ops_ctx *o)
 {
     bool rules = prh_policy_has_device_rules(x->policy);
 
     memset(o, 0, sizeof(*o));
-    if (rules || (x->audit && prh_audit_wanted(req)))
+    o->audit = audit;
+    if (rules || o->audit)
         prh_audit_device_fill_fd(&o->dev, req->fd, st, x->sysfs_root);
     if (!rules || prh_policy_allows_device(x->policy, &o->dev))
         return true;
@@ -301,7 +317,8 @@ static void ops_after(struct prh_request_ctx *x, const struct prh_conn *conn,
                       struct ops_ctx *o, uint64_t latency)
 {
     prh_metrics_request(x->metrics, req->cdb, reply, o->denied, latency);
-    if (!x->audit || !(o->denied || prh_audit_wanted(req)))
+    /* A denied PR OUT the sink could not take was counted in audited(). */
+    if (!o->audit && !(o->denied && x->audit && !prh_audit_wanted(req)))
         return;
     /* The transport's name of the nexus; none when it names none. */
     char who[256] = "";
@@ -351,7 +368,8 @@ bool prh_request_run(struct prh_request_ctx *x, struct prh_conn *conn, struct pr
     bool traced = prh_reqtrace_enabled();
     /* The clock is read only when someone can see the result: the
      * duration histogram (metrics readable), an audit record, the trace. */
-    bool timed = x->timed || traced || (x->audit && prh_audit_wanted(req));
+    bool audit = audited(x, req);
+    bool timed = x->timed || traced || audit;
     uint64_t t0 = timed ? mono_ns() : 0;
     if (traced)
         clock_gettime(CLOCK_REALTIME, &start);
@@ -360,7 +378,7 @@ bool prh_request_run(struct prh_request_ctx *x, struct prh_conn *conn, struct pr
      * record, the LUN name and the transport's open() all use it. */
     int stat_err = -prh_fstat_fd(req->fd, &sb);
     const struct stat *st = stat_err ? NULL : &sb;
-    if (ops_before(x, conn, req, st, reply, &ops))
+    if (ops_before(x, conn, req, st, audit, reply, &ops))
         prh_transport_execute_st(tr, x->transport_state, conn->nexus, req, st, stat_err, reply,
                                  &info);
     else

@@ -143,6 +143,16 @@ struct prh_audit *prh_audit_open(enum prh_audit_sink sink, const char *path, cha
 /* Whether a writes records (not NULL, not PRH_AUDIT_NONE): the server
  * reads /proc and sysfs for the record only then. */
 bool prh_audit_active(const struct prh_audit *a);
+/*
+ * Whether a record written now could reach the sink: the file sink always;
+ * syslog while connected or its socket exists; the journal while
+ * journald's socket exists.  When it cannot, the caller skips building
+ * the record (device facts, clock) and counts it with prh_audit_lost():
+ * a host without a log daemon pays one access() per PR OUT.
+ */
+bool prh_audit_ready(struct prh_audit *a);
+/* Count one record that was not written. */
+void prh_audit_lost(struct prh_audit *a);
 /* Write one record; 0, or -errno (also counted in prh_audit_errors()). */
 int prh_audit_emit(struct prh_audit *a, const struct prh_audit_record *r);
 unsigned long prh_audit_errors(const struct prh_audit *a);

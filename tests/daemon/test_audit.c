@@ -912,7 +912,8 @@ static void test_audit_server_records_device_denied_pr_in(void **state)
 
 /* One PR OUT (REGISTER of key) with /dev/null through a server whose
  * sysfs tree is watched: whether the server opened the device's WWID. */
-static bool server_read_wwid(struct ops_fx *f, struct prh_audit *audit, uint64_t key)
+static bool server_read_wwid_lost(struct ops_fx *f, struct prh_audit *audit, uint64_t key,
+                                  unsigned long *lost)
 {
     static struct prh_reply r;
     char root[300], buf[4096];
@@ -926,12 +927,23 @@ static bool server_read_wwid(struct ops_fx *f, struct prh_audit *audit, uint64_t
     assert_int_equal(ops_fx_start(f, false, false), 0);
     int dev = open("/dev/null", O_RDWR | O_CLOEXEC);
     int s = tu_connect_hs(f->sock, NULL);
-    assert_int_equal(tu_prout(s, dev, PR_OUT_REGISTER, 0, 0, key, 0, &r), SCSI_STATUS_GOOD);
+    uint8_t want = f->policy.ndevices ? SCSI_STATUS_CHECK_CONDITION : SCSI_STATUS_GOOD;
+    assert_int_equal(tu_prout(s, dev, PR_OUT_REGISTER, 0, 0, key, 0, &r), want);
+    /* The record is written (or not) before the reply is sent. */
+    *lost = prh_audit_errors(f->audit);
     close(s);
     close(dev);
     ops_fx_stop(f);
     bool opened = read(in, buf, sizeof(buf)) > 0;
     close(in);
+    return opened;
+}
+
+static bool server_read_wwid(struct ops_fx *f, struct prh_audit *audit, uint64_t key)
+{
+    unsigned long lost;
+    bool opened = server_read_wwid_lost(f, audit, key, &lost);
+    assert_int_equal(lost, 0);
     return opened;
 }
 
@@ -944,6 +956,24 @@ static void test_audit_server_none_sink_reads_no_device_facts(void **state)
                                                    sizeof(err)), 0xc1));
     assert_false(server_read_wwid(f, prh_audit_open(PRH_AUDIT_NONE, NULL, err, sizeof(err)),
                                   0xc2));
+}
+
+/* A sink that cannot take a record now (no syslog daemon): the PR OUT's
+ * record is counted as lost once, and nothing is read to build it; a
+ * PR OUT the device policy refuses is counted once too. */
+static void test_audit_server_sink_down_counts_once_reads_nothing(void **state)
+{
+    struct ops_fx *f = *state;
+    char err[256], path[300];
+    unsigned long lost;
+    snprintf(path, sizeof(path), "%s/no-syslogd", f->dir);
+    assert_false(server_read_wwid_lost(
+        f, prh_audit_open(PRH_AUDIT_SYSLOG, path, err, sizeof(err)), 0xc3, &lost));
+    assert_int_equal(lost, 1);
+    assert_int_equal(prh_policy_add_device(&f->policy, "1:5", err, sizeof(err)), 0);
+    server_read_wwid_lost(f, prh_audit_open(PRH_AUDIT_SYSLOG, path, err, sizeof(err)), 0xc4,
+                          &lost);
+    assert_int_equal(lost, 1);
 }
 
 static void test_audit_server_rate_limits_refused_connection_records(void **state)
@@ -1020,6 +1050,7 @@ int main(void)
         TS(test_audit_server_records_device_denied_pr_in),
         TS(test_audit_server_rate_limits_refused_connection_records),
         TS(test_audit_server_none_sink_reads_no_device_facts),
+        TS(test_audit_server_sink_down_counts_once_reads_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
