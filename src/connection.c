@@ -289,7 +289,10 @@ bool prh_client_linger(void *opaque, struct prh_pool_thread *t, void *data)
         client_close(t, c, "shutdown");
         return false;
     }
-    return client_recv(t, c, true);
+    struct prh_metrics *m = c->srv->cfg.metrics; /* c may be freed by the read */
+    bool by_client = client_recv(t, c, true);
+    prh_metrics_linger(m, by_client);
+    return by_client;
 }
 
 static void client_send_word(struct prh_pool_thread *t, struct client *c)

@@ -73,6 +73,7 @@ struct prh_metrics {
     atomic_long in_flight;
     atomic_long worker_threads;
     atomic_ulong worker_limit;
+    atomic_ulong lingers[2]; /* [0] the period passed, [1] the client's next request */
     atomic_ulong fd_lost;
     time_t start;
 };
@@ -178,6 +179,12 @@ void prh_metrics_worker_limit(struct prh_metrics *m)
 {
     if (m)
         atomic_fetch_add(&m->worker_limit, 1);
+}
+
+void prh_metrics_linger(struct prh_metrics *m, bool by_client)
+{
+    if (m)
+        atomic_fetch_add(&m->lingers[by_client], 1);
 }
 
 void prh_metrics_request_fd_lost(struct prh_metrics *m, const uint8_t *cdb)
@@ -346,6 +353,13 @@ char *prh_metrics_render(struct prh_metrics *m, size_t *len)
              "# TYPE prhelper_worker_limit_reached_total counter\n"
              "prhelper_worker_limit_reached_total %lu\n",
          atomic_load(&m->worker_limit));
+    emit(&o, "# HELP prhelper_worker_lingers_total Waits of a thread, after answering a "
+             "client that sends back to back, in that client's socket for its next request, by "
+             "how they ended.\n"
+             "# TYPE prhelper_worker_lingers_total counter\n"
+             "prhelper_worker_lingers_total{ended_by=\"client\"} %lu\n"
+             "prhelper_worker_lingers_total{ended_by=\"period\"} %lu\n",
+         atomic_load(&m->lingers[1]), atomic_load(&m->lingers[0]));
     emit(&o, "# HELP prhelper_fd_lost_total Requests answered BUSY because the daemon had no "
              "free file descriptor for the one they carried.\n"
              "# TYPE prhelper_fd_lost_total counter\n"

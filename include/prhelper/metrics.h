@@ -50,6 +50,10 @@ void prh_metrics_in_flight_add(struct prh_metrics *m, int delta);
 void prh_metrics_worker_threads_add(struct prh_metrics *m, int delta);
 /* Every one of --workers MAX threads was busy when another was wanted. */
 void prh_metrics_worker_limit(struct prh_metrics *m);
+/* A thread waited in a client's socket for its next request (the linger,
+ * docs/daemon.md); by_client: the client sent it (or closed), not the
+ * period passing. */
+void prh_metrics_linger(struct prh_metrics *m, bool by_client);
 /* A request answered BUSY because its fd did not fit in the fd table. */
 void prh_metrics_request_fd_lost(struct prh_metrics *m, const uint8_t *cdb);
 

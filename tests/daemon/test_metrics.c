@@ -434,6 +434,35 @@ static void *load_client(void *arg)
     return NULL;
 }
 
+/* The linger (docs/daemon.md) in the metrics: a client sending back to
+ * back is lingered for, and the counter agrees with the server's stats. */
+static void test_metrics_server_counts_lingers(void **state)
+{
+    (void)state;
+    struct ops_fx f;
+    static struct prh_reply r;
+    struct prh_server_stats st;
+    ops_fx_init(&f);
+    assert_int_equal(ops_fx_start(&f, false, true), 0);
+    int dev = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int s = tu_connect_hs(f.sock, NULL);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(tu_prin(s, dev, PR_IN_READ_KEYS, 64, &r), SCSI_STATUS_GOOD);
+    tu_sleep_ms(100); /* the last wait is over */
+    prh_server_get_stats(f.srv, &st);
+    char *text = prh_metrics_render(f.metrics, NULL);
+    assert_null(check_exposition(text));
+    long by_client = (long)sample(text, "prhelper_worker_lingers_total{ended_by=\"client\"}");
+    long by_period = (long)sample(text, "prhelper_worker_lingers_total{ended_by=\"period\"}");
+    assert_true(by_client >= 1);
+    assert_int_equal(by_client, (long)st.linger_news);
+    assert_int_equal(by_client + by_period, (long)st.lingered);
+    free(text);
+    close(s);
+    close(dev);
+    ops_fx_fini(&f);
+}
+
 static void test_metrics_server_counts_move_under_load(void **state)
 {
     (void)state;
@@ -493,6 +522,9 @@ static void test_metrics_pool_and_fd_limit(void **state)
     prh_metrics_worker_threads_add(m, 5);
     prh_metrics_worker_threads_add(m, -2);
     prh_metrics_worker_limit(m);
+    prh_metrics_linger(m, true);
+    prh_metrics_linger(m, true);
+    prh_metrics_linger(m, false);
     prh_metrics_connection_refused(m, PRH_REFUSED_FD_LIMIT);
     prh_metrics_connection_refused(m, PRH_REFUSED_FD_LIMIT);
     prh_metrics_request_fd_lost(m, cdb);
@@ -500,6 +532,8 @@ static void test_metrics_pool_and_fd_limit(void **state)
     assert_null(check_exposition(text));
     assert_int_equal(sample(text, "prhelper_worker_threads"), 3);
     assert_int_equal(sample(text, "prhelper_worker_limit_reached_total"), 1);
+    assert_int_equal(sample(text, "prhelper_worker_lingers_total{ended_by=\"client\"}"), 2);
+    assert_int_equal(sample(text, "prhelper_worker_lingers_total{ended_by=\"period\"}"), 1);
     assert_int_equal(sample(text, "prhelper_connections_refused_total{reason=\"fd_limit\"}"), 2);
     assert_int_equal(sample(text, "prhelper_fd_lost_total"), 1);
     assert_int_equal(sample(text, "prhelper_requests_total{op=\"pr_out\",service_action="
@@ -526,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_metrics_writer_rewrites_periodically_and_at_stop),
         cmocka_unit_test(test_metrics_stats_control_command),
         cmocka_unit_test(test_metrics_server_counts_move_under_load),
+        cmocka_unit_test(test_metrics_server_counts_lingers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
