@@ -571,6 +571,7 @@ struct prh_audit {
     pthread_mutex_t lock;
     atomic_ulong errors;    /* records lost */
     atomic_bool up;         /* syslog: fd is connected (read without lock) */
+    bool congested;         /* syslog: the last send found the socket full */
 };
 
 /* Connect the syslog socket; a->lock held (or not yet shared).  A path
@@ -585,6 +586,7 @@ static void syslog_connect(struct prh_audit *a)
     if (a->fd >= 0)
         close(a->fd);
     a->fd = -1;
+    a->congested = false;
     atomic_store(&a->up, false);
     if (access(a->log_path, F_OK) != 0)
         return;
@@ -599,21 +601,24 @@ static void syslog_connect(struct prh_audit *a)
 
 /* A syslog daemon that does not read (stopped, swamped) must not stall the
  * PR OUT being audited, nor every other one behind a->lock: a full socket
- * gets this long, then the record is counted as lost. */
+ * gets this long, then the record is counted as lost, and so is every
+ * record that finds it still full (no wait: the queue behind the lock
+ * would add up) until one gets through. */
 #define PRH_AUDIT_SYSLOG_WAIT_MS 100
 
-static ssize_t syslog_send_bounded(int fd, const char *buf, size_t len)
+static ssize_t syslog_send_bounded(struct prh_audit *a, const char *buf, size_t len)
 {
-    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0 || errno != EAGAIN)
-        return n;
-    struct pollfd p = { .fd = fd, .events = POLLOUT };
-    int r = poll(&p, 1, PRH_AUDIT_SYSLOG_WAIT_MS);
-    if (r <= 0) {
-        errno = r == 0 ? EAGAIN : errno;
-        return -1;
+    ssize_t n = send(a->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN && !a->congested) {
+        struct pollfd p = { .fd = a->fd, .events = POLLOUT };
+        int r = poll(&p, 1, PRH_AUDIT_SYSLOG_WAIT_MS);
+        if (r > 0)
+            n = send(a->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        else if (r == 0)
+            errno = EAGAIN;
     }
-    return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    a->congested = n < 0 && errno == EAGAIN;
+    return n;
 }
 
 /* One RFC 3164 datagram: "<PRI>prhelper[PID]: audit: ...". */
@@ -633,7 +638,7 @@ static int syslog_send(struct prh_audit *a, int priority, const char *text)
             ret = -ENOTCONN;
             break;
         }
-        if (syslog_send_bounded(a->fd, buf, len) == (ssize_t)len) {
+        if (syslog_send_bounded(a, buf, len) == (ssize_t)len) {
             ret = 0;
             break;
         }
