@@ -15,6 +15,7 @@
  * Every open at run time is read-only: the filter refuses any other.
  */
 #include "prhelper/device.h"
+#include "prhelper/devcache.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -127,11 +128,6 @@ unsigned prh_dev_dm_major(void)
 static int system_sg_io(int fd, struct sg_io_hdr *hdr)
 {
     return ioctl(fd, SG_IO, hdr);
-}
-
-static int system_disk_seq(int fd, uint64_t *seq)
-{
-    return ioctl(fd, BLKGETDISKSEQ, seq) < 0 ? -errno : 0;
 }
 
 static int system_block_info(dev_t dev, struct prh_dev_block_info *bi)
@@ -295,7 +291,7 @@ static void system_close_path(int fd)
 
 const struct prh_dev_ops prh_dev_system_ops = {
     .sg_io = system_sg_io,
-    .disk_seq = system_disk_seq,
+    .disk_seq = prh_disk_seq,
     .block_info = system_block_info,
     .dm_table = system_dm_table,
     .dm_suspend = system_dm_suspend,
@@ -337,50 +333,12 @@ int prh_sg_check_fd(const struct stat *st)
     return -ENOTTY;
 }
 
-/* Verdicts by (st_rdev, disk sequence number): a dev_t that is reused by
- * another disk or map has another sequence number, so an entry is right
- * as long as it can be found. */
-#define CACHE_SLOTS 128
-static struct prh_dev_class cache[CACHE_SLOTS];
-static size_t cache_used, cache_next;
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Verdicts by (st_rdev, disk sequence number) (devcache.h). */
+PRH_DEVCACHE_DEFINE(class_cache, 128, struct prh_dev_class);
 
 void prh_dev_cache_flush(void)
 {
-    pthread_mutex_lock(&cache_lock);
-    cache_used = cache_next = 0;
-    pthread_mutex_unlock(&cache_lock);
-}
-
-static bool cache_get(dev_t rdev, uint64_t seq, struct prh_dev_class *c)
-{
-    bool hit = false;
-    pthread_mutex_lock(&cache_lock);
-    for (size_t i = 0; i < cache_used && !hit; i++) {
-        if (cache[i].rdev == rdev && cache[i].seq == seq) {
-            *c = cache[i];
-            hit = true;
-        }
-    }
-    pthread_mutex_unlock(&cache_lock);
-    return hit;
-}
-
-static void cache_put(const struct prh_dev_class *c)
-{
-    pthread_mutex_lock(&cache_lock);
-    for (size_t i = 0; i < cache_used; i++) {
-        if (cache[i].rdev == c->rdev) { /* the dev_t names another disk now */
-            cache[i] = *c;
-            pthread_mutex_unlock(&cache_lock);
-            return;
-        }
-    }
-    cache[cache_next] = *c;
-    cache_next = (cache_next + 1) % CACHE_SLOTS;
-    if (cache_used < CACHE_SLOTS)
-        cache_used++;
-    pthread_mutex_unlock(&cache_lock);
+    prh_devcache_flush(&class_cache);
 }
 
 /* What a device-mapper device that is not a multipath map is, for the log. */
@@ -469,7 +427,7 @@ int prh_dev_classify(int fd, const struct stat *st, struct prh_dev_class *c)
         return 0;
     }
     c->seq_known = ops->disk_seq(fd, &c->seq) == 0;
-    if (c->seq_known && cache_get(c->rdev, c->seq, c))
+    if (c->seq_known && prh_devcache_get(&class_cache, c->rdev, c->seq, c))
         return 0;
     struct prh_dev_block_info bi;
     int r = ops->block_info(c->rdev, &bi);
@@ -490,7 +448,7 @@ int prh_dev_classify(int fd, const struct stat *st, struct prh_dev_class *c)
         c->kind = PRH_DEV_DISK;
     }
     if (c->seq_known)
-        cache_put(c);
+        prh_devcache_put(&class_cache, c->rdev, c->seq, c);
     return 0;
 }
 
