@@ -541,24 +541,24 @@ static void sim_run(struct sim_conn *c, struct sim_lun *l, const struct prh_requ
                     uint8_t *data, size_t cap, struct prh_result *res)
 {
     struct pr_sim_result r;
-    struct sim_fault f;
+    struct prh_fault f;
     bool faulted = sim_fault_take(l->st, c, l, req->cdb, &f);
 
     if (faulted) {
         switch (f.action) {
-        case FAULT_STATUS:
+        case PRH_FAULT_STATUS:
             *res = prh_result_status(f.status);
             return;
-        case FAULT_SENSE:
+        case PRH_FAULT_SENSE:
             *res = prh_result_sense(f.sense);
             return;
-        case FAULT_CLOSE:
+        case PRH_FAULT_CLOSE:
             *res = (struct prh_result){ .kind = PRH_RESULT_DISCONNECT };
             return;
-        case FAULT_DELAY:
+        case PRH_FAULT_DELAY:
             sleep_ms(f.delay_ms);
             break;
-        case FAULT_CLOSE_AFTER:
+        case PRH_FAULT_CLOSE_AFTER:
             break;
         }
     }
@@ -578,7 +578,7 @@ static void sim_run(struct sim_conn *c, struct sim_lun *l, const struct prh_requ
         prh_log(2, "%s: registration from %s refused: %u registrations "
                    "(--sim-max-registrations)",
                 l->name, c->itn->who, l->st->max_registrations);
-    if (faulted && f.action == FAULT_CLOSE_AFTER)
+    if (faulted && f.action == PRH_FAULT_CLOSE_AFTER)
         *res = (struct prh_result){ .kind = PRH_RESULT_DISCONNECT };
 }
 
@@ -679,9 +679,12 @@ static int sim_init(const struct prh_transport_options *opts, void **state, char
     }
     st = calloc(1, sizeof(*st));
     if (!st || !(st->state_dir = strdup(opts->state_dir)) ||
-        !(st->proc_root = strdup(opts->proc_root ? opts->proc_root : "/proc"))) {
-        if (st)
+        !(st->proc_root = strdup(opts->proc_root ? opts->proc_root : "/proc")) ||
+        !(st->faults = prh_faults_new(PRH_FAULTS_HELPER_REQUESTS))) {
+        if (st) {
             free(st->state_dir);
+            free(st->proc_root);
+        }
         free(st);
         snprintf(errmsg, len, "out of memory");
         return -ENOMEM;
@@ -695,8 +698,6 @@ static int sim_init(const struct prh_transport_options *opts, void **state, char
     pthread_mutex_init(&st->lock, NULL);
     pthread_mutex_init(&st->nexus_lock, NULL);
     pthread_cond_init(&st->nexus_gone, NULL);
-    pthread_mutex_init(&st->fault_lock, NULL);
-    st->next_fault_id = 1;
     *state = st;
     return 0;
 }
@@ -729,8 +730,7 @@ static void sim_fini(void *state)
             l = next;
         }
     }
-    sim_faults_free(st);
-    pthread_mutex_destroy(&st->fault_lock);
+    prh_faults_free(st->faults);
     pthread_cond_destroy(&st->nexus_gone);
     pthread_mutex_destroy(&st->nexus_lock);
     pthread_mutex_destroy(&st->lock);

@@ -9,7 +9,8 @@
  * Locks, in the only order they are ever nested:
  *   st->lock (LUN table)  ->  sim_lun.lock (only a trylock, to evict)
  *   st->nexus_lock (I_T nexuses, connections), sim_itn.lock (the LUNs a
- *   nexus used) and st->fault_lock are never held with another lock.
+ *   nexus used) and the fault table's lock (fault.c) are never held with
+ *   another lock.
  * File I/O (loading or saving a LUN's APTPL state) happens under the
  * LUN's own lock only, never under the table lock.
  */
@@ -22,6 +23,7 @@
 #include <stdio.h>
 
 #include "prhelper/control.h"
+#include "prhelper/fault.h"
 #include "prhelper/pr_sim.h"
 #include "prhelper/transport.h"
 #include "prhelper/transport_sim.h"
@@ -68,32 +70,6 @@ struct sim_conn {
     char detail[]; /* how the nexus was chosen; only as long as it is (memory per client) */
 };
 
-/* What an injected fault does to a matching command. */
-enum sim_fault_action {
-    FAULT_STATUS,      /* answer with a status byte, command not run */
-    FAULT_SENSE,       /* CHECK CONDITION with sense, command not run */
-    FAULT_DELAY,       /* wait, then run the command */
-    FAULT_CLOSE,       /* close the connection, command not run */
-    FAULT_CLOSE_AFTER, /* run the command, then close instead of replying */
-};
-
-struct sim_fault {
-    struct sim_fault *next;
-    unsigned id;
-    char lun[SIM_LUN_NAME_MAX]; /* "" any */
-    char client[128];           /* "" any; connection number or part of the nexus name */
-    int op;                     /* -1 any, else PR IN / PR OUT opcode */
-    int sa;                     /* -1 any */
-    unsigned remaining;         /* commands still to hit; 0 with forever */
-    bool forever;
-    unsigned hits;
-    enum sim_fault_action action;
-    uint8_t status;
-    struct scsi_sense sense;
-    unsigned delay_ms;
-    char spec[160];             /* as given, for fault list */
-};
-
 struct sim_state {
     char *state_dir;
     char *proc_root;
@@ -114,9 +90,7 @@ struct sim_state {
     struct sim_itn *itns[SIM_ITN_BUCKETS];
     struct sim_conn *conns;
 
-    pthread_mutex_t fault_lock;
-    struct sim_fault *faults;
-    unsigned next_fault_id;
+    struct prh_faults *faults; /* fault add|list|clear (fault.h) */
 };
 
 /* ---- transport_sim.c ---- */
@@ -139,8 +113,7 @@ bool sim_nexus_from_address(const char *addr, size_t addr_len, struct pr_sim_nex
 /* ---- transport_sim_control.c ---- */
 /* The first armed fault matching this command, consumed; false if none. */
 bool sim_fault_take(struct sim_state *st, const struct sim_conn *c, const struct sim_lun *l,
-                    const uint8_t *cdb, struct sim_fault *out);
-void sim_faults_free(struct sim_state *st);
+                    const uint8_t *cdb, struct prh_fault *out);
 int sim_control_register(void *state, struct prh_control *ctl);
 
 #endif

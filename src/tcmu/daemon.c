@@ -98,7 +98,7 @@ struct tcmu_daemon *tcmu_daemon_new(const struct tcmu_daemon_config *cfg, char *
             return NULL;
         }
     }
-    d->faults = prh_faults_new();
+    d->faults = prh_faults_new(PRH_FAULTS_LUN_COMMANDS);
     if (d->faults == NULL) {
         snprintf(errmsg, len, "out of memory");
         free(d);
@@ -630,7 +630,7 @@ static bool answer(struct tcmu_daemon *d, struct tcmu_dev *v, const struct tcmu_
             return false;
         }
         v->stalled = false; /* the delay is over: run it without another fault */
-    } else if (prh_faults_take(d->faults, v->bs.lun, v->who, cmd->cdb, cmd->cdb_len, &f)) {
+    } else if (prh_faults_take(d->faults, v->bs.lun, v->who, 0, cmd->cdb, cmd->cdb_len, &f)) {
         prh_log(2, "%s: fault %u (%s) on opcode %02xh", v->path, f.id, f.spec, cmd->cdb[0]);
         switch (f.action) {
         case PRH_FAULT_STATUS:
@@ -645,6 +645,9 @@ static bool answer(struct tcmu_daemon *d, struct tcmu_dev *v, const struct tcmu_
             v->stall_until_ms = tcmu_now_ms() + f.delay_ms;
             v->commands--;
             return false;
+        case PRH_FAULT_CLOSE:
+        case PRH_FAULT_CLOSE_AFTER:
+            break; /* not in this table's vocabulary: a kernel LUN has no connection */
         }
     }
     prh_simlun_execute(v->lun->lun, &v->bs.nexus, cmd->cdb, cmd->cdb_len, &cmd->data, &r);

@@ -613,7 +613,12 @@ static void test_faults_answer_instead_of_executing_for_matching_commands(void *
                 "fault add busy op=read sa=register", "fault add busy count=0",
                 "fault add busy weird=1", "fault add busy conflict", "fault add", "fault add delay",
                 "fault add status 02", "fault add sense 6/29", "fault add busy lun=",
-                "fault clear 99", "fault clear x", "fault");
+                "fault clear 99", "fault clear x", "fault",
+                /* the sim transport's actions: a kernel LUN has no connection to close */
+                "fault add close", "fault add close-after sa=register");
+    char *why = ctl(c, "fault add close", -1);
+    tu_assert_contains(why, "unknown fault action 'close'");
+    free(why);
     free(ctl(c, "fault add status 28 count=always", 0));
     ctl_says(c, "fault list --json", "\"remaining\":null");
     assert_int_equal(cmd(f, 0, tur, 6, NULL, 0).status, 0x28);

@@ -253,6 +253,12 @@ static const struct refused_rule refused_rules[] = {
     REFUSED("fault_clear_id_not_a_number", "fault clear x"),
     REFUSED("fault_needs_a_verb", "fault"),
     REFUSED("fault_list_takes_no_argument", "fault list extra"),
+    /* prhelper-tcmu's words, not the sim transport's (fault.h): only PR
+     * requests reach a helper, so no READ/WRITE filter and no medium error. */
+    { { "fault_add_medium_error_is_not_a_helper_fault", CONTROL }, "fault add medium-error",
+      "error\nunknown fault action 'medium-error'" },
+    { { "fault_add_op_filter_is_not_a_helper_filter", CONTROL }, "fault add busy op=read",
+      "error\nunknown filter 'op=read'" },
 };
 
 static void test_refused_rule(void **state)

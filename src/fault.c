@@ -2,6 +2,7 @@
 /* fault.c - armed faults and their control commands (include/prhelper/fault.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,17 +14,19 @@ struct node {
 };
 
 struct prh_faults {
+    enum prh_faults_vocabulary vocabulary;
     pthread_mutex_t lock;
     struct node *head;
     unsigned next_id;
 };
 
-struct prh_faults *prh_faults_new(void)
+struct prh_faults *prh_faults_new(enum prh_faults_vocabulary vocabulary)
 {
     struct prh_faults *t = calloc(1, sizeof(*t));
 
     if (t == NULL)
         return NULL;
+    t->vocabulary = vocabulary;
     pthread_mutex_init(&t->lock, NULL);
     t->next_id = 1;
     return t;
@@ -69,14 +72,25 @@ static bool op_matches(int want, uint8_t op)
     }
 }
 
+static bool client_matches(const char *client, const char *who, uint64_t client_no)
+{
+    if (strstr(who, client))
+        return true;
+    if (client_no == 0)
+        return false;
+    char num[24];
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)client_no);
+    return strcmp(client, num) == 0;
+}
+
 static bool matches(const struct prh_fault *f, const char *lun, const char *who,
-                    const uint8_t *cdb, size_t cdb_len)
+                    uint64_t client_no, const uint8_t *cdb, size_t cdb_len)
 {
     if (cdb_len < 2)
         return false;
     if (f->lun[0] && strcmp(f->lun, lun) != 0)
         return false;
-    if (f->client[0] && strstr(who, f->client) == NULL)
+    if (f->client[0] && !client_matches(f->client, who, client_no))
         return false;
     if (!op_matches(f->op, cdb[0]))
         return false;
@@ -85,15 +99,15 @@ static bool matches(const struct prh_fault *f, const char *lun, const char *who,
     return true;
 }
 
-bool prh_faults_take(struct prh_faults *t, const char *lun, const char *who, const uint8_t *cdb,
-                     size_t cdb_len, struct prh_fault *out)
+bool prh_faults_take(struct prh_faults *t, const char *lun, const char *who, uint64_t client_no,
+                     const uint8_t *cdb, size_t cdb_len, struct prh_fault *out)
 {
     bool hit = false;
 
     pthread_mutex_lock(&t->lock);
     for (struct node **pp = &t->head; *pp; pp = &(*pp)->next) {
         struct node *n = *pp;
-        if (!matches(&n->f, lun, who, cdb, cdb_len))
+        if (!matches(&n->f, lun, who, client_no, cdb, cdb_len))
             continue;
         n->f.hits++;
         *out = n->f;
@@ -132,32 +146,52 @@ static const struct {
     { "replace-lost", SCSI_OP_PERSISTENT_RESERVE_OUT, PR_OUT_REPLACE_LOST_RESERVATION },
 };
 
+#define ANY_VOCABULARY -1
+
 static const struct {
     const char *name;
+    int vocabulary; /* ANY_VOCABULARY or the one prh_faults_vocabulary that has it */
     enum prh_fault_action action;
     uint8_t status;
     struct scsi_sense sense;
 } actions[] = {
-    { "busy", PRH_FAULT_STATUS, SCSI_STATUS_BUSY, { 0 } },
-    { "conflict", PRH_FAULT_STATUS, SCSI_STATUS_RESERVATION_CONFLICT, { 0 } },
-    { "task-set-full", PRH_FAULT_STATUS, SCSI_STATUS_TASK_SET_FULL, { 0 } },
-    { "ua-power-on", PRH_FAULT_SENSE, 0, SENSE_UA_POWER_ON_RESET },
-    { "aborted", PRH_FAULT_SENSE, 0, SCSI_SENSE_CODE(SCSI_SENSE_ABORTED_COMMAND, 0x08, 0x00) },
-    { "not-ready", PRH_FAULT_SENSE, 0, SCSI_SENSE_CODE(SCSI_SENSE_NOT_READY, 0x04, 0x00) },
-    { "medium-error", PRH_FAULT_SENSE, 0, SCSI_SENSE_CODE(SCSI_SENSE_MEDIUM_ERROR, 0x11, 0x00) },
+    { "busy", ANY_VOCABULARY, PRH_FAULT_STATUS, SCSI_STATUS_BUSY, { 0 } },
+    { "conflict", ANY_VOCABULARY, PRH_FAULT_STATUS, SCSI_STATUS_RESERVATION_CONFLICT, { 0 } },
+    { "task-set-full", ANY_VOCABULARY, PRH_FAULT_STATUS, SCSI_STATUS_TASK_SET_FULL, { 0 } },
+    { "ua-power-on", ANY_VOCABULARY, PRH_FAULT_SENSE, 0, SENSE_UA_POWER_ON_RESET },
+    { "aborted", ANY_VOCABULARY, PRH_FAULT_SENSE, 0,
+      SCSI_SENSE_CODE(SCSI_SENSE_ABORTED_COMMAND, 0x08, 0x00) },
+    { "not-ready", ANY_VOCABULARY, PRH_FAULT_SENSE, 0,
+      SCSI_SENSE_CODE(SCSI_SENSE_NOT_READY, 0x04, 0x00) },
+    /* READ and WRITE reach a kernel LUN, not a helper. */
+    { "medium-error", PRH_FAULTS_LUN_COMMANDS, PRH_FAULT_SENSE, 0,
+      SCSI_SENSE_CODE(SCSI_SENSE_MEDIUM_ERROR, 0x11, 0x00) },
+    /* Only a helper's client has a connection to lose. */
+    { "close", PRH_FAULTS_HELPER_REQUESTS, PRH_FAULT_CLOSE, 0, { 0 } },
+    { "close-after", PRH_FAULTS_HELPER_REQUESTS, PRH_FAULT_CLOSE_AFTER, 0, { 0 } },
 };
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char usage[] =
-    "usage: fault add ACTION [lun=LUN] [client=WHO] [op=OP] [sa=SA] [count=N|always]\n"
-    "  ACTION: busy, conflict, task-set-full, ua-power-on, aborted, not-ready, medium-error,\n"
-    "          delay MS, status HEX, sense KEY/ASC/ASCQ (hex)\n"
-    "  OP: read, write, pr-in, pr-out or a hex operation code\n"
-    "  SA: any, in, out, read-keys, read-reservation, capabilities, full-status, register,\n"
-    "      reserve, release, clear, preempt, preempt-abort, register-ignore, register-move,\n"
-    "      replace-lost\n"
-    "       fault list | fault clear [ID]\n";
+static const char *const usage[] = {
+    [PRH_FAULTS_LUN_COMMANDS] =
+        "usage: fault add ACTION [lun=LUN] [client=WHO] [op=OP] [sa=SA] [count=N|always]\n"
+        "  ACTION: busy, conflict, task-set-full, ua-power-on, aborted, not-ready, medium-error,\n"
+        "          delay MS, status HEX, sense KEY/ASC/ASCQ (hex)\n"
+        "  OP: read, write, pr-in, pr-out or a hex operation code\n"
+        "  SA: any, in, out, read-keys, read-reservation, capabilities, full-status, register,\n"
+        "      reserve, release, clear, preempt, preempt-abort, register-ignore, register-move,\n"
+        "      replace-lost\n"
+        "       fault list | fault clear [ID]\n",
+    [PRH_FAULTS_HELPER_REQUESTS] =
+        "usage: fault add ACTION [lun=LUN] [client=WHO] [sa=SA] [count=N|always]\n"
+        "  ACTION: busy, conflict, task-set-full, ua-power-on, aborted, not-ready, close,\n"
+        "          close-after, delay MS, status HEX, sense KEY/ASC/ASCQ (hex)\n"
+        "  SA: any, in, out, read-keys, read-reservation, capabilities, full-status,\n"
+        "      register, reserve, release, clear, preempt, preempt-abort, register-ignore,\n"
+        "      register-move, replace-lost\n"
+        "       fault list | fault clear [ID]\n",
+};
 
 static bool parse_ulong(const char *s, int base, unsigned long max, unsigned long *out)
 {
@@ -210,7 +244,8 @@ static bool parse_sense(const char *arg, struct scsi_sense *s)
 }
 
 /* A filter word (name=value); 1 taken, 0 not a filter, -1 bad (message out). */
-static int filter_word(struct prh_fault *f, const char *w, bool *have_sa, FILE *out)
+static int filter_word(const struct prh_faults *t, struct prh_fault *f, const char *w,
+                       bool *have_sa, FILE *out)
 {
     const char *v = strchr(w, '=');
     if (v == NULL)
@@ -227,7 +262,7 @@ static int filter_word(struct prh_fault *f, const char *w, bool *have_sa, FILE *
         memcpy(dst, v, strlen(v) + 1);
         return 1;
     }
-    if (strncmp(w, "op=", 3) == 0) {
+    if (strncmp(w, "op=", 3) == 0 && t->vocabulary == PRH_FAULTS_LUN_COMMANDS) {
         if (*have_sa) {
             fprintf(out, "give op= or sa=, not both\n");
             return -1;
@@ -244,7 +279,7 @@ static int filter_word(struct prh_fault *f, const char *w, bool *have_sa, FILE *
             if (strcmp(v, sa_names[k].name) == 0)
                 break;
         if (k == NITEMS(sa_names)) {
-            fprintf(out, "unknown service action '%.40s'\n%s", v, usage);
+            fprintf(out, "unknown service action '%.40s'\n%s", v, usage[t->vocabulary]);
             return -1;
         }
         if (f->op != PRH_FAULT_OP_ANY) {
@@ -268,7 +303,7 @@ static int filter_word(struct prh_fault *f, const char *w, bool *have_sa, FILE *
         }
         return 1;
     }
-    fprintf(out, "unknown filter '%.40s'\n%s", w, usage);
+    fprintf(out, "unknown filter '%.40s'\n%s", w, usage[t->vocabulary]);
     return -1;
 }
 
@@ -289,13 +324,13 @@ static int fault_add(struct prh_faults *t, const struct prh_ctl_request *req, FI
     for (int i = 2; i < req->argc; i++) {
         const char *w = req->argv[i];
         add_spec(&f, &off, w);
-        int r = filter_word(&f, w, &have_sa, out);
+        int r = filter_word(t, &f, w, &have_sa, out);
         if (r < 0)
             return -1;
         if (r > 0)
             continue;
         if (have_action) {
-            fprintf(out, "more than one action ('%.40s')\n%s", w, usage);
+            fprintf(out, "more than one action ('%.40s')\n%s", w, usage[t->vocabulary]);
             return -1;
         }
         have_action = true;
@@ -329,10 +364,12 @@ static int fault_add(struct prh_faults *t, const struct prh_ctl_request *req, FI
         }
         size_t k;
         for (k = 0; k < NITEMS(actions); k++)
-            if (strcmp(w, actions[k].name) == 0)
+            if (strcmp(w, actions[k].name) == 0 &&
+                (actions[k].vocabulary == ANY_VOCABULARY ||
+                 actions[k].vocabulary == (int)t->vocabulary))
                 break;
         if (k == NITEMS(actions)) {
-            fprintf(out, "unknown fault action '%.40s'\n%s", w, usage);
+            fprintf(out, "unknown fault action '%.40s'\n%s", w, usage[t->vocabulary]);
             return -1;
         }
         f.action = actions[k].action;
@@ -340,7 +377,7 @@ static int fault_add(struct prh_faults *t, const struct prh_ctl_request *req, FI
         f.sense = actions[k].sense;
     }
     if (!have_action) {
-        fprintf(out, "fault add needs an action\n%s", usage);
+        fprintf(out, "fault add needs an action\n%s", usage[t->vocabulary]);
         return -1;
     }
     struct node *n = malloc(sizeof(*n));
@@ -436,6 +473,6 @@ int prh_faults_control(struct prh_faults *t, const struct prh_ctl_request *req, 
         return fault_list(t, req, out);
     if (strcmp(sub, "clear") == 0 && req->argc <= 3)
         return fault_clear(t, req, out);
-    fputs(usage, out);
+    fputs(usage[t->vocabulary], out);
     return -1;
 }
