@@ -28,6 +28,32 @@ bool pr_sim_store_name_valid(const char *name)
     return true;
 }
 
+int pr_sim_store_make_dir(const char *path, mode_t mode)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+
+    if (len == 0 || len >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -errno;
+    struct stat sb;
+    if (stat(buf, &sb) < 0)
+        return -errno;
+    return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+}
+
 int pr_sim_store_path(const char *dir, const char *name, char *buf, size_t len)
 {
     if (!pr_sim_store_name_valid(name))

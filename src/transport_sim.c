@@ -618,27 +618,6 @@ static void sim_close(void *state, void *nexus, void *dev)
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char buf[4096];
-    size_t len = strlen(path);
-
-    if (len == 0 || len >= sizeof(buf))
-        return -ENAMETOOLONG;
-    memcpy(buf, path, len + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static int sim_init(const struct prh_transport_options *opts, void **state, char *errmsg,
                     size_t len)
 {
@@ -665,7 +644,7 @@ static int sim_init(const struct prh_transport_options *opts, void **state, char
         snprintf(errmsg, len, "state directory must be an absolute path");
         return -EINVAL;
     }
-    int r = mkdir_p(opts->state_dir, 0700);
+    int r = pr_sim_store_make_dir(opts->state_dir, 0700);
     if (r < 0) {
         snprintf(errmsg, len, "cannot create state directory '%s': %s", opts->state_dir,
                  strerror(-r));

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "prhelper/pr_sim.h"
 
@@ -25,6 +26,11 @@
 
 /* Is name usable as a LUN name in a state directory? */
 bool pr_sim_store_name_valid(const char *name);
+
+/* Create a state directory and its missing parents (those 0755, the
+ * directory itself mode); an existing one is left as it is.  0 or -errno
+ * (-ENOTDIR: something else is in the way). */
+int pr_sim_store_make_dir(const char *path, mode_t mode);
 
 /* Path of the state file of LUN name in dir, into buf; -ENAMETOOLONG/-EINVAL. */
 int pr_sim_store_path(const char *dir, const char *name, char *buf, size_t len);

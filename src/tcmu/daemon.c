@@ -43,27 +43,6 @@ static int copy_path(char *dst, size_t cap, const char *src, const char *dflt)
     return snprintf(dst, cap, "%s", src ? src : dflt) < (int)cap ? 0 : -1;
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    size_t len = strlen(path);
-
-    if (len == 0 || len >= sizeof(buf))
-        return -ENAMETOOLONG;
-    memcpy(buf, path, len + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 struct tcmu_daemon *tcmu_daemon_new(const struct tcmu_daemon_config *cfg, char *errmsg, size_t len)
 {
     if (cfg->state_dir == NULL || cfg->state_dir[0] != '/') {
@@ -91,7 +70,7 @@ struct tcmu_daemon *tcmu_daemon_new(const struct tcmu_daemon_config *cfg, char *
     }
     const char *dirs[2] = { d->state_dir, d->data_dir };
     for (int i = 0; i < 2; i++) {
-        int r = mkdir_p(dirs[i]);
+        int r = pr_sim_store_make_dir(dirs[i], 0700);
         if (r < 0) {
             snprintf(errmsg, len, "cannot create directory '%s': %s", dirs[i], strerror(-r));
             free(d);

@@ -236,6 +236,28 @@ static void test_store_save_file_is_private(void **state)
     assert_int_equal(sb.st_mode & 077, 0);
 }
 
+/* A state directory is made with its parents: private itself, an existing
+ * one left alone, a file in the way an error, not a success. */
+static void test_store_make_dir_creates_parents_and_refuses_a_file_in_the_way(void **state)
+{
+    char p[200], f[200];
+    struct stat sb;
+    snprintf(p, sizeof(p), "%s/a/b/state", dir_of(state));
+    assert_int_equal(pr_sim_store_make_dir(p, 0700), 0);
+    assert_int_equal(stat(p, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    assert_int_equal(pr_sim_store_make_dir(p, 0700), 0);
+    snprintf(f, sizeof(f), "%s/a/file", dir_of(state));
+    int fd = open(f, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(pr_sim_store_make_dir(f, 0700), -ENOTDIR);
+    snprintf(p, sizeof(p), "%s/a/file/state", dir_of(state));
+    assert_int_equal(pr_sim_store_make_dir(p, 0700), -ENOTDIR);
+    assert_int_equal(pr_sim_store_make_dir("", 0700), -ENAMETOOLONG);
+}
+
 static void test_store_load_missing_file_is_empty_lun(void **state)
 {
     struct pr_sim_lun *lun = th_bare_lun(PR_SIM_PROFILE_SPC4);
@@ -589,6 +611,7 @@ int main(void)
         STORE_TEST(test_store_save_leaves_no_temp_files),
         STORE_TEST(test_store_failed_save_leaves_no_temp_files),
         STORE_TEST(test_store_save_file_is_private),
+        STORE_TEST(test_store_make_dir_creates_parents_and_refuses_a_file_in_the_way),
         STORE_TEST(test_store_load_missing_file_is_empty_lun),
         STORE_TEST(test_store_load_corrupt_file_names_file_and_leaves_it_unchanged),
         STORE_TEST(test_store_load_truncated_file_is_corrupt),
