@@ -282,6 +282,10 @@ static int filter_word(const struct prh_faults *t, struct prh_fault *f, const ch
             fprintf(out, "unknown service action '%.40s'\n%s", v, usage[t->vocabulary]);
             return -1;
         }
+        if (*have_sa) { /* the sim transport has no op=: say what is wrong */
+            fprintf(out, "give sa= once\n");
+            return -1;
+        }
         if (f->op != PRH_FAULT_OP_ANY) {
             fprintf(out, "give op= or sa=, not both\n");
             return -1;

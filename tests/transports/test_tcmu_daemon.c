@@ -610,7 +610,8 @@ static void test_faults_answer_instead_of_executing_for_matching_commands(void *
     assert_int_equal(prout(f, 0, 0, 0, 0, 0xa, 0).status, 0x18);
     ctl_says(c, "fault list", "no faults");
     ctl_refused(c, "fault add always-wrong", "fault add busy op=zz", "fault add busy sa=nope",
-                "fault add busy op=read sa=register", "fault add busy count=0",
+                "fault add busy op=read sa=register", "fault add busy sa=register sa=reserve",
+                "fault add busy count=0",
                 "fault add busy weird=1", "fault add busy conflict", "fault add", "fault add delay",
                 "fault add status 02", "fault add sense 6/29", "fault add busy lun=",
                 "fault clear 99", "fault clear x", "fault",

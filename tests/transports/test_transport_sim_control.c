@@ -241,6 +241,8 @@ static const struct refused_rule refused_rules[] = {
     REFUSED("fault_add_unknown_action", "fault add explode"),
     REFUSED("fault_add_two_actions", "fault add busy busy"),
     REFUSED("fault_add_unknown_service_action", "fault add busy sa=nope"),
+    { { "fault_add_two_service_actions", CONTROL }, "fault add busy sa=register sa=reserve",
+      "error\ngive sa= once" },
     REFUSED("fault_add_count_0", "fault add busy count=0"),
     REFUSED("fault_add_count_not_a_number", "fault add busy count=x"),
     REFUSED("fault_add_delay_needs_milliseconds", "fault add delay"),
